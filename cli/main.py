@@ -1,0 +1,60 @@
+"""The `provenance` command: a thin layer over the library.
+
+Each sub-command lives in ``cli/commands/<name>.py`` and exposes ``add_parser``;
+heavy modules (web3, FastAPI) are imported inside the handlers, so ``--help``
+stays fast. Only :class:`provenance.errors.ProvenanceError` is caught here: its
+message is printed and the process exits with the documented code
+(0 success, 1 verification failed, 2 bad input or could not do the work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Order is the order shown by --help.
+COMMANDS = ("chain", "hash", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="provenance",
+        description="Provenance ledger for AI models and datasets: hash, sign, anchor and verify.",
+    )
+    parser.add_argument("--home", help="state directory (default: $PROVENANCE_HOME or ~/.provenance)")
+    parser.add_argument("--network", default=None, help="'local' (default) or a name for --rpc-url")
+    parser.add_argument("--rpc-url", help="Ethereum JSON-RPC URL (default: $PROVENANCE_RPC_URL or the local chain)")
+    parser.add_argument("--registry", help="ProvenanceRegistry address (default: $PROVENANCE_REGISTRY or the recorded one)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMANDS:
+        importlib.import_module(f"cli.commands.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from provenance.errors import ProvenanceError
+
+    try:
+        code = args.handler(args)
+    except ProvenanceError as err:
+        if args.verbose:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        if err.hint:
+            print(f"hint: {err.hint}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,287 @@
+"""The local chain: an anvil node on 127.0.0.1 whose state lives under PROVENANCE_HOME.
+
+``up`` starts anvil (from the npm package ``@foundry-rs/anvil``) detached, with
+``--state`` so the chain survives ``down`` and ``up``, deploys the registry the
+first time and records its address per chain id in ``networks.json``. ``up`` is
+idempotent; ``down`` stops the node gracefully so it writes its state.
+
+Layout under the home directory::
+
+    chain/anvil.json   port and RPC URL of the node, and its pid while it runs
+    chain/state.json   anvil's dumped state (blocks, accounts, contracts)
+    chain/anvil.log    anvil's output, shown when it fails to start
+    networks.json      {"<chainId>": {"registry": "0x…", "rpcUrl": "…"}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
+from provenance.ledger import Ledger
+
+__all__ = ["LocalChain", "ChainStatus", "find_anvil", "load_networks", "record_registry"]
+
+DEFAULT_PORT = 8545
+LOCAL_CHAIN_ID = 31337
+_START_TIMEOUT = 20.0
+_STOP_TIMEOUT = 20.0
+
+
+def find_anvil() -> Path:
+    """The anvil binary: $PROVENANCE_ANVIL, the project's node_modules, or PATH."""
+    explicit = os.environ.get("PROVENANCE_ANVIL")
+    if explicit:
+        return Path(explicit)
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    system = platform.system().lower()
+    package = f"@foundry-rs/anvil-{system}-{arch}"
+    starts = [Path.cwd(), Path(__file__).resolve().parent]
+    for start in starts:
+        for folder in (start, *start.parents):
+            candidate = folder / "node_modules" / package / "bin" / "anvil"
+            if candidate.is_file():
+                return candidate
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    raise ChainError(
+        "cannot find the anvil binary",
+        hint="run `npm ci` in the project folder (it installs @foundry-rs/anvil), or set PROVENANCE_ANVIL",
+    )
+
+
+def load_networks(home: Path) -> dict[str, dict[str, str]]:
+    path = home / "networks.json"
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ProvenanceError(f"{path} is not valid JSON ({err}); fix or delete it") from None
+
+
+def record_registry(home: Path, chain_id: int, registry: str, rpc_url: str) -> None:
+    """Remember the registry deployed on ``chain_id`` (written atomically)."""
+    networks = load_networks(home)
+    networks[str(chain_id)] = {"registry": registry, "rpcUrl": rpc_url}
+    _write_json(home / "networks.json", networks)
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (ours, not yet reaped) counts as dead.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    running: bool
+    rpc_url: str
+    chain_id: int | None
+    block_number: int | None
+    registry: str | None
+    pid: int | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "running": self.running,
+            "rpcUrl": self.rpc_url,
+            "chainId": self.chain_id,
+            "blockNumber": self.block_number,
+            "registry": self.registry,
+            "pid": self.pid,
+        }
+
+
+class LocalChain:
+    """The anvil node kept under ``home``; ``port`` applies when it is (re)started."""
+
+    def __init__(self, home: Path, port: int | None = None) -> None:
+        self.home = home
+        self.dir = home / "chain"
+        self._requested_port = port
+
+    # ------------------------------------------------------------ bookkeeping
+
+    @property
+    def _info_path(self) -> Path:
+        return self.dir / "anvil.json"
+
+    def _info(self) -> dict[str, object] | None:
+        try:
+            return json.loads(self._info_path.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    @property
+    def port(self) -> int:
+        if self._requested_port is not None:
+            return self._requested_port
+        info = self._info()
+        return int(info["port"]) if info else DEFAULT_PORT
+
+    @property
+    def rpc_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _running_pid(self) -> int | None:
+        info = self._info()
+        if info and info.get("pid") and _pid_alive(int(info["pid"])):
+            return int(info["pid"])
+        return None
+
+    # ------------------------------------------------------------ lifecycle
+
+    def up(self) -> ChainStatus:
+        """Start the node if it is not running and deploy the registry once. Idempotent."""
+        pid = self._running_pid()
+        info = self._info()
+        if pid is not None and info is not None:
+            if self._requested_port not in (None, int(info["port"])):
+                raise ChainError(
+                    f"the local chain already runs on port {info['port']}, not {self._requested_port}",
+                    hint="run `provenance chain down` first to move it",
+                )
+        else:
+            self._start()
+        ledger = self._connect()
+        self._ensure_registry(ledger)
+        return self.status()
+
+    def _start(self) -> None:
+        port = self.port
+        if not _port_is_free(port):
+            raise ChainError(
+                f"port {port} on 127.0.0.1 is already in use by another program",
+                hint="stop that program or choose another port with `provenance chain up --port N`",
+            )
+        anvil = find_anvil()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        state = self.dir / "state.json"
+        log_path = self.dir / "anvil.log"
+        command = [
+            str(anvil),
+            "--host", "127.0.0.1",
+            "--port", str(port),
+            "--chain-id", str(LOCAL_CHAIN_ID),
+            "--state", str(state),
+            "--state-interval", "1",
+        ]
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        _write_json(self._info_path, {"pid": process.pid, "port": port, "rpcUrl": f"http://127.0.0.1:{port}"})
+        deadline = time.monotonic() + _START_TIMEOUT
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self._forget_pid()
+                raise ChainError(
+                    f"anvil exited at start (code {process.returncode}) on port {port}:\n{self._log_tail()}"
+                )
+            if not _port_is_free(port):
+                try:
+                    Ledger.connect(self.rpc_url, timeout=1.0)
+                    return
+                except LedgerUnavailable:
+                    pass
+            time.sleep(0.1)
+        process.terminate()
+        self._forget_pid()
+        raise ChainError(f"anvil did not answer on port {port} within {_START_TIMEOUT:.0f} s:\n{self._log_tail()}")
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join((self.dir / "anvil.log").read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+    def _connect(self) -> Ledger:
+        return Ledger.connect(self.rpc_url)
+
+    def _ensure_registry(self, ledger: Ledger) -> str:
+        entry = load_networks(self.home).get(str(ledger.chain_id))
+        if entry:
+            try:
+                ledger.use_registry(entry["registry"])
+                return entry["registry"]
+            except ProvenanceError as err:
+                if isinstance(err, LedgerUnavailable):
+                    raise
+                # The recorded registry is gone (the chain state was reset): deploy again.
+        from provenance.record import parse_address
+
+        deployer = parse_address(ledger.rpc("eth_accounts")[0], "anvil's first account")
+        receipt = ledger.deploy(deployer)
+        record_registry(self.home, ledger.chain_id, receipt.contract_address, self.rpc_url)
+        return receipt.contract_address
+
+    def down(self) -> bool:
+        """Stop the node so that it writes its state; False when it was not running."""
+        pid = self._running_pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while _pid_alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        self._forget_pid()
+        return True
+
+    def _forget_pid(self) -> None:
+        """Keep the port for the next ``up``; drop the pid of a node that is gone."""
+        info = self._info() or {}
+        info["pid"] = None
+        _write_json(self._info_path, info)
+
+    def status(self) -> ChainStatus:
+        pid = self._running_pid()
+        if pid is None:
+            entry = load_networks(self.home).get(str(LOCAL_CHAIN_ID), {})
+            return ChainStatus(False, self.rpc_url, None, None, entry.get("registry"), None)
+        ledger = self._connect()
+        entry = load_networks(self.home).get(str(ledger.chain_id), {})
+        return ChainStatus(True, self.rpc_url, ledger.chain_id, ledger.block_number(), entry.get("registry"), pid)
