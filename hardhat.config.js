@@ -26,14 +26,13 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args, hre, runSuper) => {
 
 const networks = {
   localhost: { url: process.env.PROVENANCE_RPC_URL || "http://127.0.0.1:8545" },
-};
-if (process.env.SEPOLIA_RPC_URL) {
-  networks.sepolia = {
-    url: process.env.SEPOLIA_RPC_URL,
+  // Sepolia: the RPC URL and the deployer's key come only from the environment.
+  sepolia: {
+    url: process.env.SEPOLIA_RPC_URL || "http://sepolia-rpc-url-not-set.invalid",
     accounts: process.env.SEPOLIA_PRIVATE_KEY ? [process.env.SEPOLIA_PRIVATE_KEY] : [],
     chainId: 11155111,
-  };
-}
+  },
+};
 
 module.exports = {
   solidity: {

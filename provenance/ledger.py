@@ -164,6 +164,15 @@ _MESSAGES = {
 }
 
 
+def _typed(value: Any, abi_type: str) -> Any:
+    """Like :func:`_plain`, with addresses checksummed as everywhere else in the project."""
+    if abi_type == "address":
+        from eth_utils import to_checksum_address
+
+        return to_checksum_address(value)
+    return _plain(value)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
@@ -318,7 +327,7 @@ class Ledger:
         spec = self._errors.get(bytes(data[:4]))
         if spec is None:
             return None
-        values = [_plain(v) for v in decode(list(spec.types), bytes(data[4:]))]
+        values = [_typed(v, t) for v, t in zip(decode(list(spec.types), bytes(data[4:])), spec.types)]
         args = dict(zip(spec.names, values))
         template = _MESSAGES.get(spec.name, spec.name)
         message = template.format(**{k: _show(v) for k, v in args.items()})
@@ -555,9 +564,9 @@ class Ledger:
                 continue
             args: dict[str, Any] = {}
             for (name, kind), topic in zip(spec.indexed, topics[1:]):
-                args[name] = _plain(decode([kind], topic)[0])
+                args[name] = _typed(decode([kind], topic)[0], kind)
             values = decode(list(spec.data_types), bytes(log["data"]))
-            args.update(zip(spec.data_names, (_plain(v) for v in values)))
+            args.update(zip(spec.data_names, (_typed(v, t) for v, t in zip(values, spec.data_types))))
             events.append(
                 ChainEvent(
                     spec.name,

@@ -1,0 +1,101 @@
+"""Shared fixtures: a real anvil node from node_modules and fresh registries on it."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_anvil(port: int, *extra: str) -> subprocess.Popen:
+    """Start anvil on 127.0.0.1:port and wait until it answers."""
+    from provenance.errors import LedgerUnavailable
+    from provenance.ledger import Ledger
+    from provenance.localchain import find_anvil
+
+    process = subprocess.Popen(
+        [str(find_anvil()), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            Ledger.connect(f"http://127.0.0.1:{port}", timeout=1)
+            return process
+        except LedgerUnavailable:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"anvil did not start on port {port}")
+            time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def anvil_url():
+    """One anvil node for the whole session; tests deploy their own registry on it."""
+    port = free_port()
+    process = start_anvil(port)
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def ledger(anvil_url):
+    """A Ledger pointing at a registry deployed for this test alone."""
+    from provenance.ledger import Ledger
+
+    ledger = Ledger.connect(anvil_url)
+    deployer = ledger.rpc("eth_accounts")[0]
+    from provenance.record import parse_address
+
+    ledger.deploy(parse_address(deployer))
+    return ledger
+
+
+@pytest.fixture
+def make_account(anvil_url):
+    """Factory of fresh funded accounts (private keys generated here, never written anywhere)."""
+    from eth_account import Account
+
+    from provenance.ledger import Ledger
+
+    node = Ledger.connect(anvil_url)
+
+    def make():
+        account = Account.create()
+        node.rpc("anvil_setBalance", [account.address, hex(10**21)])
+        return account
+
+    return make
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the installed `provenance` command as a user would."""
+    import os
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    script = Path(sys.executable).parent / "provenance"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
