@@ -125,7 +125,9 @@ interface IProvenanceRegistry {
     /// @notice Anchors the Merkle root of `count` recordIds; costs the same whatever the count.
     function anchorBatch(bytes32 root, uint32 count, string calldata uri) external;
 
-    /// @notice Stores a batched record after checking its inclusion proof; anyone may call it.
+    /// @notice Stores a batched record after checking its inclusion proof. Anyone may call it
+    /// for a batch that `publisher` anchored; for a batch anchored by someone else, only
+    /// `publisher` may (else {NotPublisher}), since a root proves inclusion, not consent.
     /// @param publisher The record's publisher.
     /// @param structHash The EIP-712 struct hash of the record.
     /// @param root An anchored batch root.
