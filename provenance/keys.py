@@ -1,0 +1,156 @@
+"""Publisher keys in encrypted keystores (Web3 Secret Storage, scrypt).
+
+A key lives in ``<home>/keys/<name>.json``, written with mode 0600 and
+encrypted by eth-account; the private key is only ever held in memory, inside
+the ``LocalAccount`` that :meth:`Keystore.unlock` returns. Nothing in this
+module prints, logs or returns key material: errors name the key and the file,
+never their contents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from provenance.errors import KeystoreError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from eth_account.signers.local import LocalAccount
+
+__all__ = ["Keystore", "KeyInfo", "DEFAULT_SCRYPT_N"]
+
+#: scrypt cost of new keystores (eth-account's default, about 1 s to unlock).
+DEFAULT_SCRYPT_N = 2**18
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_HEX_KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: its name, address and file."""
+
+    name: str
+    address: str
+    path: Path
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "address": self.address, "path": str(self.path)}
+
+
+class Keystore:
+    """The folder of named, encrypted keys under a provenance home."""
+
+    def __init__(self, home: Path) -> None:
+        self.dir = home / "keys"
+
+    def _path(self, name: str) -> Path:
+        if not _NAME.match(name):
+            raise KeystoreError(
+                f"invalid key name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        return self.dir / f"{name}.json"
+
+    def _write(self, name: str, keyfile: dict) -> KeyInfo:
+        path = self._path(name)
+        if path.exists():
+            raise KeystoreError(f"a key named {name!r} already exists ({path})")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(keyfile, handle)
+        os.replace(tmp, path)
+        return self.info(name)
+
+    def create(self, name: str, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
+        """Generate a new key and store it encrypted under ``password``."""
+        from eth_account import Account
+
+        self._check_password(password)
+        self._path(name)
+        account = Account.create()
+        return self._write(name, Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n))
+
+    def import_file(self, name: str, source: Path, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
+        """Import a hex private key file (re-encrypted under ``password``) or a keystore JSON (checked with it)."""
+        from eth_account import Account
+
+        self._check_password(password)
+        self._path(name)
+        try:
+            text = source.read_text().strip()
+        except FileNotFoundError:
+            raise KeystoreError(f"key file {source} does not exist") from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise KeystoreError(f"cannot read key file {source}: {type(err).__name__}") from None
+        if _HEX_KEY.match(text):
+            keyfile = Account.encrypt(text, password, kdf="scrypt", iterations=scrypt_n)
+            return self._write(name, keyfile)
+        try:
+            keyfile = json.loads(text)
+        except json.JSONDecodeError:
+            raise KeystoreError(
+                f"{source} is neither a hex private key (64 hex digits) nor a keystore JSON file"
+            ) from None
+        self._decrypt(keyfile, password, source)
+        return self._write(name, keyfile)
+
+    def names(self) -> list[str]:
+        if not self.dir.exists():
+            return []
+        return sorted(p.stem for p in self.dir.glob("*.json"))
+
+    def list(self) -> list[KeyInfo]:
+        return [self.info(name) for name in self.names()]
+
+    def info(self, name: str) -> KeyInfo:
+        path = self._path(name)
+        keyfile = self._load(name, path)
+        address = keyfile.get("address")
+        if not isinstance(address, str):
+            raise KeystoreError(f"key file {path} has no address")
+        from eth_utils import to_checksum_address
+
+        return KeyInfo(name, to_checksum_address("0x" + address.removeprefix("0x")), path)
+
+    def unlock(self, name: str, password: str) -> "LocalAccount":
+        """The account of key ``name``; a wrong password is a KeystoreError naming the key."""
+        from eth_account import Account
+
+        path = self._path(name)
+        return Account.from_key(self._decrypt(self._load(name, path), password, path))
+
+    def _load(self, name: str, path: Path) -> dict:
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            known = ", ".join(self.names()) or "none yet"
+            raise KeystoreError(
+                f"no key named {name!r} in {self.dir} (known: {known})",
+                hint="create one with `provenance keys new NAME` or import one with `provenance keys import`",
+            ) from None
+        except json.JSONDecodeError:
+            raise KeystoreError(f"key file {path} is not valid JSON") from None
+
+    @staticmethod
+    def _decrypt(keyfile: dict, password: str, where: Path) -> bytes:
+        from eth_account import Account
+
+        try:
+            return bytes(Account.decrypt(keyfile, password))
+        except ValueError as err:
+            if "MAC mismatch" in str(err):
+                raise KeystoreError(f"wrong password for key file {where}") from None
+            raise KeystoreError(f"key file {where} is not a usable keystore ({type(err).__name__})") from None
+        except (KeyError, TypeError):
+            raise KeystoreError(f"key file {where} is not a usable keystore") from None
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if not password:
+            raise KeystoreError("the key password must not be empty (set PROVENANCE_KEY_PASSWORD or type one)")
