@@ -1,0 +1,557 @@
+"""The claims file (CLAIMS.md): what a publisher asserts about an artifact.
+
+Claims are loaded only through :meth:`Claims.from_file` and
+:meth:`Claims.from_mapping`, into frozen pydantic models that refuse unknown
+keys and coerce nothing, so an invalid claims object cannot exist. Every
+refusal is one :class:`ClaimsError` listing each problem as
+``dotted.path: what is wrong; accepted: what would do``.
+
+Decisions where CLAIMS.md is silent (docs/claims.md explains them to users):
+
+* YAML is read with YAML 1.2 scalars: only ``true``/``false`` are booleans
+  (``NO`` stays the country code), ``1e-6`` is a number, dates stay text and
+  are parsed by the model; a key given twice is refused.
+* Rejected at load as impossible: incomplete differential privacy parameters,
+  ``differential_privacy`` parameters without ``differential_privacy`` in
+  ``anonymization`` (and the reverse), special categories unless
+  ``personal_data`` is ``present``, and ``commercial_use: true`` under a
+  license whose use class is non-commercial or academic-only. Records made by
+  other tools can still carry a broken DP object, so
+  :func:`differential_privacy_problems` lets the verifier flag ``DP_INVALID``.
+* ``LicenseRef-<name>`` without ``license_url`` is accepted; the verifier
+  warns ``LICENSE_UNSPECIFIED``. License expressions are stored normalised
+  (``apache-2.0`` becomes ``Apache-2.0``), subjects in lower case.
+* Lists may not repeat an item. Sections may be omitted; their fields then take
+  the defaults below (``personal_data: unknown``), which are committed too.
+* ``disclose`` defaults to nothing: a value is published only when asked for.
+* :meth:`Claims.parents` takes ``trained_on`` and ``base_models``; evaluating
+  on a dataset (``tested_on``) is not derivation, so test sets are no parents.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import types
+import typing
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Iterable, Literal, Mapping
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from provenance import licenses
+from provenance.errors import ClaimsError
+
+__all__ = [
+    "Claims",
+    "Copyright",
+    "TrainingMining",
+    "Privacy",
+    "DifferentialPrivacy",
+    "Lineage",
+    "BaseModelRef",
+    "CLAIM_FIELDS",
+    "CLAIM_SECTIONS",
+    "resolve_fields",
+    "differential_privacy_problems",
+]
+
+Kind = Literal["model", "dataset", "other"]
+Permission = Literal["allowed", "notAllowed", "constrained"]
+PersonalData = Literal["absent", "present", "unknown"]
+SpecialCategory = Literal[
+    "racial_ethnic", "political", "religious", "trade_union", "genetic",
+    "biometric", "health", "sex_life", "criminal",
+]  # fmt: skip
+LawfulBasis = Literal[
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests",
+]  # fmt: skip
+SpecialCategoryCondition = Literal[  # GDPR Art. 9(2)(a)-(j), then Art. 10
+    "explicit_consent", "employment_social_protection", "vital_interests", "not_for_profit_body",
+    "manifestly_made_public", "legal_claims", "substantial_public_interest", "health_or_social_care",
+    "public_health", "research", "authorised_by_law",
+]  # fmt: skip
+Anonymization = Literal["pseudonymisation", "anonymisation", "differential_privacy", "aggregation"]
+DpUnit = Literal["user", "record"]
+Erasure = Literal["retrain", "unlearn", "filter"]
+Confidentiality = Literal["red", "amber", "green", "clear"]
+Relation = Literal["finetune", "adapter", "quantized", "merge"]
+
+_SUBJECT = re.compile(r"0x[0-9a-fA-F]{64}")
+_JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
+LICENSE_ACCEPTED = (
+    "an SPDX license expression such as Apache-2.0 OR MIT, a Hugging Face license id "
+    "such as openrail, llama3 or gemma, or LicenseRef-<name> (with license_url)"
+)
+_DP_ACCEPTED = "{epsilon: a number > 0, delta: a number >= 0 and < 1, unit: user or record}"
+
+
+def _one_of(literal: Any) -> str:
+    return "one of " + ", ".join(typing.get_args(literal))
+
+
+def _subject(value: str) -> str:
+    if not _SUBJECT.fullmatch(value):
+        raise ValueError(f"{value!r} is not a subject")
+    return value.lower()
+
+
+def _jurisdiction(value: str) -> str:
+    if not _JURISDICTION.fullmatch(value):
+        raise ValueError(f"{value!r} is not a jurisdiction code")
+    return value
+
+
+def _unique(items: tuple) -> tuple:
+    seen = []
+    for item in items:
+        if item in seen:
+            raise ValueError(f"{item!r} is listed more than once")
+        seen.append(item)
+    return items
+
+
+def _disclosable(name: str) -> str:
+    if name not in CLAIM_SECTIONS and name not in CLAIM_FIELDS:
+        raise ValueError(
+            f"{name!r} is not a claim section or field (sections: {', '.join(CLAIM_SECTIONS)}; "
+            f"fields: {', '.join(CLAIM_FIELDS)})"
+        )
+    return name
+
+
+Text = Annotated[str, Field(min_length=1)]
+Subject = Annotated[str, AfterValidator(_subject)]
+Subjects = Annotated[tuple[Subject, ...], AfterValidator(_unique)]
+_SUBJECTS = "a list of artifact subjects, each 0x followed by 64 hex digits"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+class TrainingMining(_Model):
+    """CAWG training-and-data-mining entries; null means nothing is asserted."""
+
+    ai_training: Permission | None = Field(None, description=_one_of(Permission))
+    ai_generative_training: Permission | None = Field(None, description=_one_of(Permission))
+    data_mining: Permission | None = Field(None, description=_one_of(Permission))
+    ai_inference: Permission | None = Field(None, description=_one_of(Permission))
+
+
+class Copyright(_Model):
+    license: str | None = Field(None, description=LICENSE_ACCEPTED)
+    license_url: str | None = Field(None, description="an http or https URL of the license text")
+    holders: Annotated[tuple[Text, ...], AfterValidator(_unique)] = Field((), description="a list of names")
+    attribution: Text | None = Field(None, description="the attribution text, a string")
+    commercial_use: bool | None = Field(None, description="true, false or null")
+    training_mining: TrainingMining = Field(
+        default_factory=TrainingMining,
+        description="a mapping of ai_training, ai_generative_training, data_mining, ai_inference",
+    )
+    tdm_reservation: bool = Field(False, description="true or false")
+    opt_out_evidence: Subjects = Field((), description=_SUBJECTS)
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return licenses.normalize_expression(value)
+        except ClaimsError as err:
+            raise ValueError(str(err)) from None
+
+    @field_validator("license_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
+
+class DifferentialPrivacy(_Model):
+    """(epsilon, delta)-differential privacy, per user or per record."""
+
+    epsilon: float = Field(gt=0, allow_inf_nan=False, description="a number > 0")
+    delta: float = Field(ge=0, lt=1, allow_inf_nan=False, description="a number >= 0 and < 1")
+    unit: DpUnit = Field(description=_one_of(DpUnit))
+
+
+class Privacy(_Model):
+    personal_data: PersonalData = Field("unknown", description=_one_of(PersonalData))
+    special_categories: Annotated[tuple[SpecialCategory, ...], AfterValidator(_unique)] = Field(
+        (), description="a list of " + _one_of(SpecialCategory)
+    )
+    lawful_basis: LawfulBasis | None = Field(None, description=_one_of(LawfulBasis) + " (GDPR Art. 6(1)), or null")
+    special_category_condition: SpecialCategoryCondition | None = Field(
+        None, description=_one_of(SpecialCategoryCondition) + " (GDPR Art. 9(2), Art. 10), or null"
+    )
+    anonymization: Annotated[tuple[Anonymization, ...], AfterValidator(_unique)] = Field(
+        (), description="a list of " + _one_of(Anonymization)
+    )
+    differential_privacy: DifferentialPrivacy | None = Field(None, description=_DP_ACCEPTED + " or null")
+    jurisdictions: Annotated[tuple[Annotated[str, AfterValidator(_jurisdiction)], ...], AfterValidator(_unique)] = (
+        Field((), description="a list of ISO 3166 codes such as EU, US or US-CA")
+    )
+    retention_until: date | None = Field(None, description="an ISO date such as 2030-12-31, or null")
+    erasure: Erasure | None = Field(None, description=_one_of(Erasure) + ", or null")
+    confidentiality: Confidentiality = Field("clear", description=_one_of(Confidentiality))
+
+
+class BaseModelRef(_Model):
+    subject: Subject = Field(description="an artifact subject: 0x followed by 64 hex digits")
+    relation: Relation = Field(description=_one_of(Relation))
+
+
+class Lineage(_Model):
+    trained_on: Subjects = Field((), description=_SUBJECTS)
+    tested_on: Subjects = Field((), description=_SUBJECTS)
+    base_models: tuple[BaseModelRef, ...] = Field(
+        (), description="a list of {subject: 0x + 64 hex digits, relation: " + _one_of(Relation) + "}"
+    )
+
+    @field_validator("base_models")
+    @classmethod
+    def _distinct(cls, value: tuple[BaseModelRef, ...]) -> tuple[BaseModelRef, ...]:
+        _unique(tuple(ref.subject for ref in value))
+        return value
+
+
+class Claims(_Model):
+    """A validated claims file. Build it with :meth:`from_file` or :meth:`from_mapping`."""
+
+    kind: Kind = Field(description=_one_of(Kind))
+    name: Text | None = Field(None, description="a string such as acme/llm-7b")
+    version: Text | None = Field(None, description='a string such as "1.0" (quote numbers in YAML)')
+    copyright: Copyright = Field(default_factory=Copyright, description="a mapping of copyright fields")
+    privacy: Privacy = Field(default_factory=Privacy, description="a mapping of privacy fields")
+    lineage: Lineage = Field(default_factory=Lineage, description="a mapping of lineage fields")
+    disclose: Annotated[tuple[Annotated[str, AfterValidator(_disclosable)], ...], AfterValidator(_unique)] = Field(
+        (), description="a list of claim fields or sections"
+    )
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Claims:
+        problems = _combination_problems(self)
+        if problems:
+            raise _InvalidClaims(problems)
+        return self
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str | None = None) -> Claims:
+        """Validate already parsed claims; ``source`` names them in error messages."""
+        where = f"claims file {source}" if source else "the claims"
+        if not isinstance(data, Mapping):
+            raise ClaimsError(
+                f"{where}: the top level must be a mapping of kind, name, version, copyright, "
+                f"privacy, lineage and disclose, got {'nothing' if data is None else type(data).__name__}"
+            )
+        try:
+            text = json.dumps(data, default=_json_default, ensure_ascii=False)
+        except (TypeError, ValueError) as err:
+            raise ClaimsError(f"{where}: {err}; accepted: JSON values (strings, numbers, booleans, lists, mappings)")
+        try:
+            return cls.model_validate_json(text)
+        except ValidationError as err:
+            problems = [_problem(e) for e in err.errors(include_url=False)]
+        except _InvalidClaims as err:
+            problems = list(err.problems)
+        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
+        lines = "\n".join(f"  - {path}: {text}" for path, text in problems)
+        raise ClaimsError(
+            f"{where} {'has' if source else 'have'} {count}:\n{lines}",
+            hint="fix the fields listed; docs/claims.md describes the format",
+        )
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Claims:
+        """Read a YAML (``.yaml``, ``.yml``, anything else) or JSON (``.json``) claims file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ClaimsError(f"claims file {path} does not exist", hint="check the path given to --claims") from None
+        except UnicodeDecodeError:
+            raise ClaimsError(f"claims file {path} is not UTF-8 text") from None
+        except OSError as err:
+            raise ClaimsError(f"claims file {path} cannot be read: {err.strerror}") from None
+        if path.suffix.lower() == ".json":
+            data = _load_json(text, path)
+        else:
+            data = _load_yaml(text, path)
+        return cls.from_mapping(data, source=str(path))
+
+    def parents(self) -> tuple[bytes, ...]:
+        """Sorted unique subjects of ``trained_on`` and ``base_models``: the on-chain parents."""
+        subjects = {*self.lineage.trained_on, *(ref.subject for ref in self.lineage.base_models)}
+        return tuple(sorted(bytes.fromhex(s[2:]) for s in subjects))
+
+    def field_values(self) -> dict[str, Any]:
+        """Every claim field (see :data:`CLAIM_FIELDS`) with its JSON value, in schema order."""
+        dumped = self.model_dump(mode="json")
+        values = {}
+        for field in CLAIM_FIELDS:
+            node: Any = dumped
+            for part in field.split("."):
+                node = node[part]
+            values[field] = node
+        return values
+
+
+class _InvalidClaims(ClaimsError):
+    """Carries (path, text) problems found across fields out of pydantic to :meth:`Claims.from_mapping`."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{path}: {text}" for path, text in problems))
+        self.problems = tuple(problems)
+
+
+def _combination_problems(claims: Claims) -> list[tuple[str, str]]:
+    """Impossible combinations of otherwise valid fields, as (path, text)."""
+    problems = []
+    cr, pv = claims.copyright, claims.privacy
+    if cr.commercial_use and cr.license:
+        use = licenses.license_terms(cr.license).use_class
+        if use in (licenses.UseClass.NON_COMMERCIAL, licenses.UseClass.ACADEMIC_ONLY):
+            problems.append((
+                "copyright.commercial_use",
+                f"true, but the license {cr.license} is {use.value}; "
+                "accepted: false or null under this license, or a license that allows commercial use",
+            ))
+    if pv.special_categories and pv.personal_data != "present":
+        problems.append((
+            "privacy.special_categories",
+            f"listed while privacy.personal_data is {pv.personal_data}; "
+            "accepted: an empty list unless personal_data is present (special categories are personal data)",
+        ))
+    listed = "differential_privacy" in pv.anonymization
+    if listed and pv.differential_privacy is None:
+        problems.append((
+            "privacy.differential_privacy",
+            f"missing although privacy.anonymization lists differential_privacy; accepted: {_DP_ACCEPTED}",
+        ))
+    if pv.differential_privacy is not None and not listed:
+        problems.append((
+            "privacy.anonymization",
+            "does not list differential_privacy although privacy.differential_privacy is given; "
+            "accepted: a list that includes differential_privacy",
+        ))
+    return problems
+
+
+def differential_privacy_problems(value: object) -> tuple[str, ...]:
+    """Why a differential-privacy object (as found in any record) is invalid; empty when valid.
+
+    The verifier uses it to flag ``DP_INVALID`` on claims this loader did not make.
+    """
+    if value is None:
+        return (f"privacy.differential_privacy: missing; accepted: {_DP_ACCEPTED}",)
+    try:
+        text = json.dumps(value, default=_json_default)
+    except (TypeError, ValueError) as err:
+        return (f"privacy.differential_privacy: {err}; accepted: {_DP_ACCEPTED}",)
+    try:
+        DifferentialPrivacy.model_validate_json(text)
+    except ValidationError as err:
+        prefix = ("privacy", "differential_privacy")
+        return tuple(
+            "{}: {}".format(*_problem({**e, "loc": (*prefix, *e["loc"])})) for e in err.errors(include_url=False)
+        )
+    return ()
+
+
+# --- field names: the granularity of commitments and disclosure ---------------
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds directly (not through a list or null): then it is a section."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def _collect(model: type[BaseModel], prefix: str, fields: list[str], sections: dict[str, tuple[str, ...]]) -> None:
+    for name, info in model.model_fields.items():
+        if model is Claims and name == "disclose":
+            continue  # publishing instructions, not a claim
+        path = prefix + name
+        sub = _section_model(info.annotation)
+        if sub is None:
+            fields.append(path)
+            continue
+        start = len(fields)
+        sections[path] = ()  # keeps sections in schema order
+        _collect(sub, path + ".", fields, sections)
+        sections[path] = tuple(fields[start:])
+
+
+def _names() -> tuple[tuple[str, ...], Mapping[str, tuple[str, ...]]]:
+    fields: list[str] = []
+    sections: dict[str, tuple[str, ...]] = {}
+    _collect(Claims, "", fields, sections)
+    return tuple(fields), types.MappingProxyType(sections)
+
+
+#: Every committed claim field, in schema order. A list or an object held in a
+#: list or nullable field (``holders``, ``differential_privacy``,
+#: ``base_models``) is one field.
+CLAIM_FIELDS: tuple[str, ...]
+#: Section name -> its fields (``copyright``, ``copyright.training_mining``, ...).
+CLAIM_SECTIONS: Mapping[str, tuple[str, ...]]
+CLAIM_FIELDS, CLAIM_SECTIONS = _names()
+
+
+def resolve_fields(names: Iterable[str]) -> tuple[str, ...]:
+    """Expand section names to their fields; refuse unknown names, listing the accepted ones."""
+    wanted: set[str] = set()
+    unknown = []
+    for name in names:
+        if name in CLAIM_SECTIONS:
+            wanted.update(CLAIM_SECTIONS[name])
+        elif name in CLAIM_FIELDS:
+            wanted.add(name)
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ClaimsError(
+            f"unknown claim field {', '.join(map(repr, unknown))}; accepted: a section "
+            f"({', '.join(CLAIM_SECTIONS)}) or a field ({', '.join(CLAIM_FIELDS)})"
+        )
+    return tuple(f for f in CLAIM_FIELDS if f in wanted)
+
+
+# --- reading files and explaining errors --------------------------------------
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 core-schema scalars that refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, typing.Hashable):
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+_YAML11 = {f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "float", "timestamp")}
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Yaml12Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+.0123456789"),
+)
+_Yaml12Loader.add_constructor("tag:yaml.org,2002:int", lambda loader, node: int(loader.construct_scalar(node)))
+
+
+def _load_yaml(text: str, path: Path) -> object:
+    try:
+        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise ClaimsError(f"claims file {path} is not valid YAML: {err.problem or err.context}{where}") from None
+    except yaml.YAMLError as err:
+        raise ClaimsError(f"claims file {path} is not valid YAML: {err}") from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key {key!r} is given twice")
+        result[key] = value
+    return result
+
+
+def _load_json(text: str, path: Path) -> object:
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as err:
+        raise ClaimsError(
+            f"claims file {path} is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"
+        ) from None
+    except ValueError as err:
+        raise ClaimsError(f"claims file {path} is not valid JSON: {err}") from None
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    raise TypeError(f"a {type(value).__name__} value cannot appear in claims")
+
+
+def _field_at(loc: tuple) -> Any:
+    """The FieldInfo of the last named key of ``loc`` (list indices skipped), or None."""
+    model: type[BaseModel] | None = Claims
+    info = None
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(part) if model else None
+        model = _inner_model(info.annotation) if info else None
+    return info
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if _section_model(annotation):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _inner_model(arg)
+        if found:
+            return found
+    return None
+
+
+def _path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
+    """One pydantic error as (dotted path, 'what is wrong; accepted: ...')."""
+    loc = tuple(error["loc"])
+    path = _path(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = Claims if len(loc) == 1 else _inner_model(getattr(_field_at(loc[:-1]), "annotation", None))
+        keys = ", ".join(parent.model_fields) if parent else "none"
+        return path, f"unknown key; accepted keys here: {keys}"
+    info = _field_at(loc)
+    if info is None:
+        accepted = "a mapping with keys " + ", ".join(Claims.model_fields)
+    elif _section_model(info.annotation):
+        accepted = "a mapping with keys " + ", ".join(info.annotation.model_fields)
+    else:
+        accepted = info.description or "see docs/claims.md"
+    if kind == "missing":
+        return path, f"missing; accepted: {accepted}"
+    if kind == "value_error":
+        return path, f"{error['ctx']['error']}; accepted: {accepted}"
+    return path, f"{_show(error['input'])} is not accepted; accepted: {accepted}"
