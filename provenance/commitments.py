@@ -1,0 +1,275 @@
+"""Salted commitments to claims, and selective disclosure (the idea of SD-JWT).
+
+Every claim field (:data:`provenance.claims.CLAIM_FIELDS`; a list or an object
+in a list or nullable field is one field) becomes one Merkle leaf
+``claim_leaf(field, salt, value)`` where ``value`` is the canonical JSON of the
+field's value (sorted keys, no spaces, UTF-8, non-ASCII kept) and ``salt`` is
+32 bytes: 16 bytes from :mod:`secrets` followed by 16 zero bytes, so each
+field carries 128 random bits while fitting the leaf's ``bytes32`` slot. The
+tree's root is the record's ``claimsRoot``.
+
+A salt hides a value even when the value space is tiny (``personal_data`` has
+three values): without it, anyone could hash the candidates and compare. So
+the :class:`Commitment` (every field's salt and value) is the publisher's
+secret, kept in the local store; a :class:`Disclosure` reveals one field with
+its salt and Merkle proof, and nothing about the others.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any, Iterable, Mapping
+
+from provenance import merkle
+from provenance.claims import CLAIM_FIELDS, Claims, resolve_fields
+from provenance.errors import ClaimsError
+
+__all__ = [
+    "SALT_RANDOM_BYTES",
+    "Opening",
+    "Disclosure",
+    "Commitment",
+    "canonical_json",
+    "new_salt",
+    "commit",
+    "verify_disclosure",
+    "disclosed_view",
+]
+
+SALT_RANDOM_BYTES = 16
+_FORMAT = "provenance/claims-commitment@1"
+
+
+def canonical_json(value: Any) -> bytes:
+    """The committed bytes of a value: sorted keys, separators (",", ":"), UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def new_salt() -> bytes:
+    """A fresh salt: 128 random bits, zero-padded to 32 bytes."""
+    return secrets.token_bytes(SALT_RANDOM_BYTES) + bytes(32 - SALT_RANDOM_BYTES)
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _bytes32(text: object, what: str) -> bytes:
+    if not (isinstance(text, str) and text.startswith("0x") and len(text) == 66):
+        raise ClaimsError(f"{what} must be 0x followed by 64 hex digits, got {text!r}")
+    try:
+        return bytes.fromhex(text[2:])
+    except ValueError:
+        raise ClaimsError(f"{what} must be 0x followed by 64 hex digits, got {text!r}") from None
+
+
+def _check(field: object, salt: object) -> None:
+    if not isinstance(field, str) or not field:
+        raise ClaimsError(f"a claim field name must be a non-empty string, got {field!r}")
+    if not isinstance(salt, bytes) or len(salt) != 32:
+        raise ClaimsError(f"the salt of {field} must be 32 bytes")
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One field's salt and committed bytes; ``value`` decodes a fresh copy."""
+
+    field: str
+    salt: bytes
+    encoded: bytes
+
+    def __post_init__(self) -> None:
+        _check(self.field, self.salt)
+
+    @classmethod
+    def of(cls, field: str, salt: bytes, value: Any) -> Opening:
+        return cls(field, salt, canonical_json(value))
+
+    @property
+    def value(self) -> Any:
+        return json.loads(self.encoded)
+
+    @property
+    def leaf(self) -> bytes:
+        return merkle.claim_leaf(self.field, self.salt, self.encoded)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """One revealed field: its value, salt and the Merkle proof up to ``claimsRoot``.
+
+    Build it with :meth:`Commitment.disclose` or, from a Statement, :meth:`from_dict`.
+    """
+
+    field: str
+    salt: bytes
+    encoded: bytes
+    proof: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        _check(self.field, self.salt)
+        if not all(isinstance(p, bytes) and len(p) == 32 for p in self.proof):
+            raise ClaimsError(f"the proof of {self.field} must be a list of 32-byte hashes")
+
+    @property
+    def value(self) -> Any:
+        return json.loads(self.encoded)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "salt": _hex(self.salt),
+            "value": self.value,
+            "proof": [_hex(p) for p in self.proof],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Disclosure:
+        """Read one disclosure as written by :meth:`to_dict`; refuses other shapes."""
+        if not isinstance(data, Mapping) or set(data) != {"field", "salt", "value", "proof"}:
+            raise ClaimsError("a disclosure must be a mapping with exactly field, salt, value and proof")
+        field = data["field"]
+        if not isinstance(data["proof"], list):
+            raise ClaimsError(f"the proof of {field} must be a list of 0x-prefixed 32-byte hashes")
+        try:
+            encoded = canonical_json(data["value"])
+        except (TypeError, ValueError):
+            raise ClaimsError(f"the value of {field} is not a JSON value") from None
+        return cls(
+            field=field,
+            salt=_bytes32(data["salt"], f"the salt of {field}"),
+            encoded=encoded,
+            proof=tuple(_bytes32(p, f"a proof hash of {field}") for p in data["proof"]),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class Commitment:
+    """Every field's opening and the resulting ``claims_root``: the publisher's secret.
+
+    Build it with :func:`commit`, :meth:`from_openings` or :meth:`from_json`.
+    ``defaults`` are the fields the claims file asks to publish (its ``disclose``).
+    """
+
+    claims_root: bytes
+    openings: tuple[Opening, ...] = dataclass_field(repr=False)  # secret: keep out of logs
+    defaults: tuple[str, ...]
+    _tree: merkle.MerkleTree = dataclass_field(repr=False)
+
+    @classmethod
+    def from_openings(cls, openings: Iterable[Opening], defaults: Iterable[str] = ()) -> Commitment:
+        """Build the tree over exactly one opening per claim field."""
+        by_field: dict[str, Opening] = {}
+        for opening in openings:
+            if opening.field in by_field:
+                raise ClaimsError(f"the claim field {opening.field} is committed twice")
+            by_field[opening.field] = opening
+        missing = sorted(set(CLAIM_FIELDS) - set(by_field))
+        extra = sorted(set(by_field) - set(CLAIM_FIELDS))
+        if missing or extra:
+            raise ClaimsError(f"a commitment needs every claim field once; missing {missing}, unknown {extra}")
+        ordered = tuple(by_field[f] for f in sorted(by_field))
+        tree = merkle.MerkleTree.from_leaves(o.leaf for o in ordered)
+        return cls(tree.root, ordered, resolve_fields(defaults), tree)
+
+    def opening(self, field: str) -> Opening:
+        for opening in self.openings:
+            if opening.field == field:
+                return opening
+        resolve_fields([field])  # raises, listing the accepted names
+        raise ClaimsError(f"{field} is a section, not a field")
+
+    def disclose(self, fields: Iterable[str] | None = None) -> list[Disclosure]:
+        """Disclosures of ``fields`` (sections or fields), or of :attr:`defaults` when None."""
+        wanted = self.defaults if fields is None else resolve_fields(fields)
+        return [
+            Disclosure(o.field, o.salt, o.encoded, tuple(self._tree.proof(o.leaf)))
+            for o in self.openings
+            if o.field in wanted
+        ]
+
+    def to_json(self) -> str:
+        """The secret material for the local store (never for a public Statement)."""
+        return json.dumps(
+            {
+                "format": _FORMAT,
+                "claimsRoot": _hex(self.claims_root),
+                "disclose": list(self.defaults),
+                "openings": [{"field": o.field, "salt": _hex(o.salt), "value": o.value} for o in self.openings],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Commitment:
+        """Read :meth:`to_json` output back; refuses it if the openings no longer give its root."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ClaimsError(f"a stored claims commitment is not JSON: {err}") from None
+        if not isinstance(data, dict) or data.get("format") != _FORMAT:
+            raise ClaimsError(f"a stored claims commitment must have format {_FORMAT}")
+        openings = []
+        for item in data.get("openings", []):
+            if not isinstance(item, dict) or set(item) != {"field", "salt", "value"}:
+                raise ClaimsError("each opening must be a mapping with exactly field, salt and value")
+            field = item["field"]
+            openings.append(Opening.of(field, _bytes32(item["salt"], f"the salt of {field}"), item["value"]))
+        commitment = cls.from_openings(openings, data.get("disclose", []))
+        if _hex(commitment.claims_root) != data.get("claimsRoot"):
+            raise ClaimsError(
+                "the stored claims commitment does not match its claimsRoot "
+                f"(stored {data.get('claimsRoot')}, recomputed {_hex(commitment.claims_root)})",
+                hint="the local store was altered; restore it from a backup",
+            )
+        return commitment
+
+
+def commit(claims: Claims) -> Commitment:
+    """Commit to every field of ``claims`` with a fresh salt each."""
+    values = claims.field_values()
+    return Commitment.from_openings(
+        (Opening.of(field, new_salt(), value) for field, value in values.items()),
+        claims.disclose,
+    )
+
+
+def verify_disclosure(claims_root: bytes, disclosure: Disclosure) -> bool:
+    """True when the disclosed value, salt and proof lead to ``claims_root``. Pure, offline."""
+    leaf = merkle.claim_leaf(disclosure.field, disclosure.salt, disclosure.encoded)
+    return merkle.verify(claims_root, leaf, disclosure.proof)
+
+
+def disclosed_view(claims_root: bytes, disclosures: Iterable[Disclosure]) -> dict[str, Any]:
+    """The disclosed claims as ``{field: value}``, sorted by field, for the verifier.
+
+    Every disclosure must verify against ``claims_root`` and name a known field
+    once; otherwise a :class:`ClaimsError` lists the offending fields (the
+    verifier reports ``DISCLOSURE_MISMATCH``).
+    """
+    view: dict[str, Any] = {}
+    mismatched, repeated = [], []
+    disclosures = list(disclosures)
+    unknown = [d.field for d in disclosures if d.field not in CLAIM_FIELDS]
+    if unknown:
+        raise ClaimsError(
+            f"disclosed claims refused: unknown field {', '.join(unknown)}; accepted: {', '.join(CLAIM_FIELDS)}"
+        )
+    for disclosure in disclosures:
+        if disclosure.field in view:
+            repeated.append(disclosure.field)
+        elif not verify_disclosure(claims_root, disclosure):
+            mismatched.append(disclosure.field)
+        else:
+            view[disclosure.field] = disclosure.value
+    if mismatched or repeated:
+        problems = []
+        if mismatched:
+            problems.append(f"these do not match claimsRoot {_hex(claims_root)}: {', '.join(mismatched)}")
+        if repeated:
+            problems.append(f"these are disclosed more than once: {', '.join(repeated)}")
+        raise ClaimsError("disclosed claims refused: " + "; ".join(problems))
+    return dict(sorted(view.items()))
