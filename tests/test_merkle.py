@@ -58,7 +58,21 @@ def js_value(v):
     return v
 
 
+GOLDEN_MANIFESTS = ("manifest_sample.json", "manifest_sharded.json")
+
+
+def golden_manifest_values(name: str) -> list[tuple[str, int, bytes]]:
+    data = json.loads((ROOT / "tests" / "golden" / name).read_text(encoding="utf-8"))
+    out = []
+    for f in data["files"]:
+        path = f["path"] if "offset" not in f else f"{f['path']}:{f['offset']}:{f['offset'] + f['size']}"
+        out.append((path, f["size"], bytes.fromhex(f["sha256"])))
+    return out
+
+
 CASES = []
+for name in GOLDEN_MANIFESTS:
+    CASES.append((name, FILE, golden_manifest_values(name), lambda v: file_leaf(*v)))
 for n in (1, 2, 3, 4, 5, 7, 8, 13):
     CASES.append((f"file-{n}", FILE, file_values(n), lambda v: file_leaf(*v)))
     CASES.append((f"claim-{n}", CLAIM, claim_values(n), lambda v: claim_leaf(*v)))
@@ -95,6 +109,12 @@ def test_root_leaves_and_proofs_match_openzeppelin(vectors, name, encoding, valu
     for leaf, proof in zip(leaves, expected["proofs"]):
         assert hexs(tree.proof(leaf)) == proof
         assert verify(tree.root, leaf, tree.proof(leaf))
+
+
+@pytest.mark.parametrize("name", GOLDEN_MANIFESTS)
+def test_golden_manifest_subjects_are_openzeppelin_roots(vectors, name):
+    data = json.loads((ROOT / "tests" / "golden" / name).read_text(encoding="utf-8"))
+    assert data["subject"] == vectors[name]["root"]
 
 
 def test_root_does_not_depend_on_leaf_order():

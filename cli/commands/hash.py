@@ -1,0 +1,229 @@
+"""``provenance hash PATH``: the manifest and subject of a file or a directory.
+
+Prints the subject (0x-hex), the file count, the bytes and the time taken;
+``--json`` prints the whole manifest (version 1, see docs/manifests.md).
+``--check MANIFEST`` hashes PATH and compares it with a manifest saved before:
+changed files (expected and found digests), missing and extra files; exit 1
+when they differ. ``--oms-bundle SIG --public-key PUB.pem`` verifies an OpenSSF
+Model Signing signature of PATH and takes its files as the manifest (exit 1 when
+PATH does not match it).
+
+A progress bar is drawn on stderr when stderr is a terminal and the work lasts
+more than about a second; nothing extra is written to pipes.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+import time
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1 << 10,
+    "kib": 1 << 10,
+    "m": 1 << 20,
+    "mib": 1 << 20,
+    "g": 1 << 30,
+    "gib": 1 << 30,
+    "t": 1 << 40,
+    "tib": 1 << 40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+}
+
+
+def parse_size(text: str) -> int:
+    """``1GiB``, ``512MiB``, ``500MB``, ``1048576``: binary units for KiB/MiB/GiB (and K/M/G), decimal for KB/MB/GB."""
+    from provenance.errors import ProvenanceError
+
+    match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).lower() if match else None
+    if not match or unit not in _UNITS:
+        raise ProvenanceError(
+            f"invalid size {text!r}",
+            hint="use a number of bytes or a unit: KiB, MiB, GiB, TiB (binary) or KB, MB, GB, TB (decimal)",
+        )
+    value = int(match.group(1)) * _UNITS[unit]
+    if value <= 0:
+        raise ProvenanceError(f"invalid size {text!r}: must be more than 0 bytes")
+    return value
+
+
+def human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
+        value /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, shown only on a terminal and after ``delay`` seconds.
+
+    Implements :class:`provenance.manifest.Progress`; ``advance`` is called from
+    hashing threads, drawing happens on a daemon thread every 0.1 s.
+    """
+
+    def __init__(self, label: str = "hashing", *, stream=None, delay: float = 1.0, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        if enabled is None:
+            enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.enabled = enabled
+        self.label = label
+        self.delay = delay
+        self.files = self.total_files = 0
+        self.nbytes = self.total_bytes = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._drawn = False
+        self._started = time.monotonic()
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.total_files, self.total_bytes = files, total_bytes
+        self._started = time.monotonic()
+        if self.enabled and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="provenance-progress", daemon=True)
+            self._thread.start()
+
+    def advance(self, files: int, nbytes: int) -> None:
+        with self._lock:
+            self.files += files
+            self.nbytes += nbytes
+
+    def line(self, width: int = 30) -> str:
+        total = self.total_bytes or 1
+        fraction = min(1.0, self.nbytes / total)
+        filled = int(fraction * width)
+        elapsed = max(1e-9, time.monotonic() - self._started)
+        rate = self.nbytes / elapsed / 1e9
+        return (
+            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% "
+            f"{human_bytes(self.nbytes)}/{human_bytes(self.total_bytes)} "
+            f"{self.files}/{self.total_files} files {rate:.2f} GB/s"
+        )
+
+    def _run(self) -> None:
+        if self._stop.wait(self.delay):
+            return
+        while not self._stop.is_set():
+            self.stream.write("\r" + self.line() + "\033[K")
+            self.stream.flush()
+            self._drawn = True
+            self._stop.wait(0.1)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._drawn = False
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "hash",
+        help="hash a file or directory: its manifest and subject",
+        description=__doc__.split("\n\n")[1].replace("\n", " "),
+    )
+    p.add_argument("path", metavar="PATH", help="a file or a directory")
+    p.add_argument("--json", action="store_true", help="print the whole manifest as JSON (version 1)")
+    p.add_argument("--check", metavar="MANIFEST", help="compare PATH with a manifest JSON file; exit 1 on differences")
+    p.add_argument(
+        "--allow-symlinks",
+        action="store_true",
+        help="follow symbolic links whose target stays inside PATH (refused by default)",
+    )
+    p.add_argument(
+        "--shard-size",
+        metavar="SIZE",
+        help="hash files larger than SIZE (e.g. 1GiB) as shards of SIZE bytes; default: one SHA-256 per file",
+    )
+    p.add_argument("--oms-bundle", metavar="SIG", help="verify PATH against this model_signing bundle first")
+    p.add_argument("--public-key", metavar="PUB.pem", help="the EC public key (PEM) that signed --oms-bundle")
+    p.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import json
+
+    from provenance.manifest import Manifest
+    from provenance.errors import ManifestError
+
+    shard_size = parse_size(args.shard_size) if args.shard_size else None
+    expected = None
+    oms = None
+    if args.oms_bundle or args.public_key:
+        if not (args.oms_bundle and args.public_key):
+            raise ManifestError("--oms-bundle and --public-key go together")
+        if shard_size is not None or args.check:
+            raise ManifestError("--oms-bundle cannot be combined with --shard-size or --check")
+        from provenance.oms import OmsSignature, load_public_key
+
+        try:
+            with open(args.oms_bundle, "rb") as f:
+                oms = OmsSignature.from_bundle(f.read(), load_public_key(args.public_key))
+        except OSError as err:
+            raise ManifestError(f"{args.oms_bundle}: cannot read the bundle ({err.strerror})") from None
+    if args.check:
+        if shard_size is not None:
+            raise ManifestError("--check uses the manifest's own shard size; drop --shard-size")
+        try:
+            with open(args.check, "rb") as f:
+                expected = Manifest.from_json(f.read())
+        except OSError as err:
+            raise ManifestError(f"{args.check}: cannot read the manifest ({err.strerror})") from None
+
+    started = time.perf_counter()
+    with ProgressBar("hashing") as bar:
+        if expected is not None:
+            diff = expected.check(args.path, allow_symlinks=args.allow_symlinks, progress=bar)
+        elif oms is not None:
+            manifest = oms.check(args.path, bundle_path=args.oms_bundle, progress=bar)
+            subject = manifest.subject_hex
+        else:
+            manifest = Manifest.from_path(
+                args.path, allow_symlinks=args.allow_symlinks, shard_size=shard_size, progress=bar
+            )
+            subject = manifest.subject_hex
+    elapsed = time.perf_counter() - started
+
+    out = sys.stdout
+    if expected is not None:
+        if args.json:
+            out.write(json.dumps({"subject": expected.subject_hex, **diff.to_dict()}, indent=2, ensure_ascii=False) + "\n")
+        else:
+            for line in diff.lines():
+                out.write(line + "\n")
+            out.write(f"{args.path}: {diff.summary()} (manifest {expected.subject_hex})\n")
+        return 0 if diff.ok else 1
+
+    if args.json:
+        out.write(manifest.to_json())
+        return 0
+    size = manifest.total_size
+    rate = f" ({size / elapsed / 1e9:.2f} GB/s)" if elapsed > 0 else ""
+    out.write(f"subject  {subject}\n")
+    out.write(f"files    {manifest.file_count}\n")
+    out.write(f"bytes    {size} ({human_bytes(size)})\n")
+    if manifest.shard_size:
+        out.write(f"shards   {len(manifest.entries)} entries of up to {manifest.shard_size} bytes\n")
+    if oms is not None:
+        out.write(f"oms      signature of {oms.model_name!r} verified; files match\n")
+    out.write(f"time     {elapsed:.2f} s{rate}\n")
+    return 0
