@@ -83,7 +83,7 @@ Relation = Literal["finetune", "adapter", "quantized", "merge"]
 
 _SUBJECT = re.compile(r"0x[0-9a-fA-F]{64}")
 _JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
-LICENSE_ACCEPTED = (
+_LICENSE_ACCEPTED = (
     "an SPDX license expression such as Apache-2.0 OR MIT, a Hugging Face license id "
     "such as openrail, llama3 or gemma, or LicenseRef-<name> (with license_url)"
 )
@@ -144,7 +144,7 @@ class TrainingMining(_Model):
 
 
 class Copyright(_Model):
-    license: str | None = Field(None, description=LICENSE_ACCEPTED)
+    license: str | None = Field(None, description=_LICENSE_ACCEPTED)
     license_url: str | None = Field(None, description="an http or https URL of the license text")
     holders: Annotated[tuple[Text, ...], AfterValidator(_unique)] = Field((), description="a list of names")
     attribution: Text | None = Field(None, description="the attribution text, a string")
@@ -256,7 +256,9 @@ class Claims(_Model):
         try:
             text = json.dumps(data, default=_json_default, ensure_ascii=False)
         except (TypeError, ValueError) as err:
-            raise ClaimsError(f"{where}: {err}; accepted: JSON values (strings, numbers, booleans, lists, mappings)")
+            raise ClaimsError(
+                f"{where}: {err}; accepted: JSON values (strings, numbers, booleans, lists, mappings)"
+            ) from None
         try:
             return cls.model_validate_json(text)
         except ValidationError as err:
@@ -436,6 +438,8 @@ class _Yaml12Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` may be overridden by the keys beside it
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, typing.Hashable):
                 if key in seen:

@@ -70,6 +70,23 @@ def test_yaml_is_read_as_yaml_1_2():
     assert (dp.epsilon, dp.delta, dp.unit) == (8.0, 1e-6, "record")
 
 
+def test_yaml_anchors_and_merge_keys_work(tmp_path):
+    path = tmp_path / "claims.yml"
+    path.write_text(
+        "kind: model\n"
+        "copyright:\n"
+        "  training_mining:\n"
+        "    <<: {ai_training: allowed, data_mining: allowed}\n"
+        "    ai_training: notAllowed\n"
+        f"lineage:\n  trained_on: &data ['{SUBJECT_A}']\n  tested_on: *data\n",
+        encoding="utf-8",
+    )
+    claims = Claims.from_file(path)
+    assert claims.copyright.training_mining.ai_training == "notAllowed"
+    assert claims.copyright.training_mining.data_mining == "allowed"
+    assert claims.lineage.tested_on == (SUBJECT_A,)
+
+
 def test_json_file_with_lineage():
     claims = Claims.from_file(DATA / "model.json")
     assert claims.privacy.differential_privacy.epsilon == 3.0
