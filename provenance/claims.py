@@ -30,11 +30,11 @@ Decisions where CLAIMS.md is silent (docs/claims.md explains them to users):
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import types
 import typing
+from collections.abc import Hashable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Mapping
@@ -441,7 +441,7 @@ class _Yaml12Loader(yaml.SafeLoader):
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue  # `<<: *anchor` may be overridden by the keys beside it
             key = self.construct_object(key_node, deep=True)
-            if isinstance(key, typing.Hashable):
+            if isinstance(key, Hashable):
                 if key in seen:
                     raise yaml.constructor.ConstructorError(
                         None, None, f"the key {key!r} is given twice", key_node.start_mark

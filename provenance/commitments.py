@@ -174,13 +174,6 @@ class Commitment:
         tree = merkle.MerkleTree.from_leaves(o.leaf for o in ordered)
         return cls(tree.root, ordered, resolve_fields(defaults), tree)
 
-    def opening(self, field: str) -> Opening:
-        for opening in self.openings:
-            if opening.field == field:
-                return opening
-        resolve_fields([field])  # raises, listing the accepted names
-        raise ClaimsError(f"{field} is a section, not a field")
-
     def disclose(self, fields: Iterable[str] | None = None) -> list[Disclosure]:
         """Disclosures of ``fields`` (sections or fields), or of :attr:`defaults` when None."""
         wanted = self.defaults if fields is None else resolve_fields(fields)
