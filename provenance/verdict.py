@@ -1,0 +1,343 @@
+"""What the verifier concludes: one :class:`Check` per line, gathered in a :class:`Verdict`.
+
+A check is one line of the verdict table: which check (``integrity`` ...
+``endorsements``), its :class:`Status`, a stable :class:`Code` from CLAIMS.md,
+a sentence a person understands and the evidence behind it (tx hash, block,
+proof, file path, subjects). Codes are the interface users and tests match on;
+docs/verdicts.md explains each one and what to do about it.
+
+How the lines add up (docs/verdicts.md repeats this for users):
+
+* ``overall`` is ``fail`` when any check fails, else ``warn`` when any check
+  warns **or is unverifiable**, else ``pass``. An unverifiable check never
+  passes: something the verifier needed was out of reach, so nothing is
+  claimed about it.
+* :meth:`Verdict.exit_code` gives the CLI's code: ``1`` when any check fails,
+  or under ``strict`` when any check warns; else ``2`` when any check is
+  unverifiable (the verifier could not do its job, whatever ``strict`` says);
+  else ``0``. A definite failure outranks "could not verify".
+* A check passes only with code ``OK`` and ``OK`` only passes: a problem code
+  can never be reported as a pass.
+
+:meth:`Verdict.to_json` writes the documented, versioned JSON of
+``provenance/data/verdict.schema.json``; :meth:`Verdict.to_table` the plain
+text table of the CLI.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+import types
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+from provenance.errors import ProvenanceError
+
+__all__ = [
+    "Status",
+    "CheckName",
+    "Code",
+    "Check",
+    "Verdict",
+    "VerdictError",
+    "SCHEMA_VERSION",
+    "verdict_schema",
+]
+
+#: The ``version`` field of :meth:`Verdict.to_json`; raised only on incompatible changes.
+SCHEMA_VERSION = 1
+
+
+class VerdictError(ProvenanceError):
+    """A verdict document cannot be read back (wrong shape, version or values)."""
+
+
+class Status(enum.StrEnum):
+    """The status of one check; ``unverifiable``: the check could not be carried out."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    UNVERIFIABLE = "unverifiable"
+
+
+class CheckName(enum.StrEnum):
+    """The checks of a verdict, in the order the table shows them (DESIGN.md, Verification)."""
+
+    INTEGRITY = "integrity"
+    AUTHENTICITY = "authenticity"
+    ANCHORING = "anchoring"
+    STATUS = "status"
+    CLAIMS = "claims"
+    COPYRIGHT = "copyright"
+    PRIVACY = "privacy"
+    LINEAGE = "lineage"
+    ENDORSEMENTS = "endorsements"
+
+    @property
+    def order(self) -> int:
+        return list(CheckName).index(self)
+
+
+class Code(enum.StrEnum):
+    """The stable verdict codes of CLAIMS.md, exactly; docs/verdicts.md explains each."""
+
+    # integrity and anchoring
+    OK = "OK"
+    TAMPERED = "TAMPERED"
+    NOT_REGISTERED = "NOT_REGISTERED"
+    UNTRUSTED_PUBLISHER = "UNTRUSTED_PUBLISHER"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
+    NOT_ANCHORED = "NOT_ANCHORED"
+    BAD_PROOF = "BAD_PROOF"
+    UNCONFIRMED = "UNCONFIRMED"
+    REVOKED = "REVOKED"
+    SUPERSEDED = "SUPERSEDED"
+    DISCLOSURE_MISMATCH = "DISCLOSURE_MISMATCH"
+    DISPUTED = "DISPUTED"
+    # copyright
+    LICENSE_UNSPECIFIED = "LICENSE_UNSPECIFIED"
+    LICENSE_CONFLICT = "LICENSE_CONFLICT"
+    USE_NOT_PERMITTED = "USE_NOT_PERMITTED"
+    SHARE_ALIKE = "SHARE_ALIKE"
+    NO_DERIVATIVES = "NO_DERIVATIVES"
+    RESTRICTIONS_DROPPED = "RESTRICTIONS_DROPPED"
+    OPT_OUT_VIOLATION = "OPT_OUT_VIOLATION"
+    TRAINING_NOT_ALLOWED = "TRAINING_NOT_ALLOWED"
+    # privacy
+    PRIVACY_UNVERIFIED = "PRIVACY_UNVERIFIED"
+    PERSONAL_DATA_CONFLICT = "PERSONAL_DATA_CONFLICT"
+    NO_LAWFUL_BASIS = "NO_LAWFUL_BASIS"
+    NO_SPECIAL_CATEGORY_CONDITION = "NO_SPECIAL_CATEGORY_CONDITION"
+    DP_INVALID = "DP_INVALID"
+    DP_BUDGET_EXCEEDED = "DP_BUDGET_EXCEEDED"
+    ERASURE_AFFECTED = "ERASURE_AFFECTED"
+    CONFIDENTIALITY_CONFLICT = "CONFIDENTIALITY_CONFLICT"
+    # lineage
+    PARENT_UNKNOWN = "PARENT_UNKNOWN"
+    PARENT_FAILED = "PARENT_FAILED"
+
+
+def _freeze(value: Any, where: str) -> Any:
+    """A JSON-ready, immutable copy of evidence: bytes as 0x-hex, lists as tuples."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, enum.Enum):
+        return _freeze(value.value, where)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"evidence {where} is not a finite number: {value!r}")
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, Mapping):
+        items = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValueError(f"evidence {where} has a key that is not a string: {key!r}")
+            items[key] = _freeze(item, f"{where}.{key}")
+        return types.MappingProxyType(items)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return tuple(_freeze(item, f"{where}[]") for item in items)
+    raise ValueError(f"evidence {where} is a {type(value).__name__}, which JSON cannot carry")
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _thaw(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return [_thaw(item) for item in value]
+    return value
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of a verdict.
+
+    ``evidence`` is copied into an immutable, JSON-ready form: ``bytes`` become
+    ``0x``-hex strings, lists become tuples. ``status`` is ``pass`` exactly when
+    ``code`` is ``OK``; anything else is refused as a programming error.
+    """
+
+    check: CheckName
+    status: Status
+    code: Code
+    message: str
+    evidence: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        try:
+            object.__setattr__(self, "check", CheckName(self.check))
+            object.__setattr__(self, "status", Status(self.status))
+            object.__setattr__(self, "code", Code(self.code))
+        except ValueError as err:
+            raise ValueError(f"invalid check: {err}") from None
+        if not isinstance(self.message, str) or not self.message.strip():
+            raise ValueError(f"a {self.check} check needs a message")
+        if (self.status is Status.PASS) != (self.code is Code.OK):
+            raise ValueError(
+                f"a {self.check} check with code {self.code} cannot have status {self.status}: "
+                "only OK passes, and OK only passes"
+            )
+        if not isinstance(self.evidence, Mapping):
+            raise ValueError("evidence must be a mapping")
+        object.__setattr__(self, "evidence", _freeze(self.evidence, "evidence"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check.value,
+            "status": self.status.value,
+            "code": self.code.value,
+            "message": self.message,
+            "evidence": _thaw(self.evidence),
+        }
+
+
+_OVERALL_RANK = {Status.PASS: 0, Status.WARN: 1, Status.UNVERIFIABLE: 1, Status.FAIL: 2}
+
+
+def _hex32(value: bytes | None, what: str) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise ValueError(f"{what} must be 32 bytes")
+    return value
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Every check about one artifact. ``record_id`` is None when no record was found.
+
+    ``checks`` are kept in table order (integrity first, endorsements last;
+    within one check, in the order given), so output is deterministic.
+    """
+
+    subject: bytes
+    record_id: bytes | None
+    checks: tuple[Check, ...]
+
+    def __post_init__(self) -> None:
+        _hex32(self.subject, "subject")
+        _hex32(self.record_id, "record_id")
+        checks = tuple(self.checks)
+        if not checks:
+            raise ValueError("a verdict needs at least one check")
+        if not all(isinstance(c, Check) for c in checks):
+            raise ValueError("a verdict's checks must be Check objects")
+        object.__setattr__(self, "checks", tuple(sorted(checks, key=lambda c: c.check.order)))
+
+    # --- conclusions -------------------------------------------------------
+
+    @property
+    def overall(self) -> Status:
+        """``fail``, ``warn`` or ``pass`` (never ``unverifiable``: it counts as ``warn``)."""
+        worst = max(_OVERALL_RANK[c.status] for c in self.checks)
+        return (Status.PASS, Status.WARN, Status.FAIL)[worst]
+
+    def has(self, status: Status) -> bool:
+        return any(c.status is status for c in self.checks)
+
+    def exit_code(self, *, strict: bool = False) -> int:
+        """0 pass (and warn unless ``strict``), 1 fail (warn too under ``strict``), 2 could not verify."""
+        if self.has(Status.FAIL) or (strict and self.has(Status.WARN)):
+            return 1
+        if self.has(Status.UNVERIFIABLE):
+            return 2
+        return 0
+
+    def ok(self, *, strict: bool = False) -> bool:
+        """True when the artifact may be used as the policy intends (exit code 0)."""
+        return self.exit_code(strict=strict) == 0
+
+    @property
+    def codes(self) -> tuple[Code, ...]:
+        """The codes of every check, in table order (repeats kept)."""
+        return tuple(c.code for c in self.checks)
+
+    def checks_of(self, check: CheckName | str) -> tuple[Check, ...]:
+        name = CheckName(check)
+        return tuple(c for c in self.checks if c.check is name)
+
+    # --- output ------------------------------------------------------------
+
+    def to_json(self, *, strict: bool = False) -> dict[str, Any]:
+        """The stable JSON form (docs/verdicts.md, ``provenance/data/verdict.schema.json``)."""
+        return {
+            "version": SCHEMA_VERSION,
+            "subject": "0x" + self.subject.hex(),
+            "recordId": None if self.record_id is None else "0x" + self.record_id.hex(),
+            "overall": self.overall.value,
+            "strict": strict,
+            "exitCode": self.exit_code(strict=strict),
+            "checks": [c.to_json() for c in self.checks],
+        }
+
+    def to_json_text(self, *, strict: bool = False) -> str:
+        return json.dumps(self.to_json(strict=strict), indent=2, ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Verdict:
+        """Read :meth:`to_json` output back (the API's clients, stored results); validates it."""
+        try:
+            if not isinstance(data, Mapping):
+                raise TypeError("a verdict must be a JSON object")
+            if data.get("version") != SCHEMA_VERSION:
+                raise ValueError(f"version {data.get('version')!r} is not {SCHEMA_VERSION}")
+            record_id = data.get("recordId")
+            verdict = cls(
+                subject=_parse_hex32(data["subject"]),
+                record_id=None if record_id is None else _parse_hex32(record_id),
+                checks=tuple(
+                    Check(c["check"], c["status"], c["code"], c["message"], c.get("evidence", {}))
+                    for c in data["checks"]
+                ),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise VerdictError(f"not a verdict document: {err}") from None
+        if data.get("overall", verdict.overall.value) != verdict.overall.value:
+            raise VerdictError(
+                f"not a verdict document: overall {data['overall']!r} contradicts its checks "
+                f"({verdict.overall.value})"
+            )
+        return verdict
+
+    def to_table(self, *, strict: bool = False) -> str:
+        """Plain text for a terminal: a header, one line per check, the overall result."""
+        rows = [("CHECK", "STATUS", "CODE", "REASON")]
+        rows += [(c.check.value, c.status.value, c.code.value, _one_line(c.message)) for c in self.checks]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = [f"subject   0x{self.subject.hex()}"]
+        lines.append(f"record    {'0x' + self.record_id.hex() if self.record_id else '(none found)'}")
+        lines.append("")
+        for row in rows:
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3])
+        lines.append("")
+        code = self.exit_code(strict=strict)
+        note = {0: "", 1: " (fails)", 2: " (could not verify every check)"}[code]
+        if strict and self.has(Status.WARN) and not self.has(Status.FAIL):
+            note = " (warnings fail under --strict)"
+        lines.append(f"overall   {self.overall.value}{note}")
+        return "\n".join(lines) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _parse_hex32(text: Any) -> bytes:
+    if not isinstance(text, str) or not text.startswith("0x") or len(text) != 66:
+        raise ValueError(f"{text!r} is not 0x followed by 64 hex digits")
+    return bytes.fromhex(text[2:])
+
+
+def verdict_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of :meth:`Verdict.to_json`, shipped as package data."""
+    text = resources.files("provenance").joinpath("data/verdict.schema.json").read_text("utf-8")
+    return json.loads(text)
+
