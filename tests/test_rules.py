@@ -610,10 +610,30 @@ def test_lineage_and_facts_are_validated():
 
 
 def test_claims_may_come_as_whole_sections():
-    claims = {"copyright": {"training_mining": {"ai_training": "notAllowed"}}, "privacy.differential_privacy": {"epsilon": 1}}
+    claims = {
+        "copyright": {"training_mining": {"ai_training": "notAllowed"}},
+        "privacy.differential_privacy": {"epsilon": 1},
+    }
     nested = ArtifactFacts(sub(1), Kind.DATASET, claims=claims)
     assert nested.claim("copyright.training_mining.ai_training") == "notAllowed"
     assert nested.claim("privacy.differential_privacy") == {"epsilon": 1}
     assert nested.claim("copyright.license", "none") == "none" and not nested.discloses("copyright.license")
     with pytest.raises(TypeError):
         nested.claims["x"] = 1  # type: ignore[index]
+
+
+def test_rule_checks_fit_the_verdict_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    from provenance.verdict import verdict_schema
+
+    validator = jsonschema.Draft202012Validator(verdict_schema())
+    messy = three_generations(
+        data={"privacy__personal_data": "present", "privacy__lawful_basis": None, "disputes": (AUDITOR,),
+              "copyright__license": "CC-BY-SA-4.0", "revoked_at": T0 + 40 * DAY, "revocation_reason": "erasure"},
+        base=dp(9),
+        tune={**dp(9), "privacy__personal_data": "unknown", "uri": "https://hub.example/m",
+              "privacy__confidentiality": "red", "disputes": (STRANGER,)},
+    )  # fmt: skip
+    for lineage in (three_generations(), messy):
+        checks = run(lineage, trusted_auditors=[AUDITOR])
+        validator.validate(Verdict(sub(TUNE), bytes([0x83]) * 32, checks).to_json())

@@ -1,0 +1,215 @@
+"""Verdicts: how checks add up, exit codes, the JSON schema, the table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from provenance.verdict import (
+    SCHEMA_VERSION,
+    Check,
+    CheckName,
+    Code,
+    Status,
+    Verdict,
+    VerdictError,
+    verdict_schema,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBJECT = bytes(range(32))
+RECORD = bytes(range(32, 64))
+
+# CLAIMS.md, "Verdict codes": the list users and tests match on.
+CLAIMS_MD_CODES = """
+OK TAMPERED NOT_REGISTERED UNTRUSTED_PUBLISHER BAD_SIGNATURE NOT_ANCHORED BAD_PROOF UNCONFIRMED REVOKED
+SUPERSEDED DISCLOSURE_MISMATCH DISPUTED LICENSE_UNSPECIFIED LICENSE_CONFLICT USE_NOT_PERMITTED SHARE_ALIKE
+NO_DERIVATIVES RESTRICTIONS_DROPPED OPT_OUT_VIOLATION TRAINING_NOT_ALLOWED PRIVACY_UNVERIFIED
+PERSONAL_DATA_CONFLICT NO_LAWFUL_BASIS NO_SPECIAL_CATEGORY_CONDITION DP_INVALID DP_BUDGET_EXCEEDED
+ERASURE_AFFECTED CONFIDENTIALITY_CONFLICT PARENT_UNKNOWN PARENT_FAILED
+""".split()
+
+
+def ok(check: str) -> Check:
+    return Check(check, Status.PASS, Code.OK, f"{check} is fine")
+
+
+def verdict(*checks: Check, record_id: bytes | None = RECORD) -> Verdict:
+    return Verdict(SUBJECT, record_id, checks)
+
+
+def test_codes_are_exactly_those_of_claims_md():
+    assert [c.value for c in Code] == CLAIMS_MD_CODES
+    assert [c.value for c in CheckName] == [
+        "integrity", "authenticity", "anchoring", "status", "claims",
+        "copyright", "privacy", "lineage", "endorsements",
+    ]  # fmt: skip
+
+
+def test_only_ok_passes_and_ok_only_passes():
+    with pytest.raises(ValueError, match="only OK passes"):
+        Check("copyright", Status.PASS, Code.USE_NOT_PERMITTED, "no")
+    with pytest.raises(ValueError, match="only OK passes"):
+        Check("copyright", Status.WARN, Code.OK, "hm")
+    with pytest.raises(ValueError):
+        Check("feelings", Status.PASS, Code.OK, "fine")
+    with pytest.raises(ValueError):
+        Check("copyright", Status.FAIL, "NOT_A_CODE", "x")
+    with pytest.raises(ValueError, match="needs a message"):
+        Check("copyright", Status.FAIL, Code.LICENSE_CONFLICT, "  ")
+
+
+def test_evidence_is_json_ready_and_immutable():
+    check = Check(
+        "anchoring", "pass", "OK", "anchored",
+        {"txHash": b"\x01" * 32, "block": 7, "proof": [b"\x02" * 32], "status": Status.PASS, "n": {"a": (1, 2)}},
+    )  # fmt: skip
+    assert check.check is CheckName.ANCHORING and check.status is Status.PASS and check.code is Code.OK
+    assert check.evidence["txHash"] == "0x" + "01" * 32
+    assert check.to_json()["evidence"] == {
+        "txHash": "0x" + "01" * 32, "block": 7, "proof": ["0x" + "02" * 32], "status": "pass", "n": {"a": [1, 2]},
+    }  # fmt: skip
+    with pytest.raises(TypeError):
+        check.evidence["block"] = 8  # type: ignore[index]
+    with pytest.raises(ValueError, match="JSON cannot carry"):
+        Check("anchoring", "pass", "OK", "x", {"when": object()})
+    with pytest.raises(ValueError, match="finite"):
+        Check("privacy", "fail", "DP_BUDGET_EXCEEDED", "x", {"epsilon": float("inf")})
+
+
+@pytest.mark.parametrize(
+    ("statuses", "overall", "exit_code", "strict_exit_code"),
+    [
+        (["pass", "pass"], "pass", 0, 0),
+        (["pass", "warn"], "warn", 0, 1),
+        (["pass", "unverifiable"], "warn", 2, 2),
+        (["warn", "unverifiable"], "warn", 2, 1),
+        (["warn", "fail"], "fail", 1, 1),
+        (["unverifiable", "fail"], "fail", 1, 1),
+    ],
+)
+def test_overall_and_exit_codes(statuses, overall, exit_code, strict_exit_code):
+    codes = {"pass": Code.OK, "warn": Code.UNCONFIRMED, "unverifiable": Code.NOT_ANCHORED, "fail": Code.BAD_PROOF}
+    v = verdict(*(Check("anchoring", s, codes[s], f"anchoring {s}") for s in statuses))
+    assert v.overall.value == overall
+    assert v.exit_code() == exit_code
+    assert v.exit_code(strict=True) == strict_exit_code
+    assert v.ok() == (exit_code == 0)
+
+
+def test_checks_are_kept_in_table_order():
+    v = verdict(ok("endorsements"), ok("integrity"), Check("copyright", "warn", "SHARE_ALIKE", "a"), ok("copyright"))
+    assert [c.check.value for c in v.checks] == ["integrity", "copyright", "copyright", "endorsements"]
+    assert [c.code for c in v.checks_of("copyright")] == [Code.SHARE_ALIKE, Code.OK]
+    assert v.codes == (Code.OK, Code.SHARE_ALIKE, Code.OK, Code.OK)
+
+
+def test_a_verdict_needs_checks_and_32_byte_ids():
+    with pytest.raises(ValueError):
+        Verdict(SUBJECT, None, ())
+    with pytest.raises(ValueError):
+        Verdict(b"short", None, (ok("integrity"),))
+    with pytest.raises(ValueError):
+        Verdict(SUBJECT, b"short", (ok("integrity"),))
+
+
+def full_verdict() -> Verdict:
+    return verdict(
+        Check("integrity", "fail", "TAMPERED", "weights.bin changed", {"path": "weights.bin"}),
+        Check("anchoring", "pass", "OK", "in block 12", {"txHash": b"\x09" * 32, "block": 12}),
+        Check("status", "unverifiable", "NOT_REGISTERED", "the chain did not answer"),
+        Check("lineage", "warn", "PARENT_UNKNOWN", "parent 0x1 unknown", {"ancestor": "0x" + "11" * 32}),
+    )
+
+
+def test_json_matches_the_schema_file():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = verdict_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    for v in (full_verdict(), verdict(ok("integrity"), record_id=None)):
+        for strict in (False, True):
+            document = json.loads(v.to_json_text(strict=strict))
+            validator.validate(document)
+    bad = full_verdict().to_json()
+    bad["checks"][1]["status"] = "fail"  # OK must pass
+    assert not validator.is_valid(bad)
+    bad = full_verdict().to_json()
+    bad["checks"][0]["code"] = "NOPE"
+    assert not validator.is_valid(bad)
+
+
+def test_schema_file_lists_every_code_check_and_status():
+    schema = json.loads((ROOT / "provenance" / "data" / "verdict.schema.json").read_text())
+    check = schema["$defs"]["check"]["properties"]
+    assert check["code"]["enum"] == [c.value for c in Code]
+    assert check["check"]["enum"] == [c.value for c in CheckName]
+    assert check["status"]["enum"] == [s.value for s in Status]
+    assert schema["properties"]["version"]["const"] == SCHEMA_VERSION
+
+
+def test_json_content_and_round_trip():
+    v = full_verdict()
+    data = v.to_json(strict=True)
+    assert data["version"] == 1
+    assert data["subject"] == "0x" + SUBJECT.hex() and data["recordId"] == "0x" + RECORD.hex()
+    assert data["overall"] == "fail" and data["exitCode"] == 1 and data["strict"] is True
+    assert data["checks"][0] == {
+        "check": "integrity", "status": "fail", "code": "TAMPERED",
+        "message": "weights.bin changed", "evidence": {"path": "weights.bin"},
+    }  # fmt: skip
+    assert Verdict.from_json(json.loads(v.to_json_text())) == v
+    assert Verdict.from_json(verdict(ok("integrity"), record_id=None).to_json()).record_id is None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d.update(version=2),
+        lambda d: d.update(overall="pass"),
+        lambda d: d.pop("checks"),
+        lambda d: d["checks"][0].update(code="NOPE"),
+        lambda d: d.update(subject="0x12"),
+    ],
+)
+def test_from_json_refuses_bad_documents(change):
+    data = json.loads(full_verdict().to_json_text())
+    change(data)
+    with pytest.raises(VerdictError):
+        Verdict.from_json(data)
+
+
+def test_table_has_one_line_per_check():
+    v = verdict(
+        ok("integrity"),
+        Check("copyright", "warn", "SHARE_ALIKE", "ancestor is share-alike;\nlicense differs"),
+        Check("privacy", "fail", "NO_LAWFUL_BASIS", "no basis"),
+    )
+    text = v.to_table()
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("CHECK"))
+    rows = lines[header + 1 : header + 4]
+    assert rows[0].split()[:3] == ["integrity", "pass", "OK"]
+    assert rows[1].split()[:3] == ["copyright", "warn", "SHARE_ALIKE"]
+    assert rows[1].endswith("ancestor is share-alike; license differs")
+    assert rows[2].split()[:3] == ["privacy", "fail", "NO_LAWFUL_BASIS"]
+    # the reason column starts at the same place on every line
+    assert len({row.index(word) for row, word in zip(rows, ["integrity is fine", "ancestor", "no basis"])}) == 1
+    assert "0x" + SUBJECT.hex() in text and "0x" + RECORD.hex() in text
+    assert lines[-1].startswith("overall   fail")
+
+
+def test_table_explains_strict_and_unverifiable():
+    warned = verdict(ok("integrity"), Check("anchoring", "warn", "UNCONFIRMED", "1 of 12 blocks"))
+    assert warned.to_table().splitlines()[-1] == "overall   warn"
+    assert "fail under --strict" in warned.to_table(strict=True)
+    unsure = verdict(Check("anchoring", "unverifiable", "NOT_ANCHORED", "no node"), record_id=None)
+    assert "could not verify" in unsure.to_table() and "(none found)" in unsure.to_table()
+
+
+def test_docs_explain_every_code():
+    text = (ROOT / "docs" / "verdicts.md").read_text()
+    missing = [c.value for c in Code if f"`{c.value}`" not in text]
+    assert not missing
