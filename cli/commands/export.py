@@ -59,7 +59,8 @@ def _export_oms(args) -> int:
             bundle.write(args.out)
         except OSError as err:
             raise ProvenanceError(f"{args.out}: cannot write the bundle ({err.strerror})") from None
-        print(f"wrote {args.out}: OMS bundle of {len(manifest.entries) - len(bundle.left_out)} files", file=sys.stderr)
+        count = len(manifest.entries) - len(bundle.left_out)
+        print(f"wrote {args.out}: OMS bundle of {count} file{'s' if count != 1 else ''}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(bundle.data)
         sys.stdout.flush()
@@ -79,7 +80,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "export",
         help="export an artifact's evidence in another format (oms: OpenSSF Model Signing)",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
     p.add_argument("target", metavar="PATH|SUBJECT", help="the artifact's path (or its 0x subject, once stored locally)")
     p.add_argument("--format", required=True, metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")

@@ -139,7 +139,7 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "hash",
         help="hash a file or directory: its manifest and subject",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
+        description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
     p.add_argument("path", metavar="PATH", help="a file or a directory")
     p.add_argument("--json", action="store_true", help="print the whole manifest as JSON (version 1)")
