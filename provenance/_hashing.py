@@ -6,19 +6,19 @@ Two steps:
    (``os.scandir``), refusing symlinks (unless allowed and inside the root),
    devices, FIFOs, sockets and names that are not UTF-8, and skipping ignored
    paths.
-2. :func:`hash_files` computes SHA-256 digests on a thread pool sized to the
-   usable cores. ``hashlib`` and ``os.readv`` release the GIL, so large files
-   hash in parallel at the speed of the CPU's SHA-256. Work is ordered largest
-   first (so two 1 GiB files on two cores finish together), small files are
-   batched per task (per-file overhead dominates a tree of many small files).
+2. :func:`hash_files` computes SHA-256 digests. Large files (and shards) go
+   to threads, one more than the usable cores, largest first; ``hashlib`` and
+   ``os.readv`` release the GIL, so they hash in parallel at the speed of the
+   CPU's SHA-256. Small files are read one after the other by the calling
+   thread meanwhile: their cost is system calls and interpreter work, and a
+   second thread only adds GIL contention (measured slower).
 
 Reads go through a reused 64 KiB buffer per thread (``os.readv``). Whole
 ``provenance hash`` runs on the reference machine measured 64 KiB fastest:
-32 KiB costs more system calls, 256 KiB and 1 MiB were 25% slower (the buffer
-no longer stays in the CPU cache between the kernel's copy and the hash).
-``mmap`` would avoid the copy, but a file truncated while mapped kills the
-process with SIGBUS instead of giving an error naming the file. Memory is
-flat: one buffer per thread whatever the file sizes.
+32 KiB costs more system calls, 256 KiB and 1 MiB were about 25% slower.
+``mmap`` would avoid the kernel's copy, but a file truncated while mapped
+kills the process with SIGBUS instead of giving an error naming the file.
+Memory is flat: one buffer per thread whatever the file sizes.
 
 A file is checked against the size, mtime and inode seen by the walk after it
 has been read: a file that changed between listing and hashing, or while it was
@@ -39,11 +39,14 @@ READ_SIZE = 64 * 1024
 """Bytes per read (see the module docstring for why not more)."""
 
 SMALL_FILE = 256 * 1024
-"""Files up to this size are read with a single ``read`` and batched per task."""
+"""Files up to this size are read with a single ``read`` on the calling thread."""
 
 BATCH_FILES = 256
 BATCH_BYTES = 16 * 1024 * 1024
+"""Small files report progress (and check for an abort) every so many files or bytes."""
+
 PROGRESS_STEP = 16 * 1024 * 1024
+"""Large files report progress (and check for an abort) every so many bytes."""
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
@@ -254,6 +257,11 @@ def _hash_small(refs: Sequence[FileRef], tick: Callable[[int, int], None], abort
         fd = _open(ref)
         try:
             data = read_(fd, ref.size + 1)  # one byte more than expected shows growth
+            while len(data) < ref.size:  # a short read (rare for regular files): read on
+                more = read_(fd, ref.size + 1 - len(data))
+                if not more:
+                    break
+                data += more
             _check_after(fd, ref, len(data), ref.size)
         except OSError as err:
             raise _read_error(ref, err) from None

@@ -36,7 +36,6 @@ The JSON form (:meth:`Manifest.to_json`, version 1) is stable and documented in
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -451,6 +450,8 @@ class Manifest:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The stable JSON form (keys in a fixed order, UTF-8, trailing newline)."""
+        import json
+
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -478,6 +479,8 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
+        import json
+
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as err:
