@@ -331,10 +331,10 @@ def main(argv: list[str] | None = None) -> int:
             runs["openssl x2 procs"] = repeat(args.repeat, lambda: openssl_two_procs(root, work))
             runs["hashlib x2 threads"] = repeat(args.repeat, lambda: hashlib_two_threads(root))
             for tool_name, run in runs.items():
+                rss = "in-process" if math.isnan(run.peak_rss_mib) else f"peak RSS {run.peak_rss_mib:6.1f} MiB"
                 print(
                     f"[{name}] {tool_name:20s} {run.seconds:7.3f} s  "
-                    f"{sizes[name] / run.seconds / 1e9:6.2f} GB/s  {counts[name] / run.seconds:9.0f} files/s  "
-                    f"peak RSS {run.peak_rss_mib:6.1f} MiB" if not math.isnan(run.peak_rss_mib) else "in-process",
+                    f"{sizes[name] / run.seconds / 1e9:6.2f} GB/s  {counts[name] / run.seconds:9.0f} files/s  {rss}",
                     file=sys.stderr,
                 )
             results[name] = runs
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- Date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
         f"- Machine: {machine()}",
-        f"- Command: `python bench/hash_bench.py --repeat {args.repeat}` (best of {args.repeat}, warm page cache)",
+        f"- Command: `python bench/hash_bench.py --repeat {args.repeat}` (best of {args.repeat} after a warm-up run)",
         "",
         "| data set | tool | wall s | GB/s | files/s | peak RSS MiB |",
         "|---|---|---:|---:|---:|---:|",
@@ -371,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "`openssl x2 procs` is two `xargs -0 openssl dgst -sha256` at once over two groups of files of equal bytes;",
         "`hashlib x2 threads` is timed inside one Python process (no start-up), the others whole-process.",
+        "Each tool ran once to warm up (page cache, Python bytecode cache), then the best of the runs counts;",
+        "peak RSS is GNU time's `%M`. Other jobs share this machine's two cores, so figures move by ±10% between runs.",
         "",
         "| target | measured | |",
         "|---|---:|---|",

@@ -456,17 +456,19 @@ def test_fast_file_leaves_equal_merkle_file_leaf():
 
     rng = random.Random(7)
     items = []
-    for i in range(500):
+    for i in range(_hashing.FAST_LEAVES_FROM + 200):
         name = "".join(rng.choice("abé名/ -_.") for _ in range(rng.randrange(1, 90)))
         size = rng.choice([0, 1, 31, 32, 33, 2**64 + 5, 2**256 - 1, rng.randrange(2**40)])
         items.append((name, size, hashlib.sha256(str(i).encode()).digest()))
+    assert _hashing._load_keccak(), "the fast path should load here"
     assert _hashing.file_leaves(items) == [file_leaf(*item) for item in items]
+    assert _hashing.file_leaves(items[:3]) == [file_leaf(*item) for item in items[:3]]
     assert _hashing.file_leaves([]) == []
 
 
 def test_fast_file_leaves_fall_back_to_file_leaf(monkeypatch):
     monkeypatch.setattr(_hashing, "_keccak_lib", False)
-    items = [("a", 1, hashlib.sha256(b"a").digest())]
-    assert _hashing.file_leaves(items) == [file_leaf(*items[0])]
+    items = [("a", i, hashlib.sha256(b"a").digest()) for i in range(_hashing.FAST_LEAVES_FROM)]
+    assert _hashing.file_leaves(items) == [file_leaf(*item) for item in items]
     with pytest.raises(ProvenanceError):
         _hashing.file_leaves([("a", -1, bytes(32))])
