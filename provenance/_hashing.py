@@ -33,7 +33,7 @@ import os
 import stat
 import threading
 from hashlib import sha256
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from provenance.errors import ManifestError
 

@@ -39,9 +39,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
 
 from provenance.errors import ManifestError
+
+if TYPE_CHECKING:
+    from provenance.merkle import MerkleTree
 
 __all__ = [
     "DEFAULT_IGNORES",
@@ -61,7 +64,11 @@ FORMAT_VERSION = 1
 
 
 class Progress(Protocol):
-    """Receives progress while a manifest is built (called from worker threads)."""
+    """Receives progress while a manifest is built.
+
+    ``start`` is called once with the totals the walk found, then ``advance``
+    from worker threads as files and bytes are hashed.
+    """
 
     def start(self, files: int, total_bytes: int) -> None: ...
 
@@ -352,7 +359,7 @@ class Manifest:
     # ----------------------------------------------------------------- values
 
     @cached_property
-    def tree(self):  # -> provenance.merkle.MerkleTree
+    def tree(self) -> MerkleTree:
         from provenance._hashing import file_leaves
         from provenance.merkle import MerkleTree
 
