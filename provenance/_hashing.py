@@ -476,45 +476,7 @@ def hash_files(
 # If that library cannot be loaded, or gives a wrong answer on a known
 # vector, ``file_leaf`` itself is used. Tests compare both on many inputs.
 
-_KECCAK_EMPTY = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
-_keccak_lib: object = None  # None: not tried yet; False: unavailable
-
-
-def _load_keccak():
-    global _keccak_lib
-    if _keccak_lib is None:
-        _keccak_lib = False
-        try:
-            import ctypes
-            import importlib.machinery
-            import importlib.util
-
-            spec = importlib.util.find_spec("Crypto.Hash")
-            folder = os.path.dirname(spec.origin) if spec and spec.origin else None
-            for suffix in importlib.machinery.EXTENSION_SUFFIXES if folder else ():
-                candidate = os.path.join(folder, "_keccak" + suffix)
-                if os.path.exists(candidate):
-                    lib = ctypes.CDLL(candidate)
-                    break
-            else:
-                return False
-            vp, size_t, u8 = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_ubyte
-            lib.keccak_init.argtypes = [ctypes.POINTER(vp), size_t, u8]
-            lib.keccak_destroy.argtypes = [vp]
-            lib.keccak_reset.argtypes = [vp]
-            lib.keccak_absorb.argtypes = [vp, ctypes.c_char_p, size_t]
-            lib.keccak_digest.argtypes = [vp, ctypes.c_char_p, size_t, u8]
-            state = vp()
-            if lib.keccak_init(ctypes.byref(state), 64, 24):
-                return False
-            out = ctypes.create_string_buffer(32)
-            ok = lib.keccak_digest(state, out, 32, 1) == 0 and out.raw == _KECCAK_EMPTY
-            lib.keccak_destroy(state)
-            if ok:
-                _keccak_lib = (lib, ctypes)
-        except (ImportError, OSError, AttributeError):  # pragma: no cover - fall back to file_leaf
-            _keccak_lib = False
-    return _keccak_lib
+from provenance._keccak import load_c_keccak as _load_keccak  # noqa: E402
 
 
 FAST_LEAVES_FROM = 1000

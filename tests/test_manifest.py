@@ -467,7 +467,9 @@ def test_fast_file_leaves_equal_merkle_file_leaf():
 
 
 def test_fast_file_leaves_fall_back_to_file_leaf(monkeypatch):
-    monkeypatch.setattr(_hashing, "_keccak_lib", False)
+    import provenance._keccak
+
+    monkeypatch.setattr(provenance._keccak, "_keccak_lib", False)
     items = [("a", i, hashlib.sha256(b"a").digest()) for i in range(_hashing.FAST_LEAVES_FROM)]
     assert _hashing.file_leaves(items) == [file_leaf(*item) for item in items]
     with pytest.raises(ProvenanceError):
