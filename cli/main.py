@@ -14,7 +14,7 @@ import importlib
 import sys
 
 # Order is the order shown by --help.
-COMMANDS = ("chain", "hash", "export")
+COMMANDS = ("chain", "keys", "hash", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

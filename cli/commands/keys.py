@@ -1,0 +1,65 @@
+"""`provenance keys new|list|import|show`: encrypted publisher keys under PROVENANCE_HOME."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("keys", help="create, import and list encrypted publisher keys")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    actions.required = True
+    new = actions.add_parser("new", help="generate a key, encrypted with a password (scrypt)")
+    new.add_argument("name")
+    imp = actions.add_parser("import", help="import a hex private key file or a keystore JSON file")
+    imp.add_argument("name")
+    imp.add_argument("keyfile")
+    listing = actions.add_parser("list", help="list key names and addresses")
+    show = actions.add_parser("show", help="show a key's address and file (never the key)")
+    show.add_argument("name")
+    for action in (new, imp, listing, show):
+        action.add_argument("--json", action="store_true", help="print JSON")
+        action.set_defaults(handler=run)
+
+
+def password(confirm: bool) -> str:
+    """The key password: $PROVENANCE_KEY_PASSWORD, else a prompt on the terminal."""
+    import getpass
+    import os
+    import sys
+
+    from provenance.errors import KeystoreError
+
+    value = os.environ.get("PROVENANCE_KEY_PASSWORD")
+    if value is not None:
+        return value
+    if not sys.stdin.isatty():
+        raise KeystoreError("no password: set PROVENANCE_KEY_PASSWORD or run on a terminal to be asked")
+    value = getpass.getpass("key password: ")
+    if confirm and getpass.getpass("repeat the password: ") != value:
+        raise KeystoreError("the two passwords differ")
+    return value
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from cli.context import settings_from
+    from provenance.keys import Keystore
+
+    store = Keystore(settings_from(args).home)
+    if args.action == "new":
+        infos = [store.create(args.name, password(confirm=True))]
+    elif args.action == "import":
+        infos = [store.import_file(args.name, Path(args.keyfile), password(confirm=False))]
+    elif args.action == "show":
+        infos = [store.info(args.name)]
+    else:
+        infos = store.list()
+    if args.json:
+        payload = [i.to_json() for i in infos]
+        print(json.dumps(payload if args.action == "list" else payload[0], indent=2))
+    else:
+        for info in infos:
+            print(f"{info.name}\t{info.address}\t{info.path}")
+    return 0

@@ -1,0 +1,70 @@
+"""Statements: round trip, refusal of what is not ours, atomic writes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from provenance.errors import StatementError
+from provenance.record import Kind, Record
+from provenance.statement import Anchor, Statement, statement_path_for
+
+PUBLISHER = "0x" + "11" * 20
+REGISTRY = "0x" + "22" * 20
+
+
+def _statement() -> Statement:
+    record = Record.create(b"\x01" * 32, Kind.DATASET, b"\x02" * 32, [b"\x03" * 32], "ipfs://x")
+    return Statement.create(
+        name="sample-dataset", record=record, publisher=PUBLISHER, signature=b"\x05" * 65,
+        chain_id=31337, registry=REGISTRY,
+        manifest={"version": 1, "files": []},
+        disclosures=[{"field": "copyright.license", "value": "CC-BY-4.0"}],
+    )
+
+
+def test_round_trip_with_a_batch_anchor(tmp_path):
+    anchor = Anchor("batch", b"\x07" * 32, 12, b"\x08" * 32, (b"\x09" * 32,))
+    statement = _statement().with_anchor(anchor)
+    path = tmp_path / "provenance.json"
+    statement.write(path)
+    data = json.loads(path.read_text())
+    assert data["_type"] == "https://in-toto.io/Statement/v1"
+    assert data["subject"][0]["digest"]["provenanceMerkleRoot"] == "01" * 32
+    assert data["predicate"]["recordId"] == "0x" + statement.record_id.hex()
+    again = Statement.from_file(path)
+    assert again == statement
+    assert [p.name for p in tmp_path.iterdir()] == ["provenance.json"]
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(_type="https://in-toto.io/Statement/v0.1"), "not an in-toto Statement v1"),
+        (lambda d: d.update(predicateType="https://slsa.dev/provenance/v1"), "not a provenance record"),
+        (lambda d: d["subject"][0]["digest"].update(provenanceMerkleRoot="ff" * 32), "subject digest differs"),
+        (lambda d: d["predicate"].update(recordId="0x" + "00" * 32), "recordId does not match"),
+        (lambda d: d["predicate"]["record"].update(subject="0x12"), "64 hex digits"),
+        (lambda d: d["predicate"].pop("chain"), "not a valid provenance Statement"),
+    ],
+)
+def test_refuses_what_is_not_ours(mutate, message):
+    data = _statement().to_json()
+    mutate(data)
+    with pytest.raises(StatementError, match=message):
+        Statement.from_json(data)
+
+
+def test_not_json_names_the_file(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{nope")
+    with pytest.raises(StatementError, match="bad.json is not JSON"):
+        Statement.from_file(path)
+
+
+def test_statement_path_beside_file_and_directory(tmp_path):
+    (tmp_path / "model").mkdir()
+    (tmp_path / "data.parquet").write_bytes(b"x")
+    assert statement_path_for(tmp_path / "model") == tmp_path / "model" / "provenance.json"
+    assert statement_path_for(tmp_path / "data.parquet") == tmp_path / "data.parquet.provenance.json"
