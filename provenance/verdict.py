@@ -32,7 +32,7 @@ import math
 import types
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from provenance.errors import ProvenanceError
 
