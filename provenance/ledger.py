@@ -549,32 +549,88 @@ class Ledger:
     # ------------------------------------------------------------ events
 
     def events(self, from_block: int, to_block: int | str = "latest") -> list[ChainEvent]:
-        """Every registry event in the block range, in chain order, decoded with eth_abi."""
-        from eth_abi import decode
+        """Every registry event in the block range, in chain order.
 
-        with self._rpc():
-            logs = self._w3.eth.get_logs(
-                {"address": self._require_registry(), "fromBlock": from_block, "toBlock": to_block}
-            )
+        The logs are fetched raw (``eth_getLogs`` without web3's result
+        formatters) and decoded by hand for the flat ABI types the registry's
+        events use (bytes32, address, uintN, string, bytes, bytes32[]); any
+        other type goes through eth_abi. The indexer reads tens of thousands of
+        logs per call, and web3's formatters and eth_abi cost ~10x this path.
+        """
+        from eth_abi import decode
+        from eth_utils import to_checksum_address
+
+        to = to_block if isinstance(to_block, str) else hex(to_block)
+        query = {"address": self._require_registry(), "fromBlock": hex(from_block), "toBlock": to}
+        logs = self.rpc("eth_getLogs", [query]) or []
+        checksums: dict[bytes, str] = {}
+
+        def address(word: bytes) -> str:
+            value = checksums.get(word)
+            if value is None:
+                value = checksums[word] = to_checksum_address(word[12:])
+            return value
+
+        def static(kind: str, word: bytes) -> Any:
+            if kind == "bytes32":
+                return word
+            if kind == "address":
+                return address(word)
+            if kind.startswith("uint"):
+                return int.from_bytes(word, "big")
+            if kind == "bool":
+                return word != bytes(32)
+            raise KeyError(kind)
+
+        def data_values(spec: _EventSpec, data: bytes) -> list[Any]:
+            values = []
+            for position, kind in enumerate(spec.data_types):
+                word = data[32 * position : 32 * position + 32]
+                if len(word) != 32:
+                    raise ValueError("short data")
+                if kind in ("string", "bytes", "bytes32[]"):
+                    offset = int.from_bytes(word, "big")
+                    length = int.from_bytes(data[offset : offset + 32], "big")
+                    body = offset + 32
+                    if kind == "bytes32[]":
+                        if body + 32 * length > len(data):
+                            raise ValueError("short array")
+                        values.append([data[body + 32 * i : body + 32 * i + 32] for i in range(length)])
+                    else:
+                        raw = data[body : body + length]
+                        if len(raw) != length:
+                            raise ValueError("short bytes")
+                        values.append(raw.decode() if kind == "string" else raw)
+                else:
+                    values.append(static(kind, word))
+            return values
+
         events = []
         for log in logs:
-            topics = [bytes(t) for t in log["topics"]]
+            topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
             spec = self._events.get(topics[0]) if topics else None
             if spec is None:
                 continue
             args: dict[str, Any] = {}
             for (name, kind), topic in zip(spec.indexed, topics[1:]):
-                args[name] = _typed(decode([kind], topic)[0], kind)
-            values = decode(list(spec.data_types), bytes(log["data"]))
-            args.update(zip(spec.data_names, (_typed(v, t) for v, t in zip(values, spec.data_types))))
+                try:
+                    args[name] = static(kind, topic)
+                except KeyError:
+                    args[name] = _typed(decode([kind], topic)[0], kind)
+            data = bytes.fromhex(log["data"][2:])
+            try:
+                values = data_values(spec, data)
+            except (KeyError, ValueError, UnicodeDecodeError):
+                values = [_typed(v, t) for v, t in zip(decode(list(spec.data_types), data), spec.data_types)]
+            args.update(zip(spec.data_names, values))
             events.append(
                 ChainEvent(
                     spec.name,
                     args,
-                    int(log["blockNumber"]),
-                    bytes(log["blockHash"]),
-                    bytes(log["transactionHash"]),
-                    int(log["logIndex"]),
+                    int(log["blockNumber"], 16),
+                    bytes.fromhex(log["blockHash"][2:]),
+                    bytes.fromhex(log["transactionHash"][2:]),
+                    int(log["logIndex"], 16),
                 )
             )
         return events

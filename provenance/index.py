@@ -1,0 +1,665 @@
+"""The registry's events in SQLite, kept in step with the chain.
+
+:class:`Index` is the SQLite file (WAL mode, schema versioned) and its queries;
+:class:`Indexer` fills it from a :class:`~provenance.ledger.Ledger`::
+
+    index = Index.open(Path("index.sqlite"))
+    indexer = Indexer(index, ledger, confirmations=12)
+    indexer.sync()                      # follow the chain up to head - 12
+    index.records_by_subject(subject)   # plain frozen dataclasses, 0x-hex strings
+
+One ``events`` table holds every event with typed columns (the columns an
+event does not have are NULL), unique on (chain, registry, tx hash, log index),
+so that replaying a range never duplicates. ``blocks`` keeps the hash (and,
+for blocks with events, the timestamp) of every block with events and of the
+last block of each synced range; ``cursors`` the last synced block per
+(chain id, registry). Each block range is applied in one SQLite transaction
+together with its cursor, so a killed process resumes where it committed.
+
+Before advancing, :meth:`Indexer.sync` checks that the stored hash of the last
+synced block is still the chain's. If it is not (a reorg), it walks back over
+the stored blocks to the newest one whose hash still matches, deletes every
+event and block above it in one transaction, and replays from there.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.ledger import ChainEvent, Ledger
+
+__all__ = [
+    "Index",
+    "Indexer",
+    "SyncResult",
+    "IndexedRecord",
+    "HistoryEntry",
+    "Batch",
+    "Publisher",
+    "IndexFileError",
+    "SCHEMA_VERSION",
+]
+
+SCHEMA_VERSION = 1
+DEFAULT_BATCH_SIZE = 2_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors (
+    chain_id  INTEGER NOT NULL,
+    registry  TEXT    NOT NULL,
+    synced_to INTEGER NOT NULL,          -- last block whose events are all in `events`
+    PRIMARY KEY (chain_id, registry)
+);
+CREATE TABLE IF NOT EXISTS blocks (
+    chain_id  INTEGER NOT NULL,
+    registry  TEXT    NOT NULL,
+    number    INTEGER NOT NULL,
+    hash      TEXT    NOT NULL,
+    timestamp INTEGER,                   -- only for blocks with events
+    PRIMARY KEY (chain_id, registry, number)
+);
+CREATE TABLE IF NOT EXISTS events (
+    chain_id     INTEGER NOT NULL,
+    registry     TEXT    NOT NULL,
+    block_number INTEGER NOT NULL,
+    log_index    INTEGER NOT NULL,
+    tx_hash      TEXT    NOT NULL,
+    name         TEXT    NOT NULL,       -- the Solidity event name
+    record_id    TEXT,                   -- every event but BatchAnchored
+    actor        TEXT,                   -- publisher, submitter, endorser or disputer
+    subject      TEXT,                   -- RecordRegistered
+    kind         INTEGER,                -- RecordRegistered: 0 model, 1 dataset, 2 other
+    claims_root  TEXT,                   -- RecordRegistered
+    parents      TEXT,                   -- RecordRegistered: JSON list of 0x subjects
+    uri          TEXT,                   -- RecordRegistered, BatchAnchored, endorse, dispute
+    root         TEXT,                   -- BatchAnchored, BatchedRecordProven
+    count        INTEGER,                -- BatchAnchored
+    successor    TEXT,                   -- RecordSuperseded
+    digest       TEXT,                   -- RecordEndorsed, RecordDisputed: statement digest
+    reason       TEXT,                   -- RecordRevoked
+    UNIQUE (chain_id, registry, tx_hash, log_index)
+);
+CREATE INDEX IF NOT EXISTS events_record  ON events (record_id);
+CREATE INDEX IF NOT EXISTS events_subject ON events (subject);
+CREATE INDEX IF NOT EXISTS events_actor   ON events (actor);
+CREATE INDEX IF NOT EXISTS events_root    ON events (root);
+CREATE INDEX IF NOT EXISTS events_block   ON events (chain_id, registry, block_number);
+"""
+
+_RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
+
+
+class IndexFileError(ProvenanceError):
+    """The index file cannot be used (another schema version, not SQLite)."""
+
+
+# ---------------------------------------------------------------- result types
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one :meth:`Indexer.sync` did."""
+
+    from_block: int
+    to_block: int  # the cursor after the sync
+    head: int
+    events: int  # events written
+    reorged_from: int | None = None  # first block rolled back, when a reorg was found
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.to_block, 0)
+
+
+@dataclass(frozen=True)
+class IndexedRecord:
+    """A record as the index knows it; ``subject`` etc. are None for batched records."""
+
+    record_id: str
+    publisher: str
+    subject: str | None
+    kind: int | None
+    claims_root: str | None
+    parents: tuple[str, ...]
+    uri: str | None
+    batch_root: str | None
+    block_number: int
+    block_time: int | None
+    tx_hash: str
+    chain_id: int
+    registry: str
+    revoked: bool
+    revoke_reason: str | None
+    successor: str | None
+    endorsements: int
+    disputes: int
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event in a history, newest first; ``details`` holds the event-specific fields."""
+
+    event: str
+    block_number: int
+    block_time: int | None
+    tx_hash: str
+    log_index: int
+    record_id: str | None
+    actor: str | None
+    details: dict[str, Any]
+    chain_id: int
+    registry: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    root: str
+    submitter: str
+    count: int
+    uri: str
+    block_number: int
+    block_time: int | None
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class Publisher:
+    address: str
+    records: int
+    revoked: int
+    first_block: int
+    last_block: int
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else "0x" + bytes(value).hex()
+
+
+def _norm(value: str | bytes) -> str:
+    """A 0x-hex key in the form stored: lowercase for hashes, as given for addresses."""
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return value if value.startswith("0x") else "0x" + value
+
+
+def _row(event: "ChainEvent", chain_id: int, registry: str) -> tuple:
+    a = event.args
+    name = event.name
+    record_id = a.get("recordId")
+    actor = a.get("publisher") or a.get("submitter") or a.get("endorser") or a.get("disputer")
+    parents = a.get("parents")
+    return (
+        chain_id,
+        registry,
+        event.block_number,
+        event.log_index,
+        _hex(event.tx_hash),
+        name,
+        _hex(record_id),
+        actor,
+        _hex(a.get("subject")),
+        a.get("kind"),
+        _hex(a.get("claimsRoot")),
+        None if parents is None else json.dumps([_hex(p) for p in parents]),
+        a.get("uri"),
+        _hex(a.get("root")),
+        a.get("count"),
+        _hex(a.get("successor")),
+        _hex(a.get("statementDigest")),
+        a.get("reason"),
+    )
+
+
+_INSERT = (
+    "INSERT OR IGNORE INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
+    " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+_EVENT_COLUMNS = (
+    "e.chain_id, e.registry, e.block_number, e.log_index, e.tx_hash, e.name, e.record_id, e.actor,"
+    " e.subject, e.kind, e.claims_root, e.parents, e.uri, e.root, e.count, e.successor, e.digest, e.reason,"
+    " b.timestamp"
+)
+_EVENT_FROM = (
+    "FROM events e LEFT JOIN blocks b"
+    " ON b.chain_id = e.chain_id AND b.registry = e.registry AND b.number = e.block_number"
+)
+_DETAIL_FIELDS = {
+    "RecordRegistered": ("subject", "kind", "claims_root", "parents", "uri"),
+    "BatchAnchored": ("root", "count", "uri"),
+    "BatchedRecordProven": ("root",),
+    "RecordRevoked": ("reason",),
+    "RecordSuperseded": ("successor",),
+    "RecordEndorsed": ("digest", "uri"),
+    "RecordDisputed": ("digest", "uri"),
+}
+_COLUMN_NAMES = (
+    "chain_id", "registry", "block_number", "log_index", "tx_hash", "name", "record_id", "actor",
+    "subject", "kind", "claims_root", "parents", "uri", "root", "count", "successor", "digest", "reason",
+    "timestamp",
+)  # fmt: skip
+
+
+# ---------------------------------------------------------------- the index
+
+
+class Index:
+    """A SQLite file of registry events; safe to share between threads (one connection, one lock)."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path) -> Index:
+        """Create or open the index at ``path``; refuses a file of another schema version."""
+        path = Path(path)
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(_SCHEMA)
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                db.close()
+                raise IndexFileError(
+                    f"the index {path} has schema version {row[0]}, this program reads {SCHEMA_VERSION}",
+                    hint="delete the file; it is rebuilt from the chain",
+                )
+        except sqlite3.DatabaseError as err:
+            raise IndexFileError(f"cannot open the index {path}: {err}") from None
+        return cls(db, path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ writing (used by Indexer)
+
+    def _transaction(self) -> "_Tx":
+        return _Tx(self)
+
+    def cursor(self, chain_id: int, registry: str) -> int | None:
+        """The last synced block for (chain, registry), or None before the first sync."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT synced_to FROM cursors WHERE chain_id = ? AND registry = ?", (chain_id, registry)
+            ).fetchone()
+        return None if row is None else int(row[0])
+
+    def stored_hash(self, chain_id: int, registry: str, number: int) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT hash FROM blocks WHERE chain_id = ? AND registry = ? AND number = ?",
+                (chain_id, registry, number),
+            ).fetchone()
+        return None if row is None else row[0]
+
+    def _stored_blocks_desc(self, chain_id: int, registry: str, below: int) -> Iterator[tuple[int, str]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT number, hash FROM blocks WHERE chain_id = ? AND registry = ? AND number <= ?"
+                " ORDER BY number DESC",
+                (chain_id, registry, below),
+            ).fetchall()
+        yield from ((int(n), h) for n, h in rows)
+
+    # ------------------------------------------------------------ queries
+
+    def _events(
+        self, where: str, params: tuple, order: str = "DESC", limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} {_EVENT_FROM} WHERE {where}"
+            f" ORDER BY e.block_number {order}, e.log_index {order}"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [dict(zip(_COLUMN_NAMES, r)) for r in rows]
+
+    def record(self, record_id: str | bytes) -> IndexedRecord | None:
+        """The record with this id, with its revocation, successor and counts; None if unknown."""
+        rid = _norm(record_id).lower()
+        rows = self._events("e.record_id = ?", (rid,), order="ASC")
+        return _fold_record(rows)
+
+    def records_by_subject(self, subject: str | bytes) -> list[IndexedRecord]:
+        """Every record registered for ``subject`` (oldest first)."""
+        ids = self._record_ids("subject = ? AND name = 'RecordRegistered'", (_norm(subject).lower(),))
+        return [r for r in (self.record(i) for i in ids) if r is not None]
+
+    def records_by_publisher(self, publisher: str) -> list[IndexedRecord]:
+        ids = self._record_ids(f"lower(actor) = ? AND name IN {_RECORD_EVENTS!r}", (publisher.lower(),))
+        return [r for r in (self.record(i) for i in ids) if r is not None]
+
+    def _record_ids(self, where: str, params: tuple) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT DISTINCT record_id FROM events WHERE {where} ORDER BY block_number, log_index", params
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def history(
+        self,
+        *,
+        subject: str | bytes | None = None,
+        record_id: str | bytes | None = None,
+        publisher: str | None = None,
+        limit: int | None = None,
+    ) -> list[HistoryEntry]:
+        """Events about a subject, a record or a publisher address, newest first.
+
+        For a subject: every event of every record registered for it. For a
+        publisher: the events it sent (registrations, batches, revocations,
+        supersessions, and its endorsements or disputes of others' records) and
+        the endorsements and disputes others made of its records.
+        """
+        if sum(x is not None for x in (subject, record_id, publisher)) != 1:
+            raise ProvenanceError("history needs exactly one of subject, record_id or publisher")
+        if subject is not None:
+            where = (
+                "e.record_id IN (SELECT record_id FROM events WHERE subject = ? AND name = 'RecordRegistered')"
+            )
+            params: tuple = (_norm(subject).lower(),)
+        elif record_id is not None:
+            where, params = "e.record_id = ?", (_norm(record_id).lower(),)
+        else:
+            where = (
+                "lower(e.actor) = ? OR e.record_id IN (SELECT record_id FROM events WHERE lower(actor) = ?"
+                f" AND name IN {_RECORD_EVENTS!r})"
+            )
+            params = (publisher.lower(), publisher.lower())  # type: ignore[union-attr]
+        rows = self._events(f"({where})", params, limit=limit)
+        return [_entry(r) for r in rows]
+
+    def events(self, *, name: str | None = None, offset: int = 0, limit: int = 100) -> list[HistoryEntry]:
+        """All indexed events, newest first, optionally of one kind; paginated for audit views."""
+        where, params = ("e.name = ?", (name,)) if name else ("1 = 1", ())
+        sql = (
+            f"SELECT {_EVENT_COLUMNS} {_EVENT_FROM} WHERE {where}"
+            " ORDER BY e.block_number DESC, e.log_index DESC LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, (*params, int(limit), int(offset))).fetchall()
+        return [_entry(dict(zip(_COLUMN_NAMES, r))) for r in rows]
+
+    def batch(self, root: str | bytes) -> Batch | None:
+        rows = self._events("e.root = ? AND e.name = 'BatchAnchored'", (_norm(root).lower(),))
+        if not rows:
+            return None
+        r = rows[-1]
+        return Batch(r["root"], r["actor"], r["count"], r["uri"], r["block_number"], r["timestamp"], r["tx_hash"])
+
+    def publishers(self) -> list[Publisher]:
+        """Every address that registered or proved a record, by address."""
+        sql = f"""
+            SELECT r.actor, COUNT(DISTINCT r.record_id),
+                   COUNT(DISTINCT v.record_id), MIN(r.block_number), MAX(r.block_number)
+            FROM events r LEFT JOIN events v ON v.record_id = r.record_id AND v.name = 'RecordRevoked'
+            WHERE r.name IN {_RECORD_EVENTS!r}
+            GROUP BY r.actor ORDER BY r.actor
+        """
+        with self._lock:
+            rows = self._db.execute(sql).fetchall()
+        return [Publisher(a, int(n), int(rv), int(lo), int(hi)) for a, n, rv, lo, hi in rows]
+
+    def count(self, name: str | None = None) -> int:
+        with self._lock:
+            if name is None:
+                return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM events WHERE name = ?", (name,)).fetchone()[0])
+
+    def lag(self, chain_id: int, registry: str, head: int) -> int | None:
+        """How many blocks the index is behind ``head``; None before the first sync."""
+        cursor = self.cursor(chain_id, registry)
+        return None if cursor is None else max(head - cursor, 0)
+
+
+class _Tx:
+    """``with index._transaction() as db:`` — one BEGIN IMMEDIATE ... COMMIT under the index lock."""
+
+    def __init__(self, index: Index) -> None:
+        self._index = index
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._index._lock.acquire()
+        self._index._db.execute("BEGIN IMMEDIATE")
+        return self._index._db
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        try:
+            self._index._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        finally:
+            self._index._lock.release()
+
+
+def _entry(r: dict[str, Any]) -> HistoryEntry:
+    details = {}
+    for field in _DETAIL_FIELDS.get(r["name"], ()):
+        value = r[field]
+        if field == "parents" and value is not None:
+            value = json.loads(value)
+        details[field] = value
+    return HistoryEntry(
+        event=r["name"],
+        block_number=r["block_number"],
+        block_time=r["timestamp"],
+        tx_hash=r["tx_hash"],
+        log_index=r["log_index"],
+        record_id=r["record_id"],
+        actor=r["actor"],
+        details=details,
+        chain_id=r["chain_id"],
+        registry=r["registry"],
+    )
+
+
+def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
+    """Build a record's view from its events in chain order."""
+    base = next((r for r in rows if r["name"] in _RECORD_EVENTS), None)
+    if base is None:
+        return None
+    revoked = next((r for r in rows if r["name"] == "RecordRevoked"), None)
+    superseded = next((r for r in rows if r["name"] == "RecordSuperseded"), None)
+    return IndexedRecord(
+        record_id=base["record_id"],
+        publisher=base["actor"],
+        subject=base["subject"],
+        kind=base["kind"],
+        claims_root=base["claims_root"],
+        parents=tuple(json.loads(base["parents"])) if base["parents"] else (),
+        uri=base["uri"] if base["name"] == "RecordRegistered" else None,
+        batch_root=base["root"],
+        block_number=base["block_number"],
+        block_time=base["timestamp"],
+        tx_hash=base["tx_hash"],
+        chain_id=base["chain_id"],
+        registry=base["registry"],
+        revoked=revoked is not None,
+        revoke_reason=None if revoked is None else revoked["reason"],
+        successor=None if superseded is None else superseded["successor"],
+        endorsements=sum(r["name"] == "RecordEndorsed" for r in rows),
+        disputes=sum(r["name"] == "RecordDisputed" for r in rows),
+    )
+
+
+# ---------------------------------------------------------------- the indexer
+
+
+class Indexer:
+    """Follows one registry's events into an :class:`Index`.
+
+    ``confirmations``: blocks newer than ``head - confirmations`` are left for
+    a later sync. ``batch_size``: blocks per ``eth_getLogs`` range (halved
+    automatically when the node refuses a range, e.g. too many results).
+    ``start_block``: the first block to read (the registry's deployment block
+    if known; 0 otherwise).
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        ledger: "Ledger",
+        *,
+        confirmations: int = 0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        start_block: int = 0,
+    ) -> None:
+        if confirmations < 0 or batch_size < 1 or start_block < 0:
+            raise ProvenanceError("confirmations and start_block must be >= 0, batch_size >= 1")
+        if ledger.registry is None:
+            raise ProvenanceError("the indexer needs a ledger with a registry address")
+        self.index = index
+        self.ledger = ledger
+        self.confirmations = confirmations
+        self.batch_size = batch_size
+        self.start_block = start_block
+        self.chain_id = ledger.chain_id
+        self.registry = ledger.registry
+        self._timestamps: dict[str, int] = {}
+
+    # ------------------------------------------------------------ public
+
+    def sync(self, *, max_ranges: int | None = None) -> SyncResult:
+        """Follow the chain up to ``head - confirmations`` (or ``max_ranges`` ranges)."""
+        head = self.ledger.block_number()
+        reorged_from = self._check_reorg()
+        cursor = self.index.cursor(self.chain_id, self.registry)
+        start = self.start_block if cursor is None else cursor + 1
+        first = start
+        target = head - self.confirmations
+        written = 0
+        ranges = 0
+        size = self.batch_size
+        while start <= target and (max_ranges is None or ranges < max_ranges):
+            end = min(start + size - 1, target)
+            try:
+                done = self._apply_range(start, end)
+            except _RangeTooLarge:
+                size = max(size // 2, 1)
+                continue
+            if done is None:  # the chain changed under us: stop, the next sync repairs it
+                break
+            written += done
+            ranges += 1
+            start = end + 1
+        final = self.index.cursor(self.chain_id, self.registry)
+        return SyncResult(first, start - 1 if final is None else final, head, written, reorged_from)
+
+    def lag(self) -> int | None:
+        return self.index.lag(self.chain_id, self.registry, self.ledger.block_number())
+
+    # ------------------------------------------------------------ reorgs
+
+    def _check_reorg(self) -> int | None:
+        """Roll back to the newest stored block still on the chain; the first removed block, or None."""
+        cursor = self.index.cursor(self.chain_id, self.registry)
+        if cursor is None:
+            return None
+        stored = self.index.stored_hash(self.chain_id, self.registry, cursor)
+        if stored is not None and stored == _hex(self.ledger.block_hash(cursor)):
+            return None
+        keep = self.start_block - 1
+        for number, hash_ in self.index._stored_blocks_desc(self.chain_id, self.registry, cursor):
+            if hash_ == _hex(self.ledger.block_hash(number)):
+                keep = number
+                break
+        key = (self.chain_id, self.registry)
+        with self.index._transaction() as db:
+            db.execute("DELETE FROM events WHERE chain_id = ? AND registry = ? AND block_number > ?", (*key, keep))
+            db.execute("DELETE FROM blocks WHERE chain_id = ? AND registry = ? AND number > ?", (*key, keep))
+            if keep < self.start_block:
+                db.execute("DELETE FROM cursors WHERE chain_id = ? AND registry = ?", key)
+            else:
+                db.execute("UPDATE cursors SET synced_to = ? WHERE chain_id = ? AND registry = ?", (keep, *key))
+        self._timestamps.clear()
+        return keep + 1
+
+    # ------------------------------------------------------------ one range
+
+    def _apply_range(self, start: int, end: int) -> int | None:
+        """Read and store the events of blocks [start, end]; None if the chain moved meanwhile."""
+        from provenance.errors import LedgerUnavailable
+
+        end_hash = _hex(self.ledger.block_hash(end))
+        try:
+            events = self.ledger.events(start, end)
+        except LedgerUnavailable:
+            raise
+        except ProvenanceError as err:
+            if end > start:
+                raise _RangeTooLarge() from err
+            raise
+        if end_hash is None or _hex(self.ledger.block_hash(end)) != end_hash:
+            return None
+        blocks: dict[int, str] = {}
+        for event in events:
+            blocks.setdefault(event.block_number, _hex(event.block_hash))  # type: ignore[arg-type]
+        times: dict[int, int] = {}
+        for number, hash_ in blocks.items():
+            stamp = self._timestamp(hash_)
+            if stamp is None:
+                return None
+            times[number] = stamp
+        blocks.setdefault(end, end_hash)
+        key = (self.chain_id, self.registry)
+        rows = [_row(e, *key) for e in events]
+        with self.index._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)",
+                [(*key, n, h, times.get(n)) for n, h in blocks.items()],
+            )
+            before = db.total_changes
+            db.executemany(_INSERT, rows)
+            written = db.total_changes - before
+            db.execute(
+                "INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)"
+                " ON CONFLICT (chain_id, registry) DO UPDATE SET synced_to = excluded.synced_to",
+                (*key, end),
+            )
+        return written
+
+    def _timestamp(self, block_hash: str) -> int | None:
+        """The timestamp of a block by hash (cached); None when the node no longer has that block."""
+        stamp = self._timestamps.get(block_hash)
+        if stamp is None:
+            block = self.ledger.rpc("eth_getBlockByHash", [block_hash, False])
+            if not block:
+                return None
+            stamp = int(block["timestamp"], 16)
+            if len(self._timestamps) > 10_000:
+                self._timestamps.clear()
+            self._timestamps[block_hash] = stamp
+        return stamp
+
+
+class _RangeTooLarge(Exception):
+    """Internal: the node refused a multi-block eth_getLogs range."""
