@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from provenance.errors import ProvenanceError
+from provenance.record import parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import ChainEvent, Ledger
@@ -357,7 +358,8 @@ class Index:
         return [r for r in (self.record(i) for i in ids) if r is not None]
 
     def records_by_publisher(self, publisher: str) -> list[IndexedRecord]:
-        ids = self._record_ids(f"lower(actor) = ? AND name IN {_RECORD_EVENTS!r}", (publisher.lower(),))
+        address = parse_address(publisher, "publisher address")
+        ids = self._record_ids(f"actor = ? AND name IN {_RECORD_EVENTS!r}", (address,))
         return [r for r in (self.record(i) for i in ids) if r is not None]
 
     def _record_ids(self, where: str, params: tuple) -> list[str]:
@@ -392,11 +394,12 @@ class Index:
         elif record_id is not None:
             where, params = "e.record_id = ?", (_norm(record_id).lower(),)
         else:
+            address = parse_address(publisher, "publisher address")  # type: ignore[arg-type]
             where = (
-                "lower(e.actor) = ? OR e.record_id IN (SELECT record_id FROM events WHERE lower(actor) = ?"
+                "e.actor = ? OR e.record_id IN (SELECT record_id FROM events WHERE actor = ?"
                 f" AND name IN {_RECORD_EVENTS!r})"
             )
-            params = (publisher.lower(), publisher.lower())  # type: ignore[union-attr]
+            params = (address, address)
         rows = self._events(f"({where})", params, limit=limit)
         return [_entry(r) for r in rows]
 

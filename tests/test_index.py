@@ -226,3 +226,83 @@ def test_reorg_is_rolled_back_and_replayed(fresh_chain, tmp_path, shorter):
     )
     assert indexer.sync().events == 0 and indexer.sync().reorged_from is None
     index.close()
+
+
+def test_hand_decoding_of_logs_equals_eth_abi(ledger, make_account):
+    from eth_abi import decode
+
+    publisher, auditor = make_account(), make_account()
+    record = _record(150, uri="ipfs://ünïcode")
+    ledger.register(publisher, record)
+    record_id = record.record_id(publisher.address)
+    ledger.endorse(auditor, record_id, b"\x03" * 32, "https://x.example")
+    ledger.revoke(publisher, record_id, "")
+
+    fast = ledger.events(0)
+    raw = ledger.rpc("eth_getLogs", [{"address": ledger.registry, "fromBlock": "0x0", "toBlock": "latest"}])
+    assert [e.name for e in fast] == ["RecordRegistered", "RecordEndorsed", "RecordRevoked"]
+    for event, log in zip(fast, raw, strict=True):
+        topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
+        spec = ledger._events[topics[0]]
+        expected = {n: decode([k], t)[0] for (n, k), t in zip(spec.indexed, topics[1:])}
+        expected.update(zip(spec.data_names, decode(list(spec.data_types), bytes.fromhex(log["data"][2:]))))
+        for name, value in expected.items():
+            got = event.args[name]
+            if isinstance(value, str):  # addresses: eth_abi gives lowercase, the ledger checksums
+                got = got.lower() if got.startswith("0x") and len(got) == 42 else got
+            assert got == (list(value) if isinstance(value, tuple) else value), name
+    assert fast[0].args["uri"] == "ipfs://ünïcode" and fast[2].args["reason"] == ""
+
+
+class _FakeLedger:
+    """Just enough of a Ledger for the indexer: a chain of `height` blocks, one event per block."""
+
+    chain_id = 1
+    registry = "0x" + "11" * 20
+
+    def __init__(self, height: int, fork: str = "a", max_range: int = 4) -> None:
+        self.height, self.fork, self.max_range, self.calls = height, fork, max_range, []
+
+    def _hash(self, number: int) -> bytes:
+        return bytes([number % 256]) + self.fork.encode() * 31
+
+    def block_number(self) -> int:
+        return self.height
+
+    def block_hash(self, number: int) -> bytes | None:
+        return self._hash(number) if 0 <= number <= self.height else None
+
+    def rpc(self, method: str, params: list) -> dict:
+        assert method == "eth_getBlockByHash"
+        return {"timestamp": hex(1_700_000_000)}
+
+    def events(self, start: int, end: int) -> list:
+        from provenance.errors import ProvenanceError
+        from provenance.ledger import ChainEvent
+
+        self.calls.append((start, end))
+        if end - start + 1 > self.max_range:
+            raise ProvenanceError("query returned more than 10000 results")
+        return [
+            ChainEvent(
+                "RecordRevoked",
+                {"recordId": bytes([n % 256]) * 32, "publisher": "0x" + "22" * 20, "reason": self.fork},
+                n,
+                self._hash(n),
+                self._hash(n),  # one transaction per block is enough here
+                0,
+            )
+            for n in range(max(start, 1), end + 1)
+        ]
+
+
+def test_refused_ranges_are_halved_and_deep_reorgs_roll_back_to_the_start(index):
+    node = _FakeLedger(20)
+    result = Indexer(index, node, batch_size=16).sync()
+    assert (result.to_block, result.events, index.count()) == (20, 20, 20)
+    assert node.calls[:3] == [(0, 15), (0, 7), (0, 3)]
+
+    forked = _FakeLedger(18, fork="b", max_range=100)  # every block differs: nothing stored matches
+    again = Indexer(index, forked).sync()
+    assert again.reorged_from == 0 and (again.to_block, index.count()) == (18, 18)
+    assert {h.details["reason"] for h in index.events(limit=100)} == {"b"}
