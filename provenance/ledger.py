@@ -257,6 +257,11 @@ class Ledger:
                     return None
                 raise
 
+    def pending_nonce(self, address: str) -> int:
+        """The next nonce of ``address``, counting its transactions in the node's pending pool."""
+        with self._rpc():
+            return int(self._w3.eth.get_transaction_count(address, "pending"))
+
     def balance(self, address: str) -> int:
         with self._rpc():
             return int(self._w3.eth.get_balance(address))

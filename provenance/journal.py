@@ -1,0 +1,162 @@
+"""The transaction journal: every signed transaction is written down before it is sent.
+
+A row holds the signed raw transaction, its hash, sender, nonce and purpose,
+committed to SQLite before the transaction leaves the process. After a crash
+(kill -9 at any point) :meth:`Journal.resume` finds the rows that were not
+confirmed and, for each, looks up its receipt or broadcasts the very same raw
+transaction again: same hash, same nonce, so it can never be mined twice.
+
+States: ``signed`` (written, maybe not sent) → ``sent`` → ``mined`` or
+``failed`` (reverted on chain).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from provenance.errors import ProvenanceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from eth_account.signers.local import LocalAccount
+
+    from provenance.ledger import Ledger, Receipt, SignedTx
+
+__all__ = ["Journal", "JournalEntry"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS txs (
+    tx_hash      TEXT PRIMARY KEY,
+    chain_id     INTEGER NOT NULL,
+    sender       TEXT NOT NULL,
+    nonce        INTEGER NOT NULL,
+    purpose      TEXT NOT NULL,
+    ref          TEXT NOT NULL DEFAULT '',
+    raw          BLOB NOT NULL,
+    status       TEXT NOT NULL CHECK (status IN ('signed', 'sent', 'mined', 'failed')),
+    block_number INTEGER,
+    error        TEXT,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    UNIQUE (chain_id, sender, nonce)
+);
+CREATE INDEX IF NOT EXISTS txs_open ON txs (chain_id, status);
+"""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    tx_hash: bytes
+    chain_id: int
+    sender: str
+    nonce: int
+    purpose: str
+    ref: str
+    status: str
+    block_number: int | None
+
+
+class Journal:
+    """The journal in one SQLite file (WAL mode, so a kill never corrupts it)."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    def open(cls, path: Path) -> Journal:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+        return cls(db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------ writing
+
+    def next_nonce(self, ledger: "Ledger", sender: str) -> int:
+        """The chain's pending nonce, or one past the journal's open transactions if higher."""
+        row = self._db.execute(
+            "SELECT MAX(nonce) FROM txs WHERE chain_id = ? AND sender = ? AND status IN ('signed', 'sent')",
+            (ledger.chain_id, sender),
+        ).fetchone()
+        chain_nonce = ledger.pending_nonce(sender)
+        return max(chain_nonce, (row[0] + 1) if row[0] is not None else 0)
+
+    def record(self, tx: "SignedTx", chain_id: int, ref: str = "") -> None:
+        """Write a signed transaction down; call inside the caller's transaction to tie it to other rows."""
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO txs (tx_hash, chain_id, sender, nonce, purpose, ref, raw, status, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'signed', ?, ?)",
+            ("0x" + tx.tx_hash.hex(), chain_id, tx.sender, tx.nonce, tx.function, ref, tx.raw, now, now),
+        )
+
+    def submit(self, ledger: "Ledger", account: "LocalAccount", function: str, *args: Any, ref: str = "") -> "Receipt":
+        """Prepare, journal, send and confirm one call of the registry."""
+        tx = ledger.prepare(account, function, *args, nonce=self.next_nonce(ledger, account.address))
+        self.record(tx, ledger.chain_id, ref)
+        return self._drive(ledger, tx.tx_hash, tx.raw)
+
+    # ------------------------------------------------------------ resuming
+
+    def open_entries(self, chain_id: int) -> list[JournalEntry]:
+        rows = self._db.execute(
+            "SELECT tx_hash, chain_id, sender, nonce, purpose, ref, status, block_number FROM txs"
+            " WHERE chain_id = ? AND status IN ('signed', 'sent') ORDER BY sender, nonce",
+            (chain_id,),
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def entry(self, tx_hash: bytes) -> JournalEntry | None:
+        row = self._db.execute(
+            "SELECT tx_hash, chain_id, sender, nonce, purpose, ref, status, block_number FROM txs WHERE tx_hash = ?",
+            ("0x" + tx_hash.hex(),),
+        ).fetchone()
+        return _entry(row) if row else None
+
+    def resume(self, ledger: "Ledger") -> list[JournalEntry]:
+        """Confirm or re-broadcast every open transaction of this chain; returns them as they end."""
+        done = []
+        for entry in self.open_entries(ledger.chain_id):
+            raw = self._db.execute("SELECT raw FROM txs WHERE tx_hash = ?", ("0x" + entry.tx_hash.hex(),)).fetchone()[0]
+            try:
+                self._drive(ledger, entry.tx_hash, bytes(raw))
+            except ProvenanceError:
+                if self.entry(entry.tx_hash).status != "failed":
+                    raise  # the node is down or slow: the row stays open for the next resume
+            done.append(self.entry(entry.tx_hash))
+        return done
+
+    def _drive(self, ledger: "Ledger", tx_hash: bytes, raw: bytes) -> "Receipt":
+        from provenance.ledger import SignedTx
+
+        receipt = ledger.receipt(tx_hash)
+        if receipt is None:
+            ledger.broadcast(SignedTx(tx_hash, raw, "", 0, ""))
+            self._set(tx_hash, "sent")
+        try:
+            receipt = ledger.wait(tx_hash)
+        except ProvenanceError as err:
+            mined = ledger.receipt(tx_hash)
+            if mined is not None and not mined.succeeded:
+                self._set(tx_hash, "failed", mined.block_number, str(err))
+            raise
+        self._set(tx_hash, "mined", receipt.block_number)
+        return receipt
+
+    def _set(self, tx_hash: bytes, status: str, block: int | None = None, error: str | None = None) -> None:
+        self._db.execute(
+            "UPDATE txs SET status = ?, block_number = COALESCE(?, block_number), error = ?, updated_at = ?"
+            " WHERE tx_hash = ?",
+            (status, block, error, time.time(), "0x" + tx_hash.hex()),
+        )
+
+
+def _entry(row: tuple) -> JournalEntry:
+    return JournalEntry(bytes.fromhex(row[0][2:]), row[1], row[2], row[3], row[4], row[5], row[6], row[7])
