@@ -44,34 +44,13 @@ sys.path.insert(0, str(REPO))
 
 from provenance.index import Index, Indexer  # noqa: E402
 from provenance.ledger import Ledger  # noqa: E402
-from provenance.localchain import find_anvil  # noqa: E402
+from provenance.localchain import spawn_anvil  # noqa: E402
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def start_anvil(port: int) -> subprocess.Popen:
-    from provenance.errors import LedgerUnavailable
-
-    process = subprocess.Popen(
-        [str(find_anvil()), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            Ledger.connect(f"http://127.0.0.1:{port}", timeout=1)
-            return process
-        except LedgerUnavailable:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise SystemExit(f"anvil did not start on port {port}")
-            time.sleep(0.1)
 
 
 def artifact() -> dict:
@@ -130,7 +109,7 @@ def main() -> None:
     args = parser.parse_args()
 
     port = free_port()
-    process = start_anvil(port)
+    process = spawn_anvil(port, "--silent")
     try:
         ledger = Ledger.connect(f"http://127.0.0.1:{port}", timeout=120)
         began = time.perf_counter()

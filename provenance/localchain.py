@@ -25,11 +25,12 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
 from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
 from provenance.ledger import Ledger
 
-__all__ = ["LocalChain", "ChainStatus", "find_anvil", "load_networks", "record_registry"]
+__all__ = ["LocalChain", "ChainStatus", "find_anvil", "spawn_anvil", "load_networks", "record_registry"]
 
 DEFAULT_PORT = 8545
 LOCAL_CHAIN_ID = 31337
@@ -109,6 +110,42 @@ def _pid_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def spawn_anvil(
+    port: int,
+    *extra: str,
+    output: Any = subprocess.DEVNULL,
+    detached: bool = False,
+    started: Callable[[subprocess.Popen], None] | None = None,
+) -> subprocess.Popen:
+    """Start anvil on 127.0.0.1:port and return once it answers JSON-RPC.
+
+    ``started`` is called with the process as soon as it exists (to record its
+    pid before waiting). If anvil exits or stays silent for 20 s it is stopped
+    and a ChainError names the port.
+    """
+    process = subprocess.Popen(
+        [str(find_anvil()), "--host", "127.0.0.1", "--port", str(port), *extra],
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        start_new_session=detached,
+    )
+    if started is not None:
+        started(process)
+    deadline = time.monotonic() + _START_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            raise ChainError(f"anvil exited at start (code {process.returncode}) on port {port}")
+        try:
+            Ledger.connect(f"http://127.0.0.1:{port}", timeout=1.0)
+            return process
+        except LedgerUnavailable:
+            if time.monotonic() > deadline:
+                process.terminate()
+                raise ChainError(f"anvil did not answer on port {port} within {_START_TIMEOUT:.0f} s") from None
+            time.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -193,44 +230,18 @@ class LocalChain:
                 f"port {port} on 127.0.0.1 is already in use by another program",
                 hint="stop that program or choose another port with `provenance chain up --port N`",
             )
-        anvil = find_anvil()
         self.dir.mkdir(parents=True, exist_ok=True)
-        state = self.dir / "state.json"
-        log_path = self.dir / "anvil.log"
-        command = [
-            str(anvil),
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--chain-id", str(LOCAL_CHAIN_ID),
-            "--state", str(state),
-            "--state-interval", "1",
-        ]
-        with open(log_path, "ab") as log:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        _write_json(self._info_path, {"pid": process.pid, "port": port, "rpcUrl": f"http://127.0.0.1:{port}"})
-        deadline = time.monotonic() + _START_TIMEOUT
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
+        extra = ["--chain-id", str(LOCAL_CHAIN_ID), "--state", str(self.dir / "state.json"), "--state-interval", "1"]
+
+        def remember(process: subprocess.Popen) -> None:
+            _write_json(self._info_path, {"pid": process.pid, "port": port, "rpcUrl": f"http://127.0.0.1:{port}"})
+
+        with open(self.dir / "anvil.log", "ab") as log:
+            try:
+                spawn_anvil(port, *extra, output=log, detached=True, started=remember)
+            except ChainError as err:
                 self._forget_pid()
-                raise ChainError(
-                    f"anvil exited at start (code {process.returncode}) on port {port}:\n{self._log_tail()}"
-                )
-            if not _port_is_free(port):
-                try:
-                    Ledger.connect(self.rpc_url, timeout=1.0)
-                    return
-                except LedgerUnavailable:
-                    pass
-            time.sleep(0.1)
-        process.terminate()
-        self._forget_pid()
-        raise ChainError(f"anvil did not answer on port {port} within {_START_TIMEOUT:.0f} s:\n{self._log_tail()}")
+                raise ChainError(f"{err}:\n{self._log_tail()}") from None
 
     def _log_tail(self, lines: int = 15) -> str:
         try:

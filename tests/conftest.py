@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,26 +20,9 @@ def free_port() -> int:
 
 def start_anvil(port: int, *extra: str) -> subprocess.Popen:
     """Start anvil on 127.0.0.1:port and wait until it answers."""
-    from provenance.errors import LedgerUnavailable
-    from provenance.ledger import Ledger
-    from provenance.localchain import find_anvil
+    from provenance.localchain import spawn_anvil
 
-    process = subprocess.Popen(
-        [str(find_anvil()), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            Ledger.connect(f"http://127.0.0.1:{port}", timeout=1)
-            return process
-        except LedgerUnavailable:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError(f"anvil did not start on port {port}")
-            time.sleep(0.1)
+    return spawn_anvil(port, "--silent", *extra)
 
 
 @pytest.fixture(scope="session")
