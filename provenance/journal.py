@@ -71,8 +71,13 @@ class Journal:
         db = sqlite3.connect(path, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.executescript(_SCHEMA)
-        return cls(db)
+        return cls.attach(db)
+
+    @classmethod
+    def attach(cls, connection: sqlite3.Connection) -> Journal:
+        """A journal inside another store's database, so its rows commit with that store's rows."""
+        connection.executescript(_SCHEMA)
+        return cls(connection)
 
     def close(self) -> None:
         self._db.close()
@@ -101,6 +106,10 @@ class Journal:
         """Prepare, journal, send and confirm one call of the registry."""
         tx = ledger.prepare(account, function, *args, nonce=self.next_nonce(ledger, account.address))
         self.record(tx, ledger.chain_id, ref)
+        return self.drive(ledger, tx)
+
+    def drive(self, ledger: "Ledger", tx: "SignedTx") -> "Receipt":
+        """Send a recorded transaction (unless the node has it) and wait until it is mined."""
         return self._drive(ledger, tx.tx_hash, tx.raw)
 
     # ------------------------------------------------------------ resuming

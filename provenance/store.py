@@ -1,0 +1,345 @@
+"""The publisher's local store: one SQLite file under PROVENANCE_HOME, mode 0600.
+
+It keeps what only the publisher has and what must survive a crash:
+
+- every record it signed, with its Statement and its claims commitment (the
+  salts and values of every field, so undisclosed fields can be shown to an
+  auditor later; this is why the file is private);
+- the state of each record: ``queued`` for the next batch, ``sending`` (a
+  direct register journaled, maybe sent), ``batching`` (in a batch whose
+  anchor is journaled), ``anchored``, or ``failed`` (the chain refused it);
+- batches and their anchor transaction;
+- the SHA-256 of every file of every registered artifact, so a user holding
+  one file can find the artifact it belongs to;
+- the transaction journal (:mod:`provenance.journal`) in the same database, so
+  a record's state change and the transaction that causes it commit together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from provenance.commitments import Commitment
+from provenance.errors import ProvenanceError
+from provenance.journal import Journal
+from provenance.record import hex32
+from provenance.statement import Statement
+
+__all__ = ["Store", "StoredRecord", "StoredBatch", "STORE_FILE"]
+
+STORE_FILE = "store.db"
+RECORD_STATES = ("queued", "sending", "batching", "anchored", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    record_id      TEXT PRIMARY KEY,
+    chain_id       INTEGER NOT NULL,
+    registry       TEXT NOT NULL,
+    publisher      TEXT NOT NULL,
+    subject        TEXT NOT NULL,
+    kind           INTEGER NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'batching', 'anchored', 'failed')),
+    statement      TEXT NOT NULL,          -- the public Statement (JSON)
+    commitment     TEXT NOT NULL,          -- secret: every claim field's salt and value
+    statement_path TEXT,                   -- where the Statement file is written
+    tx_hash        TEXT,                   -- the register or anchorBatch transaction
+    batch_root     TEXT,
+    error          TEXT,
+    created_at     REAL NOT NULL,
+    updated_at     REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_subject ON records (subject);
+CREATE INDEX IF NOT EXISTS records_queue ON records (chain_id, registry, publisher, state);
+CREATE INDEX IF NOT EXISTS records_batch ON records (batch_root);
+CREATE TABLE IF NOT EXISTS batches (
+    root        TEXT PRIMARY KEY,
+    chain_id    INTEGER NOT NULL,
+    registry    TEXT NOT NULL,
+    publisher   TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    uri         TEXT NOT NULL,
+    tx_hash     TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('sending', 'anchored', 'failed')),
+    block_number INTEGER,
+    created_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    sha256  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    path    TEXT NOT NULL,
+    PRIMARY KEY (sha256, subject, path)
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    record_id: str
+    chain_id: int
+    registry: str
+    publisher: str
+    subject: str
+    state: str
+    statement: Statement
+    statement_path: Path | None
+    tx_hash: str | None
+    batch_root: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class StoredBatch:
+    root: str
+    chain_id: int
+    registry: str
+    publisher: str
+    count: int
+    uri: str
+    tx_hash: str
+    state: str
+    block_number: int | None
+
+
+class Store:
+    """The local store. Open with :meth:`open`; writes that belong together go in :meth:`transaction`."""
+
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+        self.journal = Journal.attach(connection)
+
+    @classmethod
+    def open(cls, home: Path) -> Store:
+        path = Path(home) / STORE_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # created 0600 before SQLite writes a byte: it holds the claim salts
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
+        try:
+            db = sqlite3.connect(path, isolation_level=None, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise ProvenanceError(f"the local store {path} cannot be used: {err}") from None
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.chmod(side, 0o600)
+        return cls(path, db)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: the rows written inside commit together (journal rows included)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------ records
+
+    def add_record(
+        self,
+        statement: Statement,
+        commitment: Commitment,
+        *,
+        state: str,
+        statement_path: Path | None,
+        tx_hash: bytes | None = None,
+    ) -> None:
+        if state not in RECORD_STATES:
+            raise ValueError(state)
+        now = time.time()
+        self._db.execute(
+            "INSERT INTO records (record_id, chain_id, registry, publisher, subject, kind, state, statement,"
+            " commitment, statement_path, tx_hash, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
+                hex32(statement.subject), int(statement.record.kind), state, statement.dumps(),
+                commitment.to_json(), str(statement_path) if statement_path else None,
+                hex32(tx_hash) if tx_hash else None, now, now,
+            ),
+        )
+        self._add_files(statement)
+
+    def add_records(self, items: list[tuple[Statement, Commitment, Path | None]], *, state: str) -> None:
+        """Many records at once (a batch being queued); one executemany, for speed."""
+        now = time.time()
+        self._db.executemany(
+            "INSERT INTO records (record_id, chain_id, registry, publisher, subject, kind, state, statement,"
+            " commitment, statement_path, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    hex32(s.record_id), s.chain_id, s.registry, s.publisher, hex32(s.subject),
+                    int(s.record.kind), state, s.dumps(), c.to_json(), str(p) if p else None, now, now,
+                )
+                for s, c, p in items
+            ],
+        )
+        for statement, _, _ in items:
+            self._add_files(statement)
+
+    def _add_files(self, statement: Statement) -> None:
+        files = (statement.manifest or {}).get("files") or []
+        subject = hex32(statement.subject)
+        self._db.executemany(
+            "INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?, ?, ?)",
+            [(f["sha256"].lower(), subject, f["path"]) for f in files if "sha256" in f and "path" in f],
+        )
+
+    def update_record(
+        self,
+        record_id: bytes | str,
+        *,
+        state: str,
+        statement: Statement | None = None,
+        tx_hash: bytes | None = None,
+        batch_root: bytes | None = None,
+        error: str | None = None,
+    ) -> None:
+        self._db.execute(
+            "UPDATE records SET state = ?, statement = COALESCE(?, statement), tx_hash = COALESCE(?, tx_hash),"
+            " batch_root = COALESCE(?, batch_root), error = ?, updated_at = ? WHERE record_id = ?",
+            (
+                state, statement.dumps() if statement else None, hex32(tx_hash) if tx_hash else None,
+                hex32(batch_root) if batch_root else None, error, time.time(), _key(record_id),
+            ),
+        )
+
+    def record(self, record_id: bytes | str) -> StoredRecord | None:
+        row = self._db.execute(_SELECT + " WHERE record_id = ?", (_key(record_id),)).fetchone()
+        return _stored(row) if row else None
+
+    def records(
+        self,
+        *,
+        state: str | None = None,
+        chain_id: int | None = None,
+        registry: str | None = None,
+        publisher: str | None = None,
+        batch_root: bytes | str | None = None,
+    ) -> list[StoredRecord]:
+        clauses, values = [], []
+        for column, value in (
+            ("state", state), ("chain_id", chain_id), ("registry", registry),
+            ("publisher", publisher), ("batch_root", _key(batch_root) if batch_root else None),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                values.append(value)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._db.execute(_SELECT + where + " ORDER BY created_at, record_id", values).fetchall()
+        return [_stored(row) for row in rows]
+
+    def commitment(self, record_id: bytes | str) -> Commitment:
+        row = self._db.execute("SELECT commitment FROM records WHERE record_id = ?", (_key(record_id),)).fetchone()
+        if row is None:
+            raise ProvenanceError(f"record {_key(record_id)} is not in the local store {self.path}")
+        return Commitment.from_json(row[0])
+
+    def known_subject(self, subject: bytes, chain_id: int, registry: str) -> bool:
+        """True when this store holds a record of ``subject`` for that registry (queued ones included)."""
+        row = self._db.execute(
+            "SELECT 1 FROM records WHERE subject = ? AND chain_id = ? AND registry = ? AND state != 'failed' LIMIT 1",
+            (hex32(subject), chain_id, registry),
+        ).fetchone()
+        return row is not None
+
+    # ------------------------------------------------------------ the look-ups a verifier needs
+
+    def statements_for(self, subject: bytes) -> list[Statement]:
+        rows = self._db.execute(
+            "SELECT statement FROM records WHERE subject = ? AND state != 'failed' ORDER BY created_at",
+            (hex32(subject),),
+        ).fetchall()
+        return [Statement.from_json(_loads(row[0]), source=f"the local store {self.path}") for row in rows]
+
+    def statement(self, record_id: bytes | str) -> Statement | None:
+        stored = self.record(record_id)
+        return stored.statement if stored else None
+
+    def files(self, sha256_hex: str) -> list[tuple[str, str]]:
+        """(subject, path) of every stored artifact holding a file with this SHA-256."""
+        rows = self._db.execute(
+            "SELECT subject, path FROM files WHERE sha256 = ? ORDER BY subject, path", (sha256_hex.lower(),)
+        ).fetchall()
+        return [(row[0], row[1]) for row in rows]
+
+    # ------------------------------------------------------------ batches
+
+    def add_batch(self, root: bytes, chain_id: int, registry: str, publisher: str, count: int, uri: str,
+                  tx_hash: bytes) -> None:
+        self._db.execute(
+            "INSERT INTO batches (root, chain_id, registry, publisher, count, uri, tx_hash, state, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?)",
+            (hex32(root), chain_id, registry, publisher, count, uri, hex32(tx_hash), time.time()),
+        )
+
+    def set_batch_state(self, root: bytes | str, state: str, block_number: int | None = None) -> None:
+        self._db.execute(
+            "UPDATE batches SET state = ?, block_number = COALESCE(?, block_number) WHERE root = ?",
+            (state, block_number, _key(root)),
+        )
+
+    def requeue_batch(self, root: bytes | str) -> None:
+        """A batch the chain refused: mark it failed and put its records back in the queue."""
+        self.set_batch_state(root, "failed")
+        self._db.execute(
+            "UPDATE records SET state = 'queued', batch_root = NULL, tx_hash = NULL, updated_at = ?"
+            " WHERE batch_root = ?",
+            (time.time(), _key(root)),
+        )
+
+    def batches(self, *, state: str | None = None, chain_id: int | None = None) -> list[StoredBatch]:
+        clauses, values = [], []
+        if state is not None:
+            clauses.append("state = ?")
+            values.append(state)
+        if chain_id is not None:
+            clauses.append("chain_id = ?")
+            values.append(chain_id)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        rows = self._db.execute(
+            "SELECT root, chain_id, registry, publisher, count, uri, tx_hash, state, block_number FROM batches"
+            + where + " ORDER BY created_at",
+            values,
+        ).fetchall()
+        return [StoredBatch(*row) for row in rows]
+
+
+_SELECT = (
+    "SELECT record_id, chain_id, registry, publisher, subject, state, statement, statement_path, tx_hash,"
+    " batch_root, error FROM records"
+)
+
+
+def _key(value: bytes | str) -> str:
+    return hex32(value) if isinstance(value, bytes) else value.lower()
+
+
+def _loads(text: str):
+    import json
+
+    return json.loads(text)
+
+
+def _stored(row: tuple) -> StoredRecord:
+    return StoredRecord(
+        record_id=row[0], chain_id=row[1], registry=row[2], publisher=row[3], subject=row[4], state=row[5],
+        statement=Statement.from_json(_loads(row[6]), source="the local store"),
+        statement_path=Path(row[7]) if row[7] else None, tx_hash=row[8], batch_root=row[9], error=row[10],
+    )

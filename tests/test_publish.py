@@ -1,0 +1,121 @@
+"""Publishing through the library against a real anvil: direct, batched, resume, store contents."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from provenance import merkle
+from provenance.claims import Claims
+from provenance.commitments import verify_disclosure, Disclosure
+from provenance.manifest import Manifest
+from provenance.publish import Publisher, prepare, resume, sign_digest
+from provenance.record import Kind, Record
+from provenance.signing import recover_record_signer, sign_record
+from provenance.statement import Statement
+from provenance.store import Store
+
+pytestmark = pytest.mark.chain
+
+DATASET = {
+    "kind": "dataset",
+    "name": "acme/chats",
+    "copyright": {"license": "CC-BY-4.0", "commercial_use": True},
+    "privacy": {"personal_data": "present", "lawful_basis": "consent", "retention_until": "2031-01-31"},
+    "disclose": ["copyright", "privacy.personal_data"],
+}
+
+
+def _artifact(tmp_path, name="data", content=b"rows"):
+    root = tmp_path / name
+    root.mkdir()
+    (root / "part-0.parquet").write_bytes(content)
+    (root / "README.md").write_text("card")
+    return root
+
+
+def test_sign_digest_equals_typed_data_signing(ledger, make_account):
+    account = make_account()
+    record = Record.create(b"\x01" * 32, Kind.MODEL, b"\x02" * 32, [b"\x03" * 32], "ipfs://x")
+    assert sign_digest(account, record, ledger.domain) == sign_record(account, record, ledger.domain)
+    assert recover_record_signer(record, ledger.domain, sign_digest(account, record, ledger.domain)) == account.address
+
+
+def test_direct_register_anchors_and_writes_the_statement(tmp_path, ledger, make_account):
+    account = make_account()
+    store = Store.open(tmp_path / "home")
+    root = _artifact(tmp_path)
+    manifest = Manifest.from_path(root)
+    claims = Claims.from_mapping(DATASET)
+    target = root / "provenance.json"
+    prepared = prepare(account=account, domain=ledger.domain, claims=claims, manifest=manifest, statement_path=target)
+    statement = Publisher(store, ledger, account).register(prepared)
+
+    assert statement.anchor.type == "direct"
+    state = ledger.record_state(statement.record_id)
+    assert state.known and state.publisher == account.address
+    on_disk = Statement.from_file(target)
+    assert on_disk == statement
+    assert store.record(statement.record_id).state == "anchored"
+    # the store keeps the secret openings; the Statement only the disclosed ones
+    commitment = store.commitment(statement.record_id)
+    assert commitment.claims_root == statement.record.claims_root
+    disclosed = {d["field"] for d in on_disk.disclosures}
+    assert "privacy.retention_until" not in disclosed and "copyright.license" in disclosed
+    for item in on_disk.disclosures:
+        assert verify_disclosure(statement.record.claims_root, Disclosure.from_dict(item))
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    sha = manifest.entry("part-0.parquet").sha256_hex
+    assert store.files(sha) == [("0x" + manifest.subject.hex(), "part-0.parquet")]
+
+
+def test_batch_queue_anchor_and_inclusion_on_chain(tmp_path, ledger, make_account):
+    account = make_account()
+    store = Store.open(tmp_path / "home")
+    publisher = Publisher(store, ledger, account)
+    claims = Claims.from_mapping(DATASET)
+    prepared = [
+        prepare(account=account, domain=ledger.domain, claims=claims, subject=bytes([i + 1]) * 32)
+        for i in range(5)
+    ]
+    publisher.queue(prepared)
+    assert len(store.records(state="queued")) == 5
+    result = publisher.anchor(uri="https://example.org/batch.json")
+    assert result.count == 5
+    assert ledger.batch_state(result.root).anchored_at > 0
+    for statement in result.statements:
+        anchor = statement.anchor
+        leaf = merkle.record_leaf(statement.record_id)
+        assert anchor.type == "batch" and anchor.batch_root == result.root
+        assert ledger.verify_inclusion(result.root, leaf, anchor.proof)
+    assert store.records(state="queued") == []
+    assert publisher.anchor() is None  # nothing left: no second anchor
+
+
+def test_resume_finishes_a_batch_whose_process_died_after_journaling(tmp_path, ledger, make_account):
+    account = make_account()
+    home = tmp_path / "home"
+    store = Store.open(home)
+    publisher = Publisher(store, ledger, account)
+    claims = Claims.from_mapping(DATASET)
+    publisher.queue([prepare(account=account, domain=ledger.domain, claims=claims, subject=b"\x09" * 32)])
+
+    # do by hand what anchor() does up to the send, then "die"
+    queued = store.records(state="queued")
+    record_id = bytes.fromhex(queued[0].record_id[2:])
+    tree = merkle.MerkleTree.from_leaves([merkle.record_leaf(record_id)])
+    tx = ledger.prepare(account, "anchorBatch", tree.root, 1, "", nonce=store.journal.next_nonce(ledger, account.address))
+    with store.transaction():
+        store.add_batch(tree.root, ledger.chain_id, ledger.registry, account.address, 1, "", tx.tx_hash)
+        store.update_record(record_id, state="batching", tx_hash=tx.tx_hash, batch_root=tree.root)
+        store.journal.record(tx, ledger.chain_id, ref="x")
+    store.close()
+
+    store = Store.open(home)
+    done = resume(store, ledger)
+    assert any("anchored batch" in line for line in done)
+    assert store.records(state="anchored")[0].statement.anchor.batch_root == tree.root
+    assert Publisher(store, ledger, account).anchor() is None
+    assert ledger.batch_state(tree.root).anchored_at > 0
