@@ -51,3 +51,58 @@ def open_ledger(settings: Settings, *, need_registry: bool = True):
     registry = settings.registry or status.registry
     ledger.use_registry(registry)
     return ledger
+
+
+def unlock_key(settings: Settings, name: str | None):
+    """The publisher's account: key ``name``, or the only key when there is one; asked before any write."""
+    from cli.commands.keys import password
+    from provenance.errors import KeystoreError
+    from provenance.keys import Keystore
+
+    keystore = Keystore(settings.home)
+    if name is None:
+        names = keystore.names()
+        if len(names) != 1:
+            known = ", ".join(names) if names else "none yet"
+            raise KeystoreError(
+                f"--key NAME is needed: {'several keys exist' if names else 'no key exists'} (known: {known})",
+                hint="create one with `provenance keys new NAME`",
+            )
+        name = names[0]
+    keystore.info(name)  # an unknown name fails before the password is asked
+    return keystore.unlock(name, password(confirm=False))
+
+
+def ensure_funds(settings: Settings, ledger, address: str) -> None:
+    """On the local chain a new key is given test ether; elsewhere an empty account is an error."""
+    import sys
+
+    from provenance.errors import ProvenanceError
+
+    if ledger.balance(address) >= 10**16:
+        return
+    if settings.network == "local":
+        ledger.rpc("anvil_setBalance", [address, hex(10**20)])
+        print(f"funded {address} with 100 test ETH on the local chain", file=sys.stderr)
+        return
+    raise ProvenanceError(
+        f"account {address} has no ETH to pay for gas on chain {ledger.chain_id} ({ledger.rpc_url})",
+        hint="fund it from a faucet (Sepolia) and run the command again",
+    )
+
+
+def open_store(settings: Settings, ledger):
+    """The local store, after finishing whatever a previous run left open on this chain."""
+    import sys
+
+    from provenance.publish import resume
+    from provenance.store import Store
+
+    store = Store.open(settings.home)
+    for line in resume(store, ledger):
+        print(f"resumed: {line}", file=sys.stderr)
+    return store
+
+
+def kept_hint(what: str) -> str:
+    return f"{what} is kept in the local store; run `provenance anchor` (or any chain command) to resume"

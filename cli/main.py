@@ -14,7 +14,7 @@ import importlib
 import sys
 
 # Order is the order shown by --help.
-COMMANDS = ("chain", "keys", "hash", "export")
+COMMANDS = ("chain", "keys", "hash", "register", "anchor", "status", "disclose", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

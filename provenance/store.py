@@ -251,6 +251,10 @@ class Store:
             raise ProvenanceError(f"record {_key(record_id)} is not in the local store {self.path}")
         return Commitment.from_json(row[0])
 
+    def records_of_subject(self, subject: bytes) -> list[StoredRecord]:
+        rows = self._db.execute(_SELECT + " WHERE subject = ? ORDER BY created_at", (hex32(subject),)).fetchall()
+        return [_stored(row) for row in rows]
+
     def known_subject(self, subject: bytes, chain_id: int, registry: str) -> bool:
         """True when this store holds a record of ``subject`` for that registry (queued ones included)."""
         row = self._db.execute(

@@ -1,0 +1,55 @@
+"""`provenance anchor`: anchor every queued record of the publisher in one transaction."""
+
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("anchor", help="anchor the queued records in one batch (one transaction)")
+    parser.add_argument("--key", help="key name (default: the only key)")
+    parser.add_argument("--uri", default="", help="public location of the batch document (recorded on chain)")
+    parser.add_argument("--out", help="also write the batch document (every member's Statement) here")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    import shutil
+
+    from cli.context import ensure_funds, kept_hint, open_ledger, open_store, settings_from, unlock_key
+    from provenance.errors import LedgerUnavailable
+    from provenance.publish import Publisher, batch_document_path
+    from provenance.record import hex32
+
+    settings = settings_from(args)
+    account = unlock_key(settings, args.key)
+    ledger = open_ledger(settings)
+    store = open_store(settings, ledger)
+    ensure_funds(settings, ledger, account.address)
+    try:
+        result = Publisher(store, ledger, account).anchor(args.uri)
+    except LedgerUnavailable as err:
+        raise LedgerUnavailable(err.url, hint=kept_hint("the batch and its records")) from None
+    if result is None:
+        payload = {"anchored": 0}
+        print(json.dumps(payload) if args.json else "nothing queued: no transaction sent")
+        return 0
+    document = batch_document_path(store, result.root)
+    if args.out:
+        shutil.copyfile(document, args.out)
+    payload = {
+        "anchored": result.count,
+        "batchRoot": hex32(result.root),
+        "txHash": hex32(result.tx_hash),
+        "blockNumber": result.block_number,
+        "gasUsed": result.gas_used,
+        "document": str(args.out or document),
+    }
+    if args.json:
+        print(json.dumps(payload, indent=2))
+    else:
+        print(f"anchored {result.count} records in batch {payload['batchRoot']}")
+        print(f"tx {payload['txHash']} in block {result.block_number} ({result.gas_used} gas)")
+        print(f"batch document: {payload['document']}")
+    return 0

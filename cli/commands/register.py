@@ -1,0 +1,102 @@
+"""`provenance register PATH`: hash, validate the claims, commit, sign, then register or queue.
+
+Everything that can be wrong with the input (the path, the claims file, the
+key, its password, an unknown parent) is checked before anything is written,
+so bad input leaves no trace in the store, the journal or the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("register", help="register an artifact with its claims (directly or into the next batch)")
+    parser.add_argument("path", help="the artifact: a file or a directory")
+    parser.add_argument("--kind", choices=("model", "dataset", "other"), help="must match the claims file's kind")
+    parser.add_argument("--claims", required=True, help="claims file (YAML or JSON, see docs/claims.md)")
+    parser.add_argument("--parent", action="append", default=[], metavar="SUBJECT",
+                        help="subject of an artifact this one derives from (repeatable; adds to the claims' lineage)")
+    parser.add_argument("--uri", default="", help="where the artifact can be fetched (signed, public)")
+    parser.add_argument("--batch", action="store_true", help="queue for the next `provenance anchor` instead")
+    parser.add_argument("--key", help="key name (default: the only key)")
+    parser.add_argument("--allow-unknown-parent", action="store_true", help="accept parents no record registers")
+    parser.add_argument("--allow-symlinks", action="store_true", help="follow symlinks that stay inside the artifact")
+    parser.add_argument("--out", help="where to write the Statement (default: beside the artifact)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from cli.commands.hash import ProgressBar
+    from cli.context import ensure_funds, kept_hint, open_ledger, open_store, settings_from, unlock_key
+    from provenance.claims import Claims
+    from provenance.errors import LedgerUnavailable, ManifestError, ProvenanceError
+    from provenance.manifest import Manifest
+    from provenance.publish import Publisher, UnknownParent, prepare, unknown_parents
+    from provenance.record import Kind, hex32, parse_bytes32
+    from provenance.statement import statement_path_for
+
+    settings = settings_from(args)
+    artifact = Path(args.path)
+    if not artifact.exists():
+        raise ManifestError(f"artifact path {artifact} does not exist", hint="give a file or a directory")
+    claims = Claims.from_file(args.claims)
+    extra = [parse_bytes32(p, "--parent") for p in args.parent]
+    kind = Kind.parse(args.kind) if args.kind else None
+    if kind is not None and kind.name.lower() != claims.kind:
+        raise ProvenanceError(f"--kind {args.kind} differs from the claims file's kind {claims.kind}")
+    account = unlock_key(settings, args.key)
+    with ProgressBar("hashing") as bar:
+        manifest = Manifest.from_path(artifact, allow_symlinks=args.allow_symlinks, progress=bar)
+    ledger = open_ledger(settings)
+    store = open_store(settings, ledger)
+    prepared = prepare(
+        account=account, domain=ledger.domain, claims=claims, manifest=manifest, kind=kind,
+        extra_parents=extra, uri=args.uri, name=artifact.resolve().name,
+        statement_path=Path(args.out) if args.out else statement_path_for(artifact),
+    )
+    parents = prepared.statement.record.parents
+    if parents and not args.allow_unknown_parent:
+        missing = unknown_parents(parents, store=store, ledger=ledger, home=settings.home)
+        if missing:
+            raise UnknownParent(
+                "parent not registered on chain " f"{ledger.chain_id}: " + ", ".join(hex32(p) for p in missing),
+                hint="register the parent first, or pass --allow-unknown-parent",
+            )
+    statement = prepared.statement
+    try:
+        if args.batch:
+            Publisher(store, ledger, account).queue([prepared])
+            state = "queued"
+        else:
+            ensure_funds(settings, ledger, account.address)
+            statement = Publisher(store, ledger, account).register(prepared)
+            state = "anchored"
+    except LedgerUnavailable as err:
+        if store.record(statement.record_id) is None:
+            raise
+        raise LedgerUnavailable(err.url, hint=kept_hint(f"record {hex32(statement.record_id)}")) from None
+    result = {
+        "subject": hex32(statement.subject),
+        "recordId": hex32(statement.record_id),
+        "publisher": statement.publisher,
+        "state": state,
+        "statement": str(prepared.statement_path),
+        "anchor": statement.anchor.to_json() if statement.anchor else None,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"subject:   {result['subject']}")
+        print(f"record id: {result['recordId']}")
+        print(f"publisher: {result['publisher']}")
+        if statement.anchor:
+            print(f"anchored:  tx {result['anchor']['txHash']} in block {result['anchor']['blockNumber']}")
+        else:
+            print("queued:    run `provenance anchor` to anchor the batch")
+        print(f"statement: {result['statement']}")
+    return 0
