@@ -106,3 +106,24 @@ def open_store(settings: Settings, ledger):
 
 def kept_hint(what: str) -> str:
     return f"{what} is kept in the local store; run `provenance anchor` (or any chain command) to resume"
+
+
+def open_index(settings: Settings, ledger):
+    """The local event index of this chain and registry (one file each, under PROVENANCE_HOME/index)."""
+    from provenance.index import Index
+
+    path = settings.home / "index" / f"{ledger.chain_id}-{ledger.registry.lower()}.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Index.open(path)
+
+
+def statement_sources(settings: Settings, index) -> list:
+    """Where the verifier looks for Statements: the local store (when there is one) and the index."""
+    from provenance.store import STORE_FILE, Store
+
+    sources = []
+    if (settings.home / STORE_FILE).exists():
+        sources.append(Store.open(settings.home))
+    if hasattr(index, "statements_for"):
+        sources.append(index)
+    return sources

@@ -14,7 +14,7 @@ import importlib
 import sys
 
 # Order is the order shown by --help.
-COMMANDS = ("chain", "keys", "hash", "register", "anchor", "status", "disclose", "export")
+COMMANDS = ("chain", "keys", "hash", "register", "anchor", "verify", "history", "status", "disclose", "export", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

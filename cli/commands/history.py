@@ -1,0 +1,72 @@
+"""`provenance history SUBJECT|RECORD|ADDRESS`: everything the registry saw about it, newest first."""
+
+from __future__ import annotations
+
+import json
+import re
+
+_HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("history", help="registrations, anchors, revocations, endorsements and disputes")
+    parser.add_argument("target", help="subject or record id (0x + 64 hex), or a publisher address (0x + 40 hex)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def _when(unix: int | None) -> str:
+    import datetime
+
+    if unix is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def run(args) -> int:
+    from cli.context import open_index, open_ledger, settings_from
+    from provenance.errors import ProvenanceError
+    from provenance.index import Indexer
+
+    text = args.target
+    if not (_HEX32.match(text) or _ADDRESS.match(text)):
+        raise ProvenanceError(
+            f"{text!r} is not a subject, record id or address",
+            hint="subjects and record ids are 0x + 64 hex digits; addresses 0x + 40 hex digits",
+        )
+    settings = settings_from(args)
+    ledger = open_ledger(settings)
+    index = open_index(settings, ledger)
+    Indexer(index, ledger).sync()
+    if _ADDRESS.match(text):
+        entries, what = index.history(publisher=text), "address"
+    else:
+        entries, what = index.history(subject=text), "subject"
+        if not entries:
+            entries, what = index.history(record_id=text), "record"
+            batch = index.batch(text)
+            if not entries and batch is not None:
+                entries, what = [e for e in index.events(name="BatchAnchored", limit=10_000)
+                                 if e.details.get("root") == text.lower()], "batch"
+    items = [
+        {
+            "event": e.event, "blockNumber": e.block_number, "blockTime": e.block_time,
+            "time": _when(e.block_time), "txHash": e.tx_hash, "recordId": e.record_id, "actor": e.actor,
+            "details": e.details,
+        }
+        for e in entries
+    ]
+    if args.json:
+        print(json.dumps({"target": text, "kind": what if items else None, "events": items}, indent=2, default=str))
+        return 0
+    if not items:
+        print(f"nothing on chain {ledger.chain_id} (registry {ledger.registry}) about {text}")
+        return 0
+    print(f"{'TIME (UTC)':21} {'EVENT':20} {'BLOCK':>7}  {'RECORD':20} {'BY':42} TX")
+    for item in items:
+        record = item["recordId"] or "-"
+        short = record if record == "-" else f"{record[:10]}...{record[-4:]}"
+        print(f"{item['time']:21} {item['event']:20} {item['blockNumber']:>7}  {short:20} {item['actor'] or '-':42} "
+              f"{item['txHash']}")
+    return 0

@@ -1,0 +1,83 @@
+"""`provenance verify PATH|SUBJECT|STATEMENT`: is this what a trusted publisher registered, and may I use it?
+
+Exit codes: 0 pass (warnings included unless --strict), 1 fail, 2 could not
+verify (bad input, nothing known of the target, chain unreachable).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+_SUBJECT = re.compile(r"^0x[0-9a-fA-F]{64}$")
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("verify", help="verify an artifact, a subject or a Statement against the chain")
+    parser.add_argument("target", help="artifact path (file or directory), subject (0x + 64 hex) or Statement file")
+    parser.add_argument("--policy", help="trust policy file (YAML; see docs/policy.md); default: built-in policy")
+    parser.add_argument("--use", help="intended use, overriding the policy's: commercial, research, ...")
+    parser.add_argument("--statement", action="append", default=[], metavar="FILE",
+                        help="extra Statement files (e.g. of parents) to resolve the lineage with")
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON (docs/verdicts.md)")
+    parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
+    parser.set_defaults(handler=run)
+
+
+def _is_statement_file(path) -> bool:
+    if not path.is_file() or path.suffix != ".json":
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return b'"_type"' in head and b"in-toto.io/Statement" in head
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from cli.context import open_index, open_ledger, settings_from, statement_sources
+    from provenance.errors import ProvenanceError
+    from provenance.policy import Policy
+    from provenance.record import parse_bytes32
+    from provenance.statement import Statement
+
+    settings = settings_from(args)
+    policy = Policy.from_file(args.policy) if args.policy else Policy.default()
+    if args.use:
+        policy = policy.with_use(args.use)
+    extra = [Statement.from_file(Path(f)) for f in args.statement]
+    target = Path(args.target)
+    statement = None
+    subject = None
+    if target.exists():
+        if _is_statement_file(target):
+            statement = Statement.from_file(target)
+    elif _SUBJECT.match(args.target):
+        subject = parse_bytes32(args.target, "SUBJECT")
+    elif args.target.endswith(".json") or "/" in args.target or args.target.startswith("."):
+        raise ProvenanceError(f"{args.target} does not exist", hint="give an artifact path, a subject or a Statement")
+    else:
+        raise ProvenanceError(
+            f"{args.target!r} is neither an existing path nor a subject",
+            hint="a subject is 0x followed by 64 hex digits; a path must exist",
+        )
+    ledger = open_ledger(settings)
+    index = open_index(settings, ledger)
+    from provenance.verifier import Verifier
+
+    verifier = Verifier(ledger, index, policy, statement_sources(settings, index), extra_statements=extra)
+    if statement is not None:
+        verdict = verifier.verify_statement(statement)
+    elif subject is not None:
+        verdict = verifier.verify_subject(subject)
+    else:
+        verdict = verifier.verify_path(target)
+    if args.json:
+        print(verdict.to_json_text(strict=args.strict))
+    else:
+        print(verdict.to_table(strict=args.strict))
+    sys.stdout.flush()
+    return verdict.exit_code(strict=args.strict)
