@@ -1,0 +1,729 @@
+// The auditors' page: plain JavaScript, no build step, no dependency.
+//
+// Routes live in the URL's "#" part:
+//   #/                       publishers and the latest events
+//   #/artifact/0x<64 hex>    verdict table, records, lineage graph, history timeline
+//   #/file/<64 hex>          the artifacts that contain a file with this SHA-256
+//   #/publisher/0x<40 hex>   a publisher's records and history
+//
+// Every value that comes from the API is put in the page as text (textContent,
+// text nodes, setAttribute on plain attributes); links are built only from
+// values that matched the hex patterns below. Nothing uses innerHTML.
+"use strict";
+
+(() => {
+  const API = "v1/";
+  const SUBJECT = /^0x[0-9a-fA-F]{64}$/;
+  const FILE_DIGEST = /^(?:sha256:)?([0-9a-fA-F]{64})$/;
+  const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+  const KINDS = { 0: "model", 1: "dataset", 2: "other" };
+  const USES = ["commercial", "research"];
+  const RELATIONS = { derivedFrom: "derived from" };
+
+  // ------------------------------------------------------------------ API
+
+  class ApiError extends Error {
+    constructor(status, title, detail) {
+      super(detail ? `${title}: ${detail}` : title);
+      this.status = status;
+      this.title = title;
+      this.detail = detail;
+    }
+  }
+
+  function problemText(value) {
+    if (typeof value === "string") return value;
+    if (Array.isArray(value)) {
+      // FastAPI's validation errors: [{loc, msg, ...}]
+      return value.map((item) => (item && typeof item.msg === "string" ? item.msg : JSON.stringify(item))).join("; ");
+    }
+    return value === undefined || value === null ? "" : JSON.stringify(value);
+  }
+
+  async function api(path) {
+    let response;
+    try {
+      response = await fetch(API + path, { headers: { Accept: "application/json, application/problem+json" } });
+    } catch (err) {
+      throw new ApiError(0, "The verifier service cannot be reached", String((err && err.message) || err));
+    }
+    const type = response.headers.get("content-type") || "";
+    let body = null;
+    if (type.includes("json")) {
+      try {
+        body = await response.json();
+      } catch (err) {
+        body = null;
+      }
+    }
+    if (!response.ok) {
+      const title = (body && typeof body.title === "string" && body.title) || response.statusText || "Request failed";
+      const detail = body ? problemText(body.detail) : "";
+      throw new ApiError(response.status, `${title} (HTTP ${response.status})`, detail);
+    }
+    if (body === null) throw new ApiError(response.status, "Unexpected answer", `no JSON from ${API + path}`);
+    return body;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  function pick(obj, ...names) {
+    if (!obj || typeof obj !== "object") return undefined;
+    for (const name of names) if (obj[name] !== undefined && obj[name] !== null) return obj[name];
+    return undefined;
+  }
+
+  function listOf(body, ...names) {
+    if (Array.isArray(body)) return body;
+    const value = pick(body, ...names);
+    return Array.isArray(value) ? value : [];
+  }
+
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") el.className = value;
+      else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, value === true ? "" : String(value));
+    }
+    append(el, children);
+    return el;
+  }
+
+  function append(el, children) {
+    for (const child of children.flat(Infinity)) {
+      if (child === undefined || child === null || child === false) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  function svg(tag, attrs, ...children) {
+    const el = document.createElementNS(SVG_NS, tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null) continue;
+      if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === undefined || child === null) continue;
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return el;
+  }
+
+  function short(hex) {
+    const text = String(hex);
+    return text.length > 22 ? `${text.slice(0, 10)}…${text.slice(-8)}` : text;
+  }
+
+  // A hex value shown short, whole in its tooltip and in the clipboard when selected.
+  function hexCode(value) {
+    if (value === undefined || value === null || value === "") return h("span", { class: "muted" }, "—");
+    return h("code", { class: "hex", title: String(value) }, short(value));
+  }
+
+  function artifactLink(subject, text) {
+    if (!SUBJECT.test(String(subject))) return hexCode(subject);
+    return h("a", { href: `#/artifact/${String(subject).toLowerCase()}`, title: String(subject) }, text || h("code", {}, short(subject)));
+  }
+
+  function publisherLink(address) {
+    if (!ADDRESS.test(String(address))) return hexCode(address);
+    return h("a", { href: `#/publisher/${address}`, title: String(address) }, h("code", {}, short(address)));
+  }
+
+  function kindName(kind) {
+    if (kind === undefined || kind === null) return "unknown";
+    return KINDS[kind] || String(kind).toLowerCase();
+  }
+
+  function formatTime(value) {
+    if (value === undefined || value === null || value === "") return "time unknown";
+    const date = typeof value === "number" ? new Date(value * 1000) : new Date(String(value));
+    if (Number.isNaN(date.getTime())) return String(value);
+    return date.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
+  }
+
+  function errorBox(err) {
+    const title = err instanceof ApiError ? err.title : "Something went wrong in the page";
+    const detail = err instanceof ApiError ? err.detail : String((err && err.message) || err);
+    return h("div", { class: "error", role: "alert" }, h("strong", {}, title), detail ? h("span", {}, ` — ${detail}`) : null);
+  }
+
+  function section(id, title, ...extra) {
+    const body = h("div", { class: "section-body" }, h("p", { class: "muted loading" }, "Loading…"));
+    const el = h("section", { id, class: "panel" }, h("h2", {}, title, ...extra), body);
+    return { el, body };
+  }
+
+  function fill(body, ...children) {
+    body.replaceChildren();
+    append(body, children);
+  }
+
+  // Loads one section; a failure shows in that section only.
+  async function load(target, work) {
+    try {
+      const content = await work();
+      fill(target, content);
+    } catch (err) {
+      fill(target, errorBox(err));
+    }
+  }
+
+  function table(headers, rows, className) {
+    return h(
+      "table",
+      { class: className || "" },
+      h("thead", {}, h("tr", {}, headers.map((text) => h("th", { scope: "col" }, text)))),
+      h("tbody", {}, rows),
+    );
+  }
+
+  function details(obj) {
+    if (!obj || typeof obj !== "object") return null;
+    const entries = Object.entries(obj).filter(([, v]) => v !== null && v !== undefined && v !== "");
+    if (!entries.length) return null;
+    return h(
+      "dl",
+      { class: "details" },
+      entries.map(([key, value]) => [
+        h("dt", {}, key),
+        h("dd", {}, detailValue(key, value)),
+      ]),
+    );
+  }
+
+  function detailValue(key, value) {
+    if (key === "kind" && KINDS[value]) return KINDS[value];
+    if (Array.isArray(value)) {
+      if (!value.length) return h("span", { class: "muted" }, "none");
+      return value.map((item) => h("div", {}, key === "parents" ? artifactLink(item, h("code", {}, String(item))) : detailValue("", item)));
+    }
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  }
+
+  // ------------------------------------------------------------------ search and routing
+
+  const view = () => document.getElementById("view");
+  let generation = 0; // a newer route makes older, still loading, sections drop their results
+
+  function classify(text) {
+    const value = text.trim();
+    if (SUBJECT.test(value)) return `#/artifact/${value.toLowerCase()}`;
+    const file = FILE_DIGEST.exec(value);
+    if (file) return `#/file/${file[1].toLowerCase()}`;
+    if (ADDRESS.test(value)) return `#/publisher/${value}`;
+    return null;
+  }
+
+  function onSearch(event) {
+    event.preventDefault();
+    const input = document.getElementById("q");
+    const message = document.getElementById("search-error");
+    const target = classify(input.value);
+    if (!target) {
+      message.textContent =
+        "Enter a subject (0x followed by 64 hex digits), a file's SHA-256 (64 hex digits) " +
+        "or a publisher address (0x followed by 40 hex digits).";
+      message.hidden = false;
+      return;
+    }
+    message.hidden = true;
+    if (location.hash === target) route();
+    else location.hash = target;
+  }
+
+  function route() {
+    generation += 1;
+    const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
+    const [path, query] = hash.split("?");
+    const [what, value] = path.split("/");
+    const params = new URLSearchParams(query || "");
+    const main = view();
+    main.replaceChildren();
+    if (what === "artifact" && SUBJECT.test(value)) artifactView(main, value.toLowerCase(), params);
+    else if (what === "file" && /^[0-9a-fA-F]{64}$/.test(value)) fileView(main, value.toLowerCase());
+    else if (what === "publisher" && ADDRESS.test(value)) publisherView(main, value);
+    else if (!what) homeView(main);
+    else append(main, [h("div", { class: "error", role: "alert" }, h("strong", {}, "Unknown page"), ` — nothing is shown at #${hash}.`), homeLink()]);
+    document.getElementById("q").value = what && value ? value : "";
+    window.scrollTo(0, 0);
+  }
+
+  function homeLink() {
+    return h("p", {}, h("a", { href: "#/" }, "← Back to the overview"));
+  }
+
+  function guarded(work) {
+    const mine = generation;
+    return async () => {
+      const result = await work();
+      if (mine !== generation) throw new Error("superseded");
+      return result;
+    };
+  }
+
+  // ------------------------------------------------------------------ home
+
+  function homeView(main) {
+    document.title = "Provenance ledger · auditor view";
+    const intro = h(
+      "section",
+      { class: "intro" },
+      h("h1", {}, "Audit AI models and datasets"),
+      h(
+        "p",
+        {},
+        "Search by an artifact's subject to see its verdict, its lineage and every event about it; ",
+        "by a file's SHA-256 to find the artifacts that contain it; or by a publisher's address.",
+      ),
+    );
+    const publishers = section("publishers", "Publishers");
+    const events = section("events", "Latest events");
+    append(main, [intro, publishers.el, events.el]);
+    load(publishers.body, guarded(async () => {
+      const list = listOf(await api("publishers"), "publishers", "items");
+      if (!list.length) return h("p", { class: "muted" }, "No publisher has registered a record yet.");
+      return table(
+        ["Address", "Records", "Revoked", "First block", "Last block"],
+        list.map((p) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, publisherLink(pick(p, "address", "publisher"))),
+            h("td", { class: "num" }, pick(p, "records", "recordCount") ?? "—"),
+            h("td", { class: "num" }, pick(p, "revoked", "revokedCount") ?? "—"),
+            h("td", { class: "num" }, pick(p, "firstBlock", "first_block") ?? "—"),
+            h("td", { class: "num" }, pick(p, "lastBlock", "last_block") ?? "—"),
+          ),
+        ),
+      );
+    }));
+    eventsPage(events.body, "limit=20");
+  }
+
+  function eventsPage(target, query) {
+    const list = h("ol", { class: "timeline" });
+    const more = h("p", {});
+    load(target, guarded(async () => {
+      await appendEvents(list, more, query);
+      return [list.childElementCount ? list : h("p", { class: "muted" }, "No event indexed yet."), more];
+    }));
+  }
+
+  async function appendEvents(list, more, query) {
+    const body = await api(`events?${query}`);
+    for (const item of listOf(body, "items", "events")) list.append(timelineItem(item, true));
+    more.replaceChildren();
+    const cursor = pick(body, "nextCursor", "next_cursor");
+    if (cursor) {
+      const button = h("button", { type: "button", class: "secondary" }, "Older events");
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          await appendEvents(list, more, `limit=20&cursor=${encodeURIComponent(cursor)}`);
+        } catch (err) {
+          more.replaceChildren(errorBox(err));
+        }
+      });
+      more.append(button);
+    }
+  }
+
+  // ------------------------------------------------------------------ artifact
+
+  function artifactView(main, subject, params) {
+    document.title = `Artifact ${short(subject)} · Provenance ledger`;
+    const use = USES.includes(params.get("use")) ? params.get("use") : "commercial";
+    append(main, [
+      h("h1", {}, "Artifact ", h("code", { class: "subject", id: "subject" }, subject)),
+    ]);
+    const useSelect = h(
+      "select",
+      { id: "use", "aria-label": "Intended use" },
+      USES.map((u) => h("option", { value: u, selected: u === use }, `for ${u} use`)),
+    );
+    useSelect.addEventListener("change", () => {
+      location.hash = `#/artifact/${subject}?use=${useSelect.value}`;
+    });
+    const verdict = section("verdict", "Verdict ", useSelect);
+    const records = section("records", "Records");
+    const lineage = section("lineage", "Lineage");
+    const history = section("history", "History");
+    append(main, [verdict.el, records.el, lineage.el, history.el]);
+
+    load(verdict.body, guarded(() => verdictPanel(subject, use)));
+    load(records.body, guarded(async () => {
+      let list;
+      try {
+        list = listOf(await api(`artifacts/${subject}`), "records", "items");
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) {
+          const asRecord = await recordRedirect(subject);
+          if (asRecord) return asRecord;
+        }
+        throw err;
+      }
+      if (!list.length) return h("p", { class: "muted" }, "No record of this subject on the ledger.");
+      return recordsTable(list, false);
+    }));
+    load(lineage.body, guarded(async () => lineageGraph(await api(`lineage/${subject}`), subject)));
+    load(history.body, guarded(async () => timeline(await api(`history/${subject}`), "No event about this subject.")));
+  }
+
+  // A 0x+64 value may be a record id rather than a subject: offer the way to its artifact.
+  async function recordRedirect(value) {
+    let record;
+    try {
+      record = await api(`records/${value}`);
+    } catch (err) {
+      return null;
+    }
+    const subject = pick(pick(record, "record") || record, "subject");
+    return h(
+      "div",
+      { class: "notice" },
+      "This is the id of a record, not a subject. ",
+      subject ? ["Its artifact: ", artifactLink(subject, h("code", {}, String(subject)))] : "It is a batched record without a subject on chain.",
+    );
+  }
+
+  async function verdictPanel(subject, use) {
+    let verdict;
+    try {
+      verdict = await api(`verify/${subject}?use=${encodeURIComponent(use)}`);
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 404 || err.status === 503 || err.status === 501)) {
+        return h(
+          "p",
+          { class: "unavailable", id: "verdict-unavailable" },
+          h("strong", {}, "Verification unavailable"),
+          ` — the service could not verify this artifact now (${err.detail || err.title}). `,
+          "The records, lineage and history below come from the index and are shown as they are.",
+        );
+      }
+      throw err;
+    }
+    const overall = String(pick(verdict, "overall") || "unknown");
+    const checks = listOf(verdict, "checks");
+    const head = h(
+      "p",
+      { class: "overall" },
+      "Overall: ",
+      h("span", { class: `badge status-${overall}`, id: "overall" }, overall.toUpperCase()),
+      pick(verdict, "recordId") ? [" · record ", hexCode(pick(verdict, "recordId"))] : null,
+      ` · for ${use} use`,
+    );
+    const rows = checks.map((c) => {
+      const status = String(pick(c, "status") || "unknown");
+      const evidence = pick(c, "evidence");
+      const hasEvidence = evidence && typeof evidence === "object" && Object.keys(evidence).length > 0;
+      return h(
+        "tr",
+        { class: `check status-row-${status}` },
+        h("td", {}, pick(c, "check") ?? "—"),
+        h("td", {}, h("span", { class: `badge status-${status}` }, status)),
+        h("td", {}, h("code", {}, pick(c, "code") ?? "—")),
+        h("td", {}, pick(c, "message") ?? ""),
+        h(
+          "td",
+          {},
+          hasEvidence
+            ? h("details", {}, h("summary", {}, "evidence"), h("pre", {}, JSON.stringify(evidence, null, 2)))
+            : h("span", { class: "muted" }, "—"),
+        ),
+      );
+    });
+    return [head, table(["Check", "Status", "Code", "Reason", "Evidence"], rows, "verdict")];
+  }
+
+  function recordStatus(r) {
+    if (pick(r, "revoked") === true) {
+      const reason = pick(r, "revocationReason", "revokeReason");
+      return h("span", { class: "badge status-fail", title: reason ? String(reason) : null }, "revoked");
+    }
+    if (pick(r, "successor")) return h("span", { class: "badge status-warn" }, "superseded");
+    return h("span", { class: "badge status-pass" }, "active");
+  }
+
+  function recordsTable(list, withSubject) {
+    const headers = ["Record", withSubject ? "Subject" : "Publisher", "Kind", "Parents", "URI", "Block", "Time", "Status", "Endorsed / disputed"];
+    return table(
+      headers,
+      list.map((r) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, hexCode(pick(r, "recordId", "record_id", "id"))),
+          h("td", {}, withSubject ? artifactLink(pick(r, "subject")) : publisherLink(pick(r, "publisher"))),
+          h("td", {}, kindName(pick(r, "kind"))),
+          h("td", {}, listOf(pick(r, "parents") || []).map((p) => h("div", {}, artifactLink(p)))),
+          h("td", { class: "uri" }, pick(r, "uri") || h("span", { class: "muted" }, "—")),
+          h("td", { class: "num" }, pick(r, "blockNumber", "block_number", "block") ?? "—"),
+          h("td", {}, formatTime(pick(r, "blockTime", "block_time", "timestamp"))),
+          h("td", {}, recordStatus(r)),
+          h("td", { class: "num" }, `${pick(r, "endorsements") ?? 0} / ${pick(r, "disputes") ?? 0}`),
+        ),
+      ),
+    );
+  }
+
+  // ------------------------------------------------------------------ history timeline
+
+  function timeline(body, emptyText) {
+    const items = listOf(body, "items", "events", "history");
+    if (!items.length) return h("p", { class: "muted" }, emptyText);
+    return h("ol", { class: "timeline" }, items.map((item) => timelineItem(item, false)));
+  }
+
+  function timelineItem(item, withLinks) {
+    const name = String(pick(item, "event", "name", "kind") || "event");
+    const tx = pick(item, "txHash", "tx_hash");
+    const record = pick(item, "recordId", "record_id");
+    const actor = pick(item, "actor", "publisher");
+    const extra = pick(item, "details", "args") || {};
+    const subject = pick(item, "subject") || pick(extra, "subject");
+    const rest = Object.fromEntries(Object.entries(extra).filter(([key]) => key !== "subject"));
+    return h(
+      "li",
+      { class: `event event-${name.replace(/[^A-Za-z0-9_-]/g, "")}` },
+      h("div", { class: "event-head" }, h("span", { class: "event-name" }, name), h("time", {}, formatTime(pick(item, "blockTime", "block_time", "timestamp")))),
+      h(
+        "div",
+        { class: "event-meta" },
+        `block ${pick(item, "blockNumber", "block_number", "block") ?? "?"}`,
+        " · tx ",
+        hexCode(tx),
+        record ? [" · record ", hexCode(record)] : null,
+        actor ? [" · by ", publisherLink(actor)] : null,
+        subject && withLinks ? [" · subject ", artifactLink(subject)] : null,
+      ),
+      details(rest),
+    );
+  }
+
+  // ------------------------------------------------------------------ lineage graph
+
+  const NODE_W = 190;
+  const NODE_H = 56;
+  const GAP_X = 110;
+  const GAP_Y = 28;
+  const PAD = 16;
+
+  // A layered drawing, parents to the left of what was derived from them:
+  // every edge goes from a child ("from") to a parent ("to", GET /v1/lineage),
+  // so a child sits at least one layer right of each parent (longest-path
+  // layering); the order in each layer is settled by a few barycentre sweeps.
+  // Enough for the small graphs of one artifact's lineage.
+  function layout(nodes, edges) {
+    const ids = nodes.map((n) => String(pick(n, "subject", "id")));
+    const known = new Set(ids);
+    const valid = edges.filter((e) => known.has(String(e.from)) && known.has(String(e.to)) && e.from !== e.to);
+    const layer = new Map(ids.map((id) => [id, 0]));
+    for (let round = 0; round < ids.length; round += 1) {
+      let changed = false;
+      for (const e of valid) {
+        const want = layer.get(String(e.to)) + 1;
+        if (layer.get(String(e.from)) < want && want < ids.length) {
+          layer.set(String(e.from), want);
+          changed = true;
+        }
+      }
+      if (!changed) break; // a cycle stops at ids.length layers instead of looping
+    }
+    const depth = Math.max(0, ...layer.values()) + 1;
+    const layers = Array.from({ length: depth }, () => []);
+    for (const id of ids) layers[layer.get(id)].push(id);
+    const position = new Map();
+    const place = () => layers.forEach((ids_) => ids_.forEach((id, i) => position.set(id, i)));
+    place();
+    const linked = (id) =>
+      valid.flatMap((e) => (String(e.from) === id ? [String(e.to)] : String(e.to) === id ? [String(e.from)] : []));
+    const sweep = (rightwards) => {
+      const order = rightwards ? [...layers.keys()] : [...layers.keys()].reverse();
+      for (const l of order) {
+        const side = (n) => (rightwards ? layer.get(n) < l : layer.get(n) > l);
+        const score = new Map(
+          layers[l].map((id) => {
+            const around = linked(id).filter(side);
+            const avg = around.length ? around.reduce((s, n) => s + position.get(n), 0) / around.length : position.get(id);
+            return [id, avg];
+          }),
+        );
+        layers[l].sort((a, b) => score.get(a) - score.get(b) || a.localeCompare(b));
+        place();
+      }
+    };
+    for (let i = 0; i < 4; i += 1) sweep(i % 2 === 0);
+    const tallest = Math.max(...layers.map((l) => l.length));
+    const coords = new Map();
+    layers.forEach((ids_, l) => {
+      const offset = ((tallest - ids_.length) * (NODE_H + GAP_Y)) / 2;
+      ids_.forEach((id, i) => coords.set(id, { x: PAD + l * (NODE_W + GAP_X), y: PAD + offset + i * (NODE_H + GAP_Y) }));
+    });
+    return {
+      coords,
+      edges: valid,
+      width: PAD * 2 + depth * NODE_W + (depth - 1) * GAP_X,
+      height: PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y,
+    };
+  }
+
+  function lineageGraph(body, focus) {
+    const nodes = listOf(body, "nodes");
+    const edges = listOf(body, "edges");
+    if (!nodes.length) return h("p", { class: "muted" }, "No lineage is known for this subject.");
+    const { coords, edges: drawn, width, height } = layout(nodes, edges);
+    const marker = svg(
+      "marker",
+      { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" },
+      svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }),
+    );
+    const edgeEls = drawn.map((e) => {
+      // from the child's left side to the parent's right side, arrowhead at the parent
+      const child = coords.get(String(e.from));
+      const parent = coords.get(String(e.to));
+      const x1 = child.x;
+      const y1 = child.y + NODE_H / 2;
+      const x2 = parent.x + NODE_W;
+      const y2 = parent.y + NODE_H / 2;
+      const mid = (x1 + x2) / 2;
+      const relation = RELATIONS[pick(e, "relation")] || pick(e, "relation");
+      return svg(
+        "g",
+        { class: "edge", "data-from": String(e.from), "data-to": String(e.to) },
+        svg("path", { d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, "marker-end": "url(#arrow)" }),
+        relation ? svg("text", { x: mid, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, String(relation)) : null,
+      );
+    });
+    const nodeEls = nodes.map((n) => {
+      const id = String(pick(n, "subject", "id"));
+      const { x, y } = coords.get(id);
+      const kind = kindName(pick(n, "kind"));
+      const revoked = pick(n, "revoked") === true;
+      const publishers = listOf(pick(n, "publishers") || []);
+      const known = pick(n, "registered", "known");
+      const classes = ["node", `kind-${kind.replace(/[^a-z]/g, "")}`];
+      if (id.toLowerCase() === focus) classes.push("focus");
+      if (revoked) classes.push("revoked");
+      if (known === false) classes.push("unregistered");
+      const label = known === false ? "not registered" : revoked ? `${kind} · revoked` : kind;
+      const g = svg(
+        "g",
+        { class: classes.join(" "), "data-subject": id, transform: `translate(${x},${y})`, tabindex: 0, role: "link" },
+        svg("title", {}, `${kind} ${id}` + (publishers.length ? `\npublished by ${publishers.join(", ")}` : "")),
+        svg("rect", { width: NODE_W, height: NODE_H, rx: 8, ry: 8 }),
+        svg("text", { x: 12, y: 22, class: "node-kind" }, label),
+        svg("text", { x: 12, y: 42, class: "node-subject" }, short(id)),
+      );
+      if (SUBJECT.test(id)) {
+        const go = () => {
+          location.hash = `#/artifact/${id.toLowerCase()}`;
+        };
+        g.addEventListener("click", go);
+        g.addEventListener("keydown", (ev) => {
+          if (ev.key === "Enter") go();
+        });
+      }
+      return g;
+    });
+    const drawing = svg(
+      "svg",
+      {
+        class: "lineage",
+        viewBox: `0 0 ${width} ${height}`,
+        width,
+        height,
+        role: "img",
+        "aria-label": `Lineage graph: ${nodes.length} artifacts, ${drawn.length} links`,
+      },
+      svg("defs", {}, marker),
+      edgeEls,
+      nodeEls,
+    );
+    const legend = h(
+      "p",
+      { class: "legend muted" },
+      "Inputs on the left; an arrow goes from an artifact to what it was derived from. " +
+        "The outlined box is the artifact on this page. Click an artifact to open it.",
+    );
+    return [h("div", { class: "graph-scroll" }, drawing), legend];
+  }
+
+  // ------------------------------------------------------------------ file and publisher
+
+  function fileView(main, digest) {
+    document.title = `File ${short(digest)} · Provenance ledger`;
+    append(main, [h("h1", {}, "File ", h("code", { class: "subject" }, digest))]);
+    const found = section("file-artifacts", "Artifacts that contain this file");
+    append(main, [found.el]);
+    load(found.body, guarded(async () => {
+      let list;
+      try {
+        list = listOf(await api(`files/${digest}`), "artifacts", "items");
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 404) list = [];
+        else throw err;
+      }
+      if (!list.length) return h("p", { class: "muted" }, "No registered artifact is known to contain a file with this SHA-256.");
+      return table(
+        ["Artifact", "Path in the artifact"],
+        list.map((a) => h("tr", {}, h("td", {}, artifactLink(pick(a, "subject"))), h("td", {}, h("code", {}, pick(a, "path") ?? "—")))),
+      );
+    }));
+  }
+
+  function publisherView(main, address) {
+    document.title = `Publisher ${short(address)} · Provenance ledger`;
+    append(main, [h("h1", {}, "Publisher ", h("code", { class: "subject" }, address))]);
+    const summary = section("publisher-summary", "Summary");
+    const records = section("publisher-records", "Records");
+    const history = section("history", "History");
+    append(main, [summary.el, records.el, history.el]);
+    load(summary.body, guarded(async () => {
+      const list = listOf(await api("publishers"), "publishers", "items");
+      const me = list.find((p) => String(pick(p, "address", "publisher")).toLowerCase() === address.toLowerCase());
+      if (!me) return h("p", { class: "muted" }, "This address has not registered any record.");
+      return details({
+        records: pick(me, "records", "recordCount"),
+        revoked: pick(me, "revoked", "revokedCount"),
+        "first block": pick(me, "firstBlock", "first_block"),
+        "last block": pick(me, "lastBlock", "last_block"),
+      });
+    }));
+    const historyLoaded = api(`history/${address}`);
+    load(records.body, guarded(async () => {
+      const items = listOf(await historyLoaded, "items", "events", "history");
+      const registered = items.filter((i) => /Registered|Proved/.test(String(pick(i, "event", "name"))));
+      if (!registered.length) return h("p", { class: "muted" }, "No record registered by this address.");
+      return table(
+        ["Record", "Subject", "Event", "Block", "Time"],
+        registered.map((i) => {
+          const extra = pick(i, "details") || {};
+          return h(
+            "tr",
+            {},
+            h("td", {}, hexCode(pick(i, "recordId", "record_id"))),
+            h("td", {}, artifactLink(pick(i, "subject") || pick(extra, "subject"))),
+            h("td", {}, pick(i, "event", "name") ?? ""),
+            h("td", { class: "num" }, pick(i, "blockNumber", "block_number") ?? "—"),
+            h("td", {}, formatTime(pick(i, "blockTime", "block_time"))),
+          );
+        }),
+      );
+    }));
+    load(history.body, guarded(async () => timeline(await historyLoaded, "No event by or about this address.")));
+  }
+
+  // ------------------------------------------------------------------ start
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("search").addEventListener("submit", onSearch);
+    window.addEventListener("hashchange", route);
+    route();
+  });
+})();
