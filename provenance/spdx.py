@@ -1,0 +1,506 @@
+"""SPDX 3.0.1 JSON-LD and in-toto exports of an artifact's provenance.
+
+:func:`spdx_document` turns a :class:`~provenance.statement.Statement` (and,
+optionally, the Statements of its ancestors) into an SPDX 3.0.1 document in
+JSON-LD, using the Core, Software, AI, Dataset and SimpleLicensing profiles:
+
+* the artifact is an ``ai_AIPackage`` (kind model), a ``dataset_DatasetPackage``
+  (kind dataset) or a ``software_Package`` (kind other), verified by its
+  subject (a ``Hash`` with algorithm ``other``: the subject is a keccak256
+  Merkle root, which no SPDX algorithm names) and identified by it (an
+  ``ExternalIdentifier`` of type ``other``), supplied by the publisher's
+  Ethereum account;
+* every file of the manifest is a ``software_File`` with its SHA-256, linked
+  by one ``contains`` relationship;
+* the disclosed claims go where SPDX has a field (docs/export.md has the
+  table); all disclosed claims are also kept verbatim in one ``Annotation``;
+* lineage: ``trainedOn`` and ``testedOn`` to datasets, ``descendantOf`` to base
+  models, ``other`` (with a comment) to on-chain parents whose relation is not
+  disclosed. Ancestors given in ``ancestors`` appear as full elements (their
+  own claims and lineage, recursively, without their files); the others as
+  minimal elements identified by their subject.
+
+Only disclosed claims are used: the disclosures are checked against the
+record's ``claimsRoot`` (:func:`provenance.commitments.disclosed_view`), so a
+Statement whose disclosures do not match is refused with a ``ClaimsError``.
+An undisclosed field becomes ``noAssertion`` where SPDX has that value and is
+left out otherwise; its value never reaches the document.
+
+The output is deterministic: ``spdxId``\\ s derive from subjects
+(``https://provenance-ledger.dev/spdx/<subject hex>/...``), so the same
+artifact has the same id in every document, and ``created`` can be fixed.
+
+:func:`intoto_document` is the Statement itself (in-toto Statement v1).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Mapping
+from urllib.parse import quote
+
+from provenance.commitments import Disclosure, canonical_json, disclosed_view
+from provenance.errors import StatementError
+from provenance.manifest import Manifest
+from provenance.record import Kind, hex32
+from provenance.statement import Statement
+
+__all__ = [
+    "SPDX_CONTEXT",
+    "SPEC_VERSION",
+    "ID_BASE",
+    "DEFAULT_CREATOR",
+    "spdx_document",
+    "intoto_document",
+    "dumps",
+]
+
+SPDX_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
+SPEC_VERSION = "3.0.1"
+#: Every spdxId this module writes starts here.
+ID_BASE = "https://provenance-ledger.dev/spdx/"
+DEFAULT_CREATOR = "provenance-ledger"
+
+_CREATION_INFO = "_:creationinfo"
+_NO_ASSERTION_LICENSE = "expandedlicensing_NoAssertionLicense"
+_PROFILES = ["core", "software", "ai", "dataset", "simpleLicensing", "expandedLicensing"]
+_TYPES = {Kind.MODEL: "ai_AIPackage", Kind.DATASET: "dataset_DatasetPackage", Kind.OTHER: "software_Package"}
+_PURPOSE = {Kind.MODEL: "model", Kind.DATASET: "data", Kind.OTHER: "other"}
+_PRESENCE = {"present": "yes", "absent": "no", "unknown": "noAssertion"}
+_SUBJECT_COMMENT = (
+    "provenance-ledger subject: the root of the OpenZeppelin StandardMerkleTree (keccak256) "
+    "over the manifest entries (path, size, sha256); see docs/manifests.md"
+)
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
+_LICENSE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+:-]*")
+
+
+def intoto_document(statement: Statement) -> dict[str, Any]:
+    """The in-toto Statement v1 as it ships beside the artifact (``provenance.json``)."""
+    return statement.to_json()
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    """The document as text: two-space indent, UTF-8 characters kept, trailing newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def spdx_document(
+    statement: Statement,
+    ancestors: Mapping[bytes, Statement] = {},  # noqa: B006 - read only
+    *,
+    created: datetime | None = None,
+    creator: str = DEFAULT_CREATOR,
+) -> dict[str, Any]:
+    """An SPDX 3.0.1 JSON-LD document of ``statement``'s artifact and its lineage.
+
+    ``ancestors`` maps subjects to the Statements of artifacts the lineage
+    reaches (datasets trained or tested on, base models, their own parents);
+    those found become full elements, the others minimal ones. ``created`` is
+    the document's creation time (default: now), taken as UTC when naive and
+    written to the second. ``creator`` names the agent making the document.
+
+    Raises :class:`~provenance.errors.ClaimsError` when a Statement's
+    disclosures do not match its ``claimsRoot`` and
+    :class:`~provenance.errors.StatementError` when a manifest does not give
+    the record's subject or ``ancestors`` files a Statement under another subject.
+    """
+    if not isinstance(creator, str) or not creator.strip():
+        raise StatementError("the SPDX document's creator must be a non-empty name")
+    builder = _Builder(statement.subject, _timestamp(created), creator)
+    builder.build(statement, ancestors)
+    return builder.document()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _timestamp(created: datetime | None) -> str:
+    when = created if created is not None else datetime.now(timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _artifact_id(subject: bytes) -> str:
+    return f"{ID_BASE}{subject.hex()}/artifact"
+
+
+def _claims(statement: Statement) -> dict[str, Any]:
+    """The disclosed claims that verify against the record's claimsRoot (raises otherwise)."""
+    disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
+    return disclosed_view(statement.record.claims_root, disclosures)
+
+
+@functools.cache
+def _huggingface_licenses() -> dict[str, str]:
+    """Hugging Face license id -> URL of its text, from the project's license table."""
+    raw = json.loads(resources.files("provenance").joinpath("data/licenses.json").read_text("utf-8"))
+    return {key: item["url"] for key, item in raw["huggingface"].items()}
+
+
+def _license_ref(hf_id: str) -> str:
+    """``LicenseRef-<id>`` for a Hugging Face id (``+`` is not allowed there: ``openrail++`` -> ``openrail-plus-plus``)."""
+    return "LicenseRef-" + hf_id.replace("+", "-plus")
+
+
+def _spdx_expression(expression: str, license_url: str | None) -> tuple[str, dict[str, str]]:
+    """The expression with Hugging Face ids as LicenseRefs, and each LicenseRef's URL where known."""
+    known = _huggingface_licenses()
+    uris: dict[str, str] = {}
+
+    def replace(match: re.Match) -> str:
+        token = match.group(0)
+        if token in known:
+            ref = _license_ref(token)
+            url = license_url if token == "other" and license_url else known[token]
+            uris[ref] = url
+            return ref
+        if token.startswith("LicenseRef-") and license_url:
+            uris[token] = license_url
+        return token
+
+    return _LICENSE_TOKEN.sub(replace, expression), uris
+
+
+def _annotation_text(claims: Mapping[str, Any]) -> str:
+    return canonical_json(dict(claims)).decode("utf-8")
+
+
+class _Builder:
+    """Collects the elements of one document; ids and order are deterministic."""
+
+    def __init__(self, subject: bytes, created: str, creator: str) -> None:
+        self.subject = subject
+        self.base = f"{ID_BASE}{subject.hex()}"
+        self.created = created
+        self.creator_id = f"{self.base}/creator"
+        self.tool_id = f"{ID_BASE}tool/provenance-ledger"
+        self.elements: list[dict[str, Any]] = [
+            {
+                "type": "Agent",
+                "spdxId": self.creator_id,
+                "creationInfo": _CREATION_INFO,
+                "name": creator,
+            },
+            {
+                "type": "Tool",
+                "spdxId": self.tool_id,
+                "creationInfo": _CREATION_INFO,
+                "name": _tool_name(),
+            },
+        ]
+        self.ids: set[str] = {self.creator_id, self.tool_id}
+        self.root_name = ""
+
+    def add(self, element: dict[str, Any]) -> None:
+        if element["spdxId"] not in self.ids:
+            self.ids.add(element["spdxId"])
+            self.elements.append(element)
+
+    # ---------------------------------------------------------------- graph
+
+    def build(self, root: Statement, ancestors: Mapping[bytes, Statement]) -> None:
+        seen = {root.subject}
+        queue = [(root, True)]
+        while queue:
+            statement, is_root = queue.pop(0)
+            claims = _claims(statement)
+            self.add_artifact(statement, claims, files=is_root)
+            for target, kind in self.add_lineage(statement, claims):
+                if target in seen:
+                    continue
+                seen.add(target)
+                found = ancestors.get(target)
+                if found is None:
+                    self.add_minimal(target, kind)
+                    continue
+                if found.subject != target:
+                    raise StatementError(
+                        f"ancestors maps {hex32(target)} to the Statement of {hex32(found.subject)}",
+                        hint="key each ancestor Statement by its own subject",
+                    )
+                queue.append((found, False))
+
+    def add_publisher(self, statement: Statement) -> str:
+        spdx_id = f"{ID_BASE}publisher/{statement.chain_id}/{statement.publisher}"
+        self.add({
+            "type": "Agent",
+            "spdxId": spdx_id,
+            "creationInfo": _CREATION_INFO,
+            "name": statement.publisher,
+            "externalIdentifier": [{
+                "type": "ExternalIdentifier",
+                "externalIdentifierType": "other",
+                "identifier": f"eip155:{statement.chain_id}:{statement.publisher}",
+                "comment": "CAIP-10 account id of the publisher who signed the record (EIP-712)",
+            }],
+        })  # fmt: skip
+        return spdx_id
+
+    def add_artifact(self, statement: Statement, claims: Mapping[str, Any], *, files: bool) -> None:
+        record = statement.record
+        kind = record.kind
+        spdx_id = _artifact_id(record.subject)
+        name = statement.name or claims.get("name") or hex32(record.subject)
+        if statement.subject == self.subject:
+            self.root_name = name
+        element: dict[str, Any] = {
+            "type": _TYPES[kind],
+            "spdxId": spdx_id,
+            "creationInfo": _CREATION_INFO,
+            "name": name,
+            "externalIdentifier": [
+                _subject_identifier(record.subject),
+                {
+                    "type": "ExternalIdentifier",
+                    "externalIdentifierType": "other",
+                    "identifier": hex32(statement.record_id),
+                    "issuingAuthority": f"eip155:{statement.chain_id}:{statement.registry}",
+                    "comment": "recordId of the publisher's record in the ProvenanceRegistry at issuingAuthority",
+                },
+            ],
+            "verifiedUsing": [_subject_hash(record.subject)],
+            "suppliedBy": self.add_publisher(statement),
+            "software_primaryPurpose": _PURPOSE[kind],
+        }
+        if claims.get("version"):
+            element["software_packageVersion"] = claims["version"]
+        if _URI.match(record.uri):
+            element["software_downloadLocation"] = record.uri
+        holders = claims.get("copyright.holders")
+        if holders:
+            element["software_copyrightText"] = "\n".join(holders)
+        if claims.get("copyright.attribution"):
+            element["software_attributionText"] = [claims["copyright.attribution"]]
+
+        personal = _PRESENCE.get(claims.get("privacy.personal_data"), "noAssertion")
+        manifest = _manifest(statement)
+        if kind is Kind.MODEL:
+            element["ai_useSensitivePersonalInformation"] = personal
+        elif kind is Kind.DATASET:
+            element["dataset_datasetType"] = ["noAssertion"]
+            element["dataset_hasSensitivePersonalInformation"] = personal
+            methods = _anonymization(claims)
+            if methods:
+                element["dataset_anonymizationMethodUsed"] = methods
+            if claims.get("privacy.confidentiality") in ("red", "amber", "green", "clear"):
+                element["dataset_confidentialityLevel"] = claims["privacy.confidentiality"]
+            if manifest is not None:
+                element["dataset_datasetSize"] = manifest.total_size
+        self.add(element)
+        self.add_license(record.subject, claims)
+        if claims:
+            self.add({
+                "type": "Annotation",
+                "spdxId": f"{ID_BASE}{record.subject.hex()}/annotation/disclosed-claims",
+                "creationInfo": _CREATION_INFO,
+                "annotationType": "other",
+                "subject": spdx_id,
+                "contentType": "application/json",
+                "statement": _annotation_text(claims),
+                "comment": "the claims the publisher disclosed, each verified against the record's claimsRoot; "
+                "fields not listed were not disclosed",
+            })  # fmt: skip
+        if files and manifest is not None:
+            self.add_files(record.subject, manifest)
+
+    def add_license(self, subject: bytes, claims: Mapping[str, Any]) -> None:
+        base = f"{ID_BASE}{subject.hex()}"
+        expression = claims.get("copyright.license")
+        to: str
+        if expression and expression != "unknown":
+            spdx_expression, uris = _spdx_expression(expression, claims.get("copyright.license_url"))
+            license_element: dict[str, Any] = {
+                "type": "simplelicensing_LicenseExpression",
+                "spdxId": f"{base}/license/declared",
+                "creationInfo": _CREATION_INFO,
+                "simplelicensing_licenseExpression": spdx_expression,
+            }
+            if uris:
+                license_element["simplelicensing_customIdToUri"] = [
+                    {"type": "DictionaryEntry", "key": key, "value": uris[key]} for key in sorted(uris)
+                ]
+            self.add(license_element)
+            to = license_element["spdxId"]
+        else:  # undisclosed, null or unknown
+            to = _NO_ASSERTION_LICENSE
+        self.add({
+            "type": "Relationship",
+            "spdxId": f"{base}/relationship/hasDeclaredLicense",
+            "creationInfo": _CREATION_INFO,
+            "from": _artifact_id(subject),
+            "relationshipType": "hasDeclaredLicense",
+            "to": [to],
+        })  # fmt: skip
+
+    def add_files(self, subject: bytes, manifest: Manifest) -> None:
+        base = f"{ID_BASE}{subject.hex()}"
+        by_path: dict[str, list] = {}
+        for entry in manifest.entries:  # sorted by path bytes, shards by offset
+            by_path.setdefault(entry.path, []).append(entry)
+        file_ids = []
+        for path, entries in by_path.items():
+            spdx_id = f"{base}/file/{quote(path, safe='/')}"
+            element: dict[str, Any] = {
+                "type": "software_File",
+                "spdxId": spdx_id,
+                "creationInfo": _CREATION_INFO,
+                "name": path,
+                "software_fileKind": "file",
+            }
+            if len(entries) == 1 and entries[0].offset is None:
+                element["verifiedUsing"] = [
+                    {"type": "Hash", "algorithm": "sha256", "hashValue": entries[0].sha256_hex}
+                ]
+            else:
+                size = sum(e.size for e in entries)
+                element["comment"] = (
+                    f"{size} bytes hashed as {len(entries)} shards of {manifest.shard_size} bytes; "
+                    "the SHA-256 of each shard is in the Statement's manifest"
+                )
+            self.add(element)
+            file_ids.append(spdx_id)
+        if file_ids:
+            self.add({
+                "type": "Relationship",
+                "spdxId": f"{base}/relationship/contains",
+                "creationInfo": _CREATION_INFO,
+                "from": _artifact_id(subject),
+                "relationshipType": "contains",
+                "to": file_ids,
+                "completeness": "complete",
+                "comment": "every regular file of the artifact's manifest (ignored: .git, .cache/huggingface, provenance.json)",
+            })  # fmt: skip
+
+    def add_lineage(self, statement: Statement, claims: Mapping[str, Any]) -> list[tuple[bytes, Kind]]:
+        """Relationships from the artifact to its lineage; returns the targets with their likely kind."""
+        subject = statement.subject
+        base = f"{ID_BASE}{subject.hex()}/relationship"
+        source = _artifact_id(subject)
+        targets: list[tuple[bytes, Kind]] = []
+        covered: set[bytes] = set()
+
+        def relationship(spdx_id: str, kind: str, to: list[bytes], **extra: Any) -> None:
+            self.add({
+                "type": "Relationship",
+                "spdxId": spdx_id,
+                "creationInfo": _CREATION_INFO,
+                "from": source,
+                "relationshipType": kind,
+                "to": [_artifact_id(t) for t in to],
+                **extra,
+            })  # fmt: skip
+
+        for field, kind in (("lineage.trained_on", "trainedOn"), ("lineage.tested_on", "testedOn")):
+            subjects = [bytes.fromhex(s[2:]) for s in claims.get(field) or ()]
+            if subjects:
+                relationship(f"{base}/{kind}", kind, subjects)
+                targets.extend((s, Kind.DATASET) for s in subjects)
+                if field == "lineage.trained_on":
+                    covered.update(subjects)
+        for ref in claims.get("lineage.base_models") or ():
+            parent = bytes.fromhex(ref["subject"][2:])
+            relationship(
+                f"{base}/descendantOf/{parent.hex()}", "descendantOf", [parent],
+                comment=f"base model; relation: {ref['relation']}",
+            )  # fmt: skip
+            targets.append((parent, Kind.MODEL))
+            covered.add(parent)
+        for parent in statement.record.parents:
+            if parent in covered:
+                continue
+            relationship(
+                f"{base}/other/{parent.hex()}", "other", [parent],
+                comment="derived from: a parent in the signed record; the lineage claim that "
+                "says how (trained_on or base_models) is not disclosed",
+            )  # fmt: skip
+            targets.append((parent, Kind.OTHER))
+        return targets
+
+    def add_minimal(self, subject: bytes, kind: Kind) -> None:
+        element: dict[str, Any] = {
+            "type": _TYPES[kind],
+            "spdxId": _artifact_id(subject),
+            "creationInfo": _CREATION_INFO,
+            "name": hex32(subject),
+            "externalIdentifier": [_subject_identifier(subject)],
+            "verifiedUsing": [_subject_hash(subject)],
+            "comment": "known here only by its subject: its Statement was not available to this export",
+        }
+        if kind is Kind.DATASET:
+            element["dataset_datasetType"] = ["noAssertion"]
+        self.add(element)
+
+    # ---------------------------------------------------------------- output
+
+    def document(self) -> dict[str, Any]:
+        doc_id = f"{self.base}/document"
+        creation_info = {
+            "type": "CreationInfo",
+            "@id": _CREATION_INFO,
+            "created": self.created,
+            "createdBy": [self.creator_id],
+            "createdUsing": [self.tool_id],
+            "specVersion": SPEC_VERSION,
+        }
+        document = {
+            "type": "SpdxDocument",
+            "spdxId": doc_id,
+            "creationInfo": _CREATION_INFO,
+            "name": f"provenance of {self.root_name}",
+            "comment": "exported from a provenance-ledger Statement; only disclosed claims appear",
+            "profileConformance": list(_PROFILES),
+            "rootElement": [_artifact_id(self.subject)],
+            "element": [e["spdxId"] for e in self.elements],
+        }
+        return {"@context": SPDX_CONTEXT, "@graph": [creation_info, document, *self.elements]}
+
+
+def _tool_name() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"provenance-ledger {version('provenance-ledger')}"
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "provenance-ledger"
+
+
+def _subject_identifier(subject: bytes) -> dict[str, Any]:
+    return {
+        "type": "ExternalIdentifier",
+        "externalIdentifierType": "other",
+        "identifier": hex32(subject),
+        "issuingAuthority": "provenance-ledger",
+        "comment": _SUBJECT_COMMENT,
+    }
+
+
+def _subject_hash(subject: bytes) -> dict[str, Any]:
+    return {"type": "Hash", "algorithm": "other", "hashValue": subject.hex(), "comment": _SUBJECT_COMMENT}
+
+
+def _manifest(statement: Statement) -> Manifest | None:
+    if statement.manifest is None:
+        return None
+    manifest = Manifest.from_dict(statement.manifest)
+    if manifest.subject != statement.subject:
+        raise StatementError(
+            f"the manifest in the Statement of {hex32(statement.subject)} gives subject {manifest.subject_hex}",
+            hint="the Statement was altered; export from the artifact's original provenance.json",
+        )
+    return manifest
+
+
+def _anonymization(claims: Mapping[str, Any]) -> list[str]:
+    methods = list(claims.get("privacy.anonymization") or ())
+    dp = claims.get("privacy.differential_privacy")
+    if isinstance(dp, Mapping) and "differential_privacy" in methods:
+        methods[methods.index("differential_privacy")] = (
+            f"differential_privacy (epsilon={dp.get('epsilon')}, delta={dp.get('delta')}, unit={dp.get('unit')})"
+        )
+    return methods
