@@ -20,6 +20,15 @@ Before advancing, :meth:`Indexer.sync` checks that the stored hash of the last
 synced block is still the chain's. If it is not (a reorg), it walks back over
 the stored blocks to the newest one whose hash still matches, deletes every
 event and block above it in one transaction, and replays from there.
+
+Besides the chain's events the index keeps what only Statements tell
+(schema version 2): ``statements`` (one Statement per record id, as posted to
+the verifier service or read from a batch document) and ``files`` (the
+SHA-256 of every whole file in their manifests, with its subject and path), so
+that a file's digest leads to the artifacts that hold it
+(:meth:`Index.add_statement`, :meth:`Index.statement`,
+:meth:`Index.statements_for`, :meth:`Index.files`). A version 1 file is
+brought forward on open; a file of a newer version is refused.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from provenance.record import parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import ChainEvent, Ledger
+    from provenance.statement import Statement
 
 __all__ = [
     "Index",
@@ -47,9 +57,10 @@ __all__ = [
     "Publisher",
     "IndexFileError",
     "SCHEMA_VERSION",
+    "EVENT_NAMES",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_BATCH_SIZE = 2_000
 
 _SCHEMA = """
@@ -97,7 +108,39 @@ CREATE INDEX IF NOT EXISTS events_subject ON events (subject);
 CREATE INDEX IF NOT EXISTS events_actor   ON events (actor);
 CREATE INDEX IF NOT EXISTS events_root    ON events (root);
 CREATE INDEX IF NOT EXISTS events_block   ON events (chain_id, registry, block_number);
+""" + """
+CREATE TABLE IF NOT EXISTS statements (
+    record_id TEXT PRIMARY KEY,          -- 0x-hex, lowercase
+    subject   TEXT NOT NULL,
+    publisher TEXT NOT NULL,             -- checksummed
+    statement TEXT NOT NULL,             -- the Statement's JSON
+    added_at  INTEGER NOT NULL           -- unix time it was (last) stored
+);
+CREATE INDEX IF NOT EXISTS statements_subject ON statements (subject);
+CREATE TABLE IF NOT EXISTS files (
+    sha256  TEXT NOT NULL,               -- 64 hex digits, lowercase, no 0x: the whole file's SHA-256
+    subject TEXT NOT NULL,               -- 0x-hex subject of the artifact that lists it
+    path    TEXT NOT NULL,               -- its POSIX path in that artifact
+    PRIMARY KEY (sha256, subject, path)
+);
 """
+
+# What each schema version adds to the one before; an older file is brought forward on open.
+_MIGRATIONS: dict[int, str] = {
+    # 1 -> 2: Statements posted to the service and the file digests of their manifests.
+    2: "",  # the CREATE ... IF NOT EXISTS statements in _SCHEMA add the new tables
+}
+
+#: The registry's event names, as stored in ``events.name``.
+EVENT_NAMES = (
+    "RecordRegistered",
+    "BatchAnchored",
+    "BatchedRecordProven",
+    "RecordRevoked",
+    "RecordSuperseded",
+    "RecordEndorsed",
+    "RecordDisputed",
+)
 
 _RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
 
@@ -273,20 +316,18 @@ class Index:
         """Create or open the index at ``path``; refuses a file of another schema version."""
         path = Path(path)
         try:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=ON")
-            db.executescript(_SCHEMA)
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
+            db.execute("BEGIN IMMEDIATE")  # one process creates or migrates; the others wait (busy timeout)
+            try:
+                _create_or_migrate(db, path)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
                 db.close()
-                raise IndexFileError(
-                    f"the index {path} has schema version {row[0]}, this program reads {SCHEMA_VERSION}",
-                    hint="delete the file; it is rebuilt from the chain",
-                )
+                raise
         except sqlite3.DatabaseError as err:
             raise IndexFileError(f"cannot open the index {path}: {err}") from None
         return cls(db, path)
@@ -414,6 +455,46 @@ class Index:
             rows = self._db.execute(sql, (*params, int(limit), int(offset))).fetchall()
         return [_entry(dict(zip(_COLUMN_NAMES, r))) for r in rows]
 
+    def events_page(
+        self,
+        *,
+        name: str | None = None,
+        actor: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        before: tuple[int, int] | None = None,
+        limit: int = 100,
+    ) -> list[HistoryEntry]:
+        """Events newest first, filtered, for keyset pagination.
+
+        ``name``: one of :data:`EVENT_NAMES`; ``actor``: the address that sent
+        the event (publisher, submitter, endorser or disputer); ``since`` and
+        ``until``: block time bounds in unix seconds, inclusive; ``before``:
+        the ``(block_number, log_index)`` of the last event of the previous
+        page, whose successors come next.
+        """
+        clauses, params = [], []
+        if name is not None:
+            if name not in EVENT_NAMES:
+                raise ProvenanceError(f"unknown event name {name!r}; accepted: {', '.join(EVENT_NAMES)}")
+            clauses.append("e.name = ?")
+            params.append(name)
+        if actor is not None:
+            clauses.append("e.actor = ?")
+            params.append(parse_address(actor, "actor address"))
+        if since is not None:
+            clauses.append("b.timestamp >= ?")
+            params.append(int(since))
+        if until is not None:
+            clauses.append("b.timestamp <= ?")
+            params.append(int(until))
+        if before is not None:
+            clauses.append("(e.block_number < ? OR (e.block_number = ? AND e.log_index < ?))")
+            params.extend((int(before[0]), int(before[0]), int(before[1])))
+        where = " AND ".join(clauses) or "1 = 1"
+        rows = self._events(where, tuple(params), limit=max(int(limit), 0))
+        return [_entry(r) for r in rows]
+
     def batch(self, root: str | bytes) -> Batch | None:
         rows = self._events("e.root = ? AND e.name = 'BatchAnchored'", (_norm(root).lower(),))
         if not rows:
@@ -440,10 +521,111 @@ class Index:
                 return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
             return int(self._db.execute("SELECT COUNT(*) FROM events WHERE name = ?", (name,)).fetchone()[0])
 
+    def cursors(self) -> list[tuple[int, str, int]]:
+        """Every (chain id, registry, last synced block) this index follows."""
+        with self._lock:
+            rows = self._db.execute("SELECT chain_id, registry, synced_to FROM cursors ORDER BY chain_id").fetchall()
+        return [(int(c), r, int(n)) for c, r, n in rows]
+
+    # ------------------------------------------------------------ statements and file digests
+
+    def add_statement(self, statement: "Statement") -> None:
+        """Keep a Statement (replacing an earlier one for the same record) and its manifest's file digests.
+
+        Only whole files are indexed by digest (a sharded file's shards are not
+        files a user holds). The manifest must give the Statement's subject.
+        The caller decides whether the Statement is worth keeping (the
+        verifier checks it first); this only stores it.
+        """
+        import time
+
+        from provenance.errors import StatementError
+        from provenance.manifest import Manifest
+
+        files: list[tuple[str, str, str]] = []
+        subject = _hex(statement.subject)
+        if statement.manifest is not None:
+            manifest = Manifest.from_dict(statement.manifest)
+            if manifest.subject != statement.subject:
+                raise StatementError(
+                    f"the Statement's manifest gives subject {manifest.subject_hex}, its record says {subject}"
+                )
+            files = [(e.sha256.hex(), subject, e.path) for e in manifest.entries if e.offset is None]
+        record_id = _hex(statement.record_id)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO statements (record_id, subject, publisher, statement, added_at)"
+                " VALUES (?,?,?,?,?)",
+                (record_id, subject, statement.publisher, json.dumps(statement.to_json()), int(time.time())),
+            )
+            db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?,?,?)", files)
+
+    def statement(self, record_id: str | bytes) -> "Statement | None":
+        """The stored Statement of a record, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT statement FROM statements WHERE record_id = ?", (_norm(record_id).lower(),)
+            ).fetchone()
+        return None if row is None else _statement(row[0])
+
+    def statements_for(self, subject: str | bytes) -> list["Statement"]:
+        """Every stored Statement about ``subject``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT statement FROM statements WHERE subject = ? ORDER BY added_at, record_id",
+                (_norm(subject).lower(),),
+            ).fetchall()
+        return [_statement(r[0]) for r in rows]
+
+    def files(self, sha256_hex: str) -> list[tuple[str, str]]:
+        """``(subject, path)`` of every stored artifact holding a file with this SHA-256 (64 hex digits)."""
+        digest = sha256_hex[2:] if sha256_hex[:2].lower() == "0x" else sha256_hex
+        if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+            raise ProvenanceError(f"a SHA-256 must be 64 hex digits, got {sha256_hex!r}")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT subject, path FROM files WHERE sha256 = ? ORDER BY subject, path", (digest.lower(),)
+            ).fetchall()
+        return [(s, p) for s, p in rows]
+
     def lag(self, chain_id: int, registry: str, head: int) -> int | None:
         """How many blocks the index is behind ``head``; None before the first sync."""
         cursor = self.cursor(chain_id, registry)
         return None if cursor is None else max(head - cursor, 0)
+
+
+def _statement(text: str) -> "Statement":
+    from provenance.statement import Statement
+
+    return Statement.from_json(json.loads(text), source="stored statement")
+
+
+def _create_or_migrate(db: sqlite3.Connection, path: Path) -> None:
+    """Inside a transaction: create the schema, or bring an older file forward, or refuse a newer one."""
+    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+    if row is not None:
+        try:
+            version = int(row[0])
+        except ValueError:
+            version = -1
+        if version != SCHEMA_VERSION and not 1 <= version < SCHEMA_VERSION:
+            raise IndexFileError(
+                f"the index {path} has schema version {row[0]}, this program reads {SCHEMA_VERSION}",
+                hint="delete the file; it is rebuilt from the chain",
+            )
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(_MIGRATIONS[step]):
+                db.execute(statement)
+    for statement in _statements(_SCHEMA):  # IF NOT EXISTS throughout: a no-op on a current file
+        db.execute(statement)
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+
+def _statements(script: str) -> list[str]:
+    """The statements of a DDL script (no ';' inside its comments), without comments."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
 class _Tx:

@@ -167,6 +167,25 @@ def test_schema_version_is_checked(tmp_path):
         Index.open(path)
 
 
+def test_a_version_1_file_is_migrated_in_place(tmp_path):
+    from provenance.index import SCHEMA_VERSION, _SCHEMA, _statements
+
+    path = tmp_path / "v1.sqlite"
+    with sqlite3.connect(path) as db:  # the version 1 schema: everything before the statements table
+        v1 = _SCHEMA[: _SCHEMA.index("CREATE TABLE IF NOT EXISTS statements")]
+        for statement in _statements(v1):
+            db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute("INSERT INTO cursors VALUES (1, '0xabc', 41)")
+    db.close()
+    with Index.open(path) as index:
+        assert index.cursor(1, "0xabc") == 41
+        assert index.statements_for(b"\x01" * 32) == [] and index.files("00" * 32) == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+    db.close()
+
+
 @pytest.fixture
 def fresh_chain():
     """A node of its own: snapshot and revert would disturb the shared one."""

@@ -1,0 +1,85 @@
+"""Shared dependencies of the routers, typed with ``Annotated``.
+
+``ServiceDep`` is the process's :class:`~api.service.Service`; ``IndexDep`` its
+:class:`~provenance.index.Index`; ``LedgerDep`` a read-only
+:class:`~provenance.ledger.Ledger` for chain-dependent answers (503 with
+``Retry-After`` while the node is down); ``SettingsDep`` the settings.
+Tests override :func:`get_service` through ``app.dependency_overrides``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Path, Request
+
+from api.models import IndexInfo
+from api.service import Service
+from api.settings import ServiceSettings
+from provenance.index import Index
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.ledger import Ledger
+
+__all__ = [
+    "get_service",
+    "ServiceDep",
+    "IndexDep",
+    "LedgerDep",
+    "SettingsDep",
+    "index_info",
+    "HEX32_PATTERN",
+    "ADDRESS_PATTERN",
+    "Subject",
+    "RecordId",
+]
+
+HEX32_PATTERN = r"^0x[0-9a-fA-F]{64}$"
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+HEX32 = re.compile(HEX32_PATTERN)
+ADDRESS = re.compile(ADDRESS_PATTERN)
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def _index(service: Annotated[Service, Depends(get_service)]) -> Index:
+    return service.index
+
+
+def _ledger(service: Annotated[Service, Depends(get_service)]) -> "Ledger":
+    return service.ledger()
+
+
+def _settings(service: Annotated[Service, Depends(get_service)]) -> ServiceSettings:
+    return service.settings
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+IndexDep = Annotated[Index, Depends(_index)]
+LedgerDep = Annotated["Ledger", Depends(_ledger)]
+SettingsDep = Annotated[ServiceSettings, Depends(_settings)]
+
+Subject = Annotated[
+    str, Path(pattern=HEX32_PATTERN, description="the artifact's subject: 0x + 64 hex digits (its Merkle root)")
+]
+RecordId = Annotated[str, Path(pattern=HEX32_PATTERN, description="a record id: 0x + 64 hex digits")]
+
+
+def index_info(service: Service) -> IndexInfo:
+    """The lag block every index-backed answer carries."""
+    state = service.state
+    synced = service.synced_to()
+    lag = None if state.head is None or synced is None else max(state.head - synced, 0)
+    return IndexInfo(
+        chainId=state.chain_id,
+        registry=service.settings.registry,
+        syncedTo=synced,
+        head=state.head,
+        lag=lag,
+        confirmations=service.settings.confirmations,
+        chainReachable=state.reachable,
+        checkedAt=None if state.checked_at is None else int(state.checked_at),
+    )

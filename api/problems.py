@@ -1,0 +1,189 @@
+"""Every error as ``application/problem+json`` (RFC 9457), from one place.
+
+A problem has ``type`` (a URI naming the kind of problem, documented in
+docs/api.md), ``title`` (the same for every problem of that type), ``status``,
+``detail`` (this occurrence, for a person) and ``instance`` (the request
+path). Some carry extension members: ``errors`` (422, what failed
+validation), ``hint`` (what to do next), ``accepted`` (the values accepted).
+
+:func:`install` maps, in one place: unknown paths and methods (404, 405);
+request validation (422); :class:`ApiProblem` raised by the routes (404, 400,
+...); :class:`BodyTooLarge` (413); :class:`~provenance.errors.LedgerUnavailable`
+(503 with ``Retry-After``); any other :class:`~provenance.errors.ProvenanceError`
+(400: the library refused the input); anything else (500, logged, no details
+leaked).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from provenance.errors import LedgerUnavailable, ProvenanceError
+
+__all__ = [
+    "Problem",
+    "ApiProblem",
+    "BodyTooLarge",
+    "PROBLEM_TYPE_BASE",
+    "MEDIA_TYPE",
+    "problem_response",
+    "install",
+]
+
+MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://provenance-ledger.dev/problems/"
+
+log = logging.getLogger("provenance.api")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail; extension members may follow."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": True})
+
+    type: str = Field(description="URI of the problem type (see docs/api.md)")
+    title: str = Field(description="short summary of the problem type")
+    status: int = Field(description="the HTTP status code")
+    detail: str = Field(description="what happened this time, for a person")
+    instance: str = Field(description="the request path")
+
+
+class ApiProblem(Exception):
+    """Raised by a route to answer with a problem."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        detail: str,
+        *,
+        title: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.slug = slug
+        self.detail = detail
+        self.title = title or HTTPStatus(status).phrase
+        self.headers = headers
+        self.extra = extra
+
+
+class BodyTooLarge(Exception):
+    """A request body went over the service's upload limit."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the request body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    slug: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank" if slug == "about:blank" else PROBLEM_TYPE_BASE + slug,
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+_HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed"}
+
+
+def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        item = {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")), "type": err.get("type", "")}
+        out.append(item)
+    return out
+
+
+def install(app: FastAPI, *, retry_after: int) -> None:
+    """Register the exception handlers that answer every error as a problem."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        status = exc.status_code
+        if status == 404 and exc.detail == "Not Found":
+            detail = f"there is nothing at {request.url.path}; the API lives under /v1 (see /docs)"
+        elif status == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        else:
+            detail = str(exc.detail)
+        return problem_response(
+            request, status, _HTTP_SLUGS.get(status, "about:blank"), detail, headers=getattr(exc, "headers", None)
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _jsonable_errors(exc.errors())
+        parts = [f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors]
+        return problem_response(
+            request,
+            422,
+            "invalid-request",
+            "the request is not valid: " + "; ".join(parts),
+            title="Invalid request",
+            errors=errors,
+        )
+
+    @app.exception_handler(ApiProblem)
+    async def api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem_response(
+            request, exc.status, exc.slug, exc.detail, title=exc.title, headers=exc.headers, **exc.extra
+        )
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+        return problem_response(
+            request, 413, "body-too-large", str(exc), title="Request body too large", limit=exc.limit
+        )
+
+    @app.exception_handler(LedgerUnavailable)
+    async def ledger_down(request: Request, exc: LedgerUnavailable) -> JSONResponse:
+        return problem_response(
+            request,
+            503,
+            "ledger-unavailable",
+            f"{exc}; this answer needs the chain. Answers from the index keep working.",
+            title="Ethereum node unavailable",
+            headers={"Retry-After": str(retry_after)},
+            hint=exc.hint,
+        )
+
+    @app.exception_handler(ProvenanceError)
+    async def refused(request: Request, exc: ProvenanceError) -> JSONResponse:
+        return problem_response(request, 400, "bad-request", str(exc), hint=exc.hint)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            request, 500, "internal-error", "the service failed on this request; the error is logged",
+            title="Internal error",
+        )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problems (the schema is attached by :func:`api.app.openapi`)."""
+    return {s: {"model": Problem, "description": HTTPStatus(s).phrase} for s in statuses}

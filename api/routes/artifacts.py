@@ -1,0 +1,43 @@
+"""GET /v1/artifacts/{subject}: every record of an artifact, from the index."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import IndexDep, ServiceDep, Subject, index_info
+from api.models import ArtifactOut, RecordOut
+from api.problems import ApiProblem, problem_responses
+
+router = APIRouter(prefix="/v1", tags=["artifacts"])
+
+
+@router.get(
+    "/artifacts/{subject}",
+    response_model=ArtifactOut,
+    responses=problem_responses(404, 422),
+    summary="The records of an artifact",
+)
+def artifact(subject: Subject, service: ServiceDep, index: IndexDep) -> ArtifactOut:
+    """Every record registered for ``subject`` (oldest first) with its status, and the index lag.
+
+    404 when the index knows no record of the subject (it may not be synced
+    that far yet: see ``index`` in other answers, or ``/readyz``).
+    """
+    subject = subject.lower()
+    records = index.records_by_subject(subject)
+    statements = len(index.statements_for(subject))
+    if not records and not statements:
+        info = index_info(service)
+        raise ApiProblem(
+            404,
+            "unknown-subject",
+            f"no record of subject {subject} is indexed (index synced to block {info.syncedTo})",
+            title="Unknown subject",
+            index=info.model_dump(),
+        )
+    return ArtifactOut(
+        subject=subject,
+        records=[RecordOut.of(r) for r in records],
+        statements=statements,
+        index=index_info(service),
+    )

@@ -1,0 +1,66 @@
+"""GET /v1/history/{target}: the events of a subject, a record or an address, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import IndexDep, ServiceDep, index_info
+from api.models import EventOut, HistoryOut
+from api.problems import ApiProblem, problem_responses
+
+router = APIRouter(prefix="/v1", tags=["history"])
+
+Target = Annotated[
+    str,
+    Path(
+        pattern=r"^0x([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$",
+        description="a subject or record id (0x + 64 hex digits) or an address (0x + 40 hex digits)",
+    ),
+]
+
+
+@router.get(
+    "/history/{target}",
+    response_model=HistoryOut,
+    responses=problem_responses(404, 422),
+    summary="History of a subject, record or address",
+)
+def history(
+    target: Target,
+    service: ServiceDep,
+    index: IndexDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="at most this many events")] = 100,
+) -> HistoryOut:
+    """Events newest first, each with its block, block time and transaction hash.
+
+    A 32-byte target is read as a subject (every event of every record of the
+    artifact) and, if no record has that subject, as a record id; 404 when it
+    is neither. An address gives the events it sent and the endorsements and
+    disputes of its records (an empty list when there are none).
+    """
+    target = target.lower()
+    if len(target) == 42:
+        items = index.history(publisher=target, limit=limit)
+        kind = "address"
+        target = items[0].actor if items and items[0].actor and items[0].actor.lower() == target else target
+    else:
+        items = index.history(subject=target, limit=limit)
+        kind = "subject"
+        if not items:
+            items = index.history(record_id=target, limit=limit)
+            kind = "record"
+        if not items:
+            raise ApiProblem(
+                404,
+                "unknown-target",
+                f"{target} is neither an indexed subject nor an indexed record id",
+                title="Unknown subject or record",
+            )
+    return HistoryOut(
+        target=target,
+        targetType=kind,  # type: ignore[arg-type]
+        items=[EventOut.of(h) for h in items],
+        index=index_info(service),
+    )

@@ -1,0 +1,120 @@
+"""GET /v1/proofs/{recordId}: how a record is anchored, with its inclusion proof when batched."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import IndexDep, RecordId, ServiceDep, index_info
+from api.models import ProofOut
+from api.problems import ApiProblem, problem_responses
+from provenance.merkle import record_leaf, verify
+
+router = APIRouter(prefix="/v1", tags=["proofs"])
+
+_PROVE_BATCHED = "proveBatched(address,bytes32,bytes32,bytes32[])"
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+@router.get(
+    "/proofs/{recordId}",
+    response_model=ProofOut,
+    responses=problem_responses(404, 422, 503),
+    summary="Anchoring evidence of a record",
+)
+def proof(recordId: RecordId, service: ServiceDep, index: IndexDep) -> ProofOut:  # noqa: N803
+    """For a record registered directly: its transaction and block. For a batched record: the batch
+    root, the record's leaf and its inclusion proof, and the anchoring transaction.
+
+    The proof comes from the record's Statement when the service holds one
+    (``proofSource: statement``); for a batched record proven on chain without
+    a stored Statement it is read from the ``proveBatched`` transaction
+    (``proofSource: chain``), which needs the node: 503 with ``Retry-After``
+    while it is down. 404 when the record is unknown, or batched with no proof
+    within reach.
+    """
+    rid = recordId.lower()
+    record_id = bytes.fromhex(rid[2:])
+    info = index_info(service)
+    record = index.record(rid)
+    if record is not None and record.batch_root is None:
+        return ProofOut(
+            recordId=rid, type="direct", txHash=record.tx_hash, blockNumber=record.block_number,
+            blockTime=record.block_time, index=info,
+        )
+    statement = index.statement(rid)
+    anchor = statement.anchor if statement is not None else None
+    leaf = record_leaf(record_id)
+    if anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
+        root = anchor.batch_root
+        batch = index.batch(root)
+        return ProofOut(
+            recordId=rid,
+            type="batch",
+            txHash=batch.tx_hash if batch else _hex(anchor.tx_hash),
+            blockNumber=batch.block_number if batch else anchor.block_number,
+            blockTime=batch.block_time if batch else None,
+            batchRoot=_hex(root),
+            leaf=_hex(leaf),
+            proof=[_hex(p) for p in anchor.proof],
+            proofSource="statement",
+            proofValid=verify(root, leaf, anchor.proof),
+            index=info,
+        )
+    if anchor is not None and anchor.type == "direct" and record is None:
+        return ProofOut(
+            recordId=rid, type="direct", txHash=_hex(anchor.tx_hash), blockNumber=anchor.block_number,
+            blockTime=None, index=info,
+        )
+    if record is None:
+        raise ApiProblem(
+            404, "unknown-record",
+            f"record {rid} is neither indexed nor described by a Statement this service holds",
+            title="Unknown record",
+        )
+    # Proven on chain, no Statement: the proof is in the calldata of the proveBatched transaction.
+    root = bytes.fromhex(record.batch_root[2:])  # type: ignore[index]
+    proof_hashes = _proof_from_transaction(service, record.tx_hash, record_id, root)
+    if proof_hashes is None:
+        raise ApiProblem(
+            404, "proof-unavailable",
+            f"record {rid} was proven in batch {record.batch_root}, but its inclusion proof is not within "
+            "reach (no Statement is stored and the transaction is not a plain proveBatched call)",
+            title="Inclusion proof unavailable",
+            hint="post the record's Statement to the service",
+        )
+    batch = index.batch(root)
+    return ProofOut(
+        recordId=rid,
+        type="batch",
+        txHash=batch.tx_hash if batch else None,
+        blockNumber=batch.block_number if batch else None,
+        blockTime=batch.block_time if batch else None,
+        batchRoot=record.batch_root,
+        leaf=_hex(leaf),
+        proof=[_hex(p) for p in proof_hashes],
+        proofSource="chain",
+        proofValid=verify(root, leaf, proof_hashes),
+        index=info,
+    )
+
+
+def _proof_from_transaction(service, tx_hash: str, record_id: bytes, root: bytes) -> list[bytes] | None:
+    """The proof from a ``proveBatched`` call's calldata, if that transaction is one for this record."""
+    from eth_abi import decode
+
+    from provenance._keccak import keccak256
+
+    tx = service.ledger().rpc("eth_getTransactionByHash", [tx_hash])
+    data = bytes.fromhex((tx or {}).get("input", "0x")[2:])
+    if data[:4] != keccak256(_PROVE_BATCHED.encode())[:4]:
+        return None
+    try:
+        publisher, struct_hash, tx_root, proof = decode(["address", "bytes32", "bytes32", "bytes32[]"], data[4:])
+    except Exception:  # eth_abi's decoding errors have no common base; a malformed call is just "not ours"
+        return None
+    if bytes(tx_root) != root or keccak256(bytes(12) + bytes.fromhex(publisher[2:]) + bytes(struct_hash)) != record_id:
+        return None
+    return [bytes(p) for p in proof]

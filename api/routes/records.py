@@ -1,0 +1,30 @@
+"""GET /v1/records/{recordId}: one record, from the index."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import IndexDep, RecordId, ServiceDep, index_info
+from api.models import RecordOut, RecordResponse
+from api.problems import ApiProblem, problem_responses
+
+router = APIRouter(prefix="/v1", tags=["records"])
+
+
+@router.get(
+    "/records/{recordId}",
+    response_model=RecordResponse,
+    responses=problem_responses(404, 422),
+    summary="One record",
+)
+def record(recordId: RecordId, service: ServiceDep, index: IndexDep) -> RecordResponse:  # noqa: N803
+    """The record, its revocation, successor, endorsement and dispute counts, and the index lag."""
+    found = index.record(recordId.lower())
+    if found is None:
+        raise ApiProblem(
+            404,
+            "unknown-record",
+            f"record {recordId.lower()} is not indexed (a batched record is on chain only once proven)",
+            title="Unknown record",
+        )
+    return RecordResponse(record=RecordOut.of(found), index=index_info(service))

@@ -1,0 +1,214 @@
+"""What one service process holds: the index, a read-only link to the chain, the indexer loop.
+
+:class:`ChainLink` connects lazily (the node may be down when the service
+starts, or go down later) and gives :class:`~provenance.ledger.Ledger` objects
+without any key. :class:`IndexerLoop` is a daemon thread that, every
+``poll_interval`` seconds, reads the chain head and, in the one process that
+holds the index's lock file, runs :meth:`Indexer.sync`. A node that does not
+answer is recorded (:attr:`ChainState.reachable` false) and retried at the
+next tick; the index keeps answering meanwhile.
+
+Several uvicorn workers share one index file: the first to take an exclusive
+``flock`` on ``<index>.indexer.lock`` indexes; the others read (SQLite WAL) and
+keep trying the lock, so another worker takes over if the indexing one dies.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from provenance.errors import LedgerUnavailable, ProvenanceError
+from provenance.index import Index, Indexer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from api.settings import ServiceSettings
+    from provenance.ledger import Ledger
+
+__all__ = ["Service", "ChainLink", "ChainState", "IndexerLoop"]
+
+log = logging.getLogger("provenance.api")
+
+# Ranges per sync call: a long catch-up updates the head and lag between calls.
+_RANGES_PER_STEP = 8
+
+
+@dataclass(frozen=True)
+class ChainState:
+    """What the process last learned from the node (head is the last head seen, even if stale)."""
+
+    reachable: bool = False
+    chain_id: int | None = None
+    head: int | None = None
+    checked_at: float | None = None  # unix time of the last successful contact
+    error: str | None = None  # why the last attempt failed
+    indexing: bool = False  # this process runs the indexer
+
+
+class ChainLink:
+    """Read-only connections to the node, made when first needed and kept."""
+
+    def __init__(self, settings: "ServiceSettings") -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._ledger: Ledger | None = None
+        self._probe: Ledger | None = None
+
+    def ledger(self) -> "Ledger":
+        """A Ledger on the configured registry; raises LedgerUnavailable while the node is down."""
+        with self._lock:
+            if self._ledger is None:
+                from provenance.ledger import Ledger
+
+                self._ledger = Ledger.connect(
+                    self.settings.rpc_url, self.settings.registry, timeout=self.settings.rpc_timeout
+                )
+            return self._ledger
+
+    def head(self) -> int:
+        """The node's block number through a connection with the short readiness timeout."""
+        with self._lock:
+            if self._probe is None:
+                from provenance.ledger import Ledger
+
+                self._probe = Ledger.connect(self.settings.rpc_url, timeout=self.settings.ready_timeout)
+            probe = self._probe
+        return probe.block_number()
+
+
+class IndexerLoop:
+    """The background thread that keeps the index in step and the chain state fresh."""
+
+    def __init__(self, service: "Service") -> None:
+        self.service = service
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._indexer: Indexer | None = None
+        self._lock_file: int | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="provenance-indexer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self._lock_file is not None:
+            os.close(self._lock_file)  # releases the flock
+            self._lock_file = None
+
+    def wake(self) -> None:
+        """Run the next step now (tests, and after a Statement changes what is known)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        interval = self.service.settings.poll_interval
+        while not self._stop.is_set():
+            again = False
+            try:
+                again = self.step()
+            except Exception:  # the thread must outlive any one failure; the error is logged
+                log.exception("indexer step failed")
+                self.service._set_state(reachable=False, error="internal error in the indexer (logged)")
+            if not again:
+                self._wake.wait(interval)
+                self._wake.clear()
+
+    def _holds_lock(self) -> bool:
+        if self._lock_file is None:
+            path = f"{self.service.settings.index_path}.indexer.lock"
+            self._lock_file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def step(self) -> bool:
+        """One tick; True when the indexer has more to read right away."""
+        service = self.service
+        try:
+            ledger = service.link.ledger()
+            if self._indexer is None and self._holds_lock():
+                settings = service.settings
+                self._indexer = Indexer(
+                    service.index, ledger, confirmations=settings.confirmations, start_block=settings.start_block
+                )
+                log.info("this process indexes %s on chain %s", ledger.registry, ledger.chain_id)
+            if self._indexer is not None:
+                result = self._indexer.sync(max_ranges=_RANGES_PER_STEP)
+                head = result.head
+                behind = result.to_block < head - service.settings.confirmations
+            else:
+                head, behind = ledger.block_number(), False
+        except LedgerUnavailable as err:
+            if service.state.reachable or service.state.error is None:
+                log.warning("%s; retrying every %.1f s", err, service.settings.poll_interval)
+            service._set_state(reachable=False, error=str(err))
+            return False
+        except ProvenanceError as err:
+            log.warning("indexer: %s", err)
+            service._set_state(reachable=False, error=str(err))
+            return False
+        if not service.state.reachable and service.state.error is not None:
+            log.info("the node at %s answers again (head %d)", service.settings.rpc_url, head)
+        service._set_state(
+            reachable=True,
+            chain_id=ledger.chain_id,
+            head=head,
+            checked_at=time.time(),
+            error=None,
+            indexing=self._indexer is not None,
+        )
+        return behind
+
+
+class Service:
+    """The state shared by the routes of one app: settings, index, chain link, loop."""
+
+    def __init__(self, settings: "ServiceSettings") -> None:
+        self.settings = settings
+        self.index = Index.open(settings.index_path)
+        self.link = ChainLink(settings)
+        self.loop = IndexerLoop(self)
+        self._state = ChainState()
+        self._state_lock = threading.Lock()
+
+    @property
+    def state(self) -> ChainState:
+        return self._state
+
+    def _set_state(self, **changes: object) -> None:
+        with self._state_lock:
+            self._state = replace(self._state, **changes)  # type: ignore[arg-type]
+
+    def synced_to(self) -> int | None:
+        """The index's cursor for the configured registry (whichever process wrote it)."""
+        state = self._state
+        if state.chain_id is not None:
+            return self.index.cursor(state.chain_id, self.settings.registry)
+        for _chain, registry, block in self.index.cursors():
+            if registry == self.settings.registry:
+                return block
+        return None
+
+    def ledger(self) -> "Ledger":
+        """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down."""
+        return self.link.ledger()
+
+    def start(self) -> None:
+        self.loop.start()
+
+    def close(self) -> None:
+        self.loop.stop()
+        self.index.close()

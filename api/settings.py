@@ -1,0 +1,86 @@
+"""The service's settings: one frozen value, read once at the edge.
+
+:func:`api.app.create_app` takes a :class:`ServiceSettings`. ``provenance
+serve`` builds it from its options and hands it to each uvicorn worker through
+the ``PROVENANCE_SERVICE_SETTINGS`` environment variable (JSON), which
+:func:`api.app.app_from_env` reads; nothing else in ``api`` reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from provenance.errors import ProvenanceError
+
+__all__ = ["ServiceSettings", "ENV_VAR"]
+
+ENV_VAR = "PROVENANCE_SERVICE_SETTINGS"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where the chain and the index are, and how the service treats them.
+
+    ``rpc_url`` and ``registry``: the chain to follow (read-only; no key is
+    ever held). ``index_path``: the SQLite index (created if missing; shared
+    by every worker, one of which runs the indexer). ``confirmations``: blocks
+    below the head before an event is indexed. ``poll_interval``: seconds
+    between syncs, and between retries while the node is down.
+    ``upload_limit``: the largest request body accepted, in bytes (413 above).
+    ``start_block``: the first block to index. ``rpc_timeout``: seconds per
+    JSON-RPC call of the indexer and chain-dependent answers;
+    ``ready_timeout``: of the readiness probe. ``ready_max_lag``: blocks the
+    index may trail ``head - confirmations`` and still be ready.
+    ``retry_after``: seconds clients are told to wait when the node is down.
+    """
+
+    rpc_url: str
+    registry: str
+    index_path: Path
+    confirmations: int = 0
+    poll_interval: float = 2.0
+    upload_limit: int = 1 << 30
+    start_block: int = 0
+    rpc_timeout: float = 10.0
+    ready_timeout: float = 1.0
+    ready_max_lag: int = 5
+    retry_after: int = 5
+
+    def __post_init__(self) -> None:
+        from provenance.record import parse_address
+
+        if not self.rpc_url.startswith(("http://", "https://")):
+            raise ProvenanceError(f"the RPC URL must start with http:// or https://, got {self.rpc_url!r}")
+        object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
+        object.__setattr__(self, "index_path", Path(self.index_path))
+        if self.confirmations < 0 or self.start_block < 0 or self.ready_max_lag < 0:
+            raise ProvenanceError("confirmations, start_block and ready_max_lag must be >= 0")
+        if self.poll_interval <= 0 or self.rpc_timeout <= 0 or self.ready_timeout <= 0:
+            raise ProvenanceError("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
+        if self.upload_limit < 1 or self.retry_after < 1:
+            raise ProvenanceError("upload_limit and retry_after must be >= 1")
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["index_path"] = str(self.index_path)
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServiceSettings:
+        try:
+            data = json.loads(text)
+            known = {f.name for f in fields(cls)}
+            return cls(**{k: v for k, v in data.items() if k in known})
+        except (ValueError, TypeError, AttributeError) as err:
+            raise ProvenanceError(f"{ENV_VAR} does not hold valid service settings: {err}") from None
+
+    @classmethod
+    def from_env(cls) -> ServiceSettings:
+        text = os.environ.get(ENV_VAR)
+        if not text:
+            raise ProvenanceError(f"{ENV_VAR} is not set", hint="start the service with `provenance serve`")
+        return cls.from_json(text)

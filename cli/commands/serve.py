@@ -1,0 +1,86 @@
+"""`provenance serve`: run the verifier service (FastAPI under uvicorn).
+
+The chain is resolved like every other command (``--network``, ``--rpc-url``,
+``--registry``, ``--home``; the local chain is started when needed). With an
+explicit ``--rpc-url`` and ``--registry`` the node need not be up: the service
+starts anyway, answers from its index and follows the chain once it answers.
+The settings reach each uvicorn worker as JSON in ``PROVENANCE_SERVICE_SETTINGS``.
+FastAPI and uvicorn are imported only here, inside the handler.
+"""
+
+from __future__ import annotations
+
+
+def add_parser(sub) -> None:
+    parser = sub.add_parser("serve", help="run the verifier service (HTTP API and auditors' page)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument("--index", help="SQLite index file (default: $PROVENANCE_HOME/index.sqlite)")
+    parser.add_argument("--confirmations", type=int, default=0, help="blocks below the head before indexing (default 0)")
+    parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
+    parser.add_argument(
+        "--upload-limit", type=int, default=1 << 30, help="largest request body in bytes (default 1 GiB)"
+    )
+    parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    parser.set_defaults(handler=run)
+
+
+def resolve(args):
+    """The service settings for these options (connects only when the registry must be looked up)."""
+    from pathlib import Path
+
+    from api.settings import ServiceSettings
+    from cli.context import open_ledger, settings_from
+    from provenance.errors import ProvenanceError
+
+    settings = settings_from(args)
+    if not 1 <= args.port <= 65535:
+        raise ProvenanceError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.workers < 1:
+        raise ProvenanceError(f"--workers must be at least 1, got {args.workers}")
+    if settings.rpc_url and settings.registry:
+        rpc_url, registry = settings.rpc_url, settings.registry
+    else:
+        ledger = open_ledger(settings)
+        rpc_url, registry = ledger.rpc_url, ledger.registry
+    index = Path(args.index).expanduser() if args.index else settings.home / "index.sqlite"
+    index.parent.mkdir(parents=True, exist_ok=True)
+    return ServiceSettings(
+        rpc_url=rpc_url,
+        registry=registry,
+        index_path=index.resolve(),
+        confirmations=args.confirmations,
+        poll_interval=args.poll_interval,
+        upload_limit=args.upload_limit,
+    )
+
+
+def run(args) -> int:
+    import os
+    import sys
+
+    from api.settings import ENV_VAR
+
+    service = resolve(args)
+    os.environ[ENV_VAR] = service.to_json()
+    print(
+        f"serving on http://{args.host}:{args.port} ({args.workers} worker{'s' if args.workers > 1 else ''}); "
+        f"chain {service.rpc_url}, registry {service.registry}, index {service.index_path}",
+        file=sys.stderr,
+    )
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        log_level=args.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    return 0

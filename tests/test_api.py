@@ -1,0 +1,478 @@
+"""The verifier service in-process (FastAPI TestClient) over a real anvil node and registry.
+
+:func:`populate` builds one scenario on the chain that the other API test
+modules reuse: direct records with parents (and a lineage cycle), a
+supersession, an endorsement, a dispute, a revocation, a batch with one record
+proven on chain, and Statements (with manifests) stored in the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from fastapi import Request
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import ServiceSettings
+from provenance.index import Index
+from provenance.ledger import Ledger
+from provenance.manifest import Manifest, ManifestEntry
+from provenance.merkle import MerkleTree, record_leaf
+from provenance.record import Kind, Record
+from provenance.signing import sign_record
+from provenance.statement import Anchor, Statement
+
+pytestmark = pytest.mark.chain
+
+PROBLEM = "application/problem+json"
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _sha(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+def manifest_of(files: dict[str, str]) -> Manifest:
+    return Manifest.from_entries(ManifestEntry(p, len(c), _sha(c)) for p, c in files.items())
+
+
+@dataclass
+class Scenario:
+    publisher: object
+    other: object
+    auditor: object
+    relayer: object
+    dataset: bytes  # subject
+    base: bytes
+    tuned: bytes
+    unknown_parent: bytes
+    base_old_id: bytes
+    base_new_id: bytes
+    tuned_id: bytes
+    cycle_id: bytes
+    dataset_id: bytes
+    batch_root: bytes
+    batched_ids: list[bytes]
+    batched_subjects: list[bytes]
+    shared_sha: str
+    tuned_manifest: Manifest
+    statements: list[Statement] = field(default_factory=list)
+
+
+def _statement(ledger: Ledger, account, record: Record, manifest: Manifest | None, anchor: Anchor | None):
+    statement = Statement.create(
+        name="artifact",
+        record=record,
+        publisher=account.address,
+        signature=sign_record(account, record, ledger.domain),
+        chain_id=ledger.chain_id,
+        registry=ledger.registry,
+        manifest=None if manifest is None else manifest.to_dict(),
+    )
+    return statement.with_anchor(anchor) if anchor else statement
+
+
+def populate(ledger: Ledger, accounts) -> Scenario:
+    """Register the scenario on ``ledger``; ``accounts()`` makes a funded account."""
+    publisher, other, auditor, relayer = accounts(), accounts(), accounts(), accounts()
+    tuned_manifest = manifest_of({"config.json": "{}", "tokenizer.json": "tok", "weights.bin": "w" * 100})
+    dataset, base, tuned = b"\xd0" * 32, b"\xb0" * 32, tuned_manifest.subject
+    unknown_parent = b"\xee" * 32
+
+    dataset_rec = Record.create(dataset, Kind.DATASET, b"\x01" * 32, [], "ipfs://dataset")
+    base_old = Record.create(base, Kind.MODEL, b"\x02" * 32, [dataset], "ipfs://base-v1")
+    base_new = Record.create(base, Kind.MODEL, b"\x03" * 32, [dataset], "ipfs://base-v2")
+    tuned_rec = Record.create(tuned, Kind.MODEL, b"\x04" * 32, [base, unknown_parent], "ipfs://tuned")
+    cycle_rec = Record.create(dataset, Kind.DATASET, b"\x05" * 32, [tuned], "ipfs://cycle")
+    for account, record in (
+        (publisher, dataset_rec), (publisher, base_old), (publisher, base_new), (other, tuned_rec), (other, cycle_rec)
+    ):
+        ledger.register(account, record)
+    ids = {name: r.record_id(a.address) for name, r, a in (
+        ("dataset", dataset_rec, publisher), ("old", base_old, publisher), ("new", base_new, publisher),
+        ("tuned", tuned_rec, other), ("cycle", cycle_rec, other),
+    )}
+    ledger.supersede(publisher, ids["old"], ids["new"])
+    ledger.endorse(auditor, ids["tuned"], b"\x0e" * 32, "https://audit.example/ok")
+    ledger.dispute(auditor, ids["new"], b"\x0d" * 32)
+    ledger.revoke(other, ids["cycle"], "mistake")
+
+    batch_manifests = [
+        manifest_of({"tokenizer.json": "tok", "data.parquet": f"rows {i}"}) for i in range(3)
+    ]
+    batched = [Record.create(m.subject, Kind.DATASET, bytes([0x10 + i]) * 32, [], f"ipfs://b{i}")
+               for i, m in enumerate(batch_manifests)]
+    batched_ids = [r.record_id(publisher.address) for r in batched]
+    tree = MerkleTree.from_leaves(record_leaf(i) for i in batched_ids)
+    anchored = ledger.anchor_batch(relayer, tree.root, 3, "ipfs://batch-doc")
+    proof1 = tree.proof(record_leaf(batched_ids[1]))
+    ledger.prove_batched(publisher, publisher.address, batched[1].struct_hash(), tree.root, proof1)
+
+    tuned_statement = _statement(ledger, other, tuned_rec, tuned_manifest, None)
+    batch_anchor = Anchor("batch", anchored.tx_hash, anchored.block_number, tree.root,
+                          tuple(tree.proof(record_leaf(batched_ids[0]))))
+    batch_statement = _statement(ledger, publisher, batched[0], batch_manifests[0], batch_anchor)
+    return Scenario(
+        publisher=publisher, other=other, auditor=auditor, relayer=relayer,
+        dataset=dataset, base=base, tuned=tuned, unknown_parent=unknown_parent,
+        base_old_id=ids["old"], base_new_id=ids["new"], tuned_id=ids["tuned"], cycle_id=ids["cycle"],
+        dataset_id=ids["dataset"], batch_root=tree.root, batched_ids=batched_ids,
+        batched_subjects=[m.subject for m in batch_manifests], shared_sha=_sha("tok").hex(),
+        tuned_manifest=tuned_manifest, statements=[tuned_statement, batch_statement],
+    )
+
+
+def settings_for(ledger: Ledger, path: Path, **overrides) -> ServiceSettings:
+    values = dict(rpc_url=ledger.rpc_url, registry=ledger.registry, index_path=path, poll_interval=0.2)
+    values.update(overrides)
+    return ServiceSettings(**values)
+
+
+def catch_up(app) -> None:
+    service = app.state.service
+    for _ in range(100):
+        if not service.loop.step():
+            return
+    raise AssertionError("the indexer did not catch up")
+
+
+@pytest.fixture(scope="module")
+def world(anvil_url, tmp_path_factory):
+    """One registry with the scenario, and an app over a synced index (module scope: the chain work is slow)."""
+    from eth_account import Account
+
+    from provenance.record import parse_address
+
+    ledger = Ledger.connect(anvil_url)
+    ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+
+    def accounts():
+        account = Account.create()
+        ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
+        return account
+
+    scenario = populate(ledger, accounts)
+    path = tmp_path_factory.mktemp("api") / "index.sqlite"
+    app = create_app(settings_for(ledger, path, upload_limit=1000), start_indexer=False)
+    for statement in scenario.statements:
+        app.state.service.index.add_statement(statement)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        catch_up(app)
+        yield ledger, scenario, client
+
+
+def _problem(response, status: int, slug: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert {"type", "title", "status", "detail", "instance"} <= set(body)
+    assert body["status"] == status and body["instance"] == response.request.url.path
+    if slug is not None:
+        assert body["type"].endswith("/" + slug), body["type"]
+    return body
+
+
+# ---------------------------------------------------------------- index-backed answers
+
+
+def test_artifact_lists_records_with_status_and_lag(world):
+    ledger, s, client = world
+    body = client.get(f"/v1/artifacts/{_hex(s.base).upper().replace('0X', '0x')}").json()
+    assert body["subject"] == _hex(s.base)
+    old, new = body["records"]
+    assert (old["recordId"], new["recordId"]) == (_hex(s.base_old_id), _hex(s.base_new_id))
+    assert old["successor"] == _hex(s.base_new_id) and old["revoked"] is False
+    assert new["disputes"] == 1 and new["endorsements"] == 0
+    assert new["kind"] == "model" and new["parents"] == [_hex(s.dataset)] and new["uri"] == "ipfs://base-v2"
+    assert new["publisher"] == s.publisher.address and new["txHash"].startswith("0x") and new["blockTime"] > 0
+    index = body["index"]
+    assert index["lag"] == 0 and index["chainReachable"] is True and index["syncedTo"] == ledger.block_number()
+    assert index["registry"] == ledger.registry and index["chainId"] == ledger.chain_id
+
+    cycle = client.get(f"/v1/artifacts/{_hex(s.dataset)}").json()["records"][1]
+    assert cycle["revoked"] is True and cycle["revocationReason"] == "mistake"
+    assert client.get(f"/v1/artifacts/{_hex(s.tuned)}").json()["statements"] == 1
+    _problem(client.get(f"/v1/artifacts/0x{'ab' * 32}"), 404, "unknown-subject")
+
+
+def test_record_by_id(world):
+    _, s, client = world
+    record = client.get(f"/v1/records/{_hex(s.tuned_id)}").json()["record"]
+    assert record["endorsements"] == 1 and record["subject"] == _hex(s.tuned)
+    proven = client.get(f"/v1/records/{_hex(s.batched_ids[1])}").json()["record"]
+    assert proven["batchRoot"] == _hex(s.batch_root) and proven["subject"] is None and proven["kind"] is None
+    _problem(client.get(f"/v1/records/{_hex(s.batched_ids[2])}"), 404, "unknown-record")
+
+
+def test_file_digest_lookup(world):
+    _, s, client = world
+    body = client.get(f"/v1/files/{s.shared_sha}").json()
+    found = {(a["subject"], a["path"]) for a in body["artifacts"]}
+    assert found == {(_hex(s.tuned), "tokenizer.json"), (_hex(s.batched_subjects[0]), "tokenizer.json")}
+    tuned = next(a for a in body["artifacts"] if a["subject"] == _hex(s.tuned))
+    assert tuned["records"] == [_hex(s.tuned_id)]
+    weights = _sha("w" * 100).hex()
+    assert client.get(f"/v1/files/0x{weights.upper()}").json()["artifacts"][0]["path"] == "weights.bin"
+    _problem(client.get(f"/v1/files/{'0' * 64}"), 404, "unknown-file")
+    _problem(client.get("/v1/files/abc"), 422, "invalid-request")
+
+
+def test_history_of_subject_record_and_address(world):
+    _, s, client = world
+    by_subject = client.get(f"/v1/history/{_hex(s.base)}").json()
+    assert by_subject["targetType"] == "subject"
+    assert [i["event"] for i in by_subject["items"]] == [
+        "RecordDisputed", "RecordSuperseded", "RecordRegistered", "RecordRegistered"
+    ]
+    blocks = [i["blockNumber"] for i in by_subject["items"]]
+    assert blocks == sorted(blocks, reverse=True)
+    assert all(i["txHash"].startswith("0x") and i["blockTime"] for i in by_subject["items"])
+
+    by_record = client.get(f"/v1/history/{_hex(s.tuned_id)}").json()
+    assert by_record["targetType"] == "record"
+    assert [i["event"] for i in by_record["items"]] == ["RecordEndorsed", "RecordRegistered"]
+
+    by_address = client.get(f"/v1/history/{s.auditor.address.lower()}?limit=1").json()
+    assert by_address["targetType"] == "address" and by_address["target"] == s.auditor.address
+    assert [i["event"] for i in by_address["items"]] == ["RecordDisputed"]
+    nobody = client.get(f"/v1/history/0x{'12' * 20}").json()
+    assert nobody["items"] == []
+    _problem(client.get(f"/v1/history/0x{'34' * 32}"), 404, "unknown-target")
+    _problem(client.get("/v1/history/0x1234"), 422)
+
+
+def test_publishers(world):
+    _, s, client = world
+    items = client.get("/v1/publishers").json()["items"]
+    by_address = {p["address"]: p for p in items}
+    assert by_address[s.publisher.address]["records"] == 4  # dataset, base x2, proven batched
+    assert by_address[s.other.address]["revoked"] == 1
+    assert len(client.get("/v1/publishers?limit=1").json()["items"]) == 1
+
+
+def test_lineage_is_transitive_cycle_safe_and_depth_limited(world):
+    _, s, client = world
+    body = client.get(f"/v1/lineage/{_hex(s.tuned)}").json()
+    nodes = {n["subject"]: n for n in body["nodes"]}
+    assert set(nodes) == {_hex(x) for x in (s.tuned, s.base, s.unknown_parent, s.dataset)}
+    assert nodes[_hex(s.unknown_parent)]["known"] is False
+    assert nodes[_hex(s.dataset)]["depth"] == 2 and nodes[_hex(s.dataset)]["kind"] == "dataset"
+    assert nodes[_hex(s.dataset)]["revoked"] is False  # one of its two records is revoked
+    assert nodes[_hex(s.base)]["publishers"] == [s.publisher.address]
+    edges = {(e["from"], e["to"], e["relation"]) for e in body["edges"]}
+    assert edges == {
+        (_hex(s.tuned), _hex(s.base), "derivedFrom"),
+        (_hex(s.tuned), _hex(s.unknown_parent), "derivedFrom"),
+        (_hex(s.base), _hex(s.dataset), "derivedFrom"),
+        (_hex(s.dataset), _hex(s.tuned), "derivedFrom"),  # the cycle, listed once
+    }
+    assert body["truncated"] is False
+
+    shallow = client.get(f"/v1/lineage/{_hex(s.tuned)}?depth=1").json()
+    assert {n["subject"] for n in shallow["nodes"]} == {_hex(s.tuned), _hex(s.base), _hex(s.unknown_parent)}
+    assert shallow["truncated"] is True
+    _problem(client.get(f"/v1/lineage/{_hex(s.unknown_parent)}"), 404)
+    _problem(client.get(f"/v1/lineage/{_hex(s.tuned)}?depth=0"), 422)
+
+
+def test_events_filters_and_cursor_pagination(world):
+    _, s, client = world
+    everything = client.get("/v1/events?limit=500").json()
+    assert everything["nextCursor"] is None
+    total = len(everything["items"])
+    assert total == 11  # 5 registered, supersede, endorse, dispute, revoke, anchor, prove
+    pages, cursor = [], None
+    while True:
+        url = "/v1/events?limit=4" + (f"&cursor={cursor}" if cursor else "")
+        page = client.get(url).json()
+        pages.extend(page["items"])
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert pages == everything["items"]
+
+    kinds = client.get("/v1/events?kind=RecordRegistered").json()["items"]
+    assert len(kinds) == 5 and {i["event"] for i in kinds} == {"RecordRegistered"}
+    mine = client.get(f"/v1/events?publisher={s.auditor.address}").json()["items"]
+    assert [i["event"] for i in mine] == ["RecordDisputed", "RecordEndorsed"]
+    times = [i["blockTime"] for i in everything["items"]]
+    middle = sorted(times)[len(times) // 2]
+    since = client.get(f"/v1/events?since={middle}&limit=500").json()["items"]
+    until = client.get(f"/v1/events?until={middle - 1}&limit=500").json()["items"]
+    assert len(since) + len(until) == total and all(i["blockTime"] >= middle for i in since)
+
+    bad = _problem(client.get("/v1/events?kind=Transfer"), 422, "invalid-request")
+    assert "RecordRegistered" in bad["detail"] and bad["errors"][0]["loc"] == ["query", "kind"]
+    _problem(client.get("/v1/events?limit=0"), 422)
+    _problem(client.get("/v1/events?limit=501"), 422)
+    _problem(client.get("/v1/events?publisher=alice"), 422)
+    _problem(client.get("/v1/events?cursor=not-a-cursor"), 400, "invalid-cursor")
+
+
+def test_proofs_direct_statement_and_chain(world):
+    ledger, s, client = world
+    direct = client.get(f"/v1/proofs/{_hex(s.tuned_id)}").json()
+    assert direct["type"] == "direct" and direct["proof"] == [] and direct["blockNumber"] > 0
+
+    from_statement = client.get(f"/v1/proofs/{_hex(s.batched_ids[0])}").json()
+    assert from_statement["type"] == "batch" and from_statement["proofSource"] == "statement"
+    assert from_statement["batchRoot"] == _hex(s.batch_root) and from_statement["proofValid"] is True
+    assert from_statement["proof"] == [_hex(p) for p in s.statements[1].anchor.proof]
+
+    from_chain = client.get(f"/v1/proofs/{_hex(s.batched_ids[1])}").json()
+    assert from_chain["proofSource"] == "chain" and from_chain["proofValid"] is True
+    assert from_chain["txHash"] == from_statement["txHash"]  # the anchoring transaction, in both
+
+    _problem(client.get(f"/v1/proofs/{_hex(s.batched_ids[2])}"), 404, "unknown-record")
+
+
+def test_health_and_readiness(world):
+    ledger, _, client = world
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["lag"] <= 1
+
+
+# ---------------------------------------------------------------- problems
+
+
+def test_errors_are_problem_json(world):
+    _, _, client = world
+    body = _problem(client.get("/nowhere"), 404, "not-found")
+    assert "/v1" in body["detail"]
+    _problem(client.post("/v1/publishers"), 405, "method-not-allowed")
+    invalid = _problem(client.get("/v1/records/0x1234"), 422, "invalid-request")
+    assert invalid["errors"][0]["loc"] == ["path", "recordId"]
+    too_big = _problem(client.post("/v1/publishers", content=b"x" * 2000), 413, "body-too-large")
+    assert too_big["limit"] == 1000
+
+    def chunks():
+        for _ in range(5):
+            yield b"y" * 300
+
+    async def upload(request: Request) -> dict:  # a route that streams its body, as uploads do
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+        return {"size": size}
+
+    client.app.router.add_api_route("/test-upload", upload, methods=["POST"])
+    assert client.post("/test-upload", content=iter([b"z" * 400, b"z" * 400])).json() == {"size": 800}
+    _problem(client.post("/test-upload", content=chunks()), 413, "body-too-large")
+
+
+def test_openapi_documents_every_route_and_problem(world):
+    _, _, client = world
+    schema = client.get("/openapi.json").json()
+    paths = schema["paths"]
+    for path in ("/v1/artifacts/{subject}", "/v1/records/{recordId}", "/v1/files/{sha256}", "/v1/history/{target}",
+                 "/v1/publishers", "/v1/lineage/{subject}", "/v1/events", "/v1/proofs/{recordId}",
+                 "/healthz", "/readyz"):
+        assert path in paths, path
+        responses = paths[path]["get"]["responses"]
+        assert "application/json" in responses["200"]["content"]
+        for status, response in responses.items():
+            if int(status) >= 400:
+                assert list(response["content"]) == [PROBLEM]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert schema["components"]["schemas"]["EventName"]["enum"][0] == "RecordRegistered"
+
+
+# ---------------------------------------------------------------- the node goes away (in-process)
+
+
+def test_node_down_index_answers_and_chain_answers_are_503(tmp_path):
+    from tests.conftest import free_port, start_anvil
+    from provenance.record import parse_address
+
+    from eth_account import Account
+
+    port = free_port()
+    process = start_anvil(port)
+    try:
+        ledger = Ledger.connect(f"http://127.0.0.1:{port}")
+        ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+
+        def accounts():
+            account = Account.create()
+            ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
+            return account
+
+        s = populate(ledger, accounts)
+        app = create_app(settings_for(ledger, tmp_path / "i.sqlite", retry_after=7), start_indexer=False)
+        with TestClient(app, raise_server_exceptions=False) as client:
+            catch_up(app)
+            process.terminate()
+            process.wait(timeout=10)
+            app.state.service.loop.step()
+
+            body = client.get(f"/v1/artifacts/{_hex(s.base)}").json()
+            assert body["index"]["chainReachable"] is False and body["index"]["lag"] == 0
+            ready = _problem(client.get("/readyz"), 503, "ledger-unavailable")
+            assert client.get("/readyz").headers["retry-after"] == "7" and "does not answer" in ready["detail"]
+            chain = client.get(f"/v1/proofs/{_hex(s.batched_ids[1])}")
+            _problem(chain, 503, "ledger-unavailable")
+            assert chain.headers["retry-after"] == "7"
+            assert client.get(f"/v1/proofs/{_hex(s.tuned_id)}").status_code == 200  # from the index
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def test_service_starts_with_the_node_down(tmp_path):
+    from tests.conftest import free_port
+
+    port = free_port()
+    settings = ServiceSettings(
+        rpc_url=f"http://127.0.0.1:{port}", registry="0x" + "11" * 20, index_path=tmp_path / "i.sqlite",
+        poll_interval=0.1,
+    )
+    app = create_app(settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        deadline = time.monotonic() + 5
+        while app.state.service.state.error is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "does not answer" in app.state.service.state.error
+        assert client.get("/healthz").status_code == 200
+        _problem(client.get("/readyz"), 503, "ledger-unavailable")
+        publishers = client.get("/v1/publishers").json()
+        assert publishers["items"] == [] and publishers["index"]["syncedTo"] is None
+        assert publishers["index"]["chainReachable"] is False
+
+
+def test_index_statements_and_files(world, tmp_path):
+    ledger, s, _ = world
+    with Index.open(tmp_path / "st.sqlite") as index:
+        for statement in s.statements:
+            index.add_statement(statement)
+            index.add_statement(statement)  # idempotent
+        tuned = s.statements[0]
+        assert index.statement(tuned.record_id) == tuned
+        assert index.statement(_hex(tuned.record_id)) == tuned
+        assert index.statements_for(s.tuned) == [tuned]
+        assert index.statements_for(_hex(s.tuned)) == [tuned]
+        assert index.statement(b"\x00" * 32) is None
+        assert sorted(index.files(s.shared_sha)) == sorted(
+            [(_hex(s.tuned), "tokenizer.json"), (_hex(s.batched_subjects[0]), "tokenizer.json")]
+        )
+        assert index.files("0x" + s.shared_sha.upper()) == index.files(s.shared_sha)
+        assert index.files("ff" * 32) == []
+        from provenance.errors import ProvenanceError, StatementError
+
+        with pytest.raises(ProvenanceError, match="64 hex"):
+            index.files("xyz")
+        wrong = Statement.create(
+            name="x", record=tuned.record, publisher=tuned.publisher, signature=tuned.signature,
+            chain_id=tuned.chain_id, registry=tuned.registry, manifest=manifest_of({"a": "b"}).to_dict(),
+        )
+        with pytest.raises(StatementError, match="manifest gives subject"):
+            index.add_statement(wrong)
