@@ -44,7 +44,8 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from provenance.commitments import Disclosure, canonical_json, disclosed_view
-from provenance.errors import StatementError
+from provenance import licenses
+from provenance.errors import ClaimsError, StatementError
 from provenance.manifest import Manifest
 from provenance.record import Kind, hex32
 from provenance.statement import Statement
@@ -75,6 +76,7 @@ _SUBJECT_COMMENT = (
     "provenance-ledger subject: the root of the OpenZeppelin StandardMerkleTree (keccak256) "
     "over the manifest entries (path, size, sha256); see docs/manifests.md"
 )
+_SUBJECT = re.compile(r"0x[0-9a-fA-F]{64}")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$")
 _LICENSE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+:-]*")
 
@@ -130,10 +132,79 @@ def _artifact_id(subject: bytes) -> str:
     return f"{ID_BASE}{subject.hex()}/artifact"
 
 
-def _claims(statement: Statement) -> dict[str, Any]:
-    """The disclosed claims that verify against the record's claimsRoot (raises otherwise)."""
-    disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
-    return disclosed_view(statement.record.claims_root, disclosures)
+class _Disclosed:
+    """The disclosed claims of one Statement, verified against its claimsRoot, read with type checks.
+
+    Claims from another tool may hold any JSON value: a value of the wrong
+    shape is refused with a :class:`StatementError` rather than written out.
+    """
+
+    def __init__(self, statement: Statement) -> None:
+        self.subject = statement.subject
+        disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
+        self.values = disclosed_view(statement.record.claims_root, disclosures)
+
+    def _refuse(self, field: str, expected: str) -> StatementError:
+        return StatementError(
+            f"the disclosed claim {field} of {hex32(self.subject)} is not {expected}: {self.values[field]!r}",
+            hint="the Statement was not made by this tool's claims loader; fix the claims and register again",
+        )
+
+    def text(self, field: str) -> str | None:
+        value = self.values.get(field)
+        if value is not None and not isinstance(value, str):
+            raise self._refuse(field, "a string")
+        return value or None
+
+    def choice(self, field: str, allowed: tuple[str, ...]) -> str | None:
+        value = self.values.get(field)
+        if value is not None and value not in allowed:
+            raise self._refuse(field, "one of " + ", ".join(allowed))
+        return value
+
+    def texts(self, field: str) -> list[str]:
+        value = self.values.get(field)
+        if value is None:
+            return []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self._refuse(field, "a list of strings")
+        return value
+
+    def subjects(self, field: str) -> list[bytes]:
+        items = self.texts(field)
+        if not all(_SUBJECT.fullmatch(v) for v in items):
+            raise self._refuse(field, "a list of subjects (0x and 64 hex digits)")
+        return [bytes.fromhex(v[2:]) for v in items]
+
+    def base_models(self) -> list[tuple[bytes, str]]:
+        field = "lineage.base_models"
+        value = self.values.get(field) or []
+        expected = "a list of {subject, relation}"
+        if not isinstance(value, list):
+            raise self._refuse(field, expected)
+        refs = []
+        for item in value:
+            if not (isinstance(item, dict) and isinstance(item.get("subject"), str)
+                    and _SUBJECT.fullmatch(item["subject"]) and isinstance(item.get("relation"), str)):  # fmt: skip
+                raise self._refuse(field, expected)
+            refs.append((bytes.fromhex(item["subject"][2:]), item["relation"]))
+        return refs
+
+    def mapping(self, field: str) -> Mapping[str, Any] | None:
+        value = self.values.get(field)
+        if value is not None and not isinstance(value, dict):
+            raise self._refuse(field, "a mapping")
+        return value
+
+    def license(self) -> str | None:
+        expression = self.text("copyright.license")
+        if expression is None:
+            return None
+        try:
+            expression = licenses.normalize_expression(expression)
+        except ClaimsError:
+            raise self._refuse("copyright.license", "a valid license expression") from None
+        return None if expression == "unknown" else expression
 
 
 @functools.cache
@@ -169,6 +240,16 @@ def _spdx_expression(expression: str, license_url: str | None) -> tuple[str, dic
 
 def _annotation_text(claims: Mapping[str, Any]) -> str:
     return canonical_json(dict(claims)).decode("utf-8")
+
+
+def _anonymization(claims: _Disclosed) -> list[str]:
+    methods = list(claims.texts("privacy.anonymization"))
+    dp = claims.mapping("privacy.differential_privacy")
+    if dp is not None and "differential_privacy" in methods:
+        methods[methods.index("differential_privacy")] = (
+            f"differential_privacy (epsilon={dp.get('epsilon')}, delta={dp.get('delta')}, unit={dp.get('unit')})"
+        )
+    return methods
 
 
 class _Builder:
@@ -209,7 +290,7 @@ class _Builder:
         queue = [(root, True)]
         while queue:
             statement, is_root = queue.pop(0)
-            claims = _claims(statement)
+            claims = _Disclosed(statement)
             self.add_artifact(statement, claims, files=is_root)
             for target, kind in self.add_lineage(statement, claims):
                 if target in seen:
@@ -242,11 +323,11 @@ class _Builder:
         })  # fmt: skip
         return spdx_id
 
-    def add_artifact(self, statement: Statement, claims: Mapping[str, Any], *, files: bool) -> None:
+    def add_artifact(self, statement: Statement, claims: _Disclosed, *, files: bool) -> None:
         record = statement.record
         kind = record.kind
         spdx_id = _artifact_id(record.subject)
-        name = statement.name or claims.get("name") or hex32(record.subject)
+        name = statement.name or claims.text("name") or hex32(record.subject)
         if statement.subject == self.subject:
             self.root_name = name
         element: dict[str, Any] = {
@@ -268,17 +349,17 @@ class _Builder:
             "suppliedBy": self.add_publisher(statement),
             "software_primaryPurpose": _PURPOSE[kind],
         }
-        if claims.get("version"):
-            element["software_packageVersion"] = claims["version"]
+        if claims.text("version"):
+            element["software_packageVersion"] = claims.text("version")
         if _URI.match(record.uri):
             element["software_downloadLocation"] = record.uri
-        holders = claims.get("copyright.holders")
+        holders = claims.texts("copyright.holders")
         if holders:
             element["software_copyrightText"] = "\n".join(holders)
-        if claims.get("copyright.attribution"):
-            element["software_attributionText"] = [claims["copyright.attribution"]]
+        if claims.text("copyright.attribution"):
+            element["software_attributionText"] = [claims.text("copyright.attribution")]
 
-        personal = _PRESENCE.get(claims.get("privacy.personal_data"), "noAssertion")
+        personal = _PRESENCE.get(claims.choice("privacy.personal_data", tuple(_PRESENCE)), "noAssertion")
         manifest = _manifest(statement)
         if kind is Kind.MODEL:
             element["ai_useSensitivePersonalInformation"] = personal
@@ -288,13 +369,14 @@ class _Builder:
             methods = _anonymization(claims)
             if methods:
                 element["dataset_anonymizationMethodUsed"] = methods
-            if claims.get("privacy.confidentiality") in ("red", "amber", "green", "clear"):
-                element["dataset_confidentialityLevel"] = claims["privacy.confidentiality"]
+            confidentiality = claims.choice("privacy.confidentiality", ("red", "amber", "green", "clear"))
+            if confidentiality:
+                element["dataset_confidentialityLevel"] = confidentiality
             if manifest is not None:
                 element["dataset_datasetSize"] = manifest.total_size
         self.add(element)
         self.add_license(record.subject, claims)
-        if claims:
+        if claims.values:
             self.add({
                 "type": "Annotation",
                 "spdxId": f"{ID_BASE}{record.subject.hex()}/annotation/disclosed-claims",
@@ -302,19 +384,19 @@ class _Builder:
                 "annotationType": "other",
                 "subject": spdx_id,
                 "contentType": "application/json",
-                "statement": _annotation_text(claims),
+                "statement": _annotation_text(claims.values),
                 "comment": "the claims the publisher disclosed, each verified against the record's claimsRoot; "
                 "fields not listed were not disclosed",
             })  # fmt: skip
         if files and manifest is not None:
             self.add_files(record.subject, manifest)
 
-    def add_license(self, subject: bytes, claims: Mapping[str, Any]) -> None:
+    def add_license(self, subject: bytes, claims: _Disclosed) -> None:
         base = f"{ID_BASE}{subject.hex()}"
-        expression = claims.get("copyright.license")
+        expression = claims.license()
         to: str
-        if expression and expression != "unknown":
-            spdx_expression, uris = _spdx_expression(expression, claims.get("copyright.license_url"))
+        if expression:
+            spdx_expression, uris = _spdx_expression(expression, claims.text("copyright.license_url"))
             license_element: dict[str, Any] = {
                 "type": "simplelicensing_LicenseExpression",
                 "spdxId": f"{base}/license/declared",
@@ -377,7 +459,7 @@ class _Builder:
                 "comment": "every regular file of the artifact's manifest (ignored: .git, .cache/huggingface, provenance.json)",
             })  # fmt: skip
 
-    def add_lineage(self, statement: Statement, claims: Mapping[str, Any]) -> list[tuple[bytes, Kind]]:
+    def add_lineage(self, statement: Statement, claims: _Disclosed) -> list[tuple[bytes, Kind]]:
         """Relationships from the artifact to its lineage; returns the targets with their likely kind."""
         subject = statement.subject
         base = f"{ID_BASE}{subject.hex()}/relationship"
@@ -397,17 +479,16 @@ class _Builder:
             })  # fmt: skip
 
         for field, kind in (("lineage.trained_on", "trainedOn"), ("lineage.tested_on", "testedOn")):
-            subjects = [bytes.fromhex(s[2:]) for s in claims.get(field) or ()]
+            subjects = claims.subjects(field)
             if subjects:
                 relationship(f"{base}/{kind}", kind, subjects)
                 targets.extend((s, Kind.DATASET) for s in subjects)
                 if field == "lineage.trained_on":
                     covered.update(subjects)
-        for ref in claims.get("lineage.base_models") or ():
-            parent = bytes.fromhex(ref["subject"][2:])
+        for parent, relation in claims.base_models():
             relationship(
                 f"{base}/descendantOf/{parent.hex()}", "descendantOf", [parent],
-                comment=f"base model; relation: {ref['relation']}",
+                comment=f"base model; relation: {relation}",
             )  # fmt: skip
             targets.append((parent, Kind.MODEL))
             covered.add(parent)
@@ -423,14 +504,13 @@ class _Builder:
         return targets
 
     def add_minimal(self, subject: bytes, kind: Kind) -> None:
+        """An artifact known only by its subject: what its full element also says, nothing more."""
         element: dict[str, Any] = {
             "type": _TYPES[kind],
             "spdxId": _artifact_id(subject),
             "creationInfo": _CREATION_INFO,
-            "name": hex32(subject),
             "externalIdentifier": [_subject_identifier(subject)],
             "verifiedUsing": [_subject_hash(subject)],
-            "comment": "known here only by its subject: its Statement was not available to this export",
         }
         if kind is Kind.DATASET:
             element["dataset_datasetType"] = ["noAssertion"]
@@ -495,12 +575,3 @@ def _manifest(statement: Statement) -> Manifest | None:
         )
     return manifest
 
-
-def _anonymization(claims: Mapping[str, Any]) -> list[str]:
-    methods = list(claims.get("privacy.anonymization") or ())
-    dp = claims.get("privacy.differential_privacy")
-    if isinstance(dp, Mapping) and "differential_privacy" in methods:
-        methods[methods.index("differential_privacy")] = (
-            f"differential_privacy (epsilon={dp.get('epsilon')}, delta={dp.get('delta')}, unit={dp.get('unit')})"
-        )
-    return methods

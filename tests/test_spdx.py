@@ -19,9 +19,9 @@ from eth_account import Account
 from spdx_python_model.bindings.v3_0_1 import model as spdx3
 
 from provenance.claims import Claims
-from provenance.commitments import commit
+from provenance.commitments import Commitment, Opening, commit, new_salt
 from provenance.errors import ClaimsError, StatementError
-from provenance.manifest import Manifest
+from provenance.manifest import Manifest, ManifestEntry
 from provenance.record import Domain, Kind, Record
 from provenance.signing import sign_record
 from provenance.spdx import ID_BASE, SPDX_CONTEXT, dumps, intoto_document, spdx_document
@@ -292,11 +292,13 @@ def test_unknown_ancestors_are_minimal_elements_named_by_subject(dataset, model,
     validate(document)
     minimal = by_id(document)[artifact_id(dataset)]
     assert minimal["type"] == "dataset_DatasetPackage"
-    assert minimal["name"] == "0x" + dataset.subject.hex()
     assert minimal["externalIdentifier"][0]["identifier"] == "0x" + dataset.subject.hex()
     assert minimal["verifiedUsing"][0]["hashValue"] == dataset.subject.hex()
-    assert set(minimal) == {"type", "spdxId", "creationInfo", "name", "externalIdentifier", "verifiedUsing",
-                            "comment", "dataset_datasetType"}  # fmt: skip
+    assert set(minimal) == {"type", "spdxId", "creationInfo", "externalIdentifier", "verifiedUsing", "dataset_datasetType"}
+    # it says nothing the full element (under the same spdxId) would contradict
+    full = by_id(spdx_document(dataset, created=CREATED))[artifact_id(dataset)]
+    assert all(full[key] == value for key, value in minimal.items() if key != "externalIdentifier")
+    assert minimal["externalIdentifier"][0] in full["externalIdentifier"]
 
 
 def test_parents_of_undisclosed_lineage_are_related_without_saying_how(tmp_path, dataset):
@@ -377,6 +379,32 @@ def test_disclosures_that_do_not_match_the_claims_root_are_refused(dataset):
         spdx_document(statement, created=CREATED)
 
 
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("privacy.personal_data", ["present"]),
+        ("copyright.license", "not a license ((("),
+        ("lineage.trained_on", ["0x12"]),
+        ("lineage.base_models", [{"subject": "0x" + "ab" * 32}]),
+        ("copyright.holders", "Acme"),
+    ],
+)
+def test_malformed_claims_from_another_tool_are_refused(tmp_path, field, value):
+    """Claims committed by another tool can hold any JSON value; the export names the bad one."""
+    values = Claims.from_mapping({"kind": "dataset"}).field_values()
+    values[field] = value
+    commitment = Commitment.from_openings((Opening.of(f, new_salt(), v) for f, v in values.items()), [field])
+    manifest = Manifest.from_entries([ManifestEntry("a", 1, hashlib.sha256(b"a").digest())])
+    record = Record.create(manifest.subject, Kind.DATASET, commitment.claims_root)
+    statement = Statement.create(
+        name="odd", record=record, publisher=ACCOUNT.address,
+        signature=sign_record(ACCOUNT, record, Domain(CHAIN_ID, REGISTRY)), chain_id=CHAIN_ID, registry=REGISTRY,
+        manifest=manifest.to_dict(), disclosures=[d.to_dict() for d in commitment.disclose()],
+    )  # fmt: skip
+    with pytest.raises(StatementError, match=f"disclosed claim {field} of 0x"):
+        spdx_document(statement, created=CREATED)
+
+
 def test_ancestor_statement_under_another_subject_is_refused(dataset, model, finetune):
     with pytest.raises(StatementError, match="to the Statement of"):
         spdx_document(finetune, {model.subject: dataset}, created=CREATED)
@@ -418,3 +446,37 @@ def test_validator_refuses_broken_documents(dataset, mutate):
     mutate(document, artifact_id(dataset))
     with pytest.raises((AssertionError, KeyError, TypeError, ValueError, NotImplementedError)):
         validate(document)
+
+
+# ----------------------------------------------------------------------------- licenses
+
+
+@pytest.mark.parametrize(
+    "copyright, expression, uris",
+    [
+        ({"license": None}, "expandedlicensing_NoAssertionLicense", None),
+        ({"license": "unknown"}, "expandedlicensing_NoAssertionLicense", None),
+        ({"license": "mit AND cc-by-4.0"}, "MIT AND CC-BY-4.0", None),
+        ({"license": "LicenseRef-acme", "license_url": "https://acme.example/terms"}, "LicenseRef-acme",
+         {"LicenseRef-acme": "https://acme.example/terms"}),
+        ({"license": "other", "license_url": "https://acme.example/terms"}, "LicenseRef-other",
+         {"LicenseRef-other": "https://acme.example/terms"}),
+        ({"license": "MIT OR openrail++"}, "MIT OR LicenseRef-openrail-plus-plus", {"LicenseRef-openrail-plus-plus": None}),
+    ],
+)  # fmt: skip
+def test_declared_licenses(tmp_path, copyright, expression, uris):
+    statement = make_statement(
+        tmp_path, "licensed", Kind.OTHER, {"kind": "other", "copyright": copyright, "disclose": ["copyright"]},
+        {"f": b"f"},
+    )  # fmt: skip
+    document = spdx_document(statement, created=CREATED)
+    validate(document)
+    assert declared_license(document, statement) == expression
+    element = by_id(document).get(f"{ID_BASE}{statement.subject.hex()}/license/declared", {})
+    found = {e["key"]: e["value"] for e in element.get("simplelicensing_customIdToUri", [])}
+    if uris is None:
+        assert found == {}
+    else:
+        assert found.keys() == uris.keys()
+        for key, url in uris.items():
+            assert found[key] == url if url else found[key].startswith("https://")
