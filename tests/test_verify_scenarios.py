@@ -1,0 +1,326 @@
+"""Scenario corpus: every verdict code of CLAIMS.md, through a real registry on anvil.
+
+Each scenario publishes real records (direct and batched) with the library's
+publisher path, then verifies them with :class:`provenance.verifier.Verifier`
+and asserts the code it must give, with its status. One registry serves the
+whole module (scenarios use their own artifacts, so they do not disturb each
+other); :data:`COVERED` collects the codes asserted and the last test checks
+that every code of :class:`~provenance.verdict.Code` was.
+
+Three generations (dataset -> base model -> fine-tune) show that a change on
+the dataset (an erasure revocation, a non-commercial license, a training
+opt-out) reaches the fine-tune. A few scenarios go through the CLI, and the
+bad inputs of `provenance verify` must exit 2 with a message, never a pass.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from provenance.claims import Claims
+from provenance.commitments import Commitment, Opening, commit
+from provenance.index import Index
+from provenance.ledger import Ledger
+from provenance.manifest import Manifest
+from provenance.policy import Policy
+from provenance.publish import Prepared, Publisher, prepare, sign_digest
+from provenance.record import Kind, Record, hex32, parse_address
+from provenance.statement import Statement
+from provenance.store import Store
+from provenance.verdict import Check, CheckName, Code, Status, Verdict, verdict_schema
+from provenance.verifier import Verifier
+
+from conftest import free_port, run_cli
+
+pytestmark = pytest.mark.chain
+
+#: Codes some scenario asserted (with their status); checked by the last test.
+COVERED: set[Code] = set()
+
+ERASURE_REASON = "erasure request 2026-114 (GDPR Art. 17)"
+
+CLEAN = {
+    "model": {"license": "Apache-2.0"},
+    "dataset": {"license": "CC-BY-4.0"},
+    "other": {"license": "CC-BY-4.0"},
+}
+
+
+def claims_for(kind: str, changes: dict | None = None, *, disclose=("copyright", "privacy", "lineage")) -> dict:
+    """Clean, fully disclosed claims of ``kind`` with dotted-path ``changes`` applied."""
+    data = {
+        "kind": kind,
+        "name": f"scenario/{kind}",
+        "copyright": {
+            "license": CLEAN[kind]["license"],
+            "training_mining": {
+                "ai_training": "allowed",
+                "ai_generative_training": "allowed",
+                "data_mining": "allowed",
+                "ai_inference": "allowed",
+            },
+        },
+        "privacy": {"personal_data": "absent", "confidentiality": "clear"},
+        "lineage": {},
+        "disclose": list(disclose),
+    }
+    for path, value in (changes or {}).items():
+        node = data
+        *parents, last = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return data
+
+
+def base(subject: bytes, relation: str = "finetune") -> dict:
+    return {"subject": hex32(subject), "relation": relation}
+
+
+def codes_of(verdict: Verdict, check: CheckName | str | None = None) -> dict[Code, set[Status]]:
+    found: dict[Code, set[Status]] = {}
+    for line in verdict.checks:
+        if check is None or line.check is CheckName(check):
+            found.setdefault(line.code, set()).add(line.status)
+    return found
+
+
+def expect(verdict: Verdict, code: Code, status: Status, check: CheckName | str | None = None) -> Check:
+    """The first line with ``code`` and ``status`` (in ``check`` if given); records the code as covered."""
+    for line in verdict.checks:
+        if line.code is code and line.status is status and (check is None or line.check is CheckName(check)):
+            COVERED.add(code)
+            return line
+    table = verdict.to_table()
+    raise AssertionError(f"expected {code} {status} {check or ''} in:\n{table}")
+
+
+def absent(verdict: Verdict, *codes: Code) -> None:
+    present = [c for c in verdict.codes if c in codes]
+    assert not present, f"unexpected {present} in:\n{verdict.to_table()}"
+
+
+def all_pass(verdict: Verdict) -> None:
+    bad = [c for c in verdict.checks if c.status is not Status.PASS]
+    assert not bad, verdict.to_table()
+    assert verdict.overall is Status.PASS and verdict.exit_code() == 0
+    COVERED.add(Code.OK)
+
+
+def schema_valid(document: dict) -> None:
+    jsonschema.validate(document, verdict_schema())
+    Verdict.from_json(document)  # and it reads back
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@dataclass
+class World:
+    """One registry, funded publishers, one local store and one index for the module."""
+
+    anvil_url: str
+    ledger: Ledger
+    home: Path
+    store: Store
+    index: Index
+    accounts: dict = field(default_factory=dict)
+
+    def account(self, name: str):
+        if name not in self.accounts:
+            from eth_account import Account
+
+            account = Account.create()
+            self.ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
+            self.accounts[name] = account
+        return self.accounts[name]
+
+    def publisher(self, name: str) -> Publisher:
+        return Publisher(self.store, self.ledger, self.account(name))
+
+    def prepare(self, who: str, spec: dict, *, path: Path | None = None, subject: bytes | None = None,
+                extra_parents=(), uri: str = "") -> Prepared:
+        manifest = Manifest.from_path(path) if path is not None else None
+        if manifest is None and subject is None:
+            subject = os.urandom(32)
+        return prepare(
+            account=self.account(who), domain=self.ledger.domain, claims=Claims.from_mapping(spec),
+            manifest=manifest, subject=subject, extra_parents=extra_parents, uri=uri,
+            statement_path=(path / "provenance.json") if path is not None and path.is_dir() else None,
+        )
+
+    def register(self, who: str, spec: dict, **kw) -> Statement:
+        """A direct registration: its own transaction."""
+        return self.publisher(who).register(self.prepare(who, spec, **kw))
+
+    def batch(self, who: str, specs: list[dict], **kw) -> list[Statement]:
+        """Queue each spec and anchor them in one batch; the anchored Statements, in order."""
+        prepared = [self.prepare(who, spec, **kw) for spec in specs]
+        publisher = self.publisher(who)
+        publisher.queue(prepared)
+        result = publisher.anchor()
+        by_id = {s.record_id: s for s in result.statements}
+        return [by_id[p.statement.record_id] for p in prepared]
+
+    def prove(self, who: str, statement: Statement) -> None:
+        """Make a batched record known to the registry's storage (needed before revoking it)."""
+        anchor = statement.anchor
+        self.publisher(who).submit(
+            "proveBatched", statement.publisher, statement.record.struct_hash(), anchor.batch_root,
+            list(anchor.proof), ref=hex32(statement.record_id),
+        )
+
+    def policy(self, *trusted: str, auditors=(), **settings) -> Policy:
+        data = {
+            "trusted_publishers": [self.account(n).address for n in trusted],
+            "trusted_auditors": [self.account(n).address for n in auditors],
+            **settings,
+        }
+        return Policy.from_mapping(data)
+
+    def verifier(self, policy: Policy | None = None, **kw) -> Verifier:
+        return Verifier(self.ledger, self.index, policy or Policy.default(), [self.store], **kw)
+
+    def env(self) -> dict:
+        return {
+            "PROVENANCE_HOME": str(self.home),
+            "PROVENANCE_RPC_URL": self.anvil_url,
+            "PROVENANCE_REGISTRY": self.ledger.registry,
+        }
+
+
+@pytest.fixture(scope="module")
+def world(anvil_url, tmp_path_factory):
+    ledger = Ledger.connect(anvil_url)
+    ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+    home = tmp_path_factory.mktemp("scenario-home")
+    store = Store.open(home)
+    index = Index.open(home / "index.db")
+    yield World(anvil_url, ledger, home, store, index)
+    index.close()
+    store.close()
+
+
+def artifact(root: Path, files: dict[str, bytes]) -> Path:
+    root.mkdir(parents=True)
+    for name, content in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+    return root
+
+
+# --------------------------------------------------------------------------- integrity, authenticity
+
+
+def test_ok_a_clean_model_from_a_trusted_publisher_passes_every_check(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": b"w" * 100, "config.json": b"{}"})
+    world.register("acme", claims_for("model"), path=path)
+    verdict = world.verifier(world.policy("acme")).verify_path(path)
+    all_pass(verdict)
+    assert [c.check for c in verdict.checks] == list(CheckName)
+
+
+def test_tampered_names_each_changed_missing_and_extra_file(world, tmp_path):
+    path = artifact(tmp_path / "model", {
+        "weights.bin": b"w" * 64, "config.json": b"{}", "tokenizer.json": b"tok", "README.md": b"card",
+    })
+    world.register("acme", claims_for("model"), path=path)
+    verifier = world.verifier(world.policy("acme"))
+    all_pass(verifier.verify_path(path))
+
+    (path / "weights.bin").write_bytes(b"x" * 64)  # changed
+    (path / "tokenizer.json").unlink()  # missing
+    (path / "extra.py").write_text("print('hi')")  # extra
+    verdict = verifier.verify_path(path)
+    line = expect(verdict, Code.TAMPERED, Status.FAIL, "integrity")
+    text = json.dumps(line.to_json())
+    for name in ("weights.bin", "tokenizer.json", "extra.py"):
+        assert name in line.message and name in text
+    assert "config.json" not in line.message
+    assert verdict.exit_code() == 1
+
+
+def test_not_registered_unknown_subject(world):
+    verdict = world.verifier().verify_subject(os.urandom(32))
+    expect(verdict, Code.NOT_REGISTERED, Status.FAIL, "anchoring")
+    assert verdict.record_id is None and verdict.exit_code() == 1
+
+
+def test_not_registered_statement_anchored_on_another_registry(world, anvil_url):
+    other = Ledger.connect(anvil_url)
+    other.deploy(parse_address(other.rpc("eth_accounts")[0]))
+    account = world.account("acme")
+    elsewhere = Store.open(world.home / "elsewhere")
+    prepared = prepare(account=account, domain=other.domain, claims=Claims.from_mapping(claims_for("model")),
+                       subject=os.urandom(32))
+    statement = Publisher(elsewhere, other, account).register(prepared)
+    assert statement.anchor.type == "direct"
+    verdict = world.verifier(world.policy("acme")).verify_statement(statement)
+    expect(verdict, Code.NOT_REGISTERED, Status.FAIL, "anchoring")
+    assert verdict.exit_code() == 1
+
+    # the same with a Statement for this registry that was never sent, given a made-up anchor
+    from provenance.statement import Anchor
+
+    never = world.prepare("acme", claims_for("model")).statement.with_anchor(Anchor("direct", os.urandom(32), 1))
+    verdict = world.verifier(world.policy("acme")).verify_statement(never)
+    expect(verdict, Code.NOT_REGISTERED, Status.FAIL, "anchoring")
+
+
+def test_untrusted_publisher_fails_when_the_policy_lists_others_and_warns_without_a_list(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(32)})
+    world.register("mallory", claims_for("model"), path=path)
+    verdict = world.verifier(world.policy("acme")).verify_path(path)
+    expect(verdict, Code.UNTRUSTED_PUBLISHER, Status.FAIL, "authenticity")
+    assert verdict.exit_code() == 1
+    verdict = world.verifier().verify_path(path)
+    expect(verdict, Code.UNTRUSTED_PUBLISHER, Status.WARN, "authenticity")
+    assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+    # a subject-only record has no manifest: integrity cannot be checked, which never passes
+    statement = world.register("acme", claims_for("model"))
+    verdict = world.verifier(world.policy("acme")).verify_subject(statement.subject)
+    assert codes_of(verdict, "integrity") == {Code.TAMPERED: {Status.UNVERIFIABLE}}
+    assert verdict.exit_code() == 2
+
+
+def _tampered(statement: Statement, edit) -> Statement:
+    data = copy.deepcopy(statement.to_json())
+    edit(data["predicate"])
+    return Statement.from_json(data)
+
+
+def test_bad_signature_when_the_signature_or_the_record_is_altered(world):
+    statement = world.register("acme", claims_for("model"))
+    verifier = world.verifier(world.policy("acme"))
+
+    def flip_signature(predicate):
+        sig = bytearray.fromhex(predicate["signature"][2:])
+        sig[10] ^= 0x01
+        predicate["signature"] = "0x" + sig.hex()
+
+    verdict = verifier.verify_statement(_tampered(statement, flip_signature))
+    expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
+    assert verdict.exit_code() == 1
+
+    def change_uri(predicate):  # the record changes: an attacker recomputes recordId too
+        predicate["record"]["uri"] = "https://evil.example/model"
+        predicate.pop("recordId")
+
+    verdict = verifier.verify_statement(_tampered(statement, change_uri))
+    expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
+
+    def other_publisher(predicate):  # claims to be someone else's record
+        predicate["publisher"] = world.account("acme2").address
+        predicate.pop("recordId")
+
+    verdict = verifier.verify_statement(_tampered(statement, other_publisher))
+    expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
+    assert verdict.exit_code() == 1
