@@ -324,3 +324,131 @@ def test_bad_signature_when_the_signature_or_the_record_is_altered(world):
     verdict = verifier.verify_statement(_tampered(statement, other_publisher))
     expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
     assert verdict.exit_code() == 1
+
+
+# --------------------------------------------------------------------------- anchoring and status
+
+
+def test_not_anchored_while_queued_then_ok_once_the_batch_is_anchored(world, tmp_path):
+    path = artifact(tmp_path / "data", {"part-0.parquet": os.urandom(48)})
+    publisher = world.publisher("datahub")
+    prepared = world.prepare("datahub", claims_for("dataset"), path=path)
+    publisher.queue([prepared])
+    policy = world.policy("datahub")
+
+    verdict = world.verifier(policy).verify_path(path)  # the Statement beside it has no anchor yet
+    expect(verdict, Code.NOT_ANCHORED, Status.WARN, "anchoring")
+    assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+    verdict = world.verifier(policy.model_copy(update={"require": policy.require.model_copy(
+        update={"anchoring": True})})).verify_subject(prepared.statement.subject)
+    expect(verdict, Code.NOT_ANCHORED, Status.FAIL, "anchoring")
+
+    publisher.anchor()
+    all_pass(world.verifier(policy).verify_path(path))
+
+
+def test_bad_proof_when_the_batch_inclusion_proof_is_altered(world, tmp_path):
+    paths = [artifact(tmp_path / f"data{i}", {"rows.csv": os.urandom(40)}) for i in range(3)]
+    statements = [world.batch("datahub", [claims_for("dataset")], path=p)[0] for p in paths[:1]]
+    # three records in one batch, so every proof has siblings
+    prepared = [world.prepare("datahub", claims_for("dataset"), path=p) for p in paths[1:]]
+    publisher = world.publisher("datahub")
+    publisher.queue(prepared)
+    result = publisher.anchor()
+    statements += list(result.statements)
+    statement = next(s for s in result.statements if s.anchor.proof)
+    verifier = world.verifier(world.policy("datahub"))
+    expect(verifier.verify_statement(statement), Code.OK, Status.PASS, "anchoring")
+
+    def alter(predicate):
+        proof = predicate["anchor"]["proof"]
+        proof[0] = "0x" + bytes(b ^ 0xFF for b in bytes.fromhex(proof[0][2:])).hex()
+
+    verdict = verifier.verify_statement(_tampered(statement, alter))
+    expect(verdict, Code.BAD_PROOF, Status.FAIL, "anchoring")
+    assert verdict.exit_code() == 1
+
+    def other_root(predicate):  # a root that was never anchored
+        predicate["anchor"]["batchRoot"] = "0x" + os.urandom(32).hex()
+
+    verdict = verifier.verify_statement(_tampered(statement, other_root))
+    assert Code.OK not in codes_of(verdict, "anchoring")
+    assert verdict.exit_code() == 1
+
+
+def test_unconfirmed_under_a_policy_asking_for_ten_confirmations(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model"), path=path)
+    verdict = world.verifier(world.policy("acme", confirmations=10)).verify_path(path)
+    line = expect(verdict, Code.UNCONFIRMED, Status.WARN, "anchoring")
+    assert line.evidence["confirmations"] < 10
+    verdict = world.verifier(world.policy("acme", confirmations=10, require={"anchoring": True})).verify_path(path)
+    expect(verdict, Code.UNCONFIRMED, Status.FAIL, "anchoring")
+    all_pass(world.verifier(world.policy("acme", confirmations=1)).verify_path(path))
+
+
+def test_revoked_direct_and_batched_records(world, tmp_path):
+    policy = world.policy("acme", "datahub")
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    direct = world.register("acme", claims_for("model"), path=path)
+    world.publisher("acme").revoke(direct.record_id, "weights leaked a secret")
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.REVOKED, Status.FAIL, "status")
+    assert line.evidence["reason"] == "weights leaked a secret"
+    assert verdict.exit_code() == 1
+
+    batched_path = artifact(tmp_path / "data", {"rows.csv": os.urandom(64)})
+    batched = world.batch("datahub", [claims_for("dataset")], path=batched_path)[0]
+    all_pass(world.verifier(policy).verify_path(batched_path))
+    world.prove("datahub", batched)
+    world.publisher("datahub").revoke(batched.record_id, "licence withdrawn")
+    verdict = world.verifier(policy).verify_path(batched_path)
+    expect(verdict, Code.REVOKED, Status.FAIL, "status")
+    assert verdict.exit_code() == 1
+
+
+def test_superseded_points_to_the_successor(world, tmp_path):
+    old_path = artifact(tmp_path / "v1", {"weights.bin": os.urandom(64)})
+    new_path = artifact(tmp_path / "v2", {"weights.bin": os.urandom(64)})
+    old = world.register("acme", claims_for("model"), path=old_path)
+    new = world.register("acme", claims_for("model"), path=new_path)
+    world.publisher("acme").supersede(old.record_id, new.record_id)
+    verdict = world.verifier(world.policy("acme")).verify_path(old_path)
+    line = expect(verdict, Code.SUPERSEDED, Status.WARN, "status")
+    assert line.evidence["successor"] == hex32(new.record_id)
+    assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+    all_pass(world.verifier(world.policy("acme")).verify_path(new_path))
+
+
+def test_disclosure_mismatch_when_a_disclosed_value_is_altered(world):
+    statement = world.register("datahub", claims_for("dataset", {"copyright.license": "CC-BY-NC-4.0",
+                                                                 "copyright.commercial_use": False}))
+    verifier = world.verifier(world.policy("datahub"), )
+
+    def relicense(predicate):
+        for item in predicate["disclosures"]:
+            if item["field"] == "copyright.license":
+                item["value"] = "Apache-2.0"
+
+    verdict = verifier.verify_statement(_tampered(statement, relicense))
+    line = expect(verdict, Code.DISCLOSURE_MISMATCH, Status.FAIL, "claims")
+    assert "copyright.license" in line.message
+    assert verdict.exit_code() == 1
+    # the untouched Statement's disclosures match
+    assert codes_of(verifier.verify_statement(statement), "claims") == {Code.OK: {Status.PASS}}
+
+
+def test_disputed_fails_for_a_trusted_auditor_and_warns_for_anyone_else(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    statement = world.register("acme", claims_for("model"), path=path)
+    policy = world.policy("acme", auditors=["auditor"])
+    world.publisher("stranger").dispute(statement.record_id, b"\x11" * 32, "https://example.org/dispute")
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.DISPUTED, Status.WARN, "endorsements")
+    assert world.account("stranger").address in line.evidence["disputers"]
+    assert verdict.exit_code() == 0
+
+    world.publisher("auditor").dispute(statement.record_id, b"\x22" * 32, "https://example.org/audit")
+    verdict = world.verifier(policy).verify_path(path)
+    expect(verdict, Code.DISPUTED, Status.FAIL, "endorsements")
+    assert verdict.exit_code() == 1
