@@ -11,8 +11,10 @@ import copy
 import hashlib
 import io
 import json
+import os
 import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -31,6 +33,9 @@ REGISTRY = "0x" + "22" * 20
 CHAIN_ID = 31337
 CREATED = datetime(2026, 11, 26, 1, 30, 15, 123456, tzinfo=timezone.utc)
 ACCOUNT = Account.create()
+GOLDEN_ACCOUNT = Account.from_key(hashlib.sha256(b"provenance-ledger tests/test_spdx.py golden key").digest())
+GOLDEN = Path(__file__).parent / "data" / "spdx" / "finetune.spdx.json"
+REGEN = os.environ.get("PROVENANCE_REGEN_GOLDEN") == "1"
 
 # values the publishers keep undisclosed: none may reach a document
 SECRET_RETENTION = "2031-07-19"
@@ -75,7 +80,10 @@ def _check_shapes(node: dict) -> None:
                 _check_shapes(item)
 
 
-def make_statement(tmp_path, name: str, kind: Kind, claims: dict, files: dict[str, bytes], *, shard_size=None):
+def make_statement(
+    tmp_path, name: str, kind: Kind, claims: dict, files: dict[str, bytes], *, shard_size=None, fixed=False
+):
+    """A signed Statement of the files; ``fixed`` uses a fixed key and salts (for the golden file)."""
     root = tmp_path / name
     root.mkdir()
     for path, data in files.items():
@@ -83,11 +91,17 @@ def make_statement(tmp_path, name: str, kind: Kind, claims: dict, files: dict[st
         (root / path).write_bytes(data)
     manifest = Manifest.from_path(root, shard_size=shard_size)
     parsed = Claims.from_mapping(claims)
-    commitment = commit(parsed)
+    if fixed:
+        salt = lambda field: hashlib.sha256(f"{name}/{field}".encode()).digest()[:16] + bytes(16)  # noqa: E731
+        openings = (Opening.of(f, salt(f), v) for f, v in parsed.field_values().items())
+        commitment = Commitment.from_openings(openings, parsed.disclose)
+    else:
+        commitment = commit(parsed)
+    account = GOLDEN_ACCOUNT if fixed else ACCOUNT
     record = Record.create(manifest.subject, kind, commitment.claims_root, parsed.parents(), f"https://example.org/{name}")
-    signature = sign_record(ACCOUNT, record, Domain(CHAIN_ID, REGISTRY))
+    signature = sign_record(account, record, Domain(CHAIN_ID, REGISTRY))
     return Statement.create(
-        name=name, record=record, publisher=ACCOUNT.address, signature=signature,
+        name=name, record=record, publisher=account.address, signature=signature,
         chain_id=CHAIN_ID, registry=REGISTRY, manifest=manifest.to_dict(),
         disclosures=[d.to_dict() for d in commitment.disclose()],
     )  # fmt: skip
@@ -95,6 +109,20 @@ def make_statement(tmp_path, name: str, kind: Kind, claims: dict, files: dict[st
 
 @pytest.fixture
 def dataset(tmp_path):
+    return make_dataset(tmp_path)
+
+
+@pytest.fixture
+def model(tmp_path, dataset):
+    return make_model(tmp_path, dataset)
+
+
+@pytest.fixture
+def finetune(tmp_path, model):
+    return make_finetune(tmp_path, model)
+
+
+def make_dataset(tmp_path, fixed=False):
     return make_statement(
         tmp_path, "faces", Kind.DATASET,
         {
@@ -117,11 +145,11 @@ def dataset(tmp_path):
                          "privacy.differential_privacy", "privacy.confidentiality"],
         },
         {"train/part-0.parquet": b"rows 0", "train/part-1.parquet": b"rows 1", "README.md": b"# faces\n"},
+        fixed=fixed,
     )  # fmt: skip
 
 
-@pytest.fixture
-def model(tmp_path, dataset):
+def make_model(tmp_path, dataset, fixed=False):
     return make_statement(
         tmp_path, "face-model", Kind.MODEL,
         {
@@ -132,11 +160,11 @@ def model(tmp_path, dataset):
             "disclose": ["copyright", "lineage", "privacy.personal_data"],
         },
         {"model.safetensors": b"\x00weights", "config.json": b"{}"},
+        fixed=fixed,
     )  # fmt: skip
 
 
-@pytest.fixture
-def finetune(tmp_path, model):
+def make_finetune(tmp_path, model, fixed=False):
     return make_statement(
         tmp_path, "face-model-ft", Kind.MODEL,
         {
@@ -146,6 +174,7 @@ def finetune(tmp_path, model):
             "disclose": ["lineage"],
         },
         {"adapter.safetensors": b"\x01delta"},
+        fixed=fixed,
     )  # fmt: skip
 
 
@@ -345,6 +374,24 @@ def test_output_is_deterministic_and_ids_derive_from_subjects(dataset, model):
         if "spdxId" in element:
             assert element["spdxId"].startswith(ID_BASE)
     assert by_id(first)[artifact_id(dataset)] == by_id(spdx_document(dataset, created=CREATED))[artifact_id(dataset)]
+
+
+def test_golden_document(tmp_path):
+    """A fine-tune with its model and dataset, byte for byte (PROVENANCE_REGEN_GOLDEN=1 to update on purpose)."""
+    dataset = make_dataset(tmp_path, fixed=True)
+    model = make_model(tmp_path, dataset, fixed=True)
+    finetune = make_finetune(tmp_path, model, fixed=True)
+    document = spdx_document(finetune, {model.subject: model, dataset.subject: dataset}, created=CREATED)
+    for element in document["@graph"]:
+        if element["type"] == "Tool":
+            element["name"] = "provenance-ledger"  # its version changes with every release
+    text = dumps(document)
+    if REGEN:
+        GOLDEN.parent.mkdir(parents=True, exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert GOLDEN.exists(), f"{GOLDEN} is missing: run with PROVENANCE_REGEN_GOLDEN=1"
+    assert text == GOLDEN.read_text(encoding="utf-8"), "the SPDX export changed (PROVENANCE_REGEN_GOLDEN=1 to update)"
+    validate(json.loads(GOLDEN.read_text(encoding="utf-8")))
 
 
 def test_created_defaults_to_now_in_utc(dataset):
