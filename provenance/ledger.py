@@ -129,6 +129,16 @@ class _ErrorSpec:
     types: tuple[str, ...]
 
 
+def _abi_string(data: bytes) -> str:
+    """An ABI-encoded ``string`` return value."""
+    offset = int.from_bytes(data[:32], "big")
+    length = int.from_bytes(data[offset : offset + 32], "big")
+    raw = data[offset + 32 : offset + 32 + length]
+    if len(raw) != length:
+        raise ValueError("short string")
+    return raw.decode()
+
+
 def _abi_type(param: dict[str, Any]) -> str:
     """The canonical ABI type of a parameter, expanding tuples."""
     kind = param["type"]
@@ -186,25 +196,34 @@ class Ledger:
     a registry address is given, that the address holds the registry.
     """
 
-    def __init__(self, w3: Any, rpc_url: str, chain_id: int, registry: str | None) -> None:
-        self._w3 = w3
+    def __init__(
+        self, w3: Any, rpc_url: str, chain_id: int, registry: str | None, *, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        if w3 is not None:
+            self.__dict__["_w3"] = w3
         self.rpc_url = rpc_url
         self.chain_id = chain_id
         self.registry: str | None = registry
+        self._timeout = timeout
+
+    @cached_property
+    def _w3(self) -> Any:
+        """web3, created on first use: reads go through :meth:`rpc`, and importing web3 costs ~1 s."""
+        from web3 import HTTPProvider, Web3
+
+        provider = HTTPProvider(
+            self.rpc_url, request_kwargs={"timeout": self._timeout}, exception_retry_configuration=None
+        )
+        return Web3(provider)
 
     # ------------------------------------------------------------ connection
 
     @classmethod
     def connect(cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Ledger:
-        from web3 import HTTPProvider, Web3
-
         if not rpc_url.startswith(("http://", "https://")):
             raise ProvenanceError(f"RPC URL must start with http:// or https://, got {rpc_url!r}")
-        provider = HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None)
-        w3 = Web3(provider)
-        ledger = cls(w3, rpc_url, 0, None)
-        with ledger._rpc():
-            ledger.chain_id = int(w3.eth.chain_id)
+        ledger = cls(None, rpc_url, 0, None, timeout=timeout)
+        ledger.chain_id = int(ledger.rpc("eth_chainId"), 16)
         if registry is not None:
             ledger.use_registry(registry)
         return ledger
@@ -214,21 +233,18 @@ class Ledger:
         from provenance.record import parse_address
 
         address = parse_address(address, "registry address")
-        with self._rpc():
-            code = self._w3.eth.get_code(address)
-        if not code:
+        code = self.rpc("eth_getCode", [address, "latest"])
+        if not code or code == "0x":
             raise RegistryNotFound(
                 f"no contract at {address} on chain {self.chain_id} ({self.rpc_url})",
                 hint="check --registry / PROVENANCE_REGISTRY, or run `provenance chain up` for the local chain",
             )
-        contract = self._w3.eth.contract(address=address, abi=self._abi)
         try:
-            with self._rpc():
-                version = contract.functions.version().call()
-                separator = bytes(contract.functions.domainSeparator().call())
-        except ProvenanceError as err:
-            if isinstance(err, LedgerUnavailable):
-                raise
+            version = _abi_string(self._raw_call(address, "version()"))
+            separator = self._raw_call(address, "domainSeparator()")[:32]
+        except LedgerUnavailable:
+            raise
+        except (ProvenanceError, ValueError, UnicodeDecodeError):
             version, separator = None, b""
         if version != "1" or separator != Domain(self.chain_id, address).separator():
             raise RegistryNotFound(
@@ -241,21 +257,17 @@ class Ledger:
         return Domain(self.chain_id, self._require_registry())
 
     def block_number(self) -> int:
-        with self._rpc():
-            return int(self._w3.eth.block_number)
+        return int(self.rpc("eth_blockNumber"), 16)
 
     def block_timestamp(self, block: int | str = "latest") -> int:
-        with self._rpc():
-            return int(self._w3.eth.get_block(block)["timestamp"])
+        found = self.rpc("eth_getBlockByNumber", [block if isinstance(block, str) else hex(block), False])
+        if found is None:
+            raise ProvenanceError(f"block {block} does not exist on {self.rpc_url}")
+        return int(found["timestamp"], 16)
 
     def block_hash(self, block: int) -> bytes | None:
-        with self._rpc():
-            try:
-                return bytes(self._w3.eth.get_block(block)["hash"])
-            except Exception as err:  # BlockNotFound and friends are web3 types: keep them inside
-                if type(err).__name__ == "BlockNotFound":
-                    return None
-                raise
+        found = self.rpc("eth_getBlockByNumber", [hex(block), False])
+        return None if found is None else bytes.fromhex(found["hash"][2:])
 
     def pending_nonce(self, address: str) -> int:
         """The next nonce of ``address``, counting its transactions in the node's pending pool."""
@@ -267,12 +279,36 @@ class Ledger:
             return int(self._w3.eth.get_balance(address))
 
     def rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
-        """A raw JSON-RPC call (e.g. ``anvil_setBalance``), for the local chain manager and tests."""
-        with self._rpc():
-            response = self._w3.provider.make_request(method, list(params))
+        """A raw JSON-RPC call over plain HTTP (no web3), e.g. ``eth_getLogs`` or ``anvil_setBalance``."""
+        import urllib.error
+        import urllib.request
+
+        self._rpc_id = getattr(self, "_rpc_id", 0) + 1
+        body = json.dumps({"jsonrpc": "2.0", "id": self._rpc_id, "method": method, "params": list(params)})
+        request = urllib.request.Request(
+            self.rpc_url, body.encode(), {"Content-Type": "application/json", "User-Agent": "provenance"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
+                response = json.loads(answer.read())
+        except urllib.error.HTTPError as err:
+            raise ProvenanceError(f"{method} failed on {self.rpc_url}: HTTP {err.code}") from None
+        except (urllib.error.URLError, OSError, TimeoutError) as err:
+            reason = getattr(err, "reason", err)
+            raise LedgerUnavailable(self.rpc_url, type(reason).__name__) from None
+        except ValueError:
+            raise ProvenanceError(f"the node at {self.rpc_url} did not answer JSON-RPC to {method}") from None
         if "error" in response:
             raise ProvenanceError(f"{method} failed on {self.rpc_url}: {response['error'].get('message')}")
         return response.get("result")
+
+    def _raw_call(self, to: str, signature: str, block: str = "latest") -> bytes:
+        """``eth_call`` of an argument-less view by its signature, without web3."""
+        from provenance._keccak import keccak256
+
+        data = "0x" + keccak256(signature.encode())[:4].hex()
+        result = self.rpc("eth_call", [{"to": to, "data": data}, block])
+        return bytes.fromhex(result[2:])
 
     # ------------------------------------------------------------ ABI plumbing
 
@@ -290,26 +326,26 @@ class Ledger:
 
     @cached_property
     def _errors(self) -> dict[bytes, _ErrorSpec]:
-        from eth_utils import keccak
+        from provenance._keccak import keccak256
 
         specs = {}
         for item in self._abi:
             if item["type"] == "error":
                 types = tuple(_abi_type(i) for i in item["inputs"])
-                selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+                selector = keccak256(f"{item['name']}({','.join(types)})".encode())[:4]
                 specs[selector] = _ErrorSpec(item["name"], tuple(i["name"] for i in item["inputs"]), types)
         return specs
 
     @cached_property
     def _events(self) -> dict[bytes, _EventSpec]:
-        from eth_utils import keccak
+        from provenance._keccak import keccak256
 
         specs = {}
         for item in self._abi:
             if item["type"] != "event":
                 continue
             types = [_abi_type(i) for i in item["inputs"]]
-            topic = keccak(text=f"{item['name']}({','.join(types)})")
+            topic = keccak256(f"{item['name']}({','.join(types)})".encode())
             indexed = tuple((i["name"], t) for i, t in zip(item["inputs"], types) if i["indexed"])
             data = [(i["name"], t) for i, t in zip(item["inputs"], types) if not i["indexed"]]
             specs[topic] = _EventSpec(
@@ -562,8 +598,7 @@ class Ledger:
         other type goes through eth_abi. The indexer reads tens of thousands of
         logs per call; web3's formatters and eth_abi made a sync ~5x slower.
         """
-        from eth_abi import decode
-        from eth_utils import to_checksum_address
+        from provenance.record import checksum_address as to_checksum_address
 
         to = to_block if isinstance(to_block, str) else hex(to_block)
         query = {"address": self._require_registry(), "fromBlock": hex(from_block), "toBlock": to}
@@ -623,11 +658,15 @@ class Ledger:
                 try:
                     args[name] = static(kind, topic)
                 except KeyError:
+                    from eth_abi import decode
+
                     args[name] = _typed(decode([kind], topic)[0], kind)
             data = bytes.fromhex(log["data"][2:])
             try:
                 values = data_values(spec, data)
             except (KeyError, ValueError, UnicodeDecodeError):
+                from eth_abi import decode
+
                 values = [_typed(v, t) for v, t in zip(decode(list(spec.data_types), data), spec.data_types)]
             args.update(zip(spec.data_names, values))
             events.append(

@@ -88,9 +88,9 @@ class PolicyError(ProvenanceError):
 def _address(value: str) -> str:
     if not _ADDRESS.fullmatch(value):
         raise ValueError(f"{value!r} is not an address")
-    from eth_utils import to_checksum_address
+    from provenance.record import checksum_address
 
-    return to_checksum_address(value)
+    return checksum_address(bytes.fromhex(value[2:]))
 
 
 def _unique_addresses(values: tuple[str, ...]) -> tuple[str, ...]:

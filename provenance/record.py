@@ -21,7 +21,7 @@ from typing import Any, Iterable
 from provenance._keccak import keccak256
 from provenance.errors import ProvenanceError
 
-__all__ = ["Kind", "Record", "Domain", "RECORD_TYPE", "parse_bytes32", "parse_address", "hex32"]
+__all__ = ["Kind", "Record", "Domain", "RECORD_TYPE", "parse_bytes32", "parse_address", "checksum_address", "hex32"]
 
 RECORD_TYPE = "Record(bytes32 subject,uint8 kind,bytes32 claimsRoot,bytes32[] parents,string uri)"
 DOMAIN_NAME = "ProvenanceRegistry"
@@ -58,9 +58,14 @@ def parse_address(text: str, what: str = "address") -> str:
     """``0x`` + 40 hex digits → the checksummed address."""
     if not isinstance(text, str) or not _ADDRESS.match(text):
         raise ProvenanceError(f"{what} must be 0x followed by 40 hex digits, got {text!r}")
-    from eth_utils import to_checksum_address
+    return checksum_address(bytes.fromhex(text[2:]))
 
-    return to_checksum_address(text)
+
+def checksum_address(raw: bytes) -> str:
+    """EIP-55: the 20-byte address in hex, each letter upper-cased where the hash of the hex has a high nibble."""
+    lower = raw.hex()
+    digest = keccak256(lower.encode()).hex()
+    return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest))
 
 
 def hex32(value: bytes) -> str:

@@ -38,16 +38,34 @@ def sign_record(account: "LocalAccount", record: Record, domain: Domain) -> byte
 
 
 def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> str:
-    """The EOA that signed ``record`` under ``domain`` (checksummed)."""
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
+    """The EOA that signed ``record`` under ``domain`` (checksummed).
 
+    Recovered with coincurve over the EIP-712 digest, with the rules of
+    OpenZeppelin's ECDSA.recover that the registry applies: 65 bytes, ``v`` 27
+    or 28, ``s`` in the lower half of the curve order (no malleable twins).
+    """
+    from coincurve import PublicKey
+
+    from provenance._keccak import keccak256
+    from provenance.record import checksum_address
+
+    if not isinstance(signature, (bytes, bytearray)) or len(signature) != 65:
+        raise SignatureError(f"a record signature is 65 bytes, got {len(signature) if signature else 0}")
+    v = signature[64]
+    if v not in (27, 28):
+        raise SignatureError(f"the signature's v must be 27 or 28, got {v}")
+    if int.from_bytes(signature[32:64], "big") > _HALF_ORDER:
+        raise SignatureError("the signature's s is in the upper half of the curve order (malleable)")
     try:
-        return Account.recover_message(
-            encode_typed_data(full_message=record.as_typed_data(domain)), signature=signature
+        key = PublicKey.from_signature_and_message(
+            bytes(signature[:64]) + bytes([v - 27]), record.digest(domain), hasher=None
         )
-    except Exception as err:  # eth-keys raises several unrelated types for malformed input
+    except Exception as err:  # coincurve raises ValueError or its own types for points off the curve
         raise SignatureError(f"the record signature cannot be recovered: {err}") from None
+    return checksum_address(keccak256(key.format(compressed=False)[1:])[-20:])
+
+
+_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 
 def sign_revoke(account: "LocalAccount", record_id: bytes, reason: str, domain: Domain) -> bytes:

@@ -119,3 +119,32 @@ def test_resume_finishes_a_batch_whose_process_died_after_journaling(tmp_path, l
     assert store.records(state="anchored")[0].statement.anchor.batch_root == tree.root
     assert Publisher(store, ledger, account).anchor() is None
     assert ledger.batch_state(tree.root).anchored_at > 0
+
+
+def test_recovery_matches_eth_account_and_refuses_malleable_signatures(ledger, make_account):
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+    from eth_utils import to_checksum_address
+
+    from provenance.errors import SignatureError
+    from provenance.record import checksum_address
+
+    account = make_account()
+    record = Record.create(b"\x05" * 32, Kind.DATASET, b"\x06" * 32, [], "")
+    signature = sign_digest(account, record, ledger.domain)
+    expected = Account.recover_message(encode_typed_data(full_message=record.as_typed_data(ledger.domain)),
+                                       signature=signature)
+    assert recover_record_signer(record, ledger.domain, signature) == expected == account.address
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    s = int.from_bytes(signature[32:64], "big")
+    twin = signature[:32] + (order - s).to_bytes(32, "big") + bytes([55 - signature[64]])
+    with pytest.raises(SignatureError, match="upper half"):
+        recover_record_signer(record, ledger.domain, twin)
+    with pytest.raises(SignatureError, match="v must be"):
+        recover_record_signer(record, ledger.domain, signature[:64] + b"\x01")
+    with pytest.raises(SignatureError, match="65 bytes"):
+        recover_record_signer(record, ledger.domain, signature[:64])
+    other = Record.create(b"\x05" * 32, Kind.MODEL, b"\x06" * 32, [], "")
+    assert recover_record_signer(other, ledger.domain, signature) != account.address
+    for raw in (bytes(20), b"\xff" * 20, bytes.fromhex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")):
+        assert checksum_address(raw) == to_checksum_address(raw)
