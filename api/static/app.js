@@ -20,6 +20,15 @@
   const KINDS = { 0: "model", 1: "dataset", 2: "other" };
   const USES = ["commercial", "research"];
   const RELATIONS = { derivedFrom: "derived from" };
+  const EVENT_NAMES = [
+    "RecordRegistered",
+    "BatchAnchored",
+    "BatchedRecordProven",
+    "RecordRevoked",
+    "RecordSuperseded",
+    "RecordEndorsed",
+    "RecordDisputed",
+  ];
 
   // ------------------------------------------------------------------ API
 
@@ -164,6 +173,16 @@
     append(body, children);
   }
 
+  // An answer of the API, or `fallback` when it says 404 (nothing indexed under that key).
+  async function apiOr404(path, fallback) {
+    try {
+      return await api(path);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return fallback;
+      throw err;
+    }
+  }
+
   // Loads one section; a failure shows in that section only.
   async function load(target, work) {
     try {
@@ -283,7 +302,17 @@
       ),
     );
     const publishers = section("publishers", "Publishers");
-    const events = section("events", "Latest events");
+    const kindSelect = h(
+      "select",
+      { id: "event-kind", "aria-label": "Event kind" },
+      h("option", { value: "" }, "all events"),
+      EVENT_NAMES.map((name) => h("option", { value: name }, name)),
+    );
+    const events = section("events", "Latest events ", kindSelect);
+    kindSelect.addEventListener("change", () => {
+      const kind = kindSelect.value;
+      eventsPage(events.body, kind ? `limit=20&kind=${encodeURIComponent(kind)}` : "limit=20");
+    });
     append(main, [intro, publishers.el, events.el]);
     load(publishers.body, guarded(async () => {
       const list = listOf(await api("publishers"), "publishers", "items");
@@ -310,12 +339,13 @@
     const list = h("ol", { class: "timeline" });
     const more = h("p", {});
     load(target, guarded(async () => {
-      await appendEvents(list, more, query);
+      await appendEvents(list, more, query, query);
       return [list.childElementCount ? list : h("p", { class: "muted" }, "No event indexed yet."), more];
     }));
   }
 
-  async function appendEvents(list, more, query) {
+  // `base` is the first page's query; older pages add the cursor to it.
+  async function appendEvents(list, more, query, base) {
     const body = await api(`events?${query}`);
     for (const item of listOf(body, "items", "events")) list.append(timelineItem(item, true));
     more.replaceChildren();
@@ -325,7 +355,7 @@
       button.addEventListener("click", async () => {
         button.disabled = true;
         try {
-          await appendEvents(list, more, `limit=20&cursor=${encodeURIComponent(cursor)}`);
+          await appendEvents(list, more, `${base}&cursor=${encodeURIComponent(cursor)}`, base);
         } catch (err) {
           more.replaceChildren(errorBox(err));
         }
@@ -365,14 +395,15 @@
         if (err instanceof ApiError && err.status === 404) {
           const asRecord = await recordRedirect(subject);
           if (asRecord) return asRecord;
+          return h("div", { class: "notice", id: "unknown-subject" }, h("strong", {}, "No record of this subject is indexed"), err.detail ? ` — ${err.detail}` : null);
         }
         throw err;
       }
       if (!list.length) return h("p", { class: "muted" }, "No record of this subject on the ledger.");
       return recordsTable(list, false);
     }));
-    load(lineage.body, guarded(async () => lineageGraph(await api(`lineage/${subject}`), subject)));
-    load(history.body, guarded(async () => timeline(await api(`history/${subject}`), "No event about this subject.")));
+    load(lineage.body, guarded(async () => lineageGraph(await apiOr404(`lineage/${subject}`, {}), subject)));
+    load(history.body, guarded(async () => timeline(await apiOr404(`history/${subject}`, {}), "No event about this subject is indexed.")));
   }
 
   // A 0x+64 value may be a record id rather than a subject: offer the way to its artifact.
@@ -474,10 +505,10 @@
 
   // ------------------------------------------------------------------ history timeline
 
-  function timeline(body, emptyText) {
+  function timeline(body, emptyText, withLinks) {
     const items = listOf(body, "items", "events", "history");
     if (!items.length) return h("p", { class: "muted" }, emptyText);
-    return h("ol", { class: "timeline" }, items.map((item) => timelineItem(item, false)));
+    return h("ol", { class: "timeline" }, items.map((item) => timelineItem(item, Boolean(withLinks))));
   }
 
   function timelineItem(item, withLinks) {
@@ -701,7 +732,7 @@
       const registered = items.filter((i) => /Registered|Proved/.test(String(pick(i, "event", "name"))));
       if (!registered.length) return h("p", { class: "muted" }, "No record registered by this address.");
       return table(
-        ["Record", "Subject", "Event", "Block", "Time"],
+        ["Record", "Subject", "Kind", "Event", "Block", "Time"],
         registered.map((i) => {
           const extra = pick(i, "details") || {};
           return h(
@@ -709,6 +740,7 @@
             {},
             h("td", {}, hexCode(pick(i, "recordId", "record_id"))),
             h("td", {}, artifactLink(pick(i, "subject") || pick(extra, "subject"))),
+            h("td", {}, kindName(pick(extra, "kind"))),
             h("td", {}, pick(i, "event", "name") ?? ""),
             h("td", { class: "num" }, pick(i, "blockNumber", "block_number") ?? "—"),
             h("td", {}, formatTime(pick(i, "blockTime", "block_time"))),
@@ -716,7 +748,7 @@
         }),
       );
     }));
-    load(history.body, guarded(async () => timeline(await historyLoaded, "No event by or about this address.")));
+    load(history.body, guarded(async () => timeline(await historyLoaded, "No event by or about this address.", true)));
   }
 
   // ------------------------------------------------------------------ start
