@@ -1,10 +1,13 @@
 """``provenance export PATH|SUBJECT --format FORMAT``: evidence in other ecosystems' formats.
 
-``--format oms`` writes an OpenSSF Model Signing bundle (Sigstore bundle, DSSE,
-in-toto Statement v1) of the artifact at PATH, signed with the EC key given by
-``--key`` (PEM, P-256), that ``model_signing verify key --public_key PUB.pem
---signature FILE PATH`` accepts. A SUBJECT (0x…) needs the local store, which
-does not exist yet: pass the artifact's path.
+``--format in-toto`` writes the artifact's Statement (the provenance.json
+receipt); ``--format spdx`` an SPDX 3.0.1 JSON-LD document of the artifact and
+its lineage (docs/export.md). Both find the Statement beside PATH, in a
+Statement file, or for a SUBJECT in the local store. ``--format oms`` writes
+an OpenSSF Model Signing bundle (Sigstore bundle, DSSE, in-toto Statement v1)
+of the artifact at PATH, signed with the EC key given by ``--key`` (PEM,
+P-256), that ``model_signing verify key --public_key PUB.pem --signature FILE
+PATH`` accepts.
 """
 
 from __future__ import annotations
@@ -72,17 +75,93 @@ def _export_oms(args) -> int:
     return 0
 
 
-# name -> handler; in-toto and spdx join when their issues land
-FORMATS = {"oms": _export_oms}
+def _find_statement(args):
+    """The Statement of the target: a Statement file, the one beside an artifact, or the local store's."""
+    from pathlib import Path
+
+    from cli.context import settings_from
+    from provenance.errors import ProvenanceError
+    from provenance.manifest import Manifest
+    from provenance.record import parse_bytes32
+    from provenance.statement import Statement, statement_path_for
+    from provenance.store import STORE_FILE, Store
+
+    settings = settings_from(args)
+    store = Store.open(settings.home) if (settings.home / STORE_FILE).exists() else None
+    target = Path(args.target)
+    if target.exists():
+        if target.is_file() and target.suffix == ".json" and b"in-toto.io/Statement" in target.read_bytes()[:4096]:
+            return Statement.from_file(target), store
+        beside = statement_path_for(target)
+        if beside.exists():
+            return Statement.from_file(beside), store
+        subject = Manifest.from_path(target).subject
+    elif _SUBJECT.fullmatch(args.target):
+        subject = parse_bytes32(args.target, "SUBJECT")
+    else:
+        raise ProvenanceError(
+            f"{args.target!r} is neither an existing path nor a subject (0x followed by 64 hex digits)"
+        )
+    found = store.statements_for(subject) if store else []
+    if not found:
+        raise ProvenanceError(
+            f"no Statement of subject 0x{subject.hex()} is known locally ({settings.home})",
+            hint="pass the Statement file that came with the artifact",
+        )
+    anchored = [s for s in found if s.anchor is not None]
+    return (anchored or found)[-1], store
+
+
+def _write(args, text: str) -> None:
+    from provenance.errors import ProvenanceError
+
+    if args.out:
+        try:
+            with open(args.out, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as err:
+            raise ProvenanceError(f"{args.out}: cannot write ({err.strerror})") from None
+    else:
+        sys.stdout.write(text)
+
+
+def _export_intoto(args) -> int:
+    from provenance.spdx import dumps, intoto_document
+
+    statement, _ = _find_statement(args)
+    _write(args, dumps(intoto_document(statement)))
+    return 0
+
+
+def _export_spdx(args) -> int:
+    from provenance.spdx import dumps, spdx_document
+
+    statement, store = _find_statement(args)
+    ancestors = {}
+    pending = list(statement.record.parents)
+    while pending and store is not None and len(ancestors) < 256:
+        subject = pending.pop()
+        if subject in ancestors:
+            continue
+        found = store.statements_for(subject)
+        if found:
+            ancestors[subject] = found[-1]
+            pending.extend(found[-1].record.parents)
+    _write(args, dumps(spdx_document(statement, ancestors)))
+    return 0
+
+
+# name -> handler
+FORMATS = {"in-toto": _export_intoto, "spdx": _export_spdx, "oms": _export_oms}
 
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "export",
-        help="export an artifact's evidence in another format (oms: OpenSSF Model Signing)",
+        help="export an artifact's evidence: in-toto Statement, SPDX 3.0 JSON-LD, or an OMS bundle",
         description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
-    p.add_argument("target", metavar="PATH|SUBJECT", help="the artifact's path (or its 0x subject, once stored locally)")
+    p.add_argument("target", metavar="PATH|SUBJECT|STATEMENT", help="the artifact's path, its 0x subject, or a Statement file")
     p.add_argument("--format", required=True, metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")
     p.add_argument("--key", metavar="KEY.pem", help="oms: EC private key (PEM) to sign with; password from $PROVENANCE_KEY_PASSWORD")
     p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
@@ -99,13 +178,7 @@ def run(args) -> int:
 
     handler = FORMATS.get(args.format)
     if handler is None:
-        raise ProvenanceError(
-            f"unknown export format {args.format!r}; accepted: {', '.join(FORMATS)}",
-            hint="in-toto and spdx are planned but not available yet",
-        )
-    if not os.path.exists(args.target) and _SUBJECT.fullmatch(args.target):
-        raise ProvenanceError(
-            f"subject {args.target} is not known locally, and the local store does not exist yet",
-            hint="pass the artifact's path instead of its subject",
-        )
+        raise ProvenanceError(f"unknown export format {args.format!r}; accepted: {', '.join(FORMATS)}")
+    if args.format == "oms" and not os.path.exists(args.target):
+        raise ProvenanceError(f"--format oms needs the artifact's path; {args.target} does not exist")
     return handler(args)
