@@ -452,3 +452,106 @@ def test_disputed_fails_for_a_trusted_auditor_and_warns_for_anyone_else(world, t
     verdict = world.verifier(policy).verify_path(path)
     expect(verdict, Code.DISPUTED, Status.FAIL, "endorsements")
     assert verdict.exit_code() == 1
+
+
+# --------------------------------------------------------------------------- three generations
+
+
+@dataclass
+class Generations:
+    dataset: Statement
+    base: Statement
+    tune: Statement
+    tune_path: Path
+
+
+def three_generations(world: World, tmp_path: Path, dataset_changes: dict | None = None, *,
+                      data_pub: str = "datahub", base_pub: str = "acme", tune_pub: str = "tuner",
+                      base_changes: dict | None = None, tune_changes: dict | None = None) -> Generations:
+    """dataset (batched) -> base model trained on it (direct) -> fine-tune of the base model (batched, with files)."""
+    data_path = artifact(tmp_path / "dataset", {"train.jsonl": os.urandom(64), "README.md": b"card"})
+    dataset = world.batch(data_pub, [claims_for("dataset", dataset_changes)], path=data_path)[0]
+    base_model = world.register(base_pub, claims_for("model", {
+        "lineage.trained_on": [hex32(dataset.subject)], **(base_changes or {})}))
+    tune_path = artifact(tmp_path / "tune", {"adapter.safetensors": os.urandom(64), "config.json": b"{}"})
+    tune = world.batch(tune_pub, [claims_for("model", {
+        "lineage.base_models": [base(base_model.subject)], **(tune_changes or {})})], path=tune_path)[0]
+    assert dataset.anchor.type == "batch" and base_model.anchor.type == "direct" and tune.anchor.type == "batch"
+    assert tune.record.parents == (base_model.subject,) and base_model.record.parents == (dataset.subject,)
+    return Generations(dataset, base_model, tune, tune_path)
+
+
+def trusting_all(world: World, **settings) -> Policy:
+    return world.policy("datahub", "acme", "tuner", **settings)
+
+
+def test_generations_erasure_of_the_dataset_shows_on_the_fine_tune(world, tmp_path):
+    gen = three_generations(world, tmp_path, {
+        "privacy.personal_data": "present", "privacy.lawful_basis": "consent", "privacy.erasure": "retrain"},
+        base_changes={"privacy.anonymization": ["anonymisation"]},
+        tune_changes={"privacy.anonymization": ["anonymisation"]})
+    all_pass(world.verifier(trusting_all(world)).verify_path(gen.tune_path))
+
+    world.prove("datahub", gen.dataset)
+    world.publisher("datahub").revoke(gen.dataset.record_id, ERASURE_REASON)
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    line = expect(verdict, Code.ERASURE_AFFECTED, Status.FAIL, "privacy")
+    assert line.evidence["ancestor"] == hex32(gen.dataset.subject)
+    assert list(line.evidence["via"]) == [hex32(s) for s in (gen.tune.subject, gen.base.subject, gen.dataset.subject)]
+    assert line.evidence["reason"] == ERASURE_REASON
+    failed = expect(verdict, Code.PARENT_FAILED, Status.FAIL, "lineage")
+    assert failed.evidence["ancestor"] == hex32(gen.dataset.subject)
+    assert verdict.exit_code() == 1
+    # the base model in between is affected as well
+    expect(world.verifier(trusting_all(world)).verify_subject(gen.base.subject), Code.ERASURE_AFFECTED, Status.FAIL)
+
+    # once the fine-tune's publisher registers a successor (retrained after the erasure), it is no longer affected
+    retrained = world.register("tuner", claims_for("model"))
+    world.prove("tuner", gen.tune)
+    world.publisher("tuner").supersede(gen.tune.record_id, retrained.record_id)
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    absent(verdict, Code.ERASURE_AFFECTED)
+    expect(verdict, Code.SUPERSEDED, Status.WARN, "status")
+
+
+def test_generations_non_commercial_dataset_forbids_commercial_use_of_the_fine_tune(world, tmp_path):
+    gen = three_generations(world, tmp_path, {"copyright.license": "CC-BY-NC-4.0", "copyright.commercial_use": False})
+    verdict = world.verifier(trusting_all(world, use="commercial")).verify_path(gen.tune_path)
+    lines = [c for c in verdict.checks if c.code is Code.USE_NOT_PERMITTED]
+    expect(verdict, Code.USE_NOT_PERMITTED, Status.FAIL, "copyright")
+    assert hex32(gen.dataset.subject) in {c.evidence.get("ancestor") for c in lines}
+    assert all(c.evidence["intendedUse"] == "commercial" for c in lines)
+    assert verdict.exit_code() == 1
+    all_pass(world.verifier(trusting_all(world, use="research")).verify_path(gen.tune_path))
+
+
+def test_generations_training_opt_out_of_another_publisher_shows_on_the_fine_tune(world, tmp_path):
+    gen = three_generations(world, tmp_path, {"copyright.training_mining.ai_training": "notAllowed"})
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    line = expect(verdict, Code.TRAINING_NOT_ALLOWED, Status.FAIL, "copyright")
+    assert line.evidence["ancestor"] == hex32(gen.dataset.subject)
+    assert line.evidence["derived"] == hex32(gen.base.subject)
+    assert line.evidence["sourcePublisher"] == world.account("datahub").address
+    assert verdict.exit_code() == 1
+
+    # the dataset's publisher endorses the base model's record: the training is excused
+    world.publisher("datahub").endorse(gen.base.record_id, b"\x33" * 32, "https://example.org/licence-deal")
+    all_pass(world.verifier(trusting_all(world)).verify_path(gen.tune_path))
+
+
+def test_training_not_allowed_excused_by_an_endorsement_of_the_verified_record_or_the_same_publisher(world, tmp_path):
+    gen = three_generations(world, tmp_path / "a", {"copyright.tdm_reservation": True})
+    expect(world.verifier(trusting_all(world)).verify_path(gen.tune_path), Code.TRAINING_NOT_ALLOWED, Status.FAIL)
+    world.prove("tuner", gen.tune)
+    world.publisher("datahub").endorse(gen.tune.record_id, b"\x44" * 32)
+    all_pass(world.verifier(trusting_all(world)).verify_path(gen.tune_path))
+
+    # an endorsement by someone else does not excuse it
+    other = three_generations(world, tmp_path / "b", {"copyright.training_mining.ai_generative_training": "constrained"})
+    world.publisher("stranger").endorse(other.base.record_id, b"\x55" * 32)
+    expect(world.verifier(trusting_all(world)).verify_path(other.tune_path), Code.TRAINING_NOT_ALLOWED, Status.FAIL)
+
+    # the dataset's own publisher trained the base model: nothing to excuse
+    own = three_generations(world, tmp_path / "c", {"copyright.training_mining.ai_training": "notAllowed"},
+                            base_pub="datahub")
+    all_pass(world.verifier(trusting_all(world)).verify_path(own.tune_path))
