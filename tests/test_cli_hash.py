@@ -107,9 +107,10 @@ def test_check_reports_differences_and_exits_1(artifact, tmp_path, capsys):
         (["hash", "{root}", "--shard-size", "lots"], "invalid size 'lots'"),
         (["hash", "{root}", "--check", "{root}/missing.json"], "cannot read the manifest"),
         (["hash", "{root}", "--oms-bundle", "x.sig"], "go together"),
-        (["export", "{root}", "--format", "spdx"], "unknown export format 'spdx'; accepted: oms"),
+        (["export", "{root}", "--format", "cyclonedx"], "unknown export format 'cyclonedx'; accepted: in-toto, spdx, oms"),
+        (["export", "0x" + "ab" * 32, "--format", "spdx"], "no Statement of subject 0x" + "ab" * 32),
         (["export", "{root}", "--format", "oms"], "needs --key"),
-        (["export", "0x" + "ab" * 32, "--format", "oms", "--key", "k.pem"], "not known locally"),
+        (["export", "0x" + "ab" * 32, "--format", "oms", "--key", "k.pem"], "needs the artifact's path"),
     ],
 )
 def test_bad_input_exits_2_with_a_message(artifact, capsys, args, message):
