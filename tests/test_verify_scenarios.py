@@ -555,3 +555,115 @@ def test_training_not_allowed_excused_by_an_endorsement_of_the_verified_record_o
     own = three_generations(world, tmp_path / "c", {"copyright.training_mining.ai_training": "notAllowed"},
                             base_pub="datahub")
     all_pass(world.verifier(trusting_all(world)).verify_path(own.tune_path))
+
+
+# --------------------------------------------------------------------------- copyright
+
+
+def _model_on(world: World, tmp_path: Path, dataset_changes: dict, model_changes: dict | None = None, *,
+              data_pub: str = "datahub", model_pub: str = "acme", model_kind: str = "model",
+              as_parent: bool = False) -> tuple[Statement, Statement, Path]:
+    """A dataset (direct, subject only) and an artifact with files derived from it (batched)."""
+    dataset = world.register(data_pub, claims_for("dataset", dataset_changes))
+    path = artifact(tmp_path / "derived", {"weights.bin": os.urandom(64)})
+    changes = dict(model_changes or {})
+    if not as_parent:
+        changes["lineage.trained_on"] = [hex32(dataset.subject)]
+    derived = world.batch(model_pub, [claims_for(model_kind, changes)], path=path,
+                          extra_parents=[dataset.subject] if as_parent else ())[0]
+    return dataset, derived, path
+
+
+def test_license_unspecified_missing_unknown_or_custom_without_url(world, tmp_path):
+    for i, license_ in enumerate((None, "unknown", "LicenseRef-acme-weights")):
+        path = artifact(tmp_path / f"m{i}", {"weights.bin": os.urandom(64)})
+        world.register("acme", claims_for("model", {"copyright.license": license_}), path=path)
+        verdict = world.verifier(world.policy("acme")).verify_path(path)
+        expect(verdict, Code.LICENSE_UNSPECIFIED, Status.WARN, "copyright")
+        assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+        verdict = world.verifier(world.policy("acme", require={"license": True})).verify_path(path)
+        expect(verdict, Code.LICENSE_UNSPECIFIED, Status.FAIL, "copyright")
+    # with its URL, the custom license is named; its terms still cannot be classified
+    path = artifact(tmp_path / "url", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"copyright.license": "LicenseRef-acme-weights",
+                                                "copyright.license_url": "https://acme.example/license"}), path=path)
+    expect(world.verifier(world.policy("acme")).verify_path(path), Code.LICENSE_UNSPECIFIED, Status.WARN)
+    # an undisclosed license counts as missing, on an ancestor too
+    dataset, _, path = _model_on(world, tmp_path / "hidden", {"disclose": ["privacy", "lineage"]})
+    line = expect(world.verifier(world.policy("acme", "datahub")).verify_path(path), Code.LICENSE_UNSPECIFIED,
+                  Status.WARN)
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+
+
+def test_license_conflict_commercial_claim_over_a_non_commercial_ancestor(world, tmp_path):
+    dataset, model, path = _model_on(world, tmp_path, {"copyright.license": "CC-BY-NC-4.0"},
+                                     {"copyright.commercial_use": True})
+    verdict = world.verifier(world.policy("acme", "datahub", use="research")).verify_path(path)
+    line = expect(verdict, Code.LICENSE_CONFLICT, Status.FAIL, "copyright")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+    absent(verdict, Code.USE_NOT_PERMITTED)
+    assert verdict.exit_code() == 1
+
+
+def test_use_not_permitted_for_commercial_use_of_an_academic_only_model(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"copyright.commercial_use": False}), path=path)
+    verdict = world.verifier(world.policy("acme")).verify_path(path)
+    line = expect(verdict, Code.USE_NOT_PERMITTED, Status.FAIL, "copyright")
+    assert line.evidence["field"] == "copyright.commercial_use"
+    all_pass(world.verifier(world.policy("acme", use="research")).verify_path(path))
+
+
+def test_share_alike_ancestor_under_an_incompatible_license(world, tmp_path):
+    policy = world.policy("acme", "datahub")
+    _, _, path = _model_on(world, tmp_path / "a", {"copyright.license": "CC-BY-SA-4.0"})
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.SHARE_ALIKE, Status.WARN, "copyright")
+    assert line.evidence["ancestorLicense"] == "CC-BY-SA-4.0" and line.evidence["license"] == "Apache-2.0"
+    assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+    _, _, path = _model_on(world, tmp_path / "b", {"copyright.license": "CC-BY-SA-4.0"},
+                           {"copyright.license": "CC-BY-SA-4.0"})
+    all_pass(world.verifier(policy).verify_path(path))
+
+
+def test_no_derivatives_ancestor(world, tmp_path):
+    dataset, _, path = _model_on(world, tmp_path, {"copyright.license": "CC-BY-ND-4.0"})
+    verdict = world.verifier(world.policy("acme", "datahub")).verify_path(path)
+    line = expect(verdict, Code.NO_DERIVATIVES, Status.FAIL, "copyright")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+    assert verdict.exit_code() == 1
+
+
+def test_restrictions_dropped_by_a_fine_tune_of_a_llama_model(world, tmp_path):
+    policy = world.policy("meta", "tuner")
+    llama = world.register("meta", claims_for("model", {"copyright.license": "llama3"}))
+    for i, license_ in enumerate(("Apache-2.0", "llama3")):
+        path = artifact(tmp_path / f"tune{i}", {"adapter.bin": os.urandom(64)})
+        world.batch("tuner", [claims_for("model", {"copyright.license": license_,
+                                                   "lineage.base_models": [base(llama.subject, "adapter")]})],
+                    path=path)
+        verdict = world.verifier(policy).verify_path(path)
+        if license_ == "Apache-2.0":
+            line = expect(verdict, Code.RESTRICTIONS_DROPPED, Status.FAIL, "copyright")
+            assert "llama-acceptable-use-policy" in line.evidence["restrictions"]
+            assert verdict.exit_code() == 1
+        else:
+            all_pass(verdict)
+
+
+def test_opt_out_violation_by_a_derived_dataset_and_by_a_model_without_explicit_training_permission(world, tmp_path):
+    policy = world.policy("scraper", "datahub", "acme")
+    reserved = {"copyright.training_mining.data_mining": "notAllowed"}
+    source, _, path = _model_on(world, tmp_path / "a", reserved, model_pub="scraper", model_kind="dataset",
+                                as_parent=True)
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.OPT_OUT_VIOLATION, Status.FAIL, "copyright")
+    assert line.evidence["ancestor"] == hex32(source.subject)
+    assert verdict.exit_code() == 1
+
+    # a model trained on it, while ai_training is not explicitly allowed
+    _, _, path = _model_on(world, tmp_path / "b", {**reserved, "copyright.training_mining.ai_training": None})
+    expect(world.verifier(policy).verify_path(path), Code.OPT_OUT_VIOLATION, Status.FAIL, "copyright")
+    # ai_training explicitly allowed: mining reservations do not stop training
+    _, _, path = _model_on(world, tmp_path / "c", reserved)
+    all_pass(world.verifier(policy).verify_path(path))
