@@ -17,6 +17,7 @@ and answered with an ETag so that browsers revalidate rather than re-download.
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException, Request
@@ -25,6 +26,8 @@ from fastapi.responses import Response
 __all__ = ["router", "STATIC_DIR", "CONTENT_SECURITY_POLICY"]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+log = logging.getLogger("provenance.api")
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -49,7 +52,14 @@ class _Asset:
 
 
 def _load_assets() -> dict[str, _Asset]:
-    """Every servable file of ``api/static`` by name; nothing else can be asked for."""
+    """Every servable file of ``api/static`` by name; nothing else can be asked for.
+
+    Without the directory (an install that left out the package data) the
+    JSON API still starts; the page answers 404 saying what is missing.
+    """
+    if not (STATIC_DIR / "index.html").is_file():
+        log.warning("the auditors' page is not installed: %s/index.html is missing", STATIC_DIR)
+        return {}
     return {
         path.name: _Asset(path)
         for path in sorted(STATIC_DIR.iterdir())
@@ -78,7 +88,11 @@ def _answer(request: Request, asset: _Asset) -> Response:
 @router.get("/")
 def page(request: Request) -> Response:
     """The auditors' page (plain HTML; the script routes by the URL's ``#`` part)."""
-    return _answer(request, _ASSETS["index.html"])
+    asset = _ASSETS.get("index.html")
+    if asset is None:
+        missing = STATIC_DIR / "index.html"
+        raise HTTPException(status_code=404, detail=f"the auditors' page is not installed ({missing} is missing)")
+    return _answer(request, asset)
 
 
 @router.get("/static/{name}")
