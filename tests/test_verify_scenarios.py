@@ -667,3 +667,168 @@ def test_opt_out_violation_by_a_derived_dataset_and_by_a_model_without_explicit_
     # ai_training explicitly allowed: mining reservations do not stop training
     _, _, path = _model_on(world, tmp_path / "c", reserved)
     all_pass(world.verifier(policy).verify_path(path))
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def test_privacy_unverified_unknown_or_undisclosed(world, tmp_path):
+    policy = world.policy("acme")
+    path = artifact(tmp_path / "unknown", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"privacy.personal_data": "unknown"}), path=path)
+    verdict = world.verifier(policy).verify_path(path)
+    expect(verdict, Code.PRIVACY_UNVERIFIED, Status.WARN, "privacy")
+    assert verdict.exit_code() == 0
+    verdict = world.verifier(world.policy("acme", require={"privacy": True})).verify_path(path)
+    expect(verdict, Code.PRIVACY_UNVERIFIED, Status.FAIL, "privacy")
+    assert verdict.exit_code() == 1
+
+    path = artifact(tmp_path / "hidden", {"weights.bin": os.urandom(64)})
+    statement = world.register("acme", claims_for("model", disclose=("copyright", "lineage")), path=path)
+    expect(world.verifier(world.policy("acme", auditors=["auditor"])).verify_path(path),
+           Code.PRIVACY_UNVERIFIED, Status.WARN, "privacy")
+    # a trusted auditor who saw the undisclosed fields endorses the record
+    world.publisher("auditor").endorse(statement.record_id, b"\x66" * 32)
+    all_pass(world.verifier(world.policy("acme", auditors=["auditor"])).verify_path(path))
+
+
+def test_personal_data_conflict_unless_anonymisation_is_claimed(world, tmp_path):
+    policy = world.policy("acme", "datahub")
+    people = {"privacy.personal_data": "present", "privacy.lawful_basis": "consent"}
+    dataset, _, path = _model_on(world, tmp_path / "a", people)
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.PERSONAL_DATA_CONFLICT, Status.FAIL, "privacy")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+    # pseudonymisation does not break the chain; anonymisation does
+    _, _, path = _model_on(world, tmp_path / "b", people, {"privacy.anonymization": ["pseudonymisation"]})
+    expect(world.verifier(policy).verify_path(path), Code.PERSONAL_DATA_CONFLICT, Status.FAIL)
+    _, _, path = _model_on(world, tmp_path / "c", people, {"privacy.anonymization": ["anonymisation"]})
+    all_pass(world.verifier(policy).verify_path(path))
+
+
+def test_no_lawful_basis_on_the_dataset_and_on_the_model_that_inherits_it(world, tmp_path):
+    policy = world.policy("acme", "datahub")
+    dataset, _, path = _model_on(world, tmp_path, {"privacy.personal_data": "present"},
+                                 {"privacy.personal_data": "present", "privacy.lawful_basis": "legitimate_interests"})
+    verdict = world.verifier(policy).verify_subject(dataset.subject)
+    expect(verdict, Code.NO_LAWFUL_BASIS, Status.FAIL, "privacy")
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.NO_LAWFUL_BASIS, Status.FAIL, "privacy")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+
+
+def test_no_special_category_condition(world, tmp_path):
+    path = artifact(tmp_path / "data", {"records.csv": os.urandom(64)})
+    world.register("datahub", claims_for("dataset", {
+        "privacy.personal_data": "present", "privacy.lawful_basis": "consent",
+        "privacy.special_categories": ["health"]}), path=path)
+    verdict = world.verifier(world.policy("datahub")).verify_path(path)
+    line = expect(verdict, Code.NO_SPECIAL_CATEGORY_CONDITION, Status.FAIL, "privacy")
+    assert list(line.evidence["value"]) == ["health"]
+    path = artifact(tmp_path / "ok", {"records.csv": os.urandom(64)})
+    world.register("datahub", claims_for("dataset", {
+        "privacy.personal_data": "present", "privacy.lawful_basis": "consent",
+        "privacy.special_categories": ["health"], "privacy.special_category_condition": "explicit_consent"}),
+        path=path)
+    all_pass(world.verifier(world.policy("datahub")).verify_path(path))
+
+
+def _prepare_with_openings(world: World, who: str, spec: dict, replace: dict, *, path: Path) -> Prepared:
+    """Claims committed by another tool: field values our claims loader would refuse (e.g. DP without epsilon)."""
+    claims = Claims.from_mapping(spec)
+    honest = commit(claims)
+    openings = [Opening.of(o.field, o.salt, replace[o.field]) if o.field in replace else o for o in honest.openings]
+    commitment = Commitment.from_openings(openings, claims.disclose)
+    account = world.account(who)
+    manifest = Manifest.from_path(path)
+    record = Record.create(manifest.subject, Kind.parse(claims.kind), commitment.claims_root, claims.parents(), "")
+    statement = Statement.create(
+        name="other-tool", record=record, publisher=account.address,
+        signature=sign_digest(account, record, world.ledger.domain), chain_id=world.ledger.chain_id,
+        registry=world.ledger.registry, manifest=manifest.to_dict(),
+        disclosures=[d.to_dict() for d in commitment.disclose()],
+    )
+    return Prepared(statement, commitment, path / "provenance.json")
+
+
+def test_dp_invalid_from_a_publisher_with_other_tooling(world, tmp_path):
+    spec = claims_for("dataset", {"privacy.anonymization": ["differential_privacy"],
+                                  "privacy.differential_privacy": {"epsilon": 1.0, "delta": 1e-7, "unit": "user"}})
+    with pytest.raises(Exception, match="epsilon"):  # our loader refuses DP without epsilon
+        Claims.from_mapping({**spec, "privacy": {**spec["privacy"],
+                                                 "differential_privacy": {"delta": 1e-7, "unit": "user"}}})
+    path = artifact(tmp_path / "data", {"rows.csv": os.urandom(64)})
+    prepared = _prepare_with_openings(world, "datahub", spec, {
+        "privacy.differential_privacy": {"delta": 1e-7, "unit": "user"}}, path=path)
+    world.publisher("datahub").register(prepared)
+    verdict = world.verifier(world.policy("datahub")).verify_path(path)
+    expect(verdict, Code.OK, Status.PASS, "claims")  # the disclosures match: the claim itself is invalid
+    line = expect(verdict, Code.DP_INVALID, Status.FAIL, "privacy")
+    assert "epsilon" in line.message
+    assert verdict.exit_code() == 1
+
+    # a negative epsilon, on an ancestor
+    path = artifact(tmp_path / "data2", {"rows.csv": os.urandom(64)})
+    dataset = world.publisher("datahub").register(_prepare_with_openings(world, "datahub", spec, {
+        "privacy.differential_privacy": {"epsilon": -1, "delta": 1e-7, "unit": "user"}}, path=path))
+    model_path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"lineage.trained_on": [hex32(dataset.subject)]}), path=model_path)
+    line = expect(world.verifier(world.policy("datahub", "acme")).verify_path(model_path), Code.DP_INVALID,
+                  Status.FAIL, "privacy")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+
+
+def test_dp_budget_exceeded_summed_over_the_lineage(world, tmp_path):
+    def dp(epsilon):
+        return {"privacy.anonymization": ["differential_privacy"],
+                "privacy.differential_privacy": {"epsilon": epsilon, "delta": 1e-7, "unit": "user"}}
+
+    _, _, path = _model_on(world, tmp_path / "a", dp(8.0), dp(5.0))
+    verdict = world.verifier(world.policy("acme", "datahub")).verify_path(path)
+    line = expect(verdict, Code.DP_BUDGET_EXCEEDED, Status.FAIL, "privacy")
+    assert line.evidence["epsilon"] == 13.0 and line.evidence["epsilonMax"] == 10.0
+    all_pass(world.verifier(world.policy("acme", "datahub", differential_privacy={"epsilon_max": 20.0}))
+             .verify_path(path))
+    _, _, path = _model_on(world, tmp_path / "b", dp(3.0), dp(5.0))
+    all_pass(world.verifier(world.policy("acme", "datahub")).verify_path(path))
+
+
+def test_confidentiality_conflict_red_artifact_at_a_public_uri(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"privacy.confidentiality": "red"}), path=path,
+                   uri="https://huggingface.co/acme/secret-model")
+    verdict = world.verifier(world.policy("acme")).verify_path(path)
+    line = expect(verdict, Code.CONFIDENTIALITY_CONFLICT, Status.WARN, "privacy")
+    assert line.evidence["uri"] == "https://huggingface.co/acme/secret-model"
+    assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+    path = artifact(tmp_path / "private", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"privacy.confidentiality": "amber"}), path=path,
+                   uri="s3://acme-private/model")
+    all_pass(world.verifier(world.policy("acme")).verify_path(path))
+
+
+# --------------------------------------------------------------------------- lineage
+
+
+def test_parent_unknown_for_an_unregistered_parent(world, tmp_path):
+    stranger = os.urandom(32)
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model"), path=path, extra_parents=[stranger])
+    verdict = world.verifier(world.policy("acme")).verify_path(path)
+    line = expect(verdict, Code.PARENT_UNKNOWN, Status.WARN, "lineage")
+    assert line.evidence["ancestor"] == hex32(stranger)
+    assert verdict.exit_code() == 0
+    verdict = world.verifier(world.policy("acme", require={"parents": True})).verify_path(path)
+    expect(verdict, Code.PARENT_UNKNOWN, Status.FAIL, "lineage")
+
+
+def test_parent_failed_for_a_revoked_parent(world, tmp_path):
+    dataset, _, path = _model_on(world, tmp_path, {})
+    policy = world.policy("acme", "datahub")
+    all_pass(world.verifier(policy).verify_path(path))
+    world.publisher("datahub").revoke(dataset.record_id, "mislabelled rows")
+    verdict = world.verifier(policy).verify_path(path)
+    line = expect(verdict, Code.PARENT_FAILED, Status.FAIL, "lineage")
+    assert line.evidence["ancestor"] == hex32(dataset.subject) and line.evidence["reason"] == "mislabelled rows"
+    absent(verdict, Code.ERASURE_AFFECTED)  # not revoked for erasure
+    assert verdict.exit_code() == 1
