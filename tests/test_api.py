@@ -314,7 +314,7 @@ def test_events_filters_and_cursor_pagination(world):
     _problem(client.get("/v1/events?limit=0"), 422)
     _problem(client.get("/v1/events?limit=501"), 422)
     _problem(client.get("/v1/events?publisher=alice"), 422)
-    _problem(client.get("/v1/events?cursor=not-a-cursor"), 400, "invalid-cursor")
+    _problem(client.get("/v1/events?cursor=not-a-cursor"), 422, "invalid-request")
 
 
 def test_proofs_direct_statement_and_chain(world):
