@@ -183,13 +183,16 @@
     }
   }
 
+  // Thrown when a newer request took over a section: its result is dropped.
+  class Superseded extends Error {}
+
   // Loads one section; a failure shows in that section only.
   async function load(target, work) {
     try {
       const content = await work();
       fill(target, content);
     } catch (err) {
-      fill(target, errorBox(err));
+      if (!(err instanceof Superseded)) fill(target, errorBox(err));
     }
   }
 
@@ -281,7 +284,7 @@
     const mine = generation;
     return async () => {
       const result = await work();
-      if (mine !== generation) throw new Error("superseded");
+      if (mine !== generation) throw new Superseded();
       return result;
     };
   }
@@ -335,11 +338,15 @@
     eventsPage(events.body, "limit=20");
   }
 
+  let eventsRequests = 0; // a newer choice of event kind drops the answer to an older one
+
   function eventsPage(target, query) {
     const list = h("ol", { class: "timeline" });
     const more = h("p", {});
+    const mine = ++eventsRequests;
     load(target, guarded(async () => {
       await appendEvents(list, more, query, query);
+      if (mine !== eventsRequests) throw new Superseded();
       return [list.childElementCount ? list : h("p", { class: "muted" }, "No event indexed yet."), more];
     }));
   }
