@@ -223,6 +223,7 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 # The overview lists the publisher and the latest events, which filter by kind.
                 expect(page.locator("#publishers")).to_contain_text(publisher.address[2:10])
                 expect(page.locator("#events ol.timeline li")).to_have_count(2)
+                expect(page.locator("#index-status")).to_contain_text("Index synced to block")
                 page.select_option("#event-kind", "RecordRevoked")
                 expect(page.locator("#events")).to_contain_text("No event indexed yet")
                 page.select_option("#event-kind", "RecordRegistered")

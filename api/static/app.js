@@ -72,7 +72,32 @@
       throw new ApiError(response.status, `${title} (HTTP ${response.status})`, detail);
     }
     if (body === null) throw new ApiError(response.status, "Unexpected answer", `no JSON from ${API + path}`);
+    showIndex(pick(body, "index"));
     return body;
+  }
+
+  // The freshness line under the search box, from the `index` block of the latest answer.
+  function showIndex(info) {
+    const line = document.getElementById("index-status");
+    if (!line || !info || typeof info !== "object") return;
+    const synced = pick(info, "syncedTo");
+    const head = pick(info, "head");
+    const parts = [];
+    parts.push(synced === undefined ? "Index not synced yet" : `Index synced to block ${synced}`);
+    if (head !== undefined) parts.push(`chain head ${head}`);
+    const lag = pick(info, "lag");
+    if (lag !== undefined) parts.push(`${lag} block${lag === 1 ? "" : "s"} behind`);
+    const confirmations = pick(info, "confirmations");
+    if (confirmations) parts.push(`${confirmations} confirmations`);
+    const chain = pick(info, "chainId");
+    if (chain !== undefined) parts.push(`chain ${chain}`);
+    const registry = pick(info, "registry");
+    if (registry !== undefined) parts.push(`registry ${registry}`);
+    line.textContent = parts.join(" · ");
+    const down = pick(info, "chainReachable") === false;
+    line.classList.toggle("stale", down);
+    if (down) line.append(" · the Ethereum node does not answer: what is shown may be out of date");
+    line.hidden = false;
   }
 
   // ------------------------------------------------------------------ helpers
@@ -683,13 +708,21 @@
       edgeEls,
       nodeEls,
     );
+    const truncated =
+      pick(body, "truncated") === true
+        ? h(
+            "p",
+            { class: "notice", id: "lineage-truncated" },
+            "The graph is cut at the service's depth or size limit; open an outer artifact to see further.",
+          )
+        : null;
     const legend = h(
       "p",
       { class: "legend muted" },
       "Inputs on the left; an arrow goes from an artifact to what it was derived from. " +
         "The outlined box is the artifact on this page. Click an artifact to open it.",
     );
-    return [h("div", { class: "graph-scroll" }, drawing), legend];
+    return [truncated, h("div", { class: "graph-scroll" }, drawing), legend];
   }
 
   // ------------------------------------------------------------------ file and publisher
