@@ -44,12 +44,11 @@ def open_ledger(settings: Settings, *, need_registry: bool = True):
             )
         return ledger
     chain = LocalChain(settings.home)
-    if not chain.status().running:
+    if not chain.running:
         print(f"starting the local chain on {chain.rpc_url} (stop it with `provenance chain down`)", file=sys.stderr)
-    status = chain.up()
-    ledger = Ledger.connect(status.rpc_url)
-    registry = settings.registry or status.registry
-    ledger.use_registry(registry)
+    ledger = chain.ledger()
+    if settings.registry and settings.registry.lower() != (ledger.registry or "").lower():
+        ledger.use_registry(settings.registry)
     return ledger
 
 
@@ -127,3 +126,32 @@ def statement_sources(settings: Settings, index) -> list:
     if hasattr(index, "statements_for"):
         sources.append(index)
     return sources
+
+
+def kept_summary(settings: Settings) -> str:
+    """What the local store keeps for the chain, for a node-down message; opens no store that does not exist."""
+    from provenance.store import STORE_FILE, Store
+
+    if not (settings.home / STORE_FILE).exists():
+        return "nothing was written; run the command again when the node answers"
+    store = Store.open(settings.home)
+    try:
+        states, open_txs = store.unfinished()
+    finally:
+        store.close()
+    parts = [f"{count} {state} record{'s' if count != 1 else ''}" for state, count in sorted(states.items())]
+    if open_txs:
+        parts.append(f"{open_txs} journaled transaction{'s' if open_txs != 1 else ''} not yet confirmed")
+    if not parts:
+        return "nothing was waiting for the chain; run the command again when the node answers"
+    return (
+        f"kept in the local store {settings.home}: " + ", ".join(parts)
+        + "; nothing is lost: run `provenance anchor` (or any chain command) when the node answers to resume"
+    )
+
+
+def chain_unavailable(settings: Settings, err):
+    """The same LedgerUnavailable, naming the URL, with a hint saying what the local store keeps."""
+    from provenance.errors import LedgerUnavailable
+
+    return LedgerUnavailable(err.url, hint=kept_summary(settings))

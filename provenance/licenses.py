@@ -222,6 +222,10 @@ def license_terms(expression: str) -> LicenseTerms:
     Ids the table does not describe (``LicenseRef-...``, rarer SPDX ids) count
     as use class unspecified with no other attribute.
     """
+    if isinstance(expression, str) and expression in _table().entries:
+        # one id the table describes, already in its canonical form: what parsing would give,
+        # without building license_expression's symbol index (~0.1 s per process)
+        return _terms(expression, frozenset({expression}))
     parsed = _parse(expression)
     normalized = str(parsed)
     return min((_terms(normalized, option) for option in _options(parsed)), key=_strictness)

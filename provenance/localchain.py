@@ -209,6 +209,15 @@ class LocalChain:
 
     def up(self) -> ChainStatus:
         """Start the node if it is not running and deploy the registry once. Idempotent."""
+        self.ledger()
+        return self.status()
+
+    @property
+    def running(self) -> bool:
+        return self._running_pid() is not None
+
+    def ledger(self) -> Ledger:
+        """Like :meth:`up`, returning the connected ledger pointed at the registry (fewest RPCs)."""
         pid = self._running_pid()
         info = self._info()
         if pid is not None and info is not None:
@@ -221,7 +230,7 @@ class LocalChain:
             self._start()
         ledger = self._connect()
         self._ensure_registry(ledger)
-        return self.status()
+        return ledger
 
     def _start(self) -> None:
         port = self.port

@@ -235,3 +235,12 @@ def test_use_class_order_follows_claims_md():
 )
 def test_share_alike_compatibility(ancestor, artifact, ok):
     assert share_alike_compatible(ancestor, artifact) is ok
+
+
+def test_single_id_fast_path_equals_the_parsed_terms():
+    from provenance import licenses
+
+    for key in licenses.known_licenses():
+        parsed = licenses._parse(key)
+        slow = min((licenses._terms(str(parsed), o) for o in licenses._options(parsed)), key=licenses._strictness)
+        assert licenses.license_terms(key) == slow, key

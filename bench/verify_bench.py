@@ -1,0 +1,186 @@
+"""Benchmark: `provenance verify` against `model_signing verify key`, and verify by subject.
+
+Uses the ~2.2 GiB synthetic model of ``bench/hash_bench.py`` (built under
+``bench/.data/model`` if missing). On a private anvil node it deploys the
+registry, registers the model with ``provenance register`` (the Statement goes
+to a temporary file, not into the model directory, so both tools see the same
+files), and signs it with ``model_signing sign key``. Then, page cache warm,
+it times as whole processes, side by side in one run:
+
+* ``provenance verify MODEL_DIR`` (hash every file, find the record in the
+  local store, read the chain through the index, every rule);
+* ``model_signing verify key`` of the same directory (hash and check one
+  signature, no chain);
+* ``provenance verify SUBJECT`` (no hashing: start-up, index sync, chain
+  look-ups, rules), the figure users feel when they check a record.
+
+Targets (issue 5): verify of the model ≤ 1.0× model_signing's time; verify by
+subject ≤ 500 ms wall. The best of ``--repeat`` runs counts. Results go to
+``bench/RESULTS.md`` between ``<!-- verify:start -->`` and ``<!-- verify:end -->``.
+
+Usage::
+
+    python bench/verify_bench.py [--repeat 5] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+import hash_bench  # noqa: E402  (the data set, process timing and machine description)
+
+RESULTS = HERE / "RESULTS.md"
+START, END = "<!-- verify:start -->", "<!-- verify:end -->"
+TARGET_RATIO = 1.0
+TARGET_SUBJECT_SECONDS = 0.5
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cli(env: dict, *args: str) -> str:
+    done = subprocess.run([hash_bench.tool("provenance"), *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"provenance {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done.stdout
+
+
+def _record(section: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{START}\n{section.rstrip()}\n{END}"
+    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
+    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per command; the best counts (default 3)")
+    parser.add_argument("--subject-repeat", type=int, default=10, help="timed runs of verify by subject (default 10)")
+    parser.add_argument("--no-record", action="store_true", help="do not write bench/RESULTS.md")
+    parser.add_argument("--data", type=Path, default=hash_bench.DATA)
+    args = parser.parse_args(argv)
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from provenance.keys import Keystore
+    from provenance.ledger import Ledger
+    from provenance.localchain import spawn_anvil
+    from provenance.record import parse_address
+
+    model = args.data / "model"
+    hash_bench.build_model(model)
+    work = Path(tempfile.mkdtemp(prefix="verify-bench-"))
+    port = _free_port()
+    anvil = spawn_anvil(port, "--silent")
+    try:
+        url = f"http://127.0.0.1:{port}"
+        ledger = Ledger.connect(url)
+        ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+        home = work / "home"
+        password = "bench-only"
+        info = Keystore(home).create("bench", password, scrypt_n=2**12)
+        ledger.rpc("anvil_setBalance", [info.address, hex(10**20)])
+        env = dict(hash_bench.CHILD_ENV)
+        env.update(
+            PROVENANCE_HOME=str(home), PROVENANCE_RPC_URL=url, PROVENANCE_REGISTRY=ledger.registry,
+            PROVENANCE_KEY_PASSWORD=password,
+        )
+        claims = HERE.parent / "examples" / "claims" / "model.yaml"
+        statement = work / "model.provenance.json"
+        registered = json.loads(_cli(env, "register", str(model), "--claims", str(claims), "--out", str(statement),
+                                     "--json"))
+        subject = registered["subject"]
+        policy = work / "policy.yaml"
+        policy.write_text(f"version: 1\ntrusted_publishers: ['{info.address}']\n")
+        ledger.rpc("anvil_mine", [hex(2)])
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        key_path, pub_path, sig = work / "key.pem", work / "pub.pem", work / "model.sig"
+        key_path.write_bytes(key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        pub_path.write_bytes(key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        hash_bench.run_process([hash_bench.tool("model_signing"), "sign", "key", "--private_key", str(key_path),
+                                "--signature", str(sig), str(model)])
+
+        verify_model = [hash_bench.tool("provenance"), "verify", str(model), "--policy", str(policy)]
+        verify_subject = [hash_bench.tool("provenance"), "verify", subject, "--policy", str(policy)]
+        ms_verify = [hash_bench.tool("model_signing"), "verify", "key", "--public_key", str(pub_path),
+                     "--signature", str(sig), str(model)]
+        check = subprocess.run(verify_model, env=env, capture_output=True, text=True)
+        print(check.stdout, file=sys.stderr)
+        if check.returncode != 0:
+            raise SystemExit(f"verify of the model did not pass ({check.returncode}):\n{check.stderr}")
+
+        hash_bench.warm(model)
+        size = hash_bench.payload_bytes(model)
+        files = len(hash_bench.files_of(model))
+        runs: dict[str, list[hash_bench.Run]] = {"provenance verify MODEL": [], "model_signing verify key": []}
+        hash_bench.run_process(verify_model, env=env)  # warm-up: bytecode cache, index file
+        hash_bench.run_process(ms_verify)
+        for _ in range(args.repeat):  # interleaved, so both see the same machine load
+            runs["provenance verify MODEL"].append(hash_bench.run_process(verify_model, env=env))
+            runs["model_signing verify key"].append(hash_bench.run_process(ms_verify))
+        hash_bench.run_process(verify_subject, env=env)
+        subject_runs = [hash_bench.run_process(verify_subject, env=env) for _ in range(args.subject_repeat)]
+    finally:
+        anvil.terminate()
+        anvil.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+
+    ours = hash_bench.best(runs["provenance verify MODEL"])
+    theirs = hash_bench.best(runs["model_signing verify key"])
+    ratio = ours.seconds / theirs.seconds
+    by_subject = hash_bench.best(subject_runs)
+    median_subject = statistics.median(r.seconds for r in subject_runs)
+    lines = [
+        f"## Verification (`python bench/verify_bench.py --repeat {args.repeat}`)",
+        "",
+        f"{datetime.date.today().isoformat()}, {hash_bench.machine()}; anvil on 127.0.0.1; model: {files} files, "
+        f"{size / 2**30:.2f} GiB, page cache warm. Best of {args.repeat} interleaved runs (verify by subject: "
+        f"best of {args.subject_repeat}).",
+        "",
+        "| command | wall | peak RSS |",
+        "| --- | --- | --- |",
+        f"| provenance verify MODEL (hash + chain + rules) | {ours.seconds:.3f} s | {ours.peak_rss_mib:.1f} MiB |",
+        f"| model_signing verify key (hash + one signature) | {theirs.seconds:.3f} s | {theirs.peak_rss_mib:.1f} MiB |",
+        f"| provenance verify SUBJECT (no hashing) | {by_subject.seconds * 1000:.0f} ms "
+        f"(median {median_subject * 1000:.0f} ms) | {by_subject.peak_rss_mib:.1f} MiB |",
+        "",
+        "| target | measured | |",
+        "| --- | --- | --- |",
+        f"| verify MODEL ≤ {TARGET_RATIO}× model_signing verify | {ratio:.3f}× | "
+        f"{hash_bench.verdict(ratio <= TARGET_RATIO)} |",
+        f"| verify SUBJECT ≤ {TARGET_SUBJECT_SECONDS * 1000:.0f} ms | {by_subject.seconds * 1000:.0f} ms | "
+        f"{hash_bench.verdict(by_subject.seconds <= TARGET_SUBJECT_SECONDS)} |",
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_record:
+        _record(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
