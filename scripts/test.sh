@@ -17,5 +17,9 @@ fi
 # slither.config.json filters node_modules and test-only contracts; any high or medium finding fails.
 .slither-venv/bin/slither . --fail-medium
 
+echo "== Chromium for the auditor page test (Debian's package)"
+bash scripts/install_browser.sh
+
 echo "== pytest"
-.venv/bin/python -m pytest -q "$@"
+# CI=1: a missing browser fails the browser test instead of skipping it.
+CI="${CI:-1}" .venv/bin/python -m pytest -q "$@"
