@@ -252,7 +252,7 @@ class Verifier:
             if member not in registered or registered.entry(member).sha256 != entry.sha256:
                 continue
             proof = registered.proof(member)
-            leaf = registered.entry(member).leaf()
+            leaf = registered.entry(member).leaf
             ok = merkle.verify(subject, leaf, proof)
             check = Check(
                 CheckName.INTEGRITY, Status.PASS if ok else Status.FAIL, Code.OK if ok else Code.BAD_PROOF,

@@ -1,0 +1,199 @@
+"""Verification over HTTP, and publishers' Statements.
+
+``GET /v1/verify/{subject}``, ``POST /v1/verify/file`` (one file, multipart,
+streamed to a temporary file under the upload limit) and ``POST
+/v1/verify/statement`` answer with the verdict JSON of docs/verdicts.md, the
+same as ``provenance verify --json``. ``POST /v1/statements`` keeps a
+publisher's Statement once it verifies (signature, anchoring on this
+registry, disclosures), so batched records, their claims and their file
+digests become known to the service.
+
+Verification reads the chain head for confirmations: while the node is down
+these answers are 503 with ``Retry-After`` (never a pass from stale data).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, File, Query, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServiceDep, Subject
+from api.problems import ApiProblem, problem_responses
+from provenance.errors import ProvenanceError
+from provenance.statement import Statement
+from provenance.verdict import CheckName, Code, Status
+
+router = APIRouter(prefix="/v1", tags=["verify"])
+
+UseParam = Annotated[
+    Literal["commercial", "non-commercial", "research"] | None,
+    Query(description="intended use (default: commercial)"),
+]
+StrictParam = Annotated[bool, Query(description="warnings fail too (exitCode 1)")]
+
+
+class CheckOut(BaseModel):
+    check: Literal[tuple(c.value for c in CheckName)]  # type: ignore[valid-type]
+    status: Literal[tuple(s.value for s in Status)]  # type: ignore[valid-type]
+    code: Literal[tuple(c.value for c in Code)]  # type: ignore[valid-type]
+    message: str
+    evidence: dict[str, Any]
+
+
+class VerdictOut(BaseModel):
+    """The verdict document (docs/verdicts.md, provenance/data/verdict.schema.json)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    subject: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    recordId: str | None = Field(pattern=r"^0x[0-9a-f]{64}$")
+    overall: Literal["pass", "warn", "fail"]
+    strict: bool
+    exitCode: Literal[0, 1, 2]
+    checks: list[CheckOut]
+
+
+class StatementAccepted(BaseModel):
+    recordId: str
+    subject: str
+    publisher: str
+    checks: list[CheckOut] = Field(description="the checks the Statement passed to be accepted")
+
+
+def _verifier(service, use: str | None):
+    from provenance.policy import Policy
+    from provenance.verifier import Verifier
+
+    policy = Policy.default() if use is None else Policy.default().with_use(use)
+    index = service.index
+    return Verifier(service.ledger(), index, policy, [index], sync=False)
+
+
+def _answer(verdict, strict: bool) -> VerdictOut:
+    return VerdictOut.model_validate(verdict.to_json(strict=strict))
+
+
+@router.get(
+    "/verify/{subject}",
+    response_model=VerdictOut,
+    responses=problem_responses(422, 503),
+    summary="Verify an artifact by its subject",
+)
+def verify_subject(subject: Subject, service: ServiceDep, use: UseParam = None, strict: StrictParam = False) -> VerdictOut:
+    """Every check but integrity (no files are given): the record, its status, its claims and lineage."""
+    verdict = _verifier(service, use).verify_subject(bytes.fromhex(subject[2:]))
+    return _answer(verdict, strict)
+
+
+@router.post(
+    "/verify/file",
+    response_model=VerdictOut,
+    responses=problem_responses(404, 413, 422, 503),
+    summary="Verify one downloaded file",
+)
+def verify_file(
+    service: ServiceDep,
+    file: Annotated[UploadFile, File(description="the file (e.g. one shard or one parquet)")],
+    use: UseParam = None,
+    strict: StrictParam = False,
+) -> VerdictOut:
+    """Finds the artifact holding a file with this SHA-256 and proves the file belongs to it.
+
+    The upload is streamed to a temporary file (the service's upload limit
+    applies: 413 above it) and deleted afterwards.
+    """
+    from provenance.verifier import NotFound
+
+    work = Path(tempfile.mkdtemp(prefix="provenance-upload-"))
+    try:
+        name = os.path.basename(file.filename or "upload") or "upload"
+        target = work / name
+        with open(target, "wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+        verifier = _verifier(service, use)
+        try:
+            verdict = verifier.verify_path(target)
+        except NotFound as err:
+            raise ApiProblem(404, "unknown-file", str(err), title="No registered artifact holds this file") from None
+        return _answer(verdict, strict)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _statement(body: dict[str, Any]) -> Statement:
+    try:
+        return Statement.from_json(body, source="the request body")
+    except ProvenanceError as err:
+        raise ApiProblem(422, "invalid-statement", str(err), title="Not a provenance Statement") from None
+
+
+_STATEMENT_EXAMPLE = {"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "…", "predicate": {}}
+
+
+@router.post(
+    "/verify/statement",
+    response_model=VerdictOut,
+    responses=problem_responses(413, 422, 503),
+    summary="Verify a Statement (provenance.json)",
+)
+def verify_statement(
+    service: ServiceDep,
+    body: Annotated[dict[str, Any], Body(description="the Statement (in-toto v1 JSON)", examples=[_STATEMENT_EXAMPLE])],
+    use: UseParam = None,
+    strict: StrictParam = False,
+) -> VerdictOut:
+    verdict = _verifier(service, use).verify_statement(_statement(body))
+    return _answer(verdict, strict)
+
+
+# The checks a Statement must pass to be kept: it is what it says and it is on this registry.
+# Claims rules (licenses, privacy) are not conditions: a true Statement about a restricted artifact is kept.
+_ACCEPT = (CheckName.INTEGRITY, CheckName.AUTHENTICITY, CheckName.ANCHORING, CheckName.CLAIMS)
+_REFUSE = {Code.TAMPERED, Code.BAD_SIGNATURE, Code.NOT_REGISTERED, Code.NOT_ANCHORED, Code.BAD_PROOF,
+           Code.DISCLOSURE_MISMATCH}
+
+
+@router.post(
+    "/statements",
+    response_model=StatementAccepted,
+    status_code=201,
+    responses=problem_responses(413, 422, 503),
+    summary="Post a publisher's Statement",
+)
+def post_statement(
+    service: ServiceDep,
+    body: Annotated[dict[str, Any], Body(description="the Statement (in-toto v1 JSON)", examples=[_STATEMENT_EXAMPLE])],
+) -> StatementAccepted:
+    """Kept only when it verifies: manifest gives the subject, signature by the publisher, anchored
+    on this service's registry (directly or in an anchored batch, proof valid), disclosures
+    matching claimsRoot. 422 with the failing checks otherwise."""
+    statement = _statement(body)
+    settings = service.settings
+    if statement.registry.lower() != settings.registry.lower():
+        raise ApiProblem(422, "other-registry",
+                         f"the Statement is for registry {statement.registry}, this service follows {settings.registry}",
+                         title="Statement for another registry")
+    verdict = _verifier(service, None).verify_statement(statement)
+    relevant = [c for c in verdict.checks if c.check in _ACCEPT]
+    failing = [c for c in relevant if c.status is Status.FAIL or c.code in _REFUSE]
+    if failing:
+        raise ApiProblem(
+            422, "statement-not-verified",
+            "the Statement does not verify: " + "; ".join(f"{c.check} {c.code}: {c.message}" for c in failing),
+            title="Statement refused",
+            checks=[c.to_json() for c in failing],
+        )
+    service.index.add_statement(statement)
+    return StatementAccepted(
+        recordId="0x" + statement.record_id.hex(),
+        subject="0x" + statement.subject.hex(),
+        publisher=statement.publisher,
+        checks=[CheckOut.model_validate(c.to_json()) for c in relevant],
+    )
