@@ -274,11 +274,12 @@ def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tupl
         statement = member.statement.with_anchor(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))
         _write_statement(statement, member.statement_path)
         finished.append(statement)
+    # the document before the commit: once the batch is 'anchored' no resume would write it again
+    _write_batch_document(store, root, finished)
     with store.transaction():
         for member, statement in zip(members, finished):
             store.update_record(member.record_id, state="anchored", statement=statement)
         store.set_batch_state(root, "anchored", block)
-    _write_batch_document(store, root, finished)
     return tuple(finished)
 
 

@@ -263,6 +263,14 @@ class Store:
         ).fetchone()
         return row is not None
 
+    def unfinished(self) -> tuple[dict[str, int], int]:
+        """What waits for the chain: record counts by state (queued, sending, batching) and open transactions."""
+        rows = self._db.execute(
+            "SELECT state, COUNT(*) FROM records WHERE state IN ('queued', 'sending', 'batching') GROUP BY state"
+        ).fetchall()
+        open_txs = self._db.execute("SELECT COUNT(*) FROM txs WHERE status IN ('signed', 'sent')").fetchone()[0]
+        return dict(rows), open_txs
+
     # ------------------------------------------------------------ the look-ups a verifier needs
 
     def statements_for(self, subject: bytes) -> list[Statement]:

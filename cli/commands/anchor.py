@@ -17,20 +17,21 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import shutil
 
-    from cli.context import ensure_funds, kept_hint, open_ledger, open_store, settings_from, unlock_key
+    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
     from provenance.errors import LedgerUnavailable
     from provenance.publish import Publisher, batch_document_path
     from provenance.record import hex32
 
     settings = settings_from(args)
     account = unlock_key(settings, args.key)
-    ledger = open_ledger(settings)
-    store = open_store(settings, ledger)
-    ensure_funds(settings, ledger, account.address)
     try:
+        ledger = open_ledger(settings)
+        store = open_store(settings, ledger)
+        ensure_funds(settings, ledger, account.address)
         result = Publisher(store, ledger, account).anchor(args.uri)
     except LedgerUnavailable as err:
-        raise LedgerUnavailable(err.url, hint=kept_hint("the batch and its records")) from None
+        # whether the node was down from the start or went away half-way: say what the store keeps
+        raise chain_unavailable(settings, err) from None
     if result is None:
         payload = {"anchored": 0}
         print(json.dumps(payload) if args.json else "nothing queued: no transaction sent")

@@ -32,7 +32,7 @@ def run(args) -> int:
     from pathlib import Path
 
     from cli.commands.hash import ProgressBar
-    from cli.context import ensure_funds, kept_hint, open_ledger, open_store, settings_from, unlock_key
+    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
     from provenance.claims import Claims
     from provenance.errors import LedgerUnavailable, ManifestError, ProvenanceError
     from provenance.manifest import Manifest
@@ -52,8 +52,11 @@ def run(args) -> int:
     account = unlock_key(settings, args.key)
     with ProgressBar("hashing") as bar:
         manifest = Manifest.from_path(artifact, allow_symlinks=args.allow_symlinks, progress=bar)
-    ledger = open_ledger(settings)
-    store = open_store(settings, ledger)
+    try:
+        ledger = open_ledger(settings)
+        store = open_store(settings, ledger)
+    except LedgerUnavailable as err:
+        raise chain_unavailable(settings, err) from None
     prepared = prepare(
         account=account, domain=ledger.domain, claims=claims, manifest=manifest, kind=kind,
         extra_parents=extra, uri=args.uri, name=artifact.resolve().name,
@@ -77,9 +80,7 @@ def run(args) -> int:
             statement = Publisher(store, ledger, account).register(prepared)
             state = "anchored"
     except LedgerUnavailable as err:
-        if store.record(statement.record_id) is None:
-            raise
-        raise LedgerUnavailable(err.url, hint=kept_hint(f"record {hex32(statement.record_id)}")) from None
+        raise chain_unavailable(settings, err) from None
     result = {
         "subject": hex32(statement.subject),
         "recordId": hex32(statement.record_id),

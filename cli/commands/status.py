@@ -52,9 +52,9 @@ def resolve_record(text: str, store) -> bytes:
 def run(args) -> int:
     from pathlib import Path
 
-    from cli.context import ensure_funds, open_ledger, open_store, settings_from, unlock_key
+    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
     from provenance._keccak import keccak256
-    from provenance.errors import ProvenanceError
+    from provenance.errors import LedgerUnavailable, ProvenanceError
     from provenance.publish import Publisher
     from provenance.record import hex32
 
@@ -66,19 +66,22 @@ def run(args) -> int:
         except OSError as err:
             raise ProvenanceError(f"statement file {args.statement} cannot be read: {err.strerror}") from None
     account = unlock_key(settings, args.key)
-    ledger = open_ledger(settings)
-    store = open_store(settings, ledger)
-    record_id = resolve_record(args.record, store)
-    ensure_funds(settings, ledger, account.address)
-    publisher = Publisher(store, ledger, account)
-    if args.command == "revoke":
-        receipt = publisher.revoke(record_id, args.reason)
-    elif args.command == "supersede":
-        receipt = publisher.supersede(record_id, resolve_record(args.by, store))
-    elif args.command == "endorse":
-        receipt = publisher.endorse(record_id, digest, args.uri)
-    else:
-        receipt = publisher.dispute(record_id, digest, args.uri)
+    try:
+        ledger = open_ledger(settings)
+        store = open_store(settings, ledger)
+        record_id = resolve_record(args.record, store)
+        ensure_funds(settings, ledger, account.address)
+        publisher = Publisher(store, ledger, account)
+        if args.command == "revoke":
+            receipt = publisher.revoke(record_id, args.reason)
+        elif args.command == "supersede":
+            receipt = publisher.supersede(record_id, resolve_record(args.by, store))
+        elif args.command == "endorse":
+            receipt = publisher.endorse(record_id, digest, args.uri)
+        else:
+            receipt = publisher.dispute(record_id, digest, args.uri)
+    except LedgerUnavailable as err:
+        raise chain_unavailable(settings, err) from None
     payload = {
         "action": args.command, "recordId": hex32(record_id), "by": account.address,
         "txHash": hex32(receipt.tx_hash), "blockNumber": receipt.block_number,
