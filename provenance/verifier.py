@@ -21,7 +21,7 @@ cannot prove something says so: nothing defaults to OK.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 
@@ -150,7 +150,17 @@ class Verifier:
         for statement in mine:
             previous = unique.get(statement.record_id)
             if previous is None or (previous.anchor is None and statement.anchor is not None):
-                unique[statement.record_id] = statement
+                chosen, other = statement, previous
+            else:
+                chosen, other = previous, statement
+            if other is not None:
+                # copies of one record may disclose different fields (disclosure is selective): a copy
+                # with fewer disclosures must not hide what another reveals (an opt-out, a license)
+                have = {d.get("field") for d in chosen.disclosures if isinstance(d, dict)}
+                more = tuple(d for d in other.disclosures if isinstance(d, dict) and d.get("field") not in have)
+                if more:
+                    chosen = replace(chosen, disclosures=chosen.disclosures + more)
+            unique[statement.record_id] = chosen
         return list(unique.values())
 
     def _chain_record(self, statement: Statement) -> "IndexedRecord | None":
@@ -158,13 +168,16 @@ class Verifier:
 
     def _best(self, subject: bytes) -> _Found:
         """The record to verify: a trusted publisher's first, then one not revoked, newest first."""
+        candidates = self._candidates(subject)
+        return candidates[0] if candidates else _Found(subject, None, None)
+
+    def _candidates(self, subject: bytes) -> list[_Found]:
+        """Every record known for ``subject``, best first (see :meth:`_best`)."""
         statements = self._statements(subject)
         chain = {bytes.fromhex(r.record_id[2:]): r for r in self.index.records_by_subject(subject)}
         candidates = [_Found(subject, s, chain.get(s.record_id) or self.index.record(s.record_id)) for s in statements]
         covered = {s.record_id for s in statements}
         candidates += [_Found(subject, None, r) for rid, r in chain.items() if rid not in covered]
-        if not candidates:
-            return _Found(subject, None, None)
 
         def rank(found: _Found) -> tuple:
             publisher = found.statement.publisher if found.statement else found.record.publisher
@@ -172,7 +185,7 @@ class Verifier:
             block = found.record.block_number if found.record else -1
             return (not self.policy.is_trusted_publisher(publisher), revoked, found.statement is None, -block)
 
-        return sorted(candidates, key=rank)[0]
+        return sorted(candidates, key=rank)
 
     # ------------------------------------------------------------ the checks
 
@@ -188,7 +201,7 @@ class Verifier:
             ))
             facts = self._facts(found, own_checks=[])
             checks += self._chain_only_checks(found)
-            checks += evaluate(self._lineage(facts), self.policy)
+            checks += self._evaluate(facts)
             return Verdict(found.subject, bytes.fromhex(found.record.record_id[2:]), tuple(checks))
         checks.append(self._integrity(statement, files, path))
         checks += self._authenticity(statement)
@@ -198,7 +211,7 @@ class Verifier:
         claims_check, _ = self._claims(statement)
         checks.append(claims_check)
         facts = self._facts(found, own_checks=checks)
-        checks += evaluate(self._lineage(facts), self.policy)
+        checks += self._evaluate(facts)
         return Verdict(statement.subject, statement.record_id, tuple(checks))
 
     def _integrity(self, statement: Statement, files: Manifest | None, path: Path | None) -> Check:
@@ -417,7 +430,7 @@ class Verifier:
         # an ancestor's own failure (not the policy's view of who published it) fails its descendants
         failed = any(c.status is Status.FAIL and c.code is not Code.UNTRUSTED_PUBLISHER
                      and c.check in (CheckName.INTEGRITY, CheckName.AUTHENTICITY, CheckName.ANCHORING,
-                                     CheckName.STATUS)
+                                     CheckName.STATUS, CheckName.CLAIMS)
                      for c in own_checks)
         return ArtifactFacts(
             subject=found.subject, kind=kind, publisher=publisher, record_id=rid, registered_at=registered_at,
@@ -430,27 +443,53 @@ class Verifier:
             own_verdict_failed=failed,
         )
 
-    def _lineage(self, root: ArtifactFacts) -> Lineage:
+    def _evaluate(self, root: ArtifactFacts) -> list[Check]:
+        """The rules over the lineage. An ancestor subject with several records (anyone may register
+        any subject) is judged by each of them in turn and every problem found is kept: picking one
+        record would let a second registration hide a revocation or an opt-out of the first."""
+        lineage, alternatives = self._lineage(root)
+        checks = evaluate(lineage, self.policy)
+        for subject, others in alternatives.items():
+            for other in others:
+                artifacts = dict(lineage.artifacts)
+                artifacts[subject] = other
+                for check in evaluate(Lineage(lineage.root, artifacts), self.policy):
+                    if check.code is not Code.OK and check not in checks:
+                        checks.append(check)
+        problems = {c.check for c in checks if c.code is not Code.OK}
+        return [c for c in checks if c.code is not Code.OK or c.check not in problems]
+
+    def _ancestor_facts(self, found: _Found) -> ArtifactFacts:
+        own: list[Check] = []
+        if found.statement is not None:
+            own += self._authenticity(found.statement)
+            own += self._anchoring(found.statement, found.record)[0]
+            own += self._status(found.statement, found.record)
+            own.append(self._claims(found.statement)[0])  # claims that do not match are no claims
+        else:
+            own += self._chain_only_checks(found)
+        return self._facts(found, own_checks=own)
+
+    def _lineage(self, root: ArtifactFacts) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]]]:
+        """The lineage with the best record of each ancestor, and the facts of its other records."""
         known: dict[bytes, ArtifactFacts] = {root.subject: root}
+        alternatives: dict[bytes, list[ArtifactFacts]] = {}
         unknown: set[bytes] = set()
         pending = list(root.derived_from())
         while pending and len(known) < MAX_LINEAGE:
             subject = pending.pop()
             if subject in known or subject in unknown:
                 continue
-            found = self._best(subject)
-            if found.statement is None and found.record is None:
+            candidates = self._candidates(subject)
+            if not candidates:
                 unknown.add(subject)
                 continue
-            own: list[Check] = []
-            if found.statement is not None:
-                own += self._authenticity(found.statement)
-                own += self._anchoring(found.statement, found.record)[0]
-                own += self._status(found.statement, found.record)
-            else:
-                own += self._chain_only_checks(found)
-            facts = self._facts(found, own_checks=own)
+            facts = self._ancestor_facts(candidates[0])
             known[subject] = facts
             pending.extend(facts.derived_from())
+            for other in candidates[1:]:
+                alternative = self._ancestor_facts(other)
+                alternatives.setdefault(subject, []).append(alternative)
+                pending.extend(alternative.derived_from())
         ancestors = [f for s, f in known.items() if s != root.subject]
-        return Lineage.build(root, ancestors, unknown)
+        return Lineage.build(root, ancestors, unknown), alternatives

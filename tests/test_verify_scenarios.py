@@ -953,6 +953,66 @@ def test_cli_verify_bad_inputs_exit_2_with_a_message(world, tmp_path):
     _bad_input(run_cli("verify", str(broken.parent), "--json", env={**env, "PROVENANCE_RPC_URL": down}), down)
 
 
+# --------------------------------------------------------------------------- no wrong pass through a second record
+
+
+def test_a_second_registration_of_a_revoked_dataset_does_not_hide_its_erasure(world, tmp_path):
+    """Anyone may register any subject: a newer, clean record of the dataset must not launder its erasure."""
+    dataset, _, path = _model_on(world, tmp_path, {})
+    world.publisher("datahub").revoke(dataset.record_id, ERASURE_REASON)
+    world.register("mallory", claims_for("dataset"), subject=dataset.subject)
+    for policy in (Policy.default(), world.policy("acme"), world.policy("acme", "datahub", "mallory")):
+        verdict = world.verifier(policy).verify_path(path)
+        expect(verdict, Code.ERASURE_AFFECTED, Status.FAIL, "privacy")
+        expect(verdict, Code.PARENT_FAILED, Status.FAIL, "lineage")
+        assert verdict.exit_code() == 1
+
+
+def test_the_model_publisher_cannot_lift_a_training_opt_out_by_registering_the_dataset_itself(world, tmp_path):
+    dataset, _, path = _model_on(world, tmp_path, {"copyright.training_mining.ai_training": "notAllowed"})
+    expect(world.verifier(world.policy("acme", "datahub")).verify_path(path), Code.TRAINING_NOT_ALLOWED, Status.FAIL)
+    world.register("acme", claims_for("dataset"), subject=dataset.subject)  # "allowed", by the model's publisher
+    for policy in (world.policy("acme", "datahub"), world.policy("acme")):
+        verdict = world.verifier(policy).verify_path(path)
+        line = expect(verdict, Code.TRAINING_NOT_ALLOWED, Status.FAIL, "copyright")
+        assert line.evidence["sourcePublisher"] == world.account("datahub").address
+        assert verdict.exit_code() == 1
+
+
+def test_a_parent_statement_with_altered_or_withheld_disclosures_does_not_hide_an_opt_out(world, tmp_path):
+    dataset, _, path = _model_on(world, tmp_path, {"copyright.training_mining.ai_training": "notAllowed"})
+    policy = world.policy("acme", "datahub")
+
+    def relicense(predicate):
+        for item in predicate["disclosures"]:
+            if item["field"] == "copyright.license":
+                item["value"] = "MIT"
+
+    verdict = world.verifier(policy, extra_statements=[_tampered(dataset, relicense)]).verify_path(path)
+    line = expect(verdict, Code.PARENT_FAILED, Status.FAIL, "lineage")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+
+    def withhold(predicate):  # a valid copy, disclosing less: the store's full copy still counts
+        predicate["disclosures"] = [d for d in predicate["disclosures"] if "training_mining" not in d["field"]]
+
+    verdict = world.verifier(policy, extra_statements=[_tampered(dataset, withhold)]).verify_path(path)
+    expect(verdict, Code.TRAINING_NOT_ALLOWED, Status.FAIL, "copyright")
+
+
+def test_a_forged_unanchored_parent_statement_does_not_silence_the_registered_record(world, tmp_path):
+    account = world.account("datahub")
+    record = Record.create(os.urandom(32), Kind.DATASET, os.urandom(32), (), "")
+    world.ledger.register(account, record)  # on chain; its Statement is not known here
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"lineage.trained_on": [hex32(record.subject)]}), path=path)
+    forged = world.prepare("mallory", claims_for("dataset"), subject=record.subject).statement
+    verdict = world.verifier(world.policy("acme"), extra_statements=[forged]).verify_path(path)
+    line = expect(verdict, Code.LICENSE_UNSPECIFIED, Status.WARN, "copyright")
+    assert line.evidence["ancestor"] == hex32(record.subject)
+    expect(verdict, Code.PRIVACY_UNVERIFIED, Status.WARN, "privacy")
+    assert verdict.overall is Status.WARN
+
+
 # --------------------------------------------------------------------------- the corpus is complete
 
 
@@ -964,3 +1024,4 @@ def test_zz_the_corpus_covers_every_verdict_code(request):
         pytest.skip("only meaningful when every scenario of this module ran and passed")
     missing = sorted(set(Code) - COVERED)
     assert not missing, f"no scenario asserts {missing}"
+
