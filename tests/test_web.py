@@ -217,6 +217,11 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 context.route("**/*", only_loopback)
                 page = context.new_page()
                 page.on("pageerror", lambda err: page_errors.append(str(err)))
+                # The page must live within its Content-Security-Policy (no inline script or style).
+                page.on(
+                    "console",
+                    lambda msg: page_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
+                )
                 page.set_default_timeout(20_000)
                 page.goto(server.url)
 
@@ -354,7 +359,7 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 context.close()
 
     assert not foreign, f"the page tried to reach other hosts: {foreign}"
-    assert not page_errors, f"script errors in the page: {page_errors}"
+    assert not page_errors, f"script errors or policy violations in the page: {page_errors}"
     assert screenshot.stat().st_size > 10_000
     target = os.environ.get(SCREENSHOT_ENV)
     if target:
