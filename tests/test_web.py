@@ -355,6 +355,10 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 expect(page.locator("#unknown-subject")).to_be_visible()
                 expect(page.locator("#history")).to_contain_text("No event about this subject")
                 expect(page.locator("#lineage")).to_contain_text("No lineage is known")
+
+                # A hash that is no page of ours (here with a broken %-escape) says so.
+                page.goto(f"{server.url}#/nowhere/%E0%A4%A")
+                expect(page.locator("#view .error")).to_contain_text("Unknown page")
             finally:
                 context.close()
 

@@ -286,7 +286,13 @@
 
   function route() {
     generation += 1;
-    const hash = decodeURIComponent(location.hash.replace(/^#\/?/, ""));
+    document.getElementById("search-error").hidden = true;
+    let hash = location.hash.replace(/^#\/?/, "");
+    try {
+      hash = decodeURIComponent(hash);
+    } catch (err) {
+      // a malformed %-escape: shown below as an unknown page
+    }
     const [path, query] = hash.split("?");
     const [what, value] = path.split("/");
     const params = new URLSearchParams(query || "");
