@@ -187,13 +187,14 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
     model = Record.create(secrets.token_bytes(32), Kind.MODEL, secrets.token_bytes(32), [dataset.subject], hostile)
     assert ledger.register(publisher, dataset).succeeded
     assert ledger.register(publisher, model).succeeded
+    assert ledger.revoke(publisher, dataset.record_id(publisher.address), "<i>personal data</i> found").succeeded
     dataset_subject = "0x" + dataset.subject.hex()
     model_subject = "0x" + model.subject.hex()
 
     app = _app(anvil_url, ledger.registry, tmp_path / "index.sqlite")
     screenshot = tmp_path / "web.png"  # the artifact page; web-home.png and web-publisher.png besides
     with _Server(app) as server:
-        _wait_for_history(server.url, model_subject, 1)
+        _wait_for_history(server.url, dataset_subject, 2)
         foreign: list[str] = []
         page_errors: list[str] = []
         with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
@@ -227,9 +228,12 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
 
                 # The overview lists the publisher and the latest events, which filter by kind.
                 expect(page.locator("#publishers")).to_contain_text(publisher.address[2:10])
-                expect(page.locator("#events ol.timeline li")).to_have_count(2)
+                expect(page.locator("#events ol.timeline li")).to_have_count(3)
                 expect(page.locator("#index-status")).to_contain_text("Index synced to block")
                 page.select_option("#event-kind", "RecordRevoked")
+                expect(page.locator("#events ol.timeline li")).to_have_count(1)
+                expect(page.locator("#events ol.timeline li")).to_contain_text("<i>personal data</i> found")
+                page.select_option("#event-kind", "RecordEndorsed")
                 expect(page.locator("#events")).to_contain_text("No event indexed yet")
                 page.select_option("#event-kind", "RecordRegistered")
                 expect(page.locator("#events ol.timeline li")).to_have_count(2)
@@ -260,7 +264,9 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 assert edge.get_attribute("data-to") == dataset_subject
                 expect(edge).to_contain_text("derived from")
                 expect(graph.locator(f'g.node[data-subject="{model_subject}"]')).to_contain_text("model")
-                expect(graph.locator(f'g.node[data-subject="{dataset_subject}"]')).to_contain_text("dataset")
+                dataset_node = graph.locator(f'g.node[data-subject="{dataset_subject}"]')
+                expect(dataset_node).to_contain_text("dataset · revoked")
+                expect(dataset_node).to_have_class(re.compile(r"\brevoked\b"))
 
                 # The history timeline shows the registration, with its transaction.
                 history = page.locator("#history ol.timeline li")
@@ -314,16 +320,24 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 page.screenshot(path=str(screenshot), full_page=True)
                 page.unroute("**/v1/verify/**")
 
-                # Clicking the dataset node opens the dataset.
+                # Clicking the dataset node opens the dataset: revoked, with its reason, newest first.
                 graph.locator(f'g.node[data-subject="{dataset_subject}"]').click()
                 expect(page).to_have_url(f"{server.url}#/artifact/{dataset_subject}")
-                expect(page.locator("#history ol.timeline li")).to_have_count(1)
+                expect(page.locator("#records tbody tr .badge")).to_have_text("revoked")
+                dataset_history = page.locator("#history ol.timeline li")
+                expect(dataset_history).to_have_count(2)
+                expect(dataset_history.nth(0)).to_contain_text("RecordRevoked")
+                expect(dataset_history.nth(0)).to_contain_text("<i>personal data</i> found")
+                expect(dataset_history.nth(1)).to_contain_text("RecordRegistered")
 
                 # The publisher view: its records and its history.
                 page.fill("#q", publisher.address)
                 page.press("#q", "Enter")
-                expect(page.locator("#publisher-records tbody tr")).to_have_count(2)
-                expect(page.locator("#history ol.timeline li")).to_have_count(2)
+                publisher_records = page.locator("#publisher-records tbody tr")
+                expect(publisher_records).to_have_count(2)
+                expect(publisher_records.filter(has_text="dataset").locator(".badge")).to_have_text("revoked")
+                expect(publisher_records.filter(has_text="model").locator(".badge")).to_have_text("active")
+                expect(page.locator("#history ol.timeline li")).to_have_count(3)
                 page.screenshot(path=str(tmp_path / "web-publisher.png"), full_page=True)
 
                 # A file digest nobody registered: a plain message, not an error.

@@ -775,10 +775,23 @@
     const historyLoaded = api(`history/${address}`);
     load(records.body, guarded(async () => {
       const items = listOf(await historyLoaded, "items", "events", "history");
-      const registered = items.filter((i) => /Registered|Proved/.test(String(pick(i, "event", "name"))));
+      const registered = items.filter((i) => /Registered|Proven/.test(String(pick(i, "event", "name"))));
       if (!registered.length) return h("p", { class: "muted" }, "No record registered by this address.");
+      // What later events say of each record (the history holds them all, newest first).
+      const later = new Map();
+      for (const i of items) {
+        const id = pick(i, "recordId", "record_id");
+        const name = String(pick(i, "event", "name"));
+        if (id && !later.has(id) && (name === "RecordRevoked" || name === "RecordSuperseded")) later.set(id, name);
+      }
+      const status = (id) =>
+        later.get(id) === "RecordRevoked"
+          ? h("span", { class: "badge status-fail" }, "revoked")
+          : later.get(id) === "RecordSuperseded"
+            ? h("span", { class: "badge status-warn" }, "superseded")
+            : h("span", { class: "badge status-pass" }, "active");
       return table(
-        ["Record", "Subject", "Kind", "Event", "Block", "Time"],
+        ["Record", "Subject", "Kind", "Event", "Block", "Time", "Status"],
         registered.map((i) => {
           const extra = pick(i, "details") || {};
           return h(
@@ -790,6 +803,7 @@
             h("td", {}, pick(i, "event", "name") ?? ""),
             h("td", { class: "num" }, pick(i, "blockNumber", "block_number") ?? "—"),
             h("td", {}, formatTime(pick(i, "blockTime", "block_time"))),
+            h("td", {}, status(pick(i, "recordId", "record_id"))),
           );
         }),
       );
