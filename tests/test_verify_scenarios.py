@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -325,6 +326,38 @@ def test_bad_signature_when_the_signature_or_the_record_is_altered(world):
     expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
     assert verdict.exit_code() == 1
 
+
+
+def test_one_file_of_a_registered_artifact_is_proven_by_inclusion(world, tmp_path):
+    from provenance.verifier import NotFound
+
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64), "config.json": b"{}"})
+    world.register("acme", claims_for("model"), path=path)
+    single = tmp_path / "downloaded.bin"
+    shutil.copy(path / "weights.bin", single)
+    verdict = world.verifier(world.policy("acme")).verify_path(single)
+    line = expect(verdict, Code.OK, Status.PASS, "integrity")
+    assert line.evidence["path"] == "weights.bin" and line.evidence["proof"]
+    all_pass(verdict)
+    single.write_bytes(b"not the registered weights")
+    with pytest.raises(NotFound):
+        world.verifier(world.policy("acme")).verify_path(single)
+
+
+def test_tampered_single_file_artifact_with_its_statement_beside(world, tmp_path):
+    from provenance.statement import statement_path_for
+
+    weights = tmp_path / "model.gguf"
+    weights.write_bytes(os.urandom(96))
+    prepared = prepare(account=world.account("acme"), domain=world.ledger.domain,
+                       claims=Claims.from_mapping(claims_for("model")), manifest=Manifest.from_path(weights),
+                       statement_path=statement_path_for(weights))
+    world.publisher("acme").register(prepared)
+    assert statement_path_for(weights).exists()
+    all_pass(world.verifier(world.policy("acme")).verify_path(weights))
+    weights.write_bytes(os.urandom(96))
+    line = expect(world.verifier(world.policy("acme")).verify_path(weights), Code.TAMPERED, Status.FAIL, "integrity")
+    assert "model.gguf" in line.message
 
 # --------------------------------------------------------------------------- anchoring and status
 
@@ -863,6 +896,8 @@ def test_cli_verify_exit_codes_and_json_schema(world, tmp_path):
     gen = three_generations(world, tmp_path / "gen", {"copyright.license": "CC-BY-NC-4.0",
                                                       "copyright.commercial_use": False})
     policy = _policy_file(world, tmp_path, "datahub", "acme", "tuner")
+    pristine = tmp_path / "pristine"  # a user's download, with its Statement
+    shutil.copytree(gen.tune_path, pristine)
 
     # by path, with the Statement beside it: commercial use fails, research passes
     document = _cli_verdict(run_cli("verify", str(gen.tune_path), "--policy", str(policy), "--use", "commercial",
@@ -896,6 +931,24 @@ def test_cli_verify_exit_codes_and_json_schema(world, tmp_path):
                                     "--json", env=env), 1)
     tampered = [c for c in document["checks"] if c["code"] == "TAMPERED"]
     assert tampered and tampered[0]["status"] == "fail" and "config.json" in tampered[0]["message"]
+
+    # a user with none of the publishers' stores: parents' Statements given with --statement
+    fresh = {**env, "PROVENANCE_HOME": str(tmp_path / "user-home")}
+    document = _cli_verdict(run_cli("verify", str(pristine), "--policy", str(policy), "--use", "research",
+                                    "--json", env=fresh), 0)
+    assert document["overall"] == "warn"  # the base model is known on chain only, the dataset not at all
+    assert {("PARENT_UNKNOWN", "warn"), ("LICENSE_UNSPECIFIED", "warn")} <= _cli_codes(document)
+    parents = []
+    for statement in (gen.dataset, gen.base):
+        target = tmp_path / f"{hex32(statement.subject)[:10]}.provenance.json"
+        statement.write(target)
+        parents += ["--statement", str(target)]
+    document = _cli_verdict(run_cli("verify", str(pristine), "--policy", str(policy), "--use", "research",
+                                    *parents, "--json", env=fresh), 0)
+    assert document["overall"] == "pass"
+    document = _cli_verdict(run_cli("verify", str(pristine), "--policy", str(policy), "--use", "commercial",
+                                    *parents, "--json", env=fresh), 1)
+    assert ("USE_NOT_PERMITTED", "fail") in _cli_codes(document)
 
     # the table for people
     result = run_cli("verify", str(gen.tune_path), "--policy", str(policy), "--use", "research", env=env)
