@@ -582,27 +582,48 @@
   const GAP_X = 110;
   const GAP_Y = 28;
   const PAD = 16;
+  const ARC_ROOM = 44; // space above the nodes for the arcs of back edges
 
-  // A layered drawing, parents to the left of what was derived from them:
-  // every edge goes from a child ("from") to a parent ("to", GET /v1/lineage),
-  // so a child sits at least one layer right of each parent (longest-path
-  // layering); the order in each layer is settled by a few barycentre sweeps.
+  // A layered drawing, parents to the left of what was derived from them.
+  // Every edge goes from a child ("from") to a parent ("to", GET /v1/lineage).
+  // Cycles (a registry can record them) are broken first: a depth-first walk
+  // from the artifact on the page marks the edges that close a cycle as "back"
+  // edges, which are drawn as arcs above the nodes and do not take part in the
+  // layering. Then each child sits at least one layer right of its parents
+  // (longest path), and a few barycentre sweeps order the nodes in a layer.
   // Enough for the small graphs of one artifact's lineage.
-  function layout(nodes, edges) {
+  function layout(nodes, edges, focus) {
     const ids = nodes.map((n) => String(pick(n, "subject", "id")));
     const known = new Set(ids);
     const valid = edges.filter((e) => known.has(String(e.from)) && known.has(String(e.to)) && e.from !== e.to);
+    const parentsOf = new Map(ids.map((id) => [id, []]));
+    valid.forEach((e) => parentsOf.get(String(e.from)).push(e));
+    const back = new Set();
+    const state = new Map(); // 1: on the walk's path, 2: done
+    const walk = (id) => {
+      state.set(id, 1);
+      for (const e of parentsOf.get(id)) {
+        const next = String(e.to);
+        if (state.get(next) === 1) back.add(e);
+        else if (!state.has(next)) walk(next);
+      }
+      state.set(id, 2);
+    };
+    const start = ids.filter((id) => id.toLowerCase() === focus).concat(ids);
+    start.forEach((id) => state.has(id) || walk(id));
+    const forward = valid.filter((e) => !back.has(e));
+
     const layer = new Map(ids.map((id) => [id, 0]));
-    for (let round = 0; round < ids.length; round += 1) {
+    for (let round = 0; round <= ids.length; round += 1) {
       let changed = false;
-      for (const e of valid) {
+      for (const e of forward) {
         const want = layer.get(String(e.to)) + 1;
-        if (layer.get(String(e.from)) < want && want < ids.length) {
+        if (layer.get(String(e.from)) < want) {
           layer.set(String(e.from), want);
           changed = true;
         }
       }
-      if (!changed) break; // a cycle stops at ids.length layers instead of looping
+      if (!changed) break; // without back edges this ends within ids.length rounds
     }
     const depth = Math.max(0, ...layer.values()) + 1;
     const layers = Array.from({ length: depth }, () => []);
@@ -611,7 +632,7 @@
     const place = () => layers.forEach((ids_) => ids_.forEach((id, i) => position.set(id, i)));
     place();
     const linked = (id) =>
-      valid.flatMap((e) => (String(e.from) === id ? [String(e.to)] : String(e.to) === id ? [String(e.from)] : []));
+      forward.flatMap((e) => (String(e.from) === id ? [String(e.to)] : String(e.to) === id ? [String(e.from)] : []));
     const sweep = (rightwards) => {
       const order = rightwards ? [...layers.keys()] : [...layers.keys()].reverse();
       for (const l of order) {
@@ -619,7 +640,7 @@
         const score = new Map(
           layers[l].map((id) => {
             const around = linked(id).filter(side);
-            const avg = around.length ? around.reduce((s, n) => s + position.get(n), 0) / around.length : position.get(id);
+            const avg = around.length ? around.reduce((sum, n) => sum + position.get(n), 0) / around.length : position.get(id);
             return [id, avg];
           }),
         );
@@ -629,44 +650,62 @@
     };
     for (let i = 0; i < 4; i += 1) sweep(i % 2 === 0);
     const tallest = Math.max(...layers.map((l) => l.length));
+    const top = PAD + (back.size ? ARC_ROOM : 0);
     const coords = new Map();
     layers.forEach((ids_, l) => {
       const offset = ((tallest - ids_.length) * (NODE_H + GAP_Y)) / 2;
-      ids_.forEach((id, i) => coords.set(id, { x: PAD + l * (NODE_W + GAP_X), y: PAD + offset + i * (NODE_H + GAP_Y) }));
+      ids_.forEach((id, i) => coords.set(id, { x: PAD + l * (NODE_W + GAP_X), y: top + offset + i * (NODE_H + GAP_Y) }));
     });
     return {
       coords,
       edges: valid,
+      back,
       width: PAD * 2 + depth * NODE_W + (depth - 1) * GAP_X,
-      height: PAD * 2 + tallest * NODE_H + (tallest - 1) * GAP_Y,
+      height: top + PAD + tallest * NODE_H + (tallest - 1) * GAP_Y,
     };
+  }
+
+  // The SVG path of one edge, arrowhead at the parent, and where its label goes.
+  function edgePath(child, parent, isBack) {
+    if (!isBack) {
+      // from the child's left side to the parent's right side
+      const x1 = child.x;
+      const y1 = child.y + NODE_H / 2;
+      const x2 = parent.x + NODE_W;
+      const y2 = parent.y + NODE_H / 2;
+      const mid = (x1 + x2) / 2;
+      return { d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, lx: mid, ly: (y1 + y2) / 2 - 6 };
+    }
+    // a back edge: an arc over the nodes, from the child's top to the parent's top
+    const x1 = child.x + NODE_W / 2 - 12;
+    const x2 = parent.x + NODE_W / 2 + 12;
+    const y1 = child.y;
+    const y2 = parent.y;
+    const peak = Math.min(y1, y2) - ARC_ROOM + 8;
+    return { d: `M${x1},${y1} C${x1},${peak} ${x2},${peak} ${x2},${y2}`, lx: (x1 + x2) / 2, ly: peak + 18 };
   }
 
   function lineageGraph(body, focus) {
     const nodes = listOf(body, "nodes");
     const edges = listOf(body, "edges");
     if (!nodes.length) return h("p", { class: "muted" }, "No lineage is known for this subject.");
-    const { coords, edges: drawn, width, height } = layout(nodes, edges);
+    const { coords, edges: drawn, back, width, height } = layout(nodes, edges, focus);
+    const labelled = drawn.length <= 3; // more labels would collide; the legend says what arrows mean
     const marker = svg(
       "marker",
       { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: "auto-start-reverse" },
       svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrowhead" }),
     );
     const edgeEls = drawn.map((e) => {
-      // from the child's left side to the parent's right side, arrowhead at the parent
-      const child = coords.get(String(e.from));
-      const parent = coords.get(String(e.to));
-      const x1 = child.x;
-      const y1 = child.y + NODE_H / 2;
-      const x2 = parent.x + NODE_W;
-      const y2 = parent.y + NODE_H / 2;
-      const mid = (x1 + x2) / 2;
-      const relation = RELATIONS[pick(e, "relation")] || pick(e, "relation");
+      const isBack = back.has(e);
+      const { d, lx, ly } = edgePath(coords.get(String(e.from)), coords.get(String(e.to)), isBack);
+      const relation = String(RELATIONS[pick(e, "relation")] || pick(e, "relation") || "derived from");
       return svg(
         "g",
-        { class: "edge", "data-from": String(e.from), "data-to": String(e.to) },
-        svg("path", { d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, "marker-end": "url(#arrow)" }),
-        relation ? svg("text", { x: mid, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, String(relation)) : null,
+        { class: isBack ? "edge back" : "edge", "data-from": String(e.from), "data-to": String(e.to) },
+        svg("title", {}, `${short(e.from)} ${relation} ${short(e.to)}` + (isBack ? " (closes a cycle)" : "")),
+        svg("path", { d, "marker-end": "url(#arrow)" }),
+        labelled ? svg("text", { x: lx, y: ly, "text-anchor": "middle" }, relation) : null,
       );
     });
     const nodeEls = nodes.map((n) => {
@@ -725,8 +764,9 @@
     const legend = h(
       "p",
       { class: "legend muted" },
-      "Inputs on the left; an arrow goes from an artifact to what it was derived from. " +
-        "The outlined box is the artifact on this page. Click an artifact to open it.",
+      "Inputs on the left; an arrow goes from an artifact to what it was derived from" +
+        (back.size ? " (dashed arcs close a cycle in the recorded lineage)" : "") +
+        ". The outlined box is the artifact on this page. Click an artifact to open it.",
     );
     return [truncated, h("div", { class: "graph-scroll" }, drawing), legend];
   }
