@@ -95,7 +95,7 @@ def verify_subject(subject: Subject, service: ServiceDep, use: UseParam = None, 
 @router.post(
     "/verify/file",
     response_model=VerdictOut,
-    responses=problem_responses(404, 413, 422, 503),
+    responses=problem_responses(400, 404, 413, 422, 503),
     summary="Verify one downloaded file",
 )
 def verify_file(
@@ -140,7 +140,7 @@ _STATEMENT_EXAMPLE = {"_type": "https://in-toto.io/Statement/v1", "subject": [],
 @router.post(
     "/verify/statement",
     response_model=VerdictOut,
-    responses=problem_responses(413, 422, 503),
+    responses=problem_responses(400, 413, 422, 503),
     summary="Verify a Statement (provenance.json)",
 )
 def verify_statement(
@@ -164,7 +164,7 @@ _REFUSE = {Code.TAMPERED, Code.BAD_SIGNATURE, Code.NOT_REGISTERED, Code.NOT_ANCH
     "/statements",
     response_model=StatementAccepted,
     status_code=201,
-    responses=problem_responses(413, 422, 503),
+    responses=problem_responses(400, 413, 422, 503),
     summary="Post a publisher's Statement",
 )
 def post_statement(
