@@ -9,6 +9,7 @@ aborted and fails the test. Without the browser the test is skipped, unless
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,11 +20,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+
+if TYPE_CHECKING:  # pragma: no cover
+    from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -101,6 +106,50 @@ def _app(anvil_url: str, registry: str, index_path: Path) -> FastAPI:
     return create_app(settings)
 
 
+@contextlib.contextmanager
+def _chromium() -> Iterator["Page"]:
+    """A page in Debian's headless Chromium, with a fresh profile, allowed to reach 127.0.0.1 only.
+
+    On leaving, fails the test if the page tried to reach another host, threw
+    a script error or broke its Content-Security-Policy.
+    """
+    from playwright.sync_api import sync_playwright
+
+    foreign: list[str] = []
+    page_errors: list[str] = []
+
+    def only_loopback(route) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1" or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    def policy_violation(message) -> None:
+        if "Content Security Policy" in message.text:
+            page_errors.append(message.text)
+
+    with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            context.route("**/*", only_loopback)
+            page = context.new_page()
+            page.on("pageerror", lambda err: page_errors.append(str(err)))
+            page.on("console", policy_violation)
+            page.set_default_timeout(20_000)
+            yield page
+        finally:
+            context.close()
+    assert not foreign, f"the page tried to reach other hosts: {foreign}"
+    assert not page_errors, f"script errors or policy violations in the page: {page_errors}"
+
+
 def _verdict(subject: bytes, hostile: str) -> dict:
     """A verdict document as the verify endpoint answers it (provenance.verdict), one line per status."""
     from provenance.verdict import Check, Verdict
@@ -176,7 +225,7 @@ def test_page_loads_nothing_from_elsewhere_and_never_uses_inner_html():
 @pytest.mark.slow
 def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
     _need_browser()
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     from provenance.record import Kind, Record
 
@@ -195,192 +244,201 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
     screenshot = tmp_path / "web.png"  # the artifact page; web-home.png and web-publisher.png besides
     with _Server(app) as server:
         _wait_for_history(server.url, dataset_subject, 2)
-        foreign: list[str] = []
-        page_errors: list[str] = []
-        with sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-            context = pw.chromium.launch_persistent_context(
-                profile,
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900},
+        with _chromium() as page:
+            page.goto(server.url)
+
+            # The overview lists the publisher and the latest events, which filter by kind.
+            expect(page.locator("#publishers")).to_contain_text(publisher.address[2:10])
+            expect(page.locator("#events ol.timeline li")).to_have_count(3)
+            expect(page.locator("#index-status")).to_contain_text("Index synced to block")
+            page.select_option("#event-kind", "RecordRevoked")
+            expect(page.locator("#events ol.timeline li")).to_have_count(1)
+            expect(page.locator("#events ol.timeline li")).to_contain_text("<i>personal data</i> found")
+            page.select_option("#event-kind", "RecordEndorsed")
+            expect(page.locator("#events")).to_contain_text("No event indexed yet")
+            page.select_option("#event-kind", "RecordRegistered")
+            expect(page.locator("#events ol.timeline li")).to_have_count(2)
+            page.screenshot(path=str(tmp_path / "web-home.png"), full_page=True)
+
+            # A search that matches no accepted form says what is accepted.
+            page.fill("#q", "not-a-digest")
+            page.press("#q", "Enter")
+            expect(page.locator("#search-error")).to_be_visible()
+            expect(page.locator("#search-error")).to_contain_text("64 hex digits")
+
+            # Search the model's subject.
+            page.fill("#q", model_subject)
+            page.click("#search button")
+            expect(page).to_have_url(f"{server.url}#/artifact/{model_subject}")
+            expect(page.locator("#subject")).to_have_text(model_subject)
+            expect(page.locator("#search-error")).to_be_hidden()
+
+            # The lineage graph: both artifacts and the edge between them.
+            graph = page.locator("#lineage svg.lineage")
+            expect(graph).to_be_visible()
+            expect(graph.locator("g.node")).to_have_count(2)
+            expect(graph.locator(f'g.node[data-subject="{model_subject}"]')).to_have_count(1)
+            expect(graph.locator(f'g.node[data-subject="{dataset_subject}"]')).to_have_count(1)
+            expect(graph.locator("g.edge")).to_have_count(1)
+            edge = graph.locator("g.edge")  # from the derived artifact to its parent
+            assert edge.get_attribute("data-from") == model_subject
+            assert edge.get_attribute("data-to") == dataset_subject
+            expect(edge).to_contain_text("derived from")
+            expect(graph.locator(f'g.node[data-subject="{model_subject}"]')).to_contain_text("model")
+            dataset_node = graph.locator(f'g.node[data-subject="{dataset_subject}"]')
+            expect(dataset_node).to_contain_text("dataset · revoked")
+            expect(dataset_node).to_have_class(re.compile(r"\brevoked\b"))
+
+            # The history timeline shows the registration, with its transaction.
+            history = page.locator("#history ol.timeline li")
+            expect(history).to_have_count(1)
+            expect(history.first).to_contain_text("RecordRegistered")
+            expect(history.first).to_contain_text("UTC")
+
+            # The records table: the publisher, the kind; the hostile uri stays text.
+            expect(page.locator("#records")).to_contain_text("model")
+            expect(page.locator("#records")).to_contain_text(hostile)
+            assert page.evaluate("window.__pwned") is None
+            assert page.locator("#records img, #records script").count() == 0
+
+            # The verdict: a table, or the line saying verification is unavailable.
+            verdict = page.locator("#verdict")
+            expect(verdict.locator("table.verdict, #verdict-unavailable")).to_have_count(1)
+            expect(verdict.locator(".loading")).to_have_count(0)
+            if verdict.locator("#verdict-unavailable").count():
+                expect(verdict).to_contain_text("Verification unavailable")
+            else:
+                expect(verdict.locator("#overall")).to_have_text(re.compile(r"^(PASS|WARN|FAIL)$"))
+                expect(verdict.locator("table.verdict tbody tr").first).to_be_visible()
+
+            # The verdict table, from a real Verdict document (served by the route below,
+            # so that the table is drawn whether or not the service verifies yet).
+            verdict_json = _verdict(model.subject, hostile)
+            uses: list[str] = []
+
+            def verify(route):
+                uses.append(parse_qs(urlsplit(route.request.url).query).get("use", [""])[0])
+                route.fulfill(status=200, content_type="application/json", body=json.dumps(verdict_json))
+
+            page.route("**/v1/verify/**", verify)
+            page.select_option("#use", "research")
+            expect(page).to_have_url(f"{server.url}#/artifact/{model_subject}?use=research")
+            expect(verdict.locator("#overall")).to_have_text("FAIL")
+            rows = verdict.locator("table.verdict tbody tr")
+            expect(rows).to_have_count(len(verdict_json["checks"]))
+            for row, check in zip(rows.all(), verdict_json["checks"]):
+                expect(row.locator("td").nth(0)).to_have_text(check["check"])
+                expect(row.locator(".badge")).to_have_text(check["status"])
+                expect(row.locator("td").nth(2)).to_have_text(check["code"])
+                expect(row.locator("td").nth(3)).to_have_text(check["message"])
+            assert uses[-1] == "research"
+            assert page.evaluate("window.__pwned") is None
+            assert verdict.locator("img, script").count() == 0
+            expect(page.locator("#lineage svg.lineage g.node")).to_have_count(2)
+            expect(page.locator("#history ol.timeline li")).to_have_count(1)
+
+            page.wait_for_timeout(200)  # let the graph settle for the picture
+            page.screenshot(path=str(screenshot), full_page=True)
+            page.unroute("**/v1/verify/**")
+
+            # Clicking the dataset node opens the dataset: revoked, with its reason, newest first.
+            graph.locator(f'g.node[data-subject="{dataset_subject}"]').click()
+            expect(page).to_have_url(f"{server.url}#/artifact/{dataset_subject}")
+            expect(page.locator("#records tbody tr .badge")).to_have_text("revoked")
+            dataset_history = page.locator("#history ol.timeline li")
+            expect(dataset_history).to_have_count(2)
+            expect(dataset_history.nth(0)).to_contain_text("RecordRevoked")
+            expect(dataset_history.nth(0)).to_contain_text("<i>personal data</i> found")
+            expect(dataset_history.nth(1)).to_contain_text("RecordRegistered")
+
+            # The publisher view: its records and its history.
+            page.fill("#q", publisher.address)
+            page.press("#q", "Enter")
+            publisher_records = page.locator("#publisher-records tbody tr")
+            expect(publisher_records).to_have_count(2)
+            expect(publisher_records.filter(has_text="dataset").locator(".badge")).to_have_text("revoked")
+            expect(publisher_records.filter(has_text="model").locator(".badge")).to_have_text("active")
+            expect(page.locator("#history ol.timeline li")).to_have_count(3)
+            page.screenshot(path=str(tmp_path / "web-publisher.png"), full_page=True)
+
+            # A file digest nobody registered: a plain message, not an error.
+            page.fill("#q", "ab" * 32)
+            page.press("#q", "Enter")
+            expect(page.locator("#file-artifacts")).to_contain_text("No registered artifact")
+
+            # A file digest that one artifact lists (file digests come from Statements the
+            # service holds; this answer is served by the route below), with a link to it.
+            digest = secrets.token_hex(32)
+            found = json.dumps(
+                {"sha256": digest, "artifacts": [{"subject": model_subject, "path": "weights/<b>model</b>.bin"}]}
             )
-            try:
+            page.route(
+                f"**/v1/files/{digest}",
+                lambda route: route.fulfill(status=200, content_type="application/json", body=found),
+            )
+            page.fill("#q", digest.upper())
+            page.press("#q", "Enter")
+            expect(page).to_have_url(f"{server.url}#/file/{digest}")
+            expect(page.locator("#file-artifacts tbody tr")).to_have_count(1)
+            expect(page.locator("#file-artifacts tbody tr")).to_contain_text("weights/<b>model</b>.bin")
+            page.locator("#file-artifacts tbody a").click()
+            expect(page).to_have_url(f"{server.url}#/artifact/{model_subject}")
 
-                def only_loopback(route):
-                    host = urlsplit(route.request.url).hostname
-                    if route.request.url.startswith("data:") or host == "127.0.0.1":
-                        route.continue_()
-                    else:
-                        foreign.append(route.request.url)
-                        route.abort()
+            # A subject nobody registered: said plainly in every section.
+            page.fill("#q", "0x" + "cd" * 32)
+            page.press("#q", "Enter")
+            expect(page.locator("#unknown-subject")).to_be_visible()
+            expect(page.locator("#history")).to_contain_text("No event about this subject")
+            expect(page.locator("#lineage")).to_contain_text("No lineage is known")
 
-                context.route("**/*", only_loopback)
-                page = context.new_page()
-                page.on("pageerror", lambda err: page_errors.append(str(err)))
-                # The page must live within its Content-Security-Policy (no inline script or style).
-                page.on(
-                    "console",
-                    lambda msg: page_errors.append(msg.text) if "Content Security Policy" in msg.text else None,
-                )
-                page.set_default_timeout(20_000)
-                page.goto(server.url)
+            # A hash that is no page of ours (here with a broken %-escape) says so.
+            page.goto(f"{server.url}#/nowhere/%E0%A4%A")
+            expect(page.locator("#view .error")).to_contain_text("Unknown page")
 
-                # The overview lists the publisher and the latest events, which filter by kind.
-                expect(page.locator("#publishers")).to_contain_text(publisher.address[2:10])
-                expect(page.locator("#events ol.timeline li")).to_have_count(3)
-                expect(page.locator("#index-status")).to_contain_text("Index synced to block")
-                page.select_option("#event-kind", "RecordRevoked")
-                expect(page.locator("#events ol.timeline li")).to_have_count(1)
-                expect(page.locator("#events ol.timeline li")).to_contain_text("<i>personal data</i> found")
-                page.select_option("#event-kind", "RecordEndorsed")
-                expect(page.locator("#events")).to_contain_text("No event indexed yet")
-                page.select_option("#event-kind", "RecordRegistered")
-                expect(page.locator("#events ol.timeline li")).to_have_count(2)
-                page.screenshot(path=str(tmp_path / "web-home.png"), full_page=True)
-
-                # A search that matches no accepted form says what is accepted.
-                page.fill("#q", "not-a-digest")
-                page.press("#q", "Enter")
-                expect(page.locator("#search-error")).to_be_visible()
-                expect(page.locator("#search-error")).to_contain_text("64 hex digits")
-
-                # Search the model's subject.
-                page.fill("#q", model_subject)
-                page.click("#search button")
-                expect(page).to_have_url(f"{server.url}#/artifact/{model_subject}")
-                expect(page.locator("#subject")).to_have_text(model_subject)
-                expect(page.locator("#search-error")).to_be_hidden()
-
-                # The lineage graph: both artifacts and the edge between them.
-                graph = page.locator("#lineage svg.lineage")
-                expect(graph).to_be_visible()
-                expect(graph.locator("g.node")).to_have_count(2)
-                expect(graph.locator(f'g.node[data-subject="{model_subject}"]')).to_have_count(1)
-                expect(graph.locator(f'g.node[data-subject="{dataset_subject}"]')).to_have_count(1)
-                expect(graph.locator("g.edge")).to_have_count(1)
-                edge = graph.locator("g.edge")  # from the derived artifact to its parent
-                assert edge.get_attribute("data-from") == model_subject
-                assert edge.get_attribute("data-to") == dataset_subject
-                expect(edge).to_contain_text("derived from")
-                expect(graph.locator(f'g.node[data-subject="{model_subject}"]')).to_contain_text("model")
-                dataset_node = graph.locator(f'g.node[data-subject="{dataset_subject}"]')
-                expect(dataset_node).to_contain_text("dataset · revoked")
-                expect(dataset_node).to_have_class(re.compile(r"\brevoked\b"))
-
-                # The history timeline shows the registration, with its transaction.
-                history = page.locator("#history ol.timeline li")
-                expect(history).to_have_count(1)
-                expect(history.first).to_contain_text("RecordRegistered")
-                expect(history.first).to_contain_text("UTC")
-
-                # The records table: the publisher, the kind; the hostile uri stays text.
-                expect(page.locator("#records")).to_contain_text("model")
-                expect(page.locator("#records")).to_contain_text(hostile)
-                assert page.evaluate("window.__pwned") is None
-                assert page.locator("#records img, #records script").count() == 0
-
-                # The verdict: a table, or the line saying verification is unavailable.
-                verdict = page.locator("#verdict")
-                expect(verdict.locator("table.verdict, #verdict-unavailable")).to_have_count(1)
-                expect(verdict.locator(".loading")).to_have_count(0)
-                if verdict.locator("#verdict-unavailable").count():
-                    expect(verdict).to_contain_text("Verification unavailable")
-                else:
-                    expect(verdict.locator("#overall")).to_have_text(re.compile(r"^(PASS|WARN|FAIL)$"))
-                    expect(verdict.locator("table.verdict tbody tr").first).to_be_visible()
-
-                # The verdict table, from a real Verdict document (served by the route below,
-                # so that the table is drawn whether or not the service verifies yet).
-                verdict_json = _verdict(model.subject, hostile)
-                uses: list[str] = []
-
-                def verify(route):
-                    uses.append(parse_qs(urlsplit(route.request.url).query).get("use", [""])[0])
-                    route.fulfill(status=200, content_type="application/json", body=json.dumps(verdict_json))
-
-                page.route("**/v1/verify/**", verify)
-                page.select_option("#use", "research")
-                expect(page).to_have_url(f"{server.url}#/artifact/{model_subject}?use=research")
-                expect(verdict.locator("#overall")).to_have_text("FAIL")
-                rows = verdict.locator("table.verdict tbody tr")
-                expect(rows).to_have_count(len(verdict_json["checks"]))
-                for row, check in zip(rows.all(), verdict_json["checks"]):
-                    expect(row.locator("td").nth(0)).to_have_text(check["check"])
-                    expect(row.locator(".badge")).to_have_text(check["status"])
-                    expect(row.locator("td").nth(2)).to_have_text(check["code"])
-                    expect(row.locator("td").nth(3)).to_have_text(check["message"])
-                assert uses[-1] == "research"
-                assert page.evaluate("window.__pwned") is None
-                assert verdict.locator("img, script").count() == 0
-                expect(page.locator("#lineage svg.lineage g.node")).to_have_count(2)
-                expect(page.locator("#history ol.timeline li")).to_have_count(1)
-
-                page.wait_for_timeout(200)  # let the graph settle for the picture
-                page.screenshot(path=str(screenshot), full_page=True)
-                page.unroute("**/v1/verify/**")
-
-                # Clicking the dataset node opens the dataset: revoked, with its reason, newest first.
-                graph.locator(f'g.node[data-subject="{dataset_subject}"]').click()
-                expect(page).to_have_url(f"{server.url}#/artifact/{dataset_subject}")
-                expect(page.locator("#records tbody tr .badge")).to_have_text("revoked")
-                dataset_history = page.locator("#history ol.timeline li")
-                expect(dataset_history).to_have_count(2)
-                expect(dataset_history.nth(0)).to_contain_text("RecordRevoked")
-                expect(dataset_history.nth(0)).to_contain_text("<i>personal data</i> found")
-                expect(dataset_history.nth(1)).to_contain_text("RecordRegistered")
-
-                # The publisher view: its records and its history.
-                page.fill("#q", publisher.address)
-                page.press("#q", "Enter")
-                publisher_records = page.locator("#publisher-records tbody tr")
-                expect(publisher_records).to_have_count(2)
-                expect(publisher_records.filter(has_text="dataset").locator(".badge")).to_have_text("revoked")
-                expect(publisher_records.filter(has_text="model").locator(".badge")).to_have_text("active")
-                expect(page.locator("#history ol.timeline li")).to_have_count(3)
-                page.screenshot(path=str(tmp_path / "web-publisher.png"), full_page=True)
-
-                # A file digest nobody registered: a plain message, not an error.
-                page.fill("#q", "ab" * 32)
-                page.press("#q", "Enter")
-                expect(page.locator("#file-artifacts")).to_contain_text("No registered artifact")
-
-                # A file digest that one artifact lists (file digests come from Statements the
-                # service holds; this answer is served by the route below), with a link to it.
-                digest = secrets.token_hex(32)
-                found = json.dumps(
-                    {"sha256": digest, "artifacts": [{"subject": model_subject, "path": "weights/<b>model</b>.bin"}]}
-                )
-                page.route(
-                    f"**/v1/files/{digest}",
-                    lambda route: route.fulfill(status=200, content_type="application/json", body=found),
-                )
-                page.fill("#q", digest.upper())
-                page.press("#q", "Enter")
-                expect(page).to_have_url(f"{server.url}#/file/{digest}")
-                expect(page.locator("#file-artifacts tbody tr")).to_have_count(1)
-                expect(page.locator("#file-artifacts tbody tr")).to_contain_text("weights/<b>model</b>.bin")
-                page.locator("#file-artifacts tbody a").click()
-                expect(page).to_have_url(f"{server.url}#/artifact/{model_subject}")
-
-                # A subject nobody registered: said plainly in every section.
-                page.fill("#q", "0x" + "cd" * 32)
-                page.press("#q", "Enter")
-                expect(page.locator("#unknown-subject")).to_be_visible()
-                expect(page.locator("#history")).to_contain_text("No event about this subject")
-                expect(page.locator("#lineage")).to_contain_text("No lineage is known")
-
-                # A hash that is no page of ours (here with a broken %-escape) says so.
-                page.goto(f"{server.url}#/nowhere/%E0%A4%A")
-                expect(page.locator("#view .error")).to_contain_text("Unknown page")
-            finally:
-                context.close()
-
-    assert not foreign, f"the page tried to reach other hosts: {foreign}"
-    assert not page_errors, f"script errors or policy violations in the page: {page_errors}"
     assert screenshot.stat().st_size > 10_000
+    _keep_screenshots(tmp_path)
+
+
+@pytest.mark.chain
+@pytest.mark.slow
+def test_lineage_cycle_in_chromium(anvil_url, ledger, make_account, tmp_path):
+    """A registry can record a cycle (another publisher names the model as the dataset's parent):
+    the graph still draws each artifact once, the closing edge as an arc, and the page stays usable."""
+    _need_browser()
+    from playwright.sync_api import expect
+
+    from provenance.record import Kind, Record
+
+    first, second = make_account(), make_account()
+    dataset = secrets.token_bytes(32)
+    model = Record.create(secrets.token_bytes(32), Kind.MODEL, secrets.token_bytes(32), [dataset])
+    assert ledger.register(first, Record.create(dataset, Kind.DATASET, secrets.token_bytes(32))).succeeded
+    assert ledger.register(first, model).succeeded
+    closing = Record.create(dataset, Kind.DATASET, secrets.token_bytes(32), [model.subject])
+    assert ledger.register(second, closing).succeeded
+    model_subject, dataset_subject = "0x" + model.subject.hex(), "0x" + dataset.hex()
+
+    with _Server(_app(anvil_url, ledger.registry, tmp_path / "index.sqlite")) as server:
+        _wait_for_history(server.url, dataset_subject, 2)
+        with _chromium() as page:
+            page.goto(f"{server.url}#/artifact/{model_subject}")
+            graph = page.locator("#lineage svg.lineage")
+            expect(graph.locator("g.node")).to_have_count(2)
+            expect(graph.locator("g.edge")).to_have_count(2)
+            expect(graph.locator("g.edge.back")).to_have_count(1)
+            back = graph.locator("g.edge.back")
+            assert back.get_attribute("data-from") == dataset_subject
+            assert back.get_attribute("data-to") == model_subject
+            expect(page.locator("#lineage .legend")).to_contain_text("close a cycle")
+            expect(page.locator("#records tbody tr")).to_have_count(1)
+            page.locator("#lineage").screenshot(path=str(tmp_path / "web-lineage-cycle.png"))
+    _keep_screenshots(tmp_path)
+
+
+def _keep_screenshots(directory: Path) -> None:
+    """Copy the test's screenshots to $PROVENANCE_SCREENSHOT_DIR when it is set."""
     target = os.environ.get(SCREENSHOT_ENV)
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
-        for picture in sorted(tmp_path.glob("web*.png")):
+        for picture in sorted(directory.glob("web*.png")):
             shutil.copyfile(picture, Path(target) / picture.name)

@@ -682,7 +682,8 @@
     const y1 = child.y;
     const y2 = parent.y;
     const peak = Math.min(y1, y2) - ARC_ROOM + 8;
-    return { d: `M${x1},${y1} C${x1},${peak} ${x2},${peak} ${x2},${y2}`, lx: (x1 + x2) / 2, ly: peak + 18 };
+    const top = (y1 + y2) / 8 + (peak * 3) / 4; // the curve's height half-way
+    return { d: `M${x1},${y1} C${x1},${peak} ${x2},${peak} ${x2},${y2}`, lx: (x1 + x2) / 2, ly: top - 5 };
   }
 
   function lineageGraph(body, focus) {
