@@ -447,7 +447,7 @@ class Verifier:
         """The rules over the lineage. An ancestor subject with several records (anyone may register
         any subject) is judged by each of them in turn and every problem found is kept: picking one
         record would let a second registration hide a revocation or an opt-out of the first."""
-        lineage, alternatives = self._lineage(root)
+        lineage, alternatives, unanchored = self._lineage(root)
         checks = evaluate(lineage, self.policy)
         for subject, others in alternatives.items():
             for other in others:
@@ -456,10 +456,19 @@ class Verifier:
                 for check in evaluate(Lineage(lineage.root, artifacts), self.policy):
                     if check.code is not Code.OK and check not in checks:
                         checks.append(check)
+        for facts in unanchored:  # CLAIMS.md: an ancestor that is not registered -> PARENT_UNKNOWN
+            checks.append(Check(
+                CheckName.LINEAGE, self.policy.status_of(Code.PARENT_UNKNOWN), Code.PARENT_UNKNOWN,
+                f"Ancestor {facts.kind.name.lower()} {_short(facts.subject)} has a signed Statement but no record "
+                f"in registry {self.ledger.registry} on chain {self.ledger.chain_id} (not anchored yet): "
+                "it is not registered, cannot be revoked, and its claims are taken on its Statement alone",
+                {"subject": root.subject, "ancestor": facts.subject, "recordId": facts.record_id},
+            ))
         problems = {c.check for c in checks if c.code is not Code.OK}
         return [c for c in checks if c.code is not Code.OK or c.check not in problems]
 
-    def _ancestor_facts(self, found: _Found) -> ArtifactFacts:
+    def _ancestor_facts(self, found: _Found) -> tuple[ArtifactFacts, bool]:
+        """An ancestor's facts, and whether its record is on chain."""
         own: list[Check] = []
         if found.statement is not None:
             own += self._authenticity(found.statement)
@@ -468,12 +477,17 @@ class Verifier:
             own.append(self._claims(found.statement)[0])  # claims that do not match are no claims
         else:
             own += self._chain_only_checks(found)
-        return self._facts(found, own_checks=own)
+        on_chain = any(c.check is CheckName.ANCHORING and c.code in (Code.OK, Code.UNCONFIRMED) for c in own)
+        return self._facts(found, own_checks=own), on_chain
 
-    def _lineage(self, root: ArtifactFacts) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]]]:
-        """The lineage with the best record of each ancestor, and the facts of its other records."""
+    def _lineage(
+        self, root: ArtifactFacts
+    ) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]], list[ArtifactFacts]]:
+        """The lineage with the best record of each ancestor, the facts of its other records, and the
+        ancestors none of whose records is on chain (and did not fail otherwise)."""
         known: dict[bytes, ArtifactFacts] = {root.subject: root}
         alternatives: dict[bytes, list[ArtifactFacts]] = {}
+        unanchored: list[ArtifactFacts] = []
         unknown: set[bytes] = set()
         pending = list(root.derived_from())
         while pending and len(known) < MAX_LINEAGE:
@@ -484,12 +498,15 @@ class Verifier:
             if not candidates:
                 unknown.add(subject)
                 continue
-            facts = self._ancestor_facts(candidates[0])
+            facts, on_chain = self._ancestor_facts(candidates[0])
             known[subject] = facts
             pending.extend(facts.derived_from())
             for other in candidates[1:]:
-                alternative = self._ancestor_facts(other)
+                alternative, also = self._ancestor_facts(other)
+                on_chain = on_chain or also
                 alternatives.setdefault(subject, []).append(alternative)
                 pending.extend(alternative.derived_from())
+            if not on_chain and not facts.own_verdict_failed:
+                unanchored.append(facts)
         ancestors = [f for s, f in known.items() if s != root.subject]
-        return Lineage.build(root, ancestors, unknown), alternatives
+        return Lineage.build(root, ancestors, unknown), alternatives, unanchored

@@ -1006,6 +1006,38 @@ def test_cli_verify_bad_inputs_exit_2_with_a_message(world, tmp_path):
     _bad_input(run_cli("verify", str(broken.parent), "--json", env={**env, "PROVENANCE_RPC_URL": down}), down)
 
 
+
+def test_parent_unknown_for_a_parent_queued_but_never_anchored(world, tmp_path):
+    """A parent with a signed Statement but no record on chain is not registered (CLAIMS.md): it warns,
+    and its claims still count."""
+    queued = world.prepare("datahub", claims_for("dataset", {"copyright.license": "CC-BY-NC-4.0",
+                                                             "copyright.commercial_use": False}))
+    world.publisher("datahub").queue([queued])
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"lineage.trained_on": [hex32(queued.statement.subject)]}), path=path)
+    verdict = world.verifier(world.policy("acme", "datahub", use="research")).verify_path(path)
+    line = expect(verdict, Code.PARENT_UNKNOWN, Status.WARN, "lineage")
+    assert line.evidence["ancestor"] == hex32(queued.statement.subject)
+    assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
+    verdict = world.verifier(world.policy("acme", "datahub", use="commercial")).verify_path(path)
+    expect(verdict, Code.USE_NOT_PERMITTED, Status.FAIL, "copyright")  # its claims are not dropped
+    verdict = world.verifier(world.policy("acme", "datahub", require={"anchoring": True})).verify_path(path)
+    expect(verdict, Code.PARENT_FAILED, Status.FAIL, "lineage")
+
+    world.publisher("datahub").anchor()
+    all_pass(world.verifier(world.policy("acme", "datahub", use="research")).verify_path(path))
+
+
+def test_parent_failed_for_a_lineage_cycle(world):
+    """Subject-only records can name each other as parents; honest content-addressed records cannot."""
+    a, b = os.urandom(32), os.urandom(32)
+    world.register("acme", claims_for("model"), subject=a, extra_parents=[b])
+    world.register("acme", claims_for("model"), subject=b, extra_parents=[a])
+    verdict = world.verifier(world.policy("acme")).verify_subject(a)
+    line = expect(verdict, Code.PARENT_FAILED, Status.FAIL, "lineage")
+    assert "cycle" in line.evidence
+    assert verdict.exit_code() == 1
+
 # --------------------------------------------------------------------------- no wrong pass through a second record
 
 
