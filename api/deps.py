@@ -5,6 +5,12 @@
 :class:`~provenance.ledger.Ledger` for chain-dependent answers (503 with
 ``Retry-After`` while the node is down); ``SettingsDep`` the settings.
 Tests override :func:`get_service` through ``app.dependency_overrides``.
+
+Index-backed routes and these dependencies are ``async def``: the index's
+queries are short SQLite reads, cheaper inline on the event loop than a hop
+to the thread pool. Anything that talks to the node (``LedgerDep``,
+``/readyz``, proofs read from a transaction) is a plain ``def`` and runs in
+the thread pool, so a slow node never stalls the loop.
 """
 
 from __future__ import annotations
@@ -41,19 +47,19 @@ HEX32 = re.compile(HEX32_PATTERN)
 ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     return request.app.state.service
 
 
-def _index(service: Annotated[Service, Depends(get_service)]) -> Index:
+async def _index(service: Annotated[Service, Depends(get_service)]) -> Index:
     return service.index
 
 
 def _ledger(service: Annotated[Service, Depends(get_service)]) -> "Ledger":
-    return service.ledger()
+    return service.ledger()  # may connect: a plain def, so FastAPI runs it in the thread pool
 
 
-def _settings(service: Annotated[Service, Depends(get_service)]) -> ServiceSettings:
+async def _settings(service: Annotated[Service, Depends(get_service)]) -> ServiceSettings:
     return service.settings
 
 

@@ -73,26 +73,27 @@ class RecordOut(BaseModel):
     endorsements: int
     disputes: int
 
-    @classmethod
-    def of(cls, r: IndexedRecord) -> RecordOut:
-        return cls(
-            recordId=r.record_id,
-            publisher=r.publisher,
-            subject=r.subject,
-            kind=None if r.kind is None else KIND_NAMES.get(r.kind, "other"),
-            claimsRoot=r.claims_root,
-            parents=list(r.parents),
-            uri=r.uri,
-            blockNumber=r.block_number,
-            blockTime=r.block_time,
-            txHash=r.tx_hash,
-            batchRoot=r.batch_root,
-            revoked=r.revoked,
-            revocationReason=r.revoke_reason,
-            successor=r.successor,
-            endorsements=r.endorsements,
-            disputes=r.disputes,
-        )
+    @staticmethod
+    def of(r: IndexedRecord) -> dict[str, Any]:
+        """The JSON form of an indexed record; pydantic validates it (in Rust) inside the response model."""
+        return {
+            "recordId": r.record_id,
+            "publisher": r.publisher,
+            "subject": r.subject,
+            "kind": None if r.kind is None else KIND_NAMES.get(r.kind, "other"),
+            "claimsRoot": r.claims_root,
+            "parents": list(r.parents),
+            "uri": r.uri,
+            "blockNumber": r.block_number,
+            "blockTime": r.block_time,
+            "txHash": r.tx_hash,
+            "batchRoot": r.batch_root,
+            "revoked": r.revoked,
+            "revocationReason": r.revoke_reason,
+            "successor": r.successor,
+            "endorsements": r.endorsements,
+            "disputes": r.disputes,
+        }
 
 
 class ArtifactOut(BaseModel):
@@ -129,18 +130,19 @@ class EventOut(BaseModel):
     actor: str | None = Field(description="publisher, submitter, endorser or disputer")
     details: dict[str, Any] = Field(description="the event's own fields (subject, uri, reason, ...)")
 
-    @classmethod
-    def of(cls, h: HistoryEntry) -> EventOut:
-        return cls(
-            event=h.event,
-            blockNumber=h.block_number,
-            blockTime=h.block_time,
-            txHash=h.tx_hash,
-            logIndex=h.log_index,
-            recordId=h.record_id,
-            actor=h.actor,
-            details=h.details,
-        )
+    @staticmethod
+    def of(h: HistoryEntry) -> dict[str, Any]:
+        """The JSON form of an indexed event; validated inside the response model."""
+        return {
+            "event": h.event,
+            "blockNumber": h.block_number,
+            "blockTime": h.block_time,
+            "txHash": h.tx_hash,
+            "logIndex": h.log_index,
+            "recordId": h.record_id,
+            "actor": h.actor,
+            "details": h.details,
+        }
 
 
 class HistoryOut(BaseModel):

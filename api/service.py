@@ -36,6 +36,8 @@ log = logging.getLogger("provenance.api")
 
 # Ranges per sync call: a long catch-up updates the head and lag between calls.
 _RANGES_PER_STEP = 8
+# Seconds a worker reuses the index cursor it read (other workers' indexers move it).
+_CURSOR_TTL = 0.25
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ class Service:
         self.loop = IndexerLoop(self)
         self._state = ChainState()
         self._state_lock = threading.Lock()
+        self._cursor_cache: tuple[float, int | None] | None = None
 
     @property
     def state(self) -> ChainState:
@@ -191,16 +194,28 @@ class Service:
     def _set_state(self, **changes: object) -> None:
         with self._state_lock:
             self._state = replace(self._state, **changes)  # type: ignore[arg-type]
+            self._cursor_cache = None
 
     def synced_to(self) -> int | None:
-        """The index's cursor for the configured registry (whichever process wrote it)."""
+        """The index's cursor for the configured registry (whichever process wrote it).
+
+        Read at most every ``_CURSOR_TTL`` seconds (every answer shows it) and
+        again as soon as this process's indexer has written.
+        """
+        now = time.monotonic()
+        cached = self._cursor_cache
+        if cached is not None and now - cached[0] < _CURSOR_TTL:
+            return cached[1]
         state = self._state
+        value = None
         if state.chain_id is not None:
-            return self.index.cursor(state.chain_id, self.settings.registry)
-        for _chain, registry, block in self.index.cursors():
-            if registry == self.settings.registry:
-                return block
-        return None
+            value = self.index.cursor(state.chain_id, self.settings.registry)
+        else:
+            for _chain, registry, block in self.index.cursors():
+                if registry == self.settings.registry:
+                    value = block
+        self._cursor_cache = (now, value)
+        return value
 
     def ledger(self) -> "Ledger":
         """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down."""

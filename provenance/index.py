@@ -395,20 +395,22 @@ class Index:
 
     def records_by_subject(self, subject: str | bytes) -> list[IndexedRecord]:
         """Every record registered for ``subject`` (oldest first)."""
-        ids = self._record_ids("subject = ? AND name = 'RecordRegistered'", (_norm(subject).lower(),))
-        return [r for r in (self.record(i) for i in ids) if r is not None]
+        return self._records("subject = ? AND name = 'RecordRegistered'", (_norm(subject).lower(),))
 
     def records_by_publisher(self, publisher: str) -> list[IndexedRecord]:
         address = parse_address(publisher, "publisher address")
-        ids = self._record_ids(f"actor = ? AND name IN {_RECORD_EVENTS!r}", (address,))
-        return [r for r in (self.record(i) for i in ids) if r is not None]
+        return self._records(f"actor = ? AND name IN {_RECORD_EVENTS!r}", (address,))
 
-    def _record_ids(self, where: str, params: tuple) -> list[str]:
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT DISTINCT record_id FROM events WHERE {where} ORDER BY block_number, log_index", params
-            ).fetchall()
-        return [r[0] for r in rows]
+    def _records(self, where: str, params: tuple) -> list[IndexedRecord]:
+        """The records whose ids the events matching ``where`` name, in one query, in order of registration."""
+        rows = self._events(f"e.record_id IN (SELECT record_id FROM events WHERE {where})", params, order="ASC")
+        by_id: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_id.setdefault(row["record_id"], []).append(row)
+        records = (_fold_record(group) for group in by_id.values())
+        return sorted(
+            (r for r in records if r is not None), key=lambda r: (r.block_number, _first_log(by_id[r.record_id]))
+        )
 
     def history(
         self,
@@ -665,6 +667,11 @@ def _entry(r: dict[str, Any]) -> HistoryEntry:
         chain_id=r["chain_id"],
         registry=r["registry"],
     )
+
+
+def _first_log(rows: list[dict[str, Any]]) -> int:
+    """The log index of a record's registering event (the one its block number refers to)."""
+    return next((r["log_index"] for r in rows if r["name"] in _RECORD_EVENTS), 0)
 
 
 def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import IndexDep, ServiceDep, Subject, index_info
+from api.deps import ServiceDep, Subject, index_info
 from api.models import ArtifactOut, RecordOut
 from api.problems import ApiProblem, problem_responses
 
@@ -17,12 +17,13 @@ router = APIRouter(prefix="/v1", tags=["artifacts"])
     responses=problem_responses(404, 422),
     summary="The records of an artifact",
 )
-def artifact(subject: Subject, service: ServiceDep, index: IndexDep) -> ArtifactOut:
+async def artifact(subject: Subject, service: ServiceDep) -> ArtifactOut:
     """Every record registered for ``subject`` (oldest first) with its status, and the index lag.
 
     404 when the index knows no record of the subject (it may not be synced
     that far yet: see ``index`` in other answers, or ``/readyz``).
     """
+    index = service.index
     subject = subject.lower()
     records = index.records_by_subject(subject)
     statements = len(index.statements_for(subject))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import ADDRESS_PATTERN, IndexDep, ServiceDep, index_info
+from api.deps import ADDRESS_PATTERN, ServiceDep, index_info
 from api.models import EventOut, EventsPage
 from api.problems import problem_responses
 from provenance.index import EVENT_NAMES
@@ -37,9 +37,8 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     responses=problem_responses(422),
     summary="Audit events (filtered, paginated)",
 )
-def events(
+async def events(
     service: ServiceDep,
-    index: IndexDep,
     kind: Annotated[EventName | None, Query(description="only events of this name")] = None,
     publisher: Annotated[
         str | None,
@@ -60,7 +59,7 @@ def events(
     indexed between two requests never shift or repeat a page.
     """
     before = None if cursor is None else decode_cursor(cursor)
-    found = index.events_page(
+    found = service.index.events_page(
         name=None if kind is None else kind.value,
         actor=publisher,
         since=since,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from api.deps import IndexDep, ServiceDep, index_info
+from api.deps import ServiceDep, index_info
 from api.models import FileMatch, FilesOut
 from api.problems import ApiProblem, problem_responses
 
@@ -24,13 +24,14 @@ Sha256 = Annotated[
     responses=problem_responses(404, 422),
     summary="Which artifacts contain a file",
 )
-def files(sha256: Sha256, service: ServiceDep, index: IndexDep) -> FilesOut:
+async def files(sha256: Sha256, service: ServiceDep) -> FilesOut:
     """Artifacts whose manifest lists a whole file with this SHA-256, with the path it has in each.
 
     The digests come from the manifests of Statements the service holds
     (posted to it or learned from batch documents); the chain holds only
     subjects. 404 when no known manifest lists the digest.
     """
+    index = service.index
     digest = sha256.lower().removeprefix("0x")
     matches = index.files(digest)
     if not matches:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import IndexDep, ServiceDep, index_info
+from api.deps import ServiceDep, index_info
 from api.models import EventOut, HistoryOut
 from api.problems import ApiProblem, problem_responses
 
@@ -27,10 +27,9 @@ Target = Annotated[
     responses=problem_responses(404, 422),
     summary="History of a subject, record or address",
 )
-def history(
+async def history(
     target: Target,
     service: ServiceDep,
-    index: IndexDep,
     limit: Annotated[int, Query(ge=1, le=500, description="at most this many events")] = 100,
 ) -> HistoryOut:
     """Events newest first, each with its block, block time and transaction hash.
@@ -40,6 +39,7 @@ def history(
     is neither. An address gives the events it sent and the endorsements and
     disputes of its records (an empty list when there are none).
     """
+    index = service.index
     target = target.lower()
     if len(target) == 42:
         items = index.history(publisher=target, limit=limit)

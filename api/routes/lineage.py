@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import IndexDep, ServiceDep, Subject, index_info
+from api.deps import ServiceDep, Subject, index_info
 from api.models import KIND_NAMES, LineageEdge, LineageNode, LineageOut
 from api.problems import ApiProblem, problem_responses
 
@@ -21,10 +21,9 @@ MAX_NODES = 2_000
     responses=problem_responses(404, 422),
     summary="Lineage graph of an artifact",
 )
-def lineage(
+async def lineage(
     subject: Subject,
     service: ServiceDep,
-    index: IndexDep,
     depth: Annotated[int, Query(ge=1, le=64, description="how many parent generations to follow")] = 16,
 ) -> LineageOut:
     """Nodes (subjects) and edges (child → parent, ``derivedFrom``), following the ``parents`` of
@@ -35,6 +34,7 @@ def lineage(
     with no record in the index is a node with ``known: false``. 404 when the
     subject itself has no record.
     """
+    index = service.index
     root = subject.lower()
     nodes: dict[str, LineageNode] = {}
     edges: dict[tuple[str, str], LineageEdge] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import IndexDep, RecordId, ServiceDep, index_info
+from api.deps import RecordId, ServiceDep, index_info
 from api.models import ProofOut
 from api.problems import ApiProblem, problem_responses
 from provenance.merkle import record_leaf, verify
@@ -24,7 +24,7 @@ def _hex(value: bytes) -> str:
     responses=problem_responses(404, 422, 503),
     summary="Anchoring evidence of a record",
 )
-def proof(recordId: RecordId, service: ServiceDep, index: IndexDep) -> ProofOut:  # noqa: N803
+def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
     """For a record registered directly: its transaction and block. For a batched record: the batch
     root, the record's leaf and its inclusion proof, and the anchoring transaction.
 
@@ -35,6 +35,7 @@ def proof(recordId: RecordId, service: ServiceDep, index: IndexDep) -> ProofOut:
     while it is down. 404 when the record is unknown, or batched with no proof
     within reach.
     """
+    index = service.index
     rid = recordId.lower()
     record_id = bytes.fromhex(rid[2:])
     info = index_info(service)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import IndexDep, ServiceDep, index_info
+from api.deps import ServiceDep, index_info
 from api.models import PublisherOut, PublishersOut
 from api.problems import problem_responses
 
@@ -14,13 +14,13 @@ router = APIRouter(prefix="/v1", tags=["publishers"])
 
 
 @router.get("/publishers", response_model=PublishersOut, responses=problem_responses(422), summary="Publishers")
-def publishers(
+async def publishers(
     service: ServiceDep,
-    index: IndexDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many (ordered by address)")] = 0,
 ) -> PublishersOut:
     """Publishers by address, with their record counts, revoked counts and first and last blocks."""
+    index = service.index
     found = index.publishers()[offset : offset + limit]
     return PublishersOut(
         items=[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.deps import IndexDep, RecordId, ServiceDep, index_info
+from api.deps import RecordId, ServiceDep, index_info
 from api.models import RecordOut, RecordResponse
 from api.problems import ApiProblem, problem_responses
 
@@ -17,8 +17,9 @@ router = APIRouter(prefix="/v1", tags=["records"])
     responses=problem_responses(404, 422),
     summary="One record",
 )
-def record(recordId: RecordId, service: ServiceDep, index: IndexDep) -> RecordResponse:  # noqa: N803
+async def record(recordId: RecordId, service: ServiceDep) -> RecordResponse:  # noqa: N803
     """The record, its revocation, successor, endorsement and dispute counts, and the index lag."""
+    index = service.index
     found = index.record(recordId.lower())
     if found is None:
         raise ApiProblem(

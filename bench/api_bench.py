@@ -1,0 +1,381 @@
+"""Benchmark: the verifier service's look-ups against a bare FastAPI app, both under uvicorn.
+
+Starts its own anvil on a free port, deploys the registry and registers
+``--records`` records (default 300: direct registrations from 8 funded
+accounts, each model derived from a dataset, some endorsed), syncs a fresh
+index so the service starts caught up, then runs, one after the other on
+127.0.0.1:
+
+* the service: ``uvicorn api.app:app_from_env --factory --workers 2 --loop uvloop --http httptools``;
+* a bare FastAPI app (``bare_app`` below: one route returning a small JSON) under the same uvicorn options;
+
+and drives each with 32 concurrent connections for ``--duration`` seconds
+(after a short warm-up): ``wrk`` from a subprocess when it is installed, else
+the asyncio + httpx driver of this file in a separate process. Look-ups
+rotate over every registered subject (artifacts, history) and publisher
+address. ``--verify`` adds ``GET /v1/verify/{subject}`` once that route exists.
+
+Prints req/s, p50 and p99 per target and the ratio to bare, and writes them to
+``bench/RESULTS.md`` between ``<!-- api:start -->`` and ``<!-- api:end -->``.
+
+Usage::
+
+    python bench/api_bench.py                  # 300 records, 10 s per target, record
+    python bench/api_bench.py --duration 5 --no-record
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+START, END = "<!-- api:start -->", "<!-- api:end -->"
+CONNECTIONS = 32
+TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0
+
+sys.path.insert(0, str(REPO))
+
+
+def bare_app():
+    """The baseline: FastAPI with one route returning a small JSON document (uvicorn factory)."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def bare() -> dict:
+        return {"status": "ok", "subject": "0x" + "ab" * 32, "records": 1}
+
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+# ---------------------------------------------------------------- chain and index
+
+
+def populate(ledger, records: int) -> tuple[list[str], list[str]]:
+    """Register ``records`` records; the subjects and publisher addresses used."""
+    from eth_account import Account
+
+    from provenance.record import Kind, Record
+
+    accounts = []
+    for _ in range(8):
+        account = Account.create()
+        ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
+        accounts.append(account)
+    subjects: list[bytes] = []
+    for i in range(records):
+        account = accounts[i % len(accounts)]
+        subject = (i + 1).to_bytes(4, "big") * 8
+        if i % 3 == 0 or not subjects:
+            record = Record.create(subject, Kind.DATASET, os.urandom(32), [], f"ipfs://dataset-{i}")
+        else:
+            parents = [subjects[(i * 7) % len(subjects)]]
+            record = Record.create(subject, Kind.MODEL, os.urandom(32), parents, f"ipfs://model-{i}")
+        ledger.register(account, record)
+        if i % 5 == 0:
+            auditor = accounts[(i + 1) % len(accounts)]
+            ledger.endorse(auditor, record.record_id(account.address), os.urandom(32), "https://audit.example")
+        subjects.append(subject)
+    return ["0x" + s.hex() for s in subjects], [a.address for a in accounts]
+
+
+# ---------------------------------------------------------------- servers
+
+
+def start_uvicorn(target: str, port: int, env: dict[str, str], app_dir: Path | None = None) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "uvicorn", target, "--factory", "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "2", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning",
+    ]
+    if app_dir is not None:
+        command += ["--app-dir", str(app_dir)]
+    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=REPO, start_new_session=True)
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/openapi.json", timeout=1).status_code == 200:
+                time.sleep(1.0)  # let the second worker come up too
+                return process
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None:
+            raise SystemExit(f"uvicorn {target} exited with {process.returncode}")
+        time.sleep(0.1)
+    stop(process)
+    raise SystemExit(f"uvicorn {target} did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- load drivers
+
+_LUA = """
+paths = {%s}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+
+
+def _duration_ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def drive_wrk(base: str, paths: list[str], duration: float, workdir: Path) -> dict:
+    script = workdir / "paths.lua"
+    script.write_text(_LUA % ", ".join(json.dumps(p) for p in paths))
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{duration:g}s", "--latency", "-s", str(script), base]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _duration_ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _duration_ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    socket_errors = re.search(r"Socket errors: (.*)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return {
+        "rps": rate, "p50": p50, "p99": p99, "requests": total,
+        "non2xx": int(errors.group(1)) if errors else 0,
+        "socket_errors": socket_errors.group(1) if socket_errors else "",
+    }
+
+
+def drive_python(base: str, paths: list[str], duration: float, workdir: Path) -> dict:
+    """The fallback driver, in its own process so that it does not share a GIL with anything."""
+    args = json.dumps({"base": base, "paths": paths, "duration": duration})
+    out = subprocess.run([sys.executable, __file__, "--_drive", args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def _drive_main(spec: dict) -> None:
+    import asyncio
+
+    import httpx
+
+    async def run() -> dict:
+        latencies: list[float] = []
+        non2xx = 0
+        counter = 0
+        paths = spec["paths"]
+        deadline = time.perf_counter() + spec["duration"]
+        limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+        async with httpx.AsyncClient(base_url=spec["base"], limits=limits, timeout=30) as client:
+
+            async def worker() -> None:
+                nonlocal non2xx, counter
+                while time.perf_counter() < deadline:
+                    counter += 1
+                    began = time.perf_counter()
+                    response = await client.get(paths[counter % len(paths)])
+                    latencies.append((time.perf_counter() - began) * 1000)
+                    non2xx += response.status_code >= 300
+
+            began = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+            elapsed = time.perf_counter() - began
+        latencies.sort()
+        return {
+            "rps": len(latencies) / elapsed,
+            "p50": latencies[len(latencies) // 2],
+            "p99": latencies[int(len(latencies) * 0.99)],
+            "requests": len(latencies),
+            "non2xx": non2xx,
+            "socket_errors": "",
+        }
+
+    print(json.dumps(asyncio.run(run())))
+
+
+# ---------------------------------------------------------------- main
+
+
+def record(text: str) -> None:
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{START}\n{text.rstrip()}\n{END}"
+    if START in current and END in current:
+        current = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, current, flags=re.S)
+    else:
+        current = current.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(current)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=300)
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds of load per target")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load per target before measuring")
+    parser.add_argument("--rounds", type=int, default=3, help="measured runs per target, alternating (median)")
+    parser.add_argument("--verify", action="store_true", help="also GET /v1/verify/{subject}")
+    parser.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--_drive", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args._drive:
+        _drive_main(json.loads(args._drive))
+        return
+
+    from api.settings import ENV_VAR, ServiceSettings
+    from provenance.index import Index, Indexer
+    from provenance.ledger import Ledger
+    from provenance.localchain import spawn_anvil
+    from provenance.record import parse_address
+
+    use_wrk = args.driver == "wrk" or (args.driver == "auto" and shutil.which("wrk"))
+    drive = drive_wrk if use_wrk else drive_python
+    driver_name = "wrk 2 threads" if use_wrk else "python asyncio + httpx (own process)"
+
+    results: dict[str, list[dict]] = {}
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        anvil_port = free_port()
+        anvil = spawn_anvil(anvil_port, "--silent")
+        servers: list[subprocess.Popen] = []
+        try:
+            ledger = Ledger.connect(f"http://127.0.0.1:{anvil_port}", timeout=60)
+            ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+            began = time.perf_counter()
+            subjects, publishers = populate(ledger, args.records)
+            print(f"registered {len(subjects)} records in {time.perf_counter() - began:.1f} s")
+            index_path = workdir / "index.sqlite"
+            with Index.open(index_path) as index:
+                sync = Indexer(index, ledger).sync()
+            print(f"indexed {sync.events} events up to block {sync.to_block}")
+
+            settings = ServiceSettings(rpc_url=ledger.rpc_url, registry=ledger.registry, index_path=index_path)
+            targets = {
+                "artifacts": [f"/v1/artifacts/{s}" for s in subjects],
+                "history (subject)": [f"/v1/history/{s}" for s in subjects],
+                "history (publisher)": [f"/v1/history/{p}?limit=20" for p in publishers],
+            }
+            if args.verify:
+                targets["verify (subject)"] = [f"/v1/verify/{s}" for s in subjects]
+
+            bare_port, service_port = free_port(), free_port()
+            servers.append(start_uvicorn("api_bench:bare_app", bare_port, {}, app_dir=HERE))
+            servers.append(start_uvicorn("api.app:app_from_env", service_port, {ENV_VAR: settings.to_json()}))
+            runs: list[tuple[str, str, list[str]]] = [("bare FastAPI", f"http://127.0.0.1:{bare_port}", ["/bare"])]
+            runs += [(name, f"http://127.0.0.1:{service_port}", paths) for name, paths in targets.items()]
+            for name, base, paths in runs:
+                drive(base, paths, args.warmup, workdir)
+            # Rounds alternate the bare app and the service, so that a change in the machine's load
+            # (it is shared) hits both alike; each round's ratio is taken against that round's bare run.
+            for round_ in range(args.rounds):
+                for name, base, paths in runs:
+                    results.setdefault(name, []).append(drive(base, paths, args.duration, workdir))
+                print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(
+                    f"{name} {rs[-1]['rps']:,.0f}/s" for name, rs in results.items()))
+        finally:
+            for server in servers:
+                stop(server)
+            anvil.terminate()
+            anvil.wait(timeout=10)
+
+    import statistics
+
+    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    bare_runs = results["bare FastAPI"]
+    rows = []
+    verdicts = []
+    for name, runs_ in results.items():
+        rps = statistics.median(r["rps"] for r in runs_)
+        p50 = statistics.median(r["p50"] for r in runs_)
+        p99 = statistics.median(r["p99"] for r in runs_)
+        ratio = statistics.median(r["rps"] / b["rps"] for r, b in zip(runs_, bare_runs))
+        requests = sum(r["requests"] for r in runs_)
+        non2xx = sum(r["non2xx"] for r in runs_)
+        if name == "bare FastAPI":
+            status = ""
+        else:
+            ok = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and non2xx == 0
+            status = "PASS" if ok else "FAIL"
+            verdicts.append(ok)
+        rows.append(
+            f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio:.3f}x | {requests:,} | {non2xx} | {status} |"
+        )
+        print(f"{name:22s} {rps:9,.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {ratio:.3f}x bare  "
+              f"non-2xx {non2xx} {status}")
+
+    command = "python bench/api_bench.py"
+    extra = []
+    if args.records != 300:
+        extra.append(f"--records {args.records}")
+    if args.duration != 10.0:
+        extra.append(f"--duration {args.duration:g}")
+    if args.rounds != 3:
+        extra.append(f"--rounds {args.rounds}")
+    if args.verify:
+        extra.append("--verify")
+    if extra:
+        command += " " + " ".join(extra)
+    text = f"""## Verifier service (`api`, uvicorn)
+
+- Command: `{command}`
+- Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+- Machine: {platform.machine()}, {cpu_model()}, nproc {os.cpu_count()} (server, load driver and anvil share them)
+- Setup: anvil on 127.0.0.1 (started by the bench), {args.records} records registered directly (8 publishers,
+  models derived from datasets, every fifth endorsed), index synced before the service starts. Both apps under
+  `uvicorn --workers 2 --loop uvloop --http httptools --no-access-log`; the service's background indexer runs
+  as in production. Load: {driver_name}, {CONNECTIONS} connections, {args.warmup:g} s warm-up per target, then
+  {args.rounds} rounds of {args.duration:g} s per target, alternating bare app and service so that the shared
+  machine's changing load hits both alike; figures are medians over the rounds, the ratio is each round's
+  req/s over that round's bare req/s. Look-ups rotate over every subject (or publisher).
+- Load average at the start: {load_before}; at the end: {load_after} (other jobs share the machine).
+- Targets: ≥ {TARGET_RATIO}x the bare app's req/s and p99 ≤ {TARGET_P99_MS:g} ms at {CONNECTIONS} clients.
+
+| target | req/s | p50 ms | p99 ms | vs bare | requests | non-2xx | status |
+|---|---:|---:|---:|---:|---:|---:|:---:|
+{chr(10).join(rows)}
+
+{"All targets met." if all(verdicts) else "Not every target is met (see status)."}
+"""
+    if not args.no_record:
+        record(text)
+        print(f"recorded in {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
