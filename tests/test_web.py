@@ -241,7 +241,7 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
     model_subject = "0x" + model.subject.hex()
 
     app = _app(anvil_url, ledger.registry, tmp_path / "index.sqlite")
-    screenshot = tmp_path / "web.png"  # the artifact page; web-home.png and web-publisher.png besides
+    screenshot = tmp_path / "web.png"  # the model's page; web-home.png and web-publisher.png besides
     with _Server(app) as server:
         _wait_for_history(server.url, dataset_subject, 2)
         with _chromium() as page:
@@ -301,18 +301,36 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
             assert page.evaluate("window.__pwned") is None
             assert page.locator("#records img, #records script").count() == 0
 
-            # The verdict: a table, or the line saying verification is unavailable.
+            # The service's verdict: the parent dataset is revoked, so the model fails on lineage.
             verdict = page.locator("#verdict")
-            expect(verdict.locator("table.verdict, #verdict-unavailable")).to_have_count(1)
-            expect(verdict.locator(".loading")).to_have_count(0)
-            if verdict.locator("#verdict-unavailable").count():
-                expect(verdict).to_contain_text("Verification unavailable")
-            else:
-                expect(verdict.locator("#overall")).to_have_text(re.compile(r"^(PASS|WARN|FAIL)$"))
-                expect(verdict.locator("table.verdict tbody tr").first).to_be_visible()
+            expect(verdict.locator("#overall")).to_have_text("FAIL")
+            lineage_row = verdict.locator("table.verdict tbody tr").filter(has_text="PARENT_FAILED")
+            expect(lineage_row).to_have_count(1)
+            expect(lineage_row.locator("td").nth(0)).to_have_text("lineage")
+            expect(lineage_row.locator(".badge")).to_have_text("fail")
+            lineage_row.locator("summary").click()  # the evidence opens in place
+            expect(lineage_row.locator("pre")).to_contain_text(dataset_subject)
+            lineage_row.locator("summary").click()
+            page.wait_for_timeout(200)  # let the graph settle for the picture
+            page.screenshot(path=str(screenshot), full_page=True)
 
-            # The verdict table, from a real Verdict document (served by the route below,
-            # so that the table is drawn whether or not the service verifies yet).
+            # While the service cannot verify (503: node down), a plain line says so.
+            unavailable = json.dumps(
+                {"type": "about:blank", "title": "Ledger unavailable", "status": 503, "detail": "node down"}
+            )
+            page.route(
+                "**/v1/verify/**",
+                lambda route: route.fulfill(status=503, content_type="application/problem+json", body=unavailable),
+            )
+            page.select_option("#use", "non-commercial")
+            expect(verdict.locator("#verdict-unavailable")).to_contain_text("Verification unavailable")
+            expect(verdict.locator("#verdict-unavailable")).to_contain_text("node down")
+            expect(verdict.locator("table.verdict")).to_have_count(0)
+            expect(page.locator("#lineage svg.lineage g.node")).to_have_count(2)
+            page.unroute("**/v1/verify/**")
+
+            # Every status in the table, and markup in messages stays text (a Verdict document
+            # built here with provenance.verdict, served by the route below).
             verdict_json = _verdict(model.subject, hostile)
             uses: list[str] = []
 
@@ -337,8 +355,6 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
             expect(page.locator("#lineage svg.lineage g.node")).to_have_count(2)
             expect(page.locator("#history ol.timeline li")).to_have_count(1)
 
-            page.wait_for_timeout(200)  # let the graph settle for the picture
-            page.screenshot(path=str(screenshot), full_page=True)
             page.unroute("**/v1/verify/**")
 
             # Clicking the dataset node opens the dataset: revoked, with its reason, newest first.

@@ -18,7 +18,7 @@
   const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
   const SVG_NS = "http://www.w3.org/2000/svg";
   const KINDS = { 0: "model", 1: "dataset", 2: "other" };
-  const USES = ["commercial", "research"];
+  const USES = ["commercial", "non-commercial", "research"];
   const RELATIONS = { derivedFrom: "derived from" };
   const EVENT_NAMES = [
     "RecordRegistered",
