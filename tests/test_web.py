@@ -10,6 +10,7 @@ aborted and fails the test. Without the browser the test is skipped, unless
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import re
@@ -56,11 +57,8 @@ def _need_browser() -> None:
     missing = None
     if not CHROMIUM.exists():
         missing = f"{CHROMIUM} is missing (run scripts/install_browser.sh)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            missing = "the playwright package is not installed in this environment"
+    elif importlib.util.find_spec("playwright") is None:
+        missing = "the playwright package is not installed in this environment"
     if missing is None:
         return
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
