@@ -326,6 +326,13 @@ class Verifier:
                               f"The record's inclusion proof does not lead to batch root {_short(root)}",
                               evidence)], record
             batch = self.index.batch(root)
+            if batch is None and (statement.chain_id != self.ledger.chain_id
+                                  or statement.registry.lower() != self.ledger.registry.lower()):
+                # anchored elsewhere: not "not yet anchored" here, but not registered here at all (as direct)
+                return [Check(CheckName.ANCHORING, Status.FAIL, Code.NOT_REGISTERED,
+                              f"The Statement says the record was anchored in batch {_short(root)} of registry "
+                              f"{statement.registry} on chain {statement.chain_id}; registry {self.ledger.registry} "
+                              f"on chain {self.ledger.chain_id} has no such record", evidence)], record
             if batch is None:
                 return [Check(CheckName.ANCHORING, self.policy.status_of(Code.NOT_ANCHORED), Code.NOT_ANCHORED,
                               f"Batch root {_short(root)} is not anchored in registry {self.ledger.registry}",

@@ -255,7 +255,7 @@ def test_not_registered_unknown_subject(world):
     assert verdict.record_id is None and verdict.exit_code() == 1
 
 
-def test_not_registered_statement_anchored_on_another_registry(world, anvil_url):
+def test_not_registered_statement_anchored_on_another_registry(world, anvil_url, tmp_path):
     other = Ledger.connect(anvil_url)
     other.deploy(parse_address(other.rpc("eth_accounts")[0]))
     account = world.account("acme")
@@ -265,6 +265,16 @@ def test_not_registered_statement_anchored_on_another_registry(world, anvil_url)
     statement = Publisher(elsewhere, other, account).register(prepared)
     assert statement.anchor.type == "direct"
     verdict = world.verifier(world.policy("acme")).verify_statement(statement)
+    expect(verdict, Code.NOT_REGISTERED, Status.FAIL, "anchoring")
+    assert verdict.exit_code() == 1
+
+    # batched there: not "not anchored yet" here (a warning), not registered here at all
+    path = artifact(tmp_path / "batched-elsewhere", {"weights.bin": os.urandom(64)})
+    publisher = Publisher(elsewhere, other, account)
+    publisher.queue([prepare(account=account, domain=other.domain, claims=Claims.from_mapping(claims_for("model")),
+                             manifest=Manifest.from_path(path), statement_path=path / "provenance.json")])
+    publisher.anchor()
+    verdict = world.verifier(world.policy("acme")).verify_path(path)
     expect(verdict, Code.NOT_REGISTERED, Status.FAIL, "anchoring")
     assert verdict.exit_code() == 1
 
