@@ -29,11 +29,14 @@ from __future__ import annotations
 import json
 import os
 import signal
+import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from provenance import merkle
+from provenance._keccak import keccak256
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
 from provenance.errors import ProvenanceError
@@ -77,9 +80,37 @@ def sign_digest(account: "LocalAccount", record: Record, domain: Domain) -> byte
     """The EIP-712 signature of ``record``, signed over its digest computed here.
 
     Equal to :func:`provenance.signing.sign_record` (a test checks it) and an
-    order of magnitude faster, which matters when queueing thousands of records.
+    order of magnitude faster, which matters when queueing thousands of records:
+    the domain separator is computed once per domain, and the signature is made
+    by libsecp256k1 (coincurve, which eth-keys uses too) with the key loaded
+    once per account, RFC 6979 nonces as eth-account, ``v`` = 27 + recovery id.
     """
-    return bytes(account.unsafe_sign_hash(record.digest(domain)).signature)
+    digest = keccak256(b"\x19\x01" + _separator(domain) + record.struct_hash())
+    signer = _signer(account)
+    if signer is None:
+        return bytes(account.unsafe_sign_hash(digest).signature)
+    signature = signer.sign_recoverable(digest, hasher=None)
+    return signature[:64] + bytes([27 + signature[64]])
+
+
+@lru_cache(maxsize=16)
+def _separator(domain: Domain) -> bytes:
+    return domain.separator()
+
+
+_SIGNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _signer(account: "LocalAccount"):
+    """A coincurve private key for ``account``, kept as long as the account object lives; None without coincurve."""
+    signer = _SIGNERS.get(account)
+    if signer is None:
+        try:
+            from coincurve import PrivateKey
+        except ImportError:  # pragma: no cover - eth-account then signs through eth-keys
+            return None
+        signer = _SIGNERS[account] = PrivateKey(bytes(account.key))
+    return signer
 
 
 def prepare(
@@ -194,13 +225,12 @@ class Publisher:
 
     def anchor(self, uri: str = "") -> BatchResult | None:
         """Anchor every queued record of this publisher in one transaction; None when nothing is queued."""
-        queued = self.store.records(
+        ids = self.store.record_ids(
             state="queued", chain_id=self.ledger.chain_id, registry=self.ledger.registry,
             publisher=self.account.address,
         )
-        if not queued:
+        if not ids:
             return None
-        ids = [bytes.fromhex(r.record_id[2:]) for r in queued]
         tree = merkle.MerkleTree.from_leaves(merkle.record_leaf(i) for i in ids)
         tx = self.ledger.prepare(
             self.account, "anchorBatch", tree.root, len(ids), uri,
@@ -210,8 +240,7 @@ class Publisher:
             self.store.add_batch(
                 tree.root, self.ledger.chain_id, self.ledger.registry, self.account.address, len(ids), uri, tx.tx_hash
             )
-            for record_id in ids:
-                self.store.update_record(record_id, state="batching", tx_hash=tx.tx_hash, batch_root=tree.root)
+            self.store.set_batching(ids, tx.tx_hash, tree.root)
             self.store.journal.record(tx, self.ledger.chain_id, ref=hex32(tree.root))
         receipt = self._drive(tx)
         statements = _finish_batch(self.store, tree.root, receipt.tx_hash, receipt.block_number)
@@ -277,8 +306,7 @@ def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tupl
     # the document before the commit: once the batch is 'anchored' no resume would write it again
     _write_batch_document(store, root, finished)
     with store.transaction():
-        for member, statement in zip(members, finished):
-            store.update_record(member.record_id, state="anchored", statement=statement)
+        store.set_anchored(finished)
         store.set_batch_state(root, "anchored", block)
     return tuple(finished)
 
@@ -288,7 +316,9 @@ def _write_batch_document(store: Store, root: bytes, statements: Sequence[Statem
     path = store.path.parent / "batches" / f"{hex32(root)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"batchRoot": hex32(root), "statements": [s.to_json() for s in statements]}, indent=1))
+    # compact: json's C encoder (indentation makes it fall back to Python, ~20x slower for 10,000 Statements)
+    document = {"batchRoot": hex32(root), "statements": [s.to_json() for s in statements]}
+    tmp.write_text(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
     os.replace(tmp, path)
     return path
 

@@ -169,7 +169,7 @@ class Store:
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
-                hex32(statement.subject), int(statement.record.kind), state, statement.dumps(),
+                hex32(statement.subject), int(statement.record.kind), state, statement.dumps_compact(),
                 commitment.to_json(), str(statement_path) if statement_path else None,
                 hex32(tx_hash) if tx_hash else None, now, now,
             ),
@@ -185,21 +185,22 @@ class Store:
             [
                 (
                     hex32(s.record_id), s.chain_id, s.registry, s.publisher, hex32(s.subject),
-                    int(s.record.kind), state, s.dumps(), c.to_json(), str(p) if p else None, now, now,
+                    int(s.record.kind), state, s.dumps_compact(), c.to_json(), str(p) if p else None, now, now,
                 )
                 for s, c, p in items
             ],
         )
-        for statement, _, _ in items:
-            self._add_files(statement)
+        self._add_files(*(statement for statement, _, _ in items))
 
-    def _add_files(self, statement: Statement) -> None:
-        files = (statement.manifest or {}).get("files") or []
-        subject = hex32(statement.subject)
-        self._db.executemany(
-            "INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?, ?, ?)",
-            [(f["sha256"].lower(), subject, f["path"]) for f in files if "sha256" in f and "path" in f],
-        )
+    def _add_files(self, *statements: Statement) -> None:
+        rows = [
+            (f["sha256"].lower(), hex32(statement.subject), f["path"])
+            for statement in statements
+            for f in (statement.manifest or {}).get("files") or []
+            if "sha256" in f and "path" in f
+        ]
+        if rows:
+            self._db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?, ?, ?)", rows)
 
     def update_record(
         self,
@@ -215,10 +216,38 @@ class Store:
             "UPDATE records SET state = ?, statement = COALESCE(?, statement), tx_hash = COALESCE(?, tx_hash),"
             " batch_root = COALESCE(?, batch_root), error = ?, updated_at = ? WHERE record_id = ?",
             (
-                state, statement.dumps() if statement else None, hex32(tx_hash) if tx_hash else None,
+                state, statement.dumps_compact() if statement else None, hex32(tx_hash) if tx_hash else None,
                 hex32(batch_root) if batch_root else None, error, time.time(), _key(record_id),
             ),
         )
+
+    def set_batching(self, record_ids: list[bytes], tx_hash: bytes, batch_root: bytes) -> None:
+        """Put records in a batch whose anchor is being journaled (one executemany)."""
+        now, tx, root = time.time(), hex32(tx_hash), hex32(batch_root)
+        self._db.executemany(
+            "UPDATE records SET state = 'batching', tx_hash = ?, batch_root = ?, error = NULL, updated_at = ?"
+            " WHERE record_id = ?",
+            [(tx, root, now, hex32(r)) for r in record_ids],
+        )
+
+    def set_anchored(self, statements: list[Statement]) -> None:
+        """Mark records anchored with their anchored Statements (one executemany)."""
+        now = time.time()
+        self._db.executemany(
+            "UPDATE records SET state = 'anchored', statement = ?, error = NULL, updated_at = ? WHERE record_id = ?",
+            [(s.dumps_compact(), now, hex32(s.record_id)) for s in statements],
+        )
+
+    def record_ids(
+        self, *, state: str, chain_id: int, registry: str, publisher: str
+    ) -> list[bytes]:
+        """The ids of a publisher's records in ``state``, in the order of :meth:`records`, without parsing them."""
+        rows = self._db.execute(
+            "SELECT record_id FROM records WHERE state = ? AND chain_id = ? AND registry = ? AND publisher = ?"
+            " ORDER BY created_at, record_id",
+            (state, chain_id, registry, publisher),
+        ).fetchall()
+        return [bytes.fromhex(row[0][2:]) for row in rows]
 
     def record(self, record_id: bytes | str) -> StoredRecord | None:
         row = self._db.execute(_SELECT + " WHERE record_id = ?", (_key(record_id),)).fetchone()

@@ -1,0 +1,225 @@
+"""Benchmark: batched registration end to end, through :class:`provenance.publish.Publisher`.
+
+Starts its own anvil on a free port, deploys the registry and funds a fresh
+account, then times, for ``--records`` records (default 10,000):
+
+1. ``prepare``: for each pre-hashed random subject, a fresh salted commitment
+   of a realistic dataset's claims (``Claims.from_mapping`` once; 27 salted
+   leaves per record), the record, its EIP-712 signature (a real secp256k1
+   signature) and its Statement with the default disclosures;
+2. ``Publisher.queue``: every record, Statement and commitment into a real
+   local store (SQLite, WAL, synchronous=FULL) in a temporary directory;
+3. ``Publisher.anchor``: the batch tree, one ``anchorBatch`` transaction
+   journaled, sent and mined, then every record's Statement with its anchor
+   and inclusion proof written back to the store, and the batch document.
+
+No Statement files beside artifacts (the records have bare subjects).
+Reports records/s end to end and per stage, and gas per record (the
+``anchorBatch`` receipt's gasUsed / records) for that batch and for a second
+batch of exactly 1,000 records. Targets: >= 1,000 records/s end to end;
+<= 50 gas per record at 1,000.
+
+Writes the results to ``bench/RESULTS.md`` between ``<!-- register:start -->``
+and ``<!-- register:end -->`` (the rest of that file is left alone).
+
+Usage::
+
+    python bench/register_bench.py                   # 10,000 records, record
+    python bench/register_bench.py --records 2000 --no-record
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RESULTS = HERE / "RESULTS.md"
+START, END = "<!-- register:start -->", "<!-- register:end -->"
+TARGET_RATE = 1_000
+TARGET_GAS = 50
+
+sys.path.insert(0, str(REPO))
+
+from provenance.claims import Claims  # noqa: E402
+from provenance.ledger import Ledger  # noqa: E402
+from provenance.localchain import spawn_anvil  # noqa: E402
+from provenance.publish import Publisher, prepare  # noqa: E402
+from provenance.record import parse_address  # noqa: E402
+from provenance.store import Store  # noqa: E402
+
+DATASET = {
+    "kind": "dataset",
+    "name": "acme/support-chats",
+    "version": "2026.1",
+    "copyright": {
+        "license": "CC-BY-4.0",
+        "holders": ["Acme Corp"],
+        "attribution": "Acme support chats (c) Acme Corp 2026, CC-BY-4.0",
+        "commercial_use": True,
+        "training_mining": {
+            "ai_training": "allowed", "ai_generative_training": "allowed",
+            "data_mining": "allowed", "ai_inference": "allowed",
+        },
+        "tdm_reservation": False,
+    },
+    "privacy": {
+        "personal_data": "present",
+        "special_categories": [],
+        "lawful_basis": "consent",
+        "anonymization": ["pseudonymisation"],
+        "jurisdictions": ["EU"],
+        "retention_until": "2030-12-31",
+        "erasure": "filter",
+        "confidentiality": "green",
+    },
+    "disclose": ["copyright", "lineage", "privacy.personal_data", "privacy.lawful_basis"],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def record(text: str) -> None:
+    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{START}\n{text.rstrip()}\n{END}"
+    if START in current and END in current:
+        current = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, current, flags=re.S)
+    else:
+        current = current.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(current)
+
+
+def run_batch(ledger: Ledger, account, home: Path, count: int) -> dict:
+    """Prepare, queue and anchor ``count`` records into the store at ``home``; timings and gas."""
+    claims = Claims.from_mapping(DATASET)
+    subjects = [os.urandom(32) for _ in range(count)]  # pre-hashed artifacts
+    domain = ledger.domain
+    store = Store.open(home)
+    publisher = Publisher(store, ledger, account)
+    try:
+        cpu_began = time.process_time()
+        began = time.perf_counter()
+        prepared = [prepare(account=account, domain=domain, claims=claims, subject=s) for s in subjects]
+        prepared_at = time.perf_counter()
+        publisher.queue(prepared)
+        queued_at = time.perf_counter()
+        result = publisher.anchor()
+        ended = time.perf_counter()
+        cpu = time.process_time() - cpu_began
+        anchored = len(store.record_ids(
+            state="anchored", chain_id=ledger.chain_id, registry=ledger.registry, publisher=account.address
+        ))
+    finally:
+        store.close()
+    if result is None or result.count != count or anchored < count:
+        raise SystemExit(f"anchored {result and result.count} records ({anchored} in the store), expected {count}")
+    if not ledger.batch_state(result.root).anchored_at:
+        raise SystemExit("the batch root is not anchored on chain")
+    total = ended - began
+    return {
+        "count": count,
+        "prepare": prepared_at - began,
+        "queue": queued_at - prepared_at,
+        "anchor": ended - queued_at,
+        "total": total,
+        "rate": count / total,
+        "cpu": cpu,
+        "cpu_rate": count / cpu,
+        "gas": result.gas_used,
+        "gas_per_record": result.gas_used / count,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args()
+
+    from eth_account import Account
+
+    port = free_port()
+    process = spawn_anvil(port, "--silent")
+    try:
+        ledger = Ledger.connect(f"http://127.0.0.1:{port}", timeout=120)
+        ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+        account = Account.create()
+        ledger.rpc("anvil_setBalance", [account.address, hex(10**20)])
+        with tempfile.TemporaryDirectory() as tmp:
+            big = run_batch(ledger, account, Path(tmp) / "big", args.records)
+            thousand = run_batch(ledger, account, Path(tmp) / "thousand", 1_000)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    for result in (big, thousand):
+        print(
+            f"{result['count']:,} records: prepare {result['prepare']:.2f} s, queue {result['queue']:.2f} s, "
+            f"anchor {result['anchor']:.2f} s; total {result['total']:.2f} s = {result['rate']:,.0f} records/s "
+            f"(CPU {result['cpu']:.2f} s = {result['cpu_rate']:,.0f} records per CPU-second); "
+            f"anchorBatch {result['gas']:,} gas = {result['gas_per_record']:.2f} gas/record"
+        )
+    rate_ok = big["rate"] >= TARGET_RATE
+    gas_ok = thousand["gas_per_record"] <= TARGET_GAS
+    print(f"end to end: {big['rate']:,.0f} records/s = {big['rate'] / TARGET_RATE:.3f}x the {TARGET_RATE:,} target "
+          f"({'PASS' if rate_ok else 'FAIL'})")
+    print(f"gas at 1,000: {thousand['gas_per_record']:.2f} per record, target <= {TARGET_GAS} "
+          f"({'PASS' if gas_ok else 'FAIL'})")
+
+    command = "python bench/register_bench.py" + (f" --records {args.records}" if args.records != 10_000 else "")
+    rows = "\n".join(
+        f"| {r['count']:,} | {r['prepare']:.2f} | {r['queue']:.2f} | {r['anchor']:.2f} | {r['total']:.2f} "
+        f"| {r['rate']:,.0f} | {r['gas']:,} | {r['gas_per_record']:.2f} |"
+        for r in (big, thousand)
+    )
+    text = f"""## Batched registration (`provenance.publish`, issue 4)
+
+- Command: `{command}`
+- Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+- Machine: {platform.machine()}, {cpu_model()}, nproc {os.cpu_count()}; load average at the end
+  {", ".join(f"{x:.1f}" for x in os.getloadavg())} (other jobs share the machine)
+- Setup: anvil on 127.0.0.1 (started by the bench), registry deployed, a fresh funded key. Per record:
+  a random pre-hashed subject, a fresh salted commitment of a realistic dataset's claims (27 leaves),
+  a real EIP-712 secp256k1 signature, the Statement; `Publisher.queue` into a real local store
+  (SQLite, WAL, synchronous=FULL); `Publisher.anchor`: tree, one journaled `anchorBatch` sent and
+  mined, every Statement with its anchor and proof written back to the store, the batch document.
+  No Statement files beside artifacts. One process, one thread.
+
+| records | prepare s | queue s | anchor s | total s | records/s | anchorBatch gas | gas/record |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+{rows}
+
+| target | measured | |
+|---|---:|---|
+| end to end >= {TARGET_RATE:,} records/s ({big['count']:,} records) | {big['rate']:,.0f} | {'met' if rate_ok else 'NOT met'} |
+| <= {TARGET_GAS} gas per record at 1,000 | {thousand['gas_per_record']:.2f} | {'met' if gas_ok else 'NOT met'} |
+"""
+    if not args.no_record:
+        record(text)
+        print(f"recorded in {RESULTS.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
