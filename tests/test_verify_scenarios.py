@@ -242,10 +242,12 @@ def test_tampered_names_each_changed_missing_and_extra_file(world, tmp_path):
     (path / "extra.py").write_text("print('hi')")  # extra
     verdict = verifier.verify_path(path)
     line = expect(verdict, Code.TAMPERED, Status.FAIL, "integrity")
-    text = json.dumps(line.to_json())
+    evidence = line.to_json()["evidence"]
+    assert [c["path"] for c in evidence["changed"]] == ["weights.bin"]
+    assert evidence["missing"] == ["tokenizer.json"] and evidence["extra"] == ["extra.py"]
     for name in ("weights.bin", "tokenizer.json", "extra.py"):
-        assert name in line.message and name in text
-    assert "config.json" not in line.message
+        assert name in line.message
+    assert "config.json" not in line.message and "README.md" not in line.message
     assert verdict.exit_code() == 1
 
 
