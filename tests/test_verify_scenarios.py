@@ -371,6 +371,19 @@ def test_tampered_single_file_artifact_with_its_statement_beside(world, tmp_path
     line = expect(world.verifier(world.policy("acme")).verify_path(weights), Code.TAMPERED, Status.FAIL, "integrity")
     assert "model.gguf" in line.message
 
+
+def test_untrusted_publisher_in_endorsements_when_the_policy_requires_a_trusted_auditor(world, tmp_path):
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    statement = world.register("acme", claims_for("model"), path=path)
+    policy = world.policy("acme", auditors=["auditor"], require={"endorsements": True})
+    world.publisher("acme").endorse(statement.record_id, b"\x77" * 32)  # a self-endorsement does not count
+    world.publisher("stranger").endorse(statement.record_id, b"\x78" * 32)  # nor one by someone else
+    verdict = world.verifier(policy).verify_path(path)
+    expect(verdict, Code.UNTRUSTED_PUBLISHER, Status.FAIL, "endorsements")
+    assert verdict.exit_code() == 1
+    world.publisher("auditor").endorse(statement.record_id, b"\x79" * 32)
+    all_pass(world.verifier(policy).verify_path(path))
+
 # --------------------------------------------------------------------------- anchoring and status
 
 
