@@ -256,6 +256,10 @@ class Verifier:
         hits = []
         for source in self.sources:
             hits.extend(source.files(entry.sha256_hex))
+        for given in (s for statements in self._given.values() for s in statements):  # --statement files
+            for item in (given.manifest or {}).get("files") or ():
+                if isinstance(item, dict) and item.get("sha256") == entry.sha256_hex and "offset" not in item:
+                    hits.append((hex32(given.subject), item.get("path")))
         for subject_hex, member in hits:
             subject = bytes.fromhex(subject_hex[2:])
             found = self._best(subject)
