@@ -38,7 +38,7 @@ from provenance.store import Store
 from provenance.verdict import Check, CheckName, Code, Status, Verdict, verdict_schema
 from provenance.verifier import Verifier
 
-from conftest import free_port, run_cli
+from tests.conftest import free_port, run_cli
 
 pytestmark = pytest.mark.chain
 
