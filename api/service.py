@@ -20,8 +20,9 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Hashable, TypeVar
 
 from provenance.errors import LedgerUnavailable, ProvenanceError
 from provenance.index import Index, Indexer
@@ -36,8 +37,9 @@ log = logging.getLogger("provenance.api")
 
 # Ranges per sync call: a long catch-up updates the head and lag between calls.
 _RANGES_PER_STEP = 8
-# Seconds a worker reuses the index cursor it read (other workers' indexers move it).
-_CURSOR_TTL = 0.25
+# Answers remembered per process between two changes of the index (least recently used out).
+_CACHE_SIZE = 4_096
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,9 @@ class Service:
         self.loop = IndexerLoop(self)
         self._state = ChainState()
         self._state_lock = threading.Lock()
-        self._cursor_cache: tuple[float, int | None] | None = None
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache_generation: tuple[int, int] | None = None
+        self._cache_lock = threading.Lock()
 
     @property
     def state(self) -> ChainState:
@@ -194,27 +198,39 @@ class Service:
     def _set_state(self, **changes: object) -> None:
         with self._state_lock:
             self._state = replace(self._state, **changes)  # type: ignore[arg-type]
-            self._cursor_cache = None
 
     def synced_to(self) -> int | None:
-        """The index's cursor for the configured registry (whichever process wrote it).
+        """The index's cursor for the configured registry (whichever process wrote it)."""
+        return self.cached(("cursor", self._state.chain_id), self._read_cursor)
 
-        Read at most every ``_CURSOR_TTL`` seconds (every answer shows it) and
-        again as soon as this process's indexer has written.
-        """
-        now = time.monotonic()
-        cached = self._cursor_cache
-        if cached is not None and now - cached[0] < _CURSOR_TTL:
-            return cached[1]
+    def _read_cursor(self) -> int | None:
         state = self._state
-        value = None
         if state.chain_id is not None:
-            value = self.index.cursor(state.chain_id, self.settings.registry)
-        else:
-            for _chain, registry, block in self.index.cursors():
-                if registry == self.settings.registry:
-                    value = block
-        self._cursor_cache = (now, value)
+            return self.index.cursor(state.chain_id, self.settings.registry)
+        for _chain, registry, block in self.index.cursors():
+            if registry == self.settings.registry:
+                return block
+        return None
+
+    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered until the index changes (any process's commit; see
+        :meth:`Index.generation`). Index-backed answers are a function of the index's
+        content, so a look-up repeated between two syncs costs one ``PRAGMA``.
+        Values must be treated as read-only by callers."""
+        generation = self.index.generation()
+        with self._cache_lock:
+            if generation != self._cache_generation:
+                self._cache.clear()
+                self._cache_generation = generation
+            elif key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        value = compute()
+        with self._cache_lock:
+            if generation == self._cache_generation:
+                self._cache[key] = value
+                if len(self._cache) > _CACHE_SIZE:
+                    self._cache.popitem(last=False)
         return value
 
     def ledger(self) -> "Ledger":

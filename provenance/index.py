@@ -310,6 +310,16 @@ class Index:
         self._db = connection
         self.path = path
         self._lock = threading.RLock()
+        self._writes = 0  # transactions committed through this object
+
+    def generation(self) -> tuple[int, int]:
+        """A value that changes whenever the file's content may have: a commit by any process.
+
+        ``PRAGMA data_version`` moves on other connections' commits, ``_writes``
+        on this one's. Callers cache answers while it stays the same.
+        """
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
 
     @classmethod
     def open(cls, path: Path) -> Index:
@@ -644,6 +654,7 @@ class _Tx:
     def __exit__(self, exc_type: object, *exc: object) -> None:
         try:
             self._index._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            self._index._writes += 1
         finally:
             self._index._lock.release()
 

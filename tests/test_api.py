@@ -476,3 +476,24 @@ def test_index_statements_and_files(world, tmp_path):
         )
         with pytest.raises(StatementError, match="manifest gives subject"):
             index.add_statement(wrong)
+
+
+def test_answers_follow_the_index_as_it_changes(world):
+    """Answers are remembered between index changes: a new event (this process's indexer) or a
+    Statement stored by another process (another connection to the file) shows at once."""
+    ledger, s, client = world
+    late = Record.create(b"\x6b" * 32, Kind.OTHER, b"\x07" * 32, [], "ipfs://late")
+    url = f"/v1/artifacts/{_hex(late.subject)}"
+    _problem(client.get(url), 404)
+    _problem(client.get(url), 404)
+    ledger.register(s.other, late)
+    catch_up(client.app)
+    assert client.get(url).json()["records"][0]["uri"] == "ipfs://late"
+
+    manifest = manifest_of({"only.txt": "seen once"})
+    record = Record.create(manifest.subject, Kind.OTHER, b"\x08" * 32, [], "ipfs://posted")
+    digest = _sha("seen once").hex()
+    _problem(client.get(f"/v1/files/{digest}"), 404)
+    with Index.open(client.app.state.service.settings.index_path) as other_process:
+        other_process.add_statement(_statement(ledger, s.other, record, manifest, None))
+    assert client.get(f"/v1/files/{digest}").json()["artifacts"][0]["path"] == "only.txt"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import ServiceDep, Subject, index_info
+from api.deps import Subject, index_info, service_of
 from api.models import ArtifactOut, RecordOut
 from api.problems import ApiProblem, problem_responses
 
@@ -17,16 +17,21 @@ router = APIRouter(prefix="/v1", tags=["artifacts"])
     responses=problem_responses(404, 422),
     summary="The records of an artifact",
 )
-async def artifact(subject: Subject, service: ServiceDep) -> ArtifactOut:
+async def artifact(subject: Subject, request: Request) -> ArtifactOut:
     """Every record registered for ``subject`` (oldest first) with its status, and the index lag.
 
     404 when the index knows no record of the subject (it may not be synced
     that far yet: see ``index`` in other answers, or ``/readyz``).
     """
+    service = service_of(request)
     index = service.index
     subject = subject.lower()
-    records = index.records_by_subject(subject)
-    statements = len(index.statements_for(subject))
+
+    def compute() -> tuple[list[dict], int]:
+        records = [RecordOut.of(r) for r in index.records_by_subject(subject)]
+        return records, len(index.statements_for(subject))
+
+    records, statements = service.cached(("artifact", subject), compute)
     if not records and not statements:
         info = index_info(service)
         raise ApiProblem(
@@ -38,7 +43,7 @@ async def artifact(subject: Subject, service: ServiceDep) -> ArtifactOut:
         )
     return ArtifactOut(
         subject=subject,
-        records=[RecordOut.of(r) for r in records],
+        records=records,  # type: ignore[arg-type]  # dicts, validated here
         statements=statements,
         index=index_info(service),
     )

@@ -5,9 +5,9 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import ADDRESS_PATTERN, ServiceDep, index_info
+from api.deps import ADDRESS_PATTERN, index_info, service_of
 from api.models import EventOut, EventsPage
 from api.problems import problem_responses
 from provenance.index import EVENT_NAMES
@@ -38,7 +38,7 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     summary="Audit events (filtered, paginated)",
 )
 async def events(
-    service: ServiceDep,
+    request: Request,
     kind: Annotated[EventName | None, Query(description="only events of this name")] = None,
     publisher: Annotated[
         str | None,
@@ -58,19 +58,21 @@ async def events(
     Pages are keyed on the position of the last event returned, so events
     indexed between two requests never shift or repeat a page.
     """
+    service = service_of(request)
     before = None if cursor is None else decode_cursor(cursor)
-    found = service.index.events_page(
-        name=None if kind is None else kind.value,
-        actor=publisher,
-        since=since,
-        until=until,
-        before=before,
-        limit=limit + 1,
-    )
-    page = found[:limit]
-    more = len(found) > limit
+    name = None if kind is None else kind.value
+
+    def compute() -> tuple[list[dict], str | None]:
+        found = service.index.events_page(
+            name=name, actor=publisher, since=since, until=until, before=before, limit=limit + 1
+        )
+        page = found[:limit]
+        more = len(found) > limit
+        return [EventOut.of(h) for h in page], encode_cursor(page[-1].block_number, page[-1].log_index) if more else None
+
+    items, next_cursor = service.cached(("events", name, publisher, since, until, before, limit), compute)
     return EventsPage(
-        items=[EventOut.of(h) for h in page],
-        nextCursor=encode_cursor(page[-1].block_number, page[-1].log_index) if more else None,
+        items=items,  # type: ignore[arg-type]  # dicts, validated here
+        nextCursor=next_cursor,
         index=index_info(service),
     )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
-from api.deps import ServiceDep, index_info
+from api.deps import index_info, service_of
 from api.models import FileMatch, FilesOut
 from api.problems import ApiProblem, problem_responses
 
@@ -24,17 +24,27 @@ Sha256 = Annotated[
     responses=problem_responses(404, 422),
     summary="Which artifacts contain a file",
 )
-async def files(sha256: Sha256, service: ServiceDep) -> FilesOut:
+async def files(sha256: Sha256, request: Request) -> FilesOut:
     """Artifacts whose manifest lists a whole file with this SHA-256, with the path it has in each.
 
     The digests come from the manifests of Statements the service holds
     (posted to it or learned from batch documents); the chain holds only
     subjects. 404 when no known manifest lists the digest.
     """
+    service = service_of(request)
     index = service.index
     digest = sha256.lower().removeprefix("0x")
-    matches = index.files(digest)
-    if not matches:
+
+    def compute() -> list[FileMatch]:
+        matches = index.files(digest)
+        records: dict[str, list[str]] = {}
+        for subject, _path in matches:
+            if subject not in records:
+                records[subject] = [r.record_id for r in index.records_by_subject(subject)]
+        return [FileMatch(subject=s, path=p, records=records[s]) for s, p in matches]
+
+    artifacts = service.cached(("files", digest), compute)
+    if not artifacts:
         raise ApiProblem(
             404,
             "unknown-file",
@@ -42,12 +52,8 @@ async def files(sha256: Sha256, service: ServiceDep) -> FilesOut:
             title="Unknown file digest",
             hint="the service learns file digests from Statements; post the artifact's Statement first",
         )
-    records: dict[str, list[str]] = {}
-    for subject, _path in matches:
-        if subject not in records:
-            records[subject] = [r.record_id for r in index.records_by_subject(subject)]
     return FilesOut(
         sha256=digest,
-        artifacts=[FileMatch(subject=s, path=p, records=records[s]) for s, p in matches],
+        artifacts=artifacts,
         index=index_info(service),
     )

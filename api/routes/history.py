@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 
-from api.deps import ServiceDep, index_info
+from api.deps import index_info, service_of
 from api.models import EventOut, HistoryOut
 from api.problems import ApiProblem, problem_responses
 
@@ -29,7 +29,7 @@ Target = Annotated[
 )
 async def history(
     target: Target,
-    service: ServiceDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=500, description="at most this many events")] = 100,
 ) -> HistoryOut:
     """Events newest first, each with its block, block time and transaction hash.
@@ -39,28 +39,31 @@ async def history(
     is neither. An address gives the events it sent and the endorsements and
     disputes of its records (an empty list when there are none).
     """
+    service = service_of(request)
     index = service.index
     target = target.lower()
-    if len(target) == 42:
-        items = index.history(publisher=target, limit=limit)
-        kind = "address"
-        target = items[0].actor if items and items[0].actor and items[0].actor.lower() == target else target
-    else:
-        items = index.history(subject=target, limit=limit)
-        kind = "subject"
-        if not items:
-            items = index.history(record_id=target, limit=limit)
-            kind = "record"
-        if not items:
-            raise ApiProblem(
-                404,
-                "unknown-target",
-                f"{target} is neither an indexed subject nor an indexed record id",
-                title="Unknown subject or record",
-            )
+
+    def compute() -> tuple[str, str, list[dict]]:
+        if len(target) == 42:
+            found = index.history(publisher=target, limit=limit)
+            actor = found[0].actor if found and found[0].actor and found[0].actor.lower() == target else None
+            return "address", actor or target, [EventOut.of(h) for h in found]
+        found = index.history(subject=target, limit=limit)
+        if found:
+            return "subject", target, [EventOut.of(h) for h in found]
+        return "record", target, [EventOut.of(h) for h in index.history(record_id=target, limit=limit)]
+
+    kind, target, items = service.cached(("history", target, limit), compute)
+    if kind != "address" and not items:
+        raise ApiProblem(
+            404,
+            "unknown-target",
+            f"{target} is neither an indexed subject nor an indexed record id",
+            title="Unknown subject or record",
+        )
     return HistoryOut(
         target=target,
         targetType=kind,  # type: ignore[arg-type]
-        items=[EventOut.of(h) for h in items],
+        items=items,  # type: ignore[arg-type]  # dicts, validated here
         index=index_info(service),
     )

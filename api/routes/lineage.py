@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import ServiceDep, Subject, index_info
+from api.deps import Subject, index_info, service_of
 from api.models import KIND_NAMES, LineageEdge, LineageNode, LineageOut
 from api.problems import ApiProblem, problem_responses
 
@@ -23,7 +23,7 @@ MAX_NODES = 2_000
 )
 async def lineage(
     subject: Subject,
-    service: ServiceDep,
+    request: Request,
     depth: Annotated[int, Query(ge=1, le=64, description="how many parent generations to follow")] = 16,
 ) -> LineageOut:
     """Nodes (subjects) and edges (child → parent, ``derivedFrom``), following the ``parents`` of
@@ -34,8 +34,17 @@ async def lineage(
     with no record in the index is a node with ``known: false``. 404 when the
     subject itself has no record.
     """
-    index = service.index
+    service = service_of(request)
     root = subject.lower()
+    graph = service.cached(("lineage", root, depth), lambda: _graph(service.index, root, depth))
+    if graph is None:
+        raise ApiProblem(404, "unknown-subject", f"no record of subject {root} is indexed", title="Unknown subject")
+    nodes, edges, truncated = graph
+    return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
+
+
+def _graph(index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:
+    """Breadth-first over parents; None when the root has no record."""
     nodes: dict[str, LineageNode] = {}
     edges: dict[tuple[str, str], LineageEdge] = {}
     frontier = [root]
@@ -46,7 +55,7 @@ async def lineage(
         for current in frontier:
             records = index.records_by_subject(current)
             if current == root and not records:
-                raise ApiProblem(404, "unknown-subject", f"no record of subject {root} is indexed", title="Unknown subject")
+                return None
             kind = next((r.kind for r in records if r.kind is not None), None)
             nodes[current] = LineageNode(
                 subject=current,
@@ -69,10 +78,4 @@ async def lineage(
         level += 1
     # Edges to parents left out by the limits would dangle: keep only edges between listed nodes.
     kept = [e for (child, parent), e in edges.items() if child in nodes and parent in nodes]
-    return LineageOut(
-        subject=root,
-        nodes=list(nodes.values()),
-        edges=kept,
-        truncated=truncated or len(kept) != len(edges),
-        index=index_info(service),
-    )
+    return list(nodes.values()), kept, truncated or len(kept) != len(edges)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import ServiceDep, index_info
+from api.deps import index_info, service_of
 from api.models import PublisherOut, PublishersOut
 from api.problems import problem_responses
 
@@ -15,19 +15,23 @@ router = APIRouter(prefix="/v1", tags=["publishers"])
 
 @router.get("/publishers", response_model=PublishersOut, responses=problem_responses(422), summary="Publishers")
 async def publishers(
-    service: ServiceDep,
+    request: Request,
     limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9, description="skip this many (ordered by address)")] = 0,
 ) -> PublishersOut:
     """Publishers by address, with their record counts, revoked counts and first and last blocks."""
+    service = service_of(request)
     index = service.index
-    found = index.publishers()[offset : offset + limit]
-    return PublishersOut(
-        items=[
+    everyone = service.cached(
+        ("publishers",),
+        lambda: [
             PublisherOut(
                 address=p.address, records=p.records, revoked=p.revoked, firstBlock=p.first_block, lastBlock=p.last_block
             )
-            for p in found
+            for p in index.publishers()
         ],
+    )
+    return PublishersOut(
+        items=everyone[offset : offset + limit],
         index=index_info(service),
     )

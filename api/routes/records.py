@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import RecordId, ServiceDep, index_info
+from api.deps import RecordId, index_info, service_of
 from api.models import RecordOut, RecordResponse
 from api.problems import ApiProblem, problem_responses
 
@@ -17,10 +17,12 @@ router = APIRouter(prefix="/v1", tags=["records"])
     responses=problem_responses(404, 422),
     summary="One record",
 )
-async def record(recordId: RecordId, service: ServiceDep) -> RecordResponse:  # noqa: N803
+async def record(recordId: RecordId, request: Request) -> RecordResponse:  # noqa: N803
     """The record, its revocation, successor, endorsement and dispute counts, and the index lag."""
+    service = service_of(request)
     index = service.index
-    found = index.record(recordId.lower())
+    rid = recordId.lower()
+    found = service.cached(("record", rid), lambda: _json(index.record(rid)))
     if found is None:
         raise ApiProblem(
             404,
@@ -28,4 +30,8 @@ async def record(recordId: RecordId, service: ServiceDep) -> RecordResponse:  # 
             f"record {recordId.lower()} is not indexed (a batched record is on chain only once proven)",
             title="Unknown record",
         )
-    return RecordResponse(record=RecordOut.of(found), index=index_info(service))
+    return RecordResponse(record=found, index=index_info(service))  # type: ignore[arg-type]
+
+
+def _json(record):
+    return None if record is None else RecordOut.of(record)
