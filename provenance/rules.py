@@ -50,6 +50,11 @@ Copyright
     datasets ``OPT_OUT_VIOLATION``. Either is excused when the ancestor's
     publisher is the deriving publisher, or endorsed the deriving artifact's
     record or the verified one's. An unknown publisher is never "the same".
+  * A model trained on another publisher's non-model ancestor whose
+    ``ai_training``, ``ai_generative_training`` or ``tdm_reservation`` is
+    undisclosed warns ``LICENSE_UNSPECIFIED`` (fails under
+    ``require.license``), excused like rule 7: a hidden value may be a
+    reservation, so it never passes silently.
 Privacy
   * Personal data is inherited through every artifact that claims neither
     ``anonymisation`` nor valid differential privacy (pseudonymisation and
@@ -567,7 +572,7 @@ def _copyright(graph: _Graph, policy: Policy) -> list[Check]:
                 restrictions=dropped,
             )
     # rule 7 and opt-outs
-    _opt_outs(graph, out)
+    _opt_outs(graph, out, unspecified_status)
 
     worst = most_restrictive(lic[s].use for s in members)
     return out.done(
@@ -595,7 +600,7 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.lower() == b.lower()
 
 
-def _opt_outs(graph: _Graph, out: _Findings) -> None:
+def _opt_outs(graph: _Graph, out: _Findings, unspecified_status: Status) -> None:
     root = graph.root
     nodes = graph.nodes
     for consumer in [root.subject, *graph.ancestors]:
@@ -615,6 +620,8 @@ def _opt_outs(graph: _Graph, out: _Findings) -> None:
             data = nodes[source]
             reserved = _reservations(data)
             if not reserved:
+                if user.kind is Kind.MODEL:
+                    _undisclosed_training_terms(graph, out, unspecified_status, consumer, source)
                 continue
             if user.kind is Kind.MODEL:
                 training = {k: v for k, v in reserved.items() if k != "copyright.training_mining.data_mining"}
@@ -653,6 +660,44 @@ def _opt_outs(graph: _Graph, out: _Findings) -> None:
                 sourcePublisher=data.publisher,
                 optOutEvidence=list(data.claim("copyright.opt_out_evidence", []) or []) or None,
             )
+
+
+_TRAINING_TERMS = (
+    "copyright.training_mining.ai_training",
+    "copyright.training_mining.ai_generative_training",
+    "copyright.tdm_reservation",
+)
+
+
+def _undisclosed_training_terms(
+    graph: _Graph, out: _Findings, status: Status, consumer: bytes, source: bytes
+) -> None:
+    """A model trained on another publisher's data whose training terms are hidden: cannot be cleared.
+
+    Rule 7 needs the dataset's ``training_mining`` and ``tdm_reservation`` to
+    say whether training is allowed; a committed but undisclosed value could be
+    ``notAllowed``, so the verifier warns (like an undisclosed license) rather
+    than passing. Excused as rule 7 is: same publisher, or its endorsement.
+    """
+    user, data, root = graph.nodes[consumer], graph.nodes[source], graph.root
+    hidden = [name for name in _TRAINING_TERMS if not data.discloses(name)]
+    if not hidden or _same(user.publisher, data.publisher):
+        return
+    endorsers = {e.lower() for e in (*user.endorsements, *root.endorsements)}
+    if data.publisher is not None and data.publisher.lower() in endorsers:
+        return
+    out.add(
+        status,
+        Code.LICENSE_UNSPECIFIED,
+        f"{_cap(out.who(source))} does not disclose {', '.join(hidden)}; whether {out.who(consumer)} "
+        f"(publisher {user.publisher or 'unknown'}) may be trained on it cannot be checked",
+        source,
+        field=hidden[0],
+        fields=hidden,
+        derived=_hex(consumer),
+        publisher=user.publisher,
+        sourcePublisher=data.publisher,
+    )
 
 
 # --- privacy ----------------------------------------------------------------

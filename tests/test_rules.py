@@ -266,6 +266,20 @@ def test_training_allowed_for_the_same_publisher_or_with_its_endorsement():
     one(run(unknown_publisher), Code.TRAINING_NOT_ALLOWED, Status.FAIL)
 
 
+def test_hidden_training_terms_of_another_publishers_dataset_do_not_pass():
+    hidden = {"drop": ("copyright.training_mining.ai_training", "copyright.tdm_reservation")}
+    checks = run(three_generations(data=hidden))
+    check = one(checks, Code.LICENSE_UNSPECIFIED, Status.WARN, CheckName.COPYRIGHT)
+    assert check.evidence["fields"] == ("copyright.training_mining.ai_training", "copyright.tdm_reservation")
+    assert short(DATASET) in check.message and check.evidence["derived"] == "0x" + sub(BASE).hex()
+    one(run(three_generations(data=hidden), require={"license": True}), Code.LICENSE_UNSPECIFIED, Status.FAIL)
+    # cleared as rule 7 is: same publisher, or its endorsement; disclosed terms need no warning
+    assert only(run(three_generations(data={**hidden, "publisher": MODEL_PUB})), Code.LICENSE_UNSPECIFIED) == []
+    endorsed = three_generations(data=hidden, base={"endorsements": (DATA_PUB,)})
+    assert only(run(endorsed), Code.LICENSE_UNSPECIFIED) == []
+    assert only(run(three_generations()), Code.LICENSE_UNSPECIFIED) == []
+
+
 def test_training_through_a_derived_dataset_is_still_training():
     lineage = Lineage.build(
         model(TUNE, [EXTRA]),
