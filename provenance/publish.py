@@ -26,14 +26,15 @@ injection the crash tests use. It is read only at those points.
 
 from __future__ import annotations
 
-import json
+import contextlib
+import gc
 import os
 import signal
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from provenance import merkle
 from provenance._keccak import keccak256
@@ -216,7 +217,7 @@ class Publisher:
 
     def queue(self, prepared: Sequence[Prepared]) -> None:
         """Queue records for the next batch; their Statements are written without an anchor yet."""
-        with self.store.transaction():
+        with _gc_paused(), self.store.transaction():
             self.store.add_records(
                 [(p.statement, p.commitment, p.statement_path) for p in prepared], state="queued"
             )
@@ -292,33 +293,53 @@ def _finish_direct(store: Store, record_id: bytes | str, tx_hash: bytes, block: 
     return statement
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while thousands of records are handled at once.
+
+    Parsing and building Statements allocates many small containers; with a
+    large heap the collector's full passes then cost more than the work
+    (measured: about 3/4 of the time spent parsing a 2,000-record batch back
+    from the store). Nothing here makes reference cycles; memory is freed by
+    reference counting as usual, and the collector runs again afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tuple[Statement, ...]:
-    members = store.records(batch_root=root)
-    tree = merkle.MerkleTree.from_leaves(merkle.record_leaf(bytes.fromhex(r.record_id[2:])) for r in members)
-    if tree.root != root:
-        raise ProvenanceError(f"the local store's batch {hex32(root)} no longer gives its root; it was altered")
-    finished = []
-    for member in members:
-        leaf = merkle.record_leaf(bytes.fromhex(member.record_id[2:]))
-        statement = member.statement.with_anchor(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))
-        _write_statement(statement, member.statement_path)
-        finished.append(statement)
-    # the document before the commit: once the batch is 'anchored' no resume would write it again
-    _write_batch_document(store, root, finished)
-    with store.transaction():
-        store.set_anchored(finished)
-        store.set_batch_state(root, "anchored", block)
+    with _gc_paused():
+        members = store.records(batch_root=root)
+        leaves = [merkle.record_leaf(bytes.fromhex(r.record_id[2:])) for r in members]
+        tree = merkle.MerkleTree.from_leaves(leaves)
+        if tree.root != root:
+            raise ProvenanceError(f"the local store's batch {hex32(root)} no longer gives its root; it was altered")
+        finished, texts = [], []
+        for member, leaf in zip(members, leaves):
+            statement = member.statement.with_anchor(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))
+            _write_statement(statement, member.statement_path)
+            finished.append(statement)
+            texts.append(statement.dumps_compact())  # once, for the store and the batch document
+        # the document before the commit: once the batch is 'anchored' no resume would write it again
+        _write_batch_document(store, root, texts)
+        with store.transaction():
+            store.set_anchored([(s.record_id, text) for s, text in zip(finished, texts)])
+            store.set_batch_state(root, "anchored", block)
     return tuple(finished)
 
 
-def _write_batch_document(store: Store, root: bytes, statements: Sequence[Statement]) -> Path:
-    """The document a batch's uri names: every member's Statement, kept under the store's home."""
+def _write_batch_document(store: Store, root: bytes, statements: Sequence[str]) -> Path:
+    """The document a batch's uri names: every member's Statement (compact JSON texts), under the store's home."""
     path = store.path.parent / "batches" / f"{hex32(root)}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     # compact: json's C encoder (indentation makes it fall back to Python, ~20x slower for 10,000 Statements)
-    document = {"batchRoot": hex32(root), "statements": [s.to_json() for s in statements]}
-    tmp.write_text(json.dumps(document, separators=(",", ":"), ensure_ascii=False))
+    tmp.write_text(f'{{"batchRoot":"{hex32(root)}","statements":[' + ",".join(statements) + "]}", encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -143,7 +143,10 @@ class Statement:
         return self.record.record_id(self.publisher)
 
     def with_anchor(self, anchor: Anchor) -> Statement:
-        return replace(self, anchor=anchor)
+        anchored = replace(self, anchor=anchor)
+        if "record_id" in self.__dict__:  # same record and publisher: carry the cached id over
+            anchored.__dict__["record_id"] = self.__dict__["record_id"]
+        return anchored
 
     # ------------------------------------------------------------ JSON
 

@@ -230,12 +230,12 @@ class Store:
             [(tx, root, now, hex32(r)) for r in record_ids],
         )
 
-    def set_anchored(self, statements: list[Statement]) -> None:
-        """Mark records anchored with their anchored Statements (one executemany)."""
+    def set_anchored(self, statements: list[tuple[bytes, str]]) -> None:
+        """Mark records anchored with their anchored Statements, as (record id, compact JSON) (one executemany)."""
         now = time.time()
         self._db.executemany(
             "UPDATE records SET state = 'anchored', statement = ?, error = NULL, updated_at = ? WHERE record_id = ?",
-            [(s.dumps_compact(), now, hex32(s.record_id)) for s in statements],
+            [(text, now, hex32(record_id)) for record_id, text in statements],
         )
 
     def record_ids(
