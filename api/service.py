@@ -212,12 +212,14 @@ class Service:
                 return block
         return None
 
-    def cached(self, key: Hashable, compute: Callable[[], T]) -> T:
+    def cached(self, key: Hashable, compute: Callable[[], T], generation: tuple[int, int] | None = None) -> T:
         """``compute()``, remembered until the index changes (any process's commit; see
-        :meth:`Index.generation`). Index-backed answers are a function of the index's
-        content, so a look-up repeated between two syncs costs one ``PRAGMA``.
-        Values must be treated as read-only by callers."""
-        generation = self.index.generation()
+        :meth:`Index.generation`, read here unless the caller just did). Index-backed
+        answers are a function of the index's content, so a look-up repeated between
+        two syncs costs one ``PRAGMA``. Values must be treated as read-only by callers;
+        an exception is not remembered."""
+        if generation is None:
+            generation = self.index.generation()
         with self._cache_lock:
             if generation != self._cache_generation:
                 self._cache.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from api.answers import answer
 from api.deps import Subject, index_info, service_of
 from api.models import ArtifactOut, RecordOut
 from api.problems import ApiProblem, problem_responses
@@ -24,26 +25,26 @@ async def artifact(subject: Subject, request: Request) -> ArtifactOut:
     that far yet: see ``index`` in other answers, or ``/readyz``).
     """
     service = service_of(request)
-    index = service.index
     subject = subject.lower()
 
-    def compute() -> tuple[list[dict], int]:
+    def build() -> ArtifactOut:
+        index = service.index
         records = [RecordOut.of(r) for r in index.records_by_subject(subject)]
-        return records, len(index.statements_for(subject))
-
-    records, statements = service.cached(("artifact", subject), compute)
-    if not records and not statements:
-        info = index_info(service)
-        raise ApiProblem(
-            404,
-            "unknown-subject",
-            f"no record of subject {subject} is indexed (index synced to block {info.syncedTo})",
-            title="Unknown subject",
-            index=info.model_dump(),
+        statements = len(index.statements_for(subject))
+        if not records and not statements:
+            info = index_info(service)
+            raise ApiProblem(
+                404,
+                "unknown-subject",
+                f"no record of subject {subject} is indexed (index synced to block {info.syncedTo})",
+                title="Unknown subject",
+                index=info.model_dump(),
+            )
+        return ArtifactOut(
+            subject=subject,
+            records=records,  # type: ignore[arg-type]  # dicts, validated here
+            statements=statements,
+            index=index_info(service),
         )
-    return ArtifactOut(
-        subject=subject,
-        records=records,  # type: ignore[arg-type]  # dicts, validated here
-        statements=statements,
-        index=index_info(service),
-    )
+
+    return answer(service, ("artifact", subject), build)  # type: ignore[return-value]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from api.answers import answer
 from api.deps import ADDRESS_PATTERN, index_info, service_of
 from api.models import EventOut, EventsPage
 from api.problems import problem_responses
@@ -62,17 +63,15 @@ async def events(
     before = None if cursor is None else decode_cursor(cursor)
     name = None if kind is None else kind.value
 
-    def compute() -> tuple[list[dict], str | None]:
+    def build() -> EventsPage:
         found = service.index.events_page(
             name=name, actor=publisher, since=since, until=until, before=before, limit=limit + 1
         )
         page = found[:limit]
-        more = len(found) > limit
-        return [EventOut.of(h) for h in page], encode_cursor(page[-1].block_number, page[-1].log_index) if more else None
+        return EventsPage(
+            items=[EventOut.of(h) for h in page],  # type: ignore[misc]  # dicts, validated here
+            nextCursor=encode_cursor(page[-1].block_number, page[-1].log_index) if len(found) > limit else None,
+            index=index_info(service),
+        )
 
-    items, next_cursor = service.cached(("events", name, publisher, since, until, before, limit), compute)
-    return EventsPage(
-        items=items,  # type: ignore[arg-type]  # dicts, validated here
-        nextCursor=next_cursor,
-        index=index_info(service),
-    )
+    return answer(service, ("events", name, publisher, since, until, before, limit), build)  # type: ignore[return-value]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 
+from api.answers import answer
 from api.deps import index_info, service_of
 from api.models import FileMatch, FilesOut
 from api.problems import ApiProblem, problem_responses
@@ -32,28 +33,27 @@ async def files(sha256: Sha256, request: Request) -> FilesOut:
     subjects. 404 when no known manifest lists the digest.
     """
     service = service_of(request)
-    index = service.index
     digest = sha256.lower().removeprefix("0x")
 
-    def compute() -> list[FileMatch]:
+    def build() -> FilesOut:
+        index = service.index
         matches = index.files(digest)
+        if not matches:
+            raise ApiProblem(
+                404,
+                "unknown-file",
+                f"no manifest known to this service lists a file with SHA-256 {digest}",
+                title="Unknown file digest",
+                hint="the service learns file digests from Statements; post the artifact's Statement first",
+            )
         records: dict[str, list[str]] = {}
         for subject, _path in matches:
             if subject not in records:
                 records[subject] = [r.record_id for r in index.records_by_subject(subject)]
-        return [FileMatch(subject=s, path=p, records=records[s]) for s, p in matches]
-
-    artifacts = service.cached(("files", digest), compute)
-    if not artifacts:
-        raise ApiProblem(
-            404,
-            "unknown-file",
-            f"no manifest known to this service lists a file with SHA-256 {digest}",
-            title="Unknown file digest",
-            hint="the service learns file digests from Statements; post the artifact's Statement first",
+        return FilesOut(
+            sha256=digest,
+            artifacts=[FileMatch(subject=s, path=p, records=records[s]) for s, p in matches],
+            index=index_info(service),
         )
-    return FilesOut(
-        sha256=digest,
-        artifacts=artifacts,
-        index=index_info(service),
-    )
+
+    return answer(service, ("files", digest), build)  # type: ignore[return-value]

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
+from api.answers import answer
 from api.deps import index_info, service_of
 from api.models import EventOut, HistoryOut
 from api.problems import ApiProblem, problem_responses
@@ -40,30 +41,31 @@ async def history(
     disputes of its records (an empty list when there are none).
     """
     service = service_of(request)
-    index = service.index
     target = target.lower()
 
-    def compute() -> tuple[str, str, list[dict]]:
+    def build() -> HistoryOut:
+        index = service.index
         if len(target) == 42:
             found = index.history(publisher=target, limit=limit)
             actor = found[0].actor if found and found[0].actor and found[0].actor.lower() == target else None
-            return "address", actor or target, [EventOut.of(h) for h in found]
-        found = index.history(subject=target, limit=limit)
-        if found:
-            return "subject", target, [EventOut.of(h) for h in found]
-        return "record", target, [EventOut.of(h) for h in index.history(record_id=target, limit=limit)]
-
-    kind, target, items = service.cached(("history", target, limit), compute)
-    if kind != "address" and not items:
-        raise ApiProblem(
-            404,
-            "unknown-target",
-            f"{target} is neither an indexed subject nor an indexed record id",
-            title="Unknown subject or record",
+            kind, shown = "address", actor or target
+        else:
+            kind, shown = "subject", target
+            found = index.history(subject=target, limit=limit)
+            if not found:
+                kind, found = "record", index.history(record_id=target, limit=limit)
+            if not found:
+                raise ApiProblem(
+                    404,
+                    "unknown-target",
+                    f"{target} is neither an indexed subject nor an indexed record id",
+                    title="Unknown subject or record",
+                )
+        return HistoryOut(
+            target=shown,
+            targetType=kind,  # type: ignore[arg-type]
+            items=[EventOut.of(h) for h in found],  # type: ignore[misc]  # dicts, validated here
+            index=index_info(service),
         )
-    return HistoryOut(
-        target=target,
-        targetType=kind,  # type: ignore[arg-type]
-        items=items,  # type: ignore[arg-type]  # dicts, validated here
-        index=index_info(service),
-    )
+
+    return answer(service, ("history", target, limit), build)  # type: ignore[return-value]

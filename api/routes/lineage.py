@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from api.answers import answer
 from api.deps import Subject, index_info, service_of
 from api.models import KIND_NAMES, LineageEdge, LineageNode, LineageOut
 from api.problems import ApiProblem, problem_responses
@@ -36,11 +37,17 @@ async def lineage(
     """
     service = service_of(request)
     root = subject.lower()
-    graph = service.cached(("lineage", root, depth), lambda: _graph(service.index, root, depth))
-    if graph is None:
-        raise ApiProblem(404, "unknown-subject", f"no record of subject {root} is indexed", title="Unknown subject")
-    nodes, edges, truncated = graph
-    return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
+
+    def build() -> LineageOut:
+        graph = _graph(service.index, root, depth)
+        if graph is None:
+            raise ApiProblem(
+                404, "unknown-subject", f"no record of subject {root} is indexed", title="Unknown subject"
+            )
+        nodes, edges, truncated = graph
+        return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
+
+    return answer(service, ("lineage", root, depth), build)  # type: ignore[return-value]
 
 
 def _graph(index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from api.answers import answer
 from api.deps import index_info, service_of
 from api.models import PublisherOut, PublishersOut
 from api.problems import problem_responses
@@ -21,17 +22,21 @@ async def publishers(
 ) -> PublishersOut:
     """Publishers by address, with their record counts, revoked counts and first and last blocks."""
     service = service_of(request)
-    index = service.index
-    everyone = service.cached(
-        ("publishers",),
-        lambda: [
-            PublisherOut(
-                address=p.address, records=p.records, revoked=p.revoked, firstBlock=p.first_block, lastBlock=p.last_block
-            )
-            for p in index.publishers()
-        ],
-    )
-    return PublishersOut(
-        items=everyone[offset : offset + limit],
-        index=index_info(service),
-    )
+
+    def build() -> PublishersOut:
+        found = service.index.publishers()[offset : offset + limit]
+        return PublishersOut(
+            items=[
+                PublisherOut(
+                    address=p.address,
+                    records=p.records,
+                    revoked=p.revoked,
+                    firstBlock=p.first_block,
+                    lastBlock=p.last_block,
+                )
+                for p in found
+            ],
+            index=index_info(service),
+        )
+
+    return answer(service, ("publishers", offset, limit), build)  # type: ignore[return-value]

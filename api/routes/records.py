@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from api.answers import answer
 from api.deps import RecordId, index_info, service_of
 from api.models import RecordOut, RecordResponse
 from api.problems import ApiProblem, problem_responses
@@ -20,18 +21,18 @@ router = APIRouter(prefix="/v1", tags=["records"])
 async def record(recordId: RecordId, request: Request) -> RecordResponse:  # noqa: N803
     """The record, its revocation, successor, endorsement and dispute counts, and the index lag."""
     service = service_of(request)
-    index = service.index
     rid = recordId.lower()
-    found = service.cached(("record", rid), lambda: _json(index.record(rid)))
-    if found is None:
-        raise ApiProblem(
-            404,
-            "unknown-record",
-            f"record {recordId.lower()} is not indexed (a batched record is on chain only once proven)",
-            title="Unknown record",
-        )
-    return RecordResponse(record=found, index=index_info(service))  # type: ignore[arg-type]
 
+    def build() -> RecordResponse:
+        found = service.index.record(rid)
+        if found is None:
+            raise ApiProblem(
+                404,
+                "unknown-record",
+                f"record {rid} is not indexed (a batched record is on chain only once proven)",
+                title="Unknown record",
+            )
+        return RecordResponse(record=RecordOut.of(found), index=index_info(service))  # type: ignore[arg-type]
 
-def _json(record):
-    return None if record is None else RecordOut.of(record)
+    return answer(service, ("record", rid), build)  # type: ignore[return-value]
+

@@ -1,0 +1,42 @@
+"""Index-backed answers as JSON bytes, remembered until the index changes.
+
+An answer from the index is a function of the index's content, except its
+``index`` member (the lag), which moves with the chain head. :func:`answer`
+serializes the rest once per index generation (:meth:`Service.cached`) and
+splices the current ``index`` in, so a repeated look-up is one ``PRAGMA
+data_version``, two dictionary hits and two byte concatenations: no query,
+validation or serialization. ``build`` may raise (a 404 problem): errors are
+not remembered. The model is
+still built (and validated) the first time, and the route keeps declaring it as
+its ``response_model``, so the OpenAPI document is unchanged; the answer is the
+model's ``model_dump_json()`` byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Hashable
+
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from api.deps import index_info
+from api.service import Service
+
+__all__ = ["answer"]
+
+
+def answer(service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200) -> Response:
+    """The JSON of ``build()`` (a model whose last field is ``index``) with the current index info."""
+    generation = service.index.generation()
+    head = service.cached(("answer", key), lambda: _without_index(build()), generation)
+    state = service.state
+    info = service.cached(("index-json", state), lambda: index_info(service).model_dump_json().encode(), generation)
+    return Response(head + b',"index":' + info + b"}", status_code=status_code, media_type="application/json")
+
+
+def _without_index(model: BaseModel) -> bytes:
+    fields = list(type(model).model_fields)
+    if fields[-1] != "index" or len(fields) < 2:
+        raise TypeError(f"{type(model).__name__} must end with an `index` field and have another one")
+    text = model.model_dump_json(exclude={"index"}, by_alias=True).encode()
+    return text[:-1]  # without the closing brace
