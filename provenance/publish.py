@@ -250,10 +250,34 @@ class Publisher:
     # ------------------------------------------------------------ status changes
 
     def revoke(self, record_id: bytes, reason: str) -> "Receipt":
+        self.prove_if_batched(record_id)
         return self.submit("revoke", record_id, reason, ref=hex32(record_id))
 
     def supersede(self, record_id: bytes, successor: bytes) -> "Receipt":
+        self.prove_if_batched(record_id)
+        self.prove_if_batched(successor)
         return self.submit("supersede", record_id, successor, ref=hex32(record_id))
+
+    def prove_if_batched(self, record_id: bytes) -> "Receipt | None":
+        """Make a batched record of the local store known to the registry (``proveBatched``), if it is not yet.
+
+        The registry knows a batched record only by its batch root until someone
+        proves it; revoking or superseding it (or pointing at it as a successor)
+        needs it proven first. Journaled like every other transaction; None when
+        nothing was needed (a direct record, one already proven, or one this
+        store does not hold: the registry then says what is wrong).
+        """
+        stored = self.store.record(record_id)
+        if stored is None or stored.state != "anchored":
+            return None
+        statement = stored.statement
+        anchor = statement.anchor
+        if anchor is None or anchor.type != "batch" or self.ledger.record_state(record_id).known:
+            return None
+        return self.submit(
+            "proveBatched", statement.publisher, statement.record.struct_hash(), anchor.batch_root,
+            list(anchor.proof), ref=hex32(record_id),
+        )
 
     def endorse(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> "Receipt":
         return self.submit("endorse", record_id, statement_digest, uri, ref=hex32(record_id))

@@ -430,3 +430,29 @@ def test_unregistered_parent_is_refused_naming_it_then_accepted_with_allow_unkno
     result = home.run("register", str(child), "--claims", str(claims), "--parent", json.loads(accepted.stdout)["subject"],
                       "--batch")
     assert result.returncode == 0, result.stderr
+
+
+def test_revoke_and_supersede_of_batched_records_prove_them_first(tmp_path, home, ledger):
+    claims = EXAMPLES / "dataset.yaml"
+    ids = []
+    for name in ("v1", "v2", "v3"):
+        result = home.run("register", str(make_artifact(tmp_path, name)), "--claims", str(claims), "--batch", "--json")
+        assert result.returncode == 0, result.stderr
+        ids.append(json.loads(result.stdout)["recordId"])
+    assert home.run("anchor").returncode == 0
+    assert not ledger.record_state(bytes.fromhex(ids[0][2:])).known  # batched: only the root is on chain
+
+    superseded = home.run("supersede", ids[0], "--by", ids[1], "--json")
+    assert superseded.returncode == 0, superseded.stderr
+    revoked = home.run("revoke", ids[2], "--reason", "erasure request", "--json")
+    assert revoked.returncode == 0, revoked.stderr
+
+    v1, v2, v3 = (ledger.record_state(bytes.fromhex(i[2:])) for i in ids)
+    assert v1.successor == bytes.fromhex(ids[1][2:]) and not v2.revoked and v3.revoked
+    names = [e.name for e in ledger.events(0)]
+    assert names.count("BatchedRecordProven") == 3 and names.count("RecordSuperseded") == 1
+    assert names.count("RecordRevoked") == 1
+    # proven once: a second status change of a proven record sends no second proof
+    again = home.run("revoke", ids[1], "--reason", "withdrawn")
+    assert again.returncode == 0, again.stderr
+    assert [e.name for e in ledger.events(0)].count("BatchedRecordProven") == 3
