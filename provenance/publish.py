@@ -199,11 +199,13 @@ class Publisher:
     def register(self, prepared: Prepared) -> Statement:
         """Register one record in its own transaction; returns its anchored Statement."""
         record = prepared.statement.record
-        tx = self.ledger.prepare(
-            self.account, "register", record.as_tuple(),
-            nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
-        )
+        # nonce, signature and journal row in one write transaction: two commands of one publisher
+        # running at once take turns here instead of signing two transactions with the same nonce
         with self.store.transaction():
+            tx = self.ledger.prepare(
+                self.account, "register", record.as_tuple(),
+                nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
+            )
             self.store.add_record(
                 prepared.statement, prepared.commitment, state="sending",
                 statement_path=prepared.statement_path, tx_hash=tx.tx_hash,
@@ -226,18 +228,20 @@ class Publisher:
 
     def anchor(self, uri: str = "") -> BatchResult | None:
         """Anchor every queued record of this publisher in one transaction; None when nothing is queued."""
-        ids = self.store.record_ids(
-            state="queued", chain_id=self.ledger.chain_id, registry=self.ledger.registry,
-            publisher=self.account.address,
-        )
-        if not ids:
-            return None
-        tree = merkle.MerkleTree.from_leaves(merkle.record_leaf(i) for i in ids)
-        tx = self.ledger.prepare(
-            self.account, "anchorBatch", tree.root, len(ids), uri,
-            nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
-        )
+        # the queue is read, the nonce taken and the batch journaled in one write transaction, so that two
+        # `anchor` commands at once neither batch the same records twice nor sign with the same nonce
         with self.store.transaction():
+            ids = self.store.record_ids(
+                state="queued", chain_id=self.ledger.chain_id, registry=self.ledger.registry,
+                publisher=self.account.address,
+            )
+            if not ids:
+                return None
+            tree = merkle.MerkleTree.from_leaves(merkle.record_leaf(i) for i in ids)
+            tx = self.ledger.prepare(
+                self.account, "anchorBatch", tree.root, len(ids), uri,
+                nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
+            )
             self.store.add_batch(
                 tree.root, self.ledger.chain_id, self.ledger.registry, self.account.address, len(ids), uri, tx.tx_hash
             )
@@ -287,10 +291,10 @@ class Publisher:
 
     def submit(self, function: str, *args, ref: str = "") -> "Receipt":
         """Any other registry call, journaled like the rest."""
-        tx = self.ledger.prepare(
-            self.account, function, *args, nonce=self.store.journal.next_nonce(self.ledger, self.account.address)
-        )
-        with self.store.transaction():
+        with self.store.transaction():  # nonce and journal row together, as in register()
+            tx = self.ledger.prepare(
+                self.account, function, *args, nonce=self.store.journal.next_nonce(self.ledger, self.account.address)
+            )
             self.store.journal.record(tx, self.ledger.chain_id, ref=ref)
         return self._drive(tx)
 

@@ -307,3 +307,29 @@ def test_node_stops_after_the_transaction_was_journaled_then_resume_sends_it_onc
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed:" in resumed.stderr
     assert_all_anchored(node_home, records=2 if command == "anchor" else 1, batches=batches, direct=direct)
+
+
+# ---------------------------------------------------------------- two commands of one publisher at once
+
+
+def test_commands_of_one_publisher_running_at_once_take_turns_for_nonces_and_batches(tmp_path, home):
+    """Nonce, signature and journal row are taken in one store transaction: no clash, no batch built twice."""
+    queue_files(home, tmp_path / "files", 5, "queued")
+    claims = str(EXAMPLES / "dataset.yaml")
+    commands = [
+        ("anchor",), ("anchor",),
+        ("register", str(make_artifact(tmp_path, "direct-a")), "--claims", claims),
+        ("register", str(make_artifact(tmp_path, "direct-b")), "--claims", claims),
+    ]
+    script = Path(sys.executable).parent / "provenance"
+    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+    processes = [
+        subprocess.Popen([*launcher, *args], env={**os.environ, **home.env}, cwd=ROOT, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for args in commands
+    ]
+    results = [(p.communicate(timeout=120), p.returncode) for p in processes]
+    assert [code for _, code in results] == [0, 0, 0, 0], results
+    outputs = [out for (out, _), _ in results[:2]]
+    assert sorted("nothing queued" in out for out in outputs) == [False, True], outputs
+    assert_all_anchored(home, records=7, batches=1, direct=2)
