@@ -230,6 +230,20 @@ class Publisher:
 # ---------------------------------------------------------------- helpers
 
 
+def _pooled(earlier: "Statement", later: "Statement") -> "Statement":
+    """One record's two Statement copies as one: every disclosed field, the anchor and manifest kept."""
+    from dataclasses import replace
+
+    have = {d.get("field") for d in later.disclosures if isinstance(d, dict)}
+    extra = tuple(d for d in earlier.disclosures if isinstance(d, dict) and d.get("field") not in have)
+    return replace(
+        later,
+        disclosures=later.disclosures + extra,
+        anchor=later.anchor or earlier.anchor,
+        manifest=later.manifest if later.manifest is not None else earlier.manifest,
+    )
+
+
 def _hex(value: bytes | None) -> str | None:
     return None if value is None else "0x" + bytes(value).hex()
 
@@ -542,7 +556,12 @@ class Index:
     # ------------------------------------------------------------ statements and file digests
 
     def add_statement(self, statement: "Statement") -> None:
-        """Keep a Statement (replacing an earlier one for the same record) and its manifest's file digests.
+        """Keep a Statement and its manifest's file digests; copies of one record are pooled.
+
+        Disclosure is selective, so two copies of one record's Statement may
+        reveal different fields: a later copy never drops a field an earlier
+        one disclosed (else anyone could post a copy hiding an opt-out), nor
+        an anchor or a manifest the earlier copy had.
 
         Only whole files are indexed by digest (a sharded file's shards are not
         files a user holds). The manifest must give the Statement's subject.
@@ -564,6 +583,9 @@ class Index:
                 )
             files = [(e.sha256.hex(), subject, e.path) for e in manifest.entries if e.offset is None]
         record_id = _hex(statement.record_id)
+        earlier = self.statement(record_id)
+        if earlier is not None:
+            statement = _pooled(earlier, statement)
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO statements (record_id, subject, publisher, statement, added_at)"

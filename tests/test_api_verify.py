@@ -131,3 +131,16 @@ def test_bad_subject_is_a_problem(published):
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
     assert json.loads(response.text)["status"] == 422
+
+
+def test_a_copy_disclosing_less_does_not_hide_fields_from_the_service(published):
+    _, client, dataset, _, _ = published
+    assert client.post("/v1/statements", json=dataset.to_json()).status_code == 201
+    fewer = dataset.to_json()
+    fewer["predicate"]["disclosures"] = [
+        d for d in fewer["predicate"]["disclosures"] if not d["field"].startswith("copyright.")
+    ]
+    assert client.post("/v1/statements", json=fewer).status_code == 201
+    index = client.app.state.service.index
+    kept = {d["field"] for d in index.statement(dataset.record_id).disclosures}
+    assert "copyright.license" in kept and "privacy.personal_data" in kept
