@@ -83,7 +83,11 @@ class Verifier:
         *,
         extra_statements: Iterable[Statement] = (),
         sync: bool = True,
+        head: int | None = None,
     ) -> None:
+        """``sync``: bring the index up to the chain first. ``head``: the chain head to count
+        confirmations against (default: asked from the node); a service passes the one its
+        indexer last saw, which is never ahead of the chain, so it can only under-count."""
         self.ledger = ledger
         self.index = index
         self.policy = policy
@@ -95,7 +99,7 @@ class Verifier:
             from provenance.index import Indexer
 
             Indexer(index, ledger).sync()
-        self._head = ledger.block_number()
+        self._head = ledger.block_number() if head is None else head
 
     # ------------------------------------------------------------ entry points
 

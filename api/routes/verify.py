@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Query, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServiceDep, Subject
@@ -67,13 +68,26 @@ class StatementAccepted(BaseModel):
     checks: list[CheckOut] = Field(description="the checks the Statement passed to be accepted")
 
 
-def _verifier(service, use: str | None):
+def _head(service) -> int:
+    """The chain head the indexer last saw; asked from the node when that is unknown or stale.
+
+    While the node is down this raises LedgerUnavailable: the answer is 503 with
+    Retry-After, never a verdict from data the service cannot check.
+    """
+    state = service.state
+    if state.reachable and state.head is not None:
+        return state.head
+    return service.ledger().block_number()
+
+
+def _verifier(service, use: str | None, head: int | None = None):
     from provenance.policy import Policy
     from provenance.verifier import Verifier
 
     policy = Policy.default() if use is None else Policy.default().with_use(use)
     index = service.index
-    return Verifier(service.ledger(), index, policy, [index], sync=False)
+    return Verifier(service.ledger(), index, policy, [index], sync=False,
+                    head=_head(service) if head is None else head)
 
 
 def _answer(verdict, strict: bool) -> VerdictOut:
@@ -86,10 +100,22 @@ def _answer(verdict, strict: bool) -> VerdictOut:
     responses=problem_responses(422, 503),
     summary="Verify an artifact by its subject",
 )
-def verify_subject(subject: Subject, service: ServiceDep, use: UseParam = None, strict: StrictParam = False) -> VerdictOut:
-    """Every check but integrity (no files are given): the record, its status, its claims and lineage."""
-    verdict = _verifier(service, use).verify_subject(bytes.fromhex(subject[2:]))
-    return _answer(verdict, strict)
+def verify_subject(subject: Subject, service: ServiceDep, use: UseParam = None, strict: StrictParam = False) -> Response:
+    """Every check but integrity (no files are given): the record, its status, its claims and lineage.
+
+    A verdict is a function of the index's content and the chain head (through
+    confirmations), so it is remembered for that pair: a repeated look-up
+    between two blocks costs no verification.
+    """
+    key = subject.lower()
+    head = _head(service)
+
+    def compute() -> bytes:
+        verdict = _verifier(service, use, head).verify_subject(bytes.fromhex(key[2:]))
+        return _answer(verdict, strict).model_dump_json().encode()
+
+    body = service.cached(("verify", key, use, strict, head), compute)
+    return Response(body, media_type="application/json")
 
 
 @router.post(
