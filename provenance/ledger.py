@@ -279,23 +279,38 @@ class Ledger:
             return int(self._w3.eth.get_balance(address))
 
     def rpc(self, method: str, params: Sequence[Any] = ()) -> Any:
-        """A raw JSON-RPC call over plain HTTP (no web3), e.g. ``eth_getLogs`` or ``anvil_setBalance``."""
-        import urllib.error
-        import urllib.request
+        """A raw JSON-RPC call over plain HTTP (no web3), e.g. ``eth_getLogs`` or ``anvil_setBalance``.
+
+        http.client rather than urllib.request: it is what urllib uses underneath,
+        and importing it alone keeps a short command's start-up short.
+        """
+        import http.client
+        from urllib.parse import urlsplit
 
         self._rpc_id = getattr(self, "_rpc_id", 0) + 1
         body = json.dumps({"jsonrpc": "2.0", "id": self._rpc_id, "method": method, "params": list(params)})
-        request = urllib.request.Request(
-            self.rpc_url, body.encode(), {"Content-Type": "application/json", "User-Agent": "provenance"}
-        )
+        url = urlsplit(self.rpc_url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+        path = (url.path or "/") + (f"?{url.query}" if url.query else "")
+        headers = {"Content-Type": "application/json", "User-Agent": "provenance"}
+        if url.username or url.password:  # https://user:key@node/... as some providers give them
+            import base64
+
+            token = base64.b64encode(f"{url.username or ''}:{url.password or ''}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        connection = kind(url.hostname or "", url.port, timeout=self._timeout)
         try:
-            with urllib.request.urlopen(request, timeout=self._timeout) as answer:
-                response = json.loads(answer.read())
-        except urllib.error.HTTPError as err:
-            raise ProvenanceError(f"{method} failed on {self.rpc_url}: HTTP {err.code}") from None
-        except (urllib.error.URLError, OSError, TimeoutError) as err:
-            reason = getattr(err, "reason", err)
-            raise LedgerUnavailable(self.rpc_url, type(reason).__name__) from None
+            connection.request("POST", path, body.encode(), headers)
+            answer = connection.getresponse()
+            payload = answer.read()
+        except (OSError, http.client.HTTPException) as err:
+            raise LedgerUnavailable(self.rpc_url, type(err).__name__) from None
+        finally:
+            connection.close()
+        if answer.status != 200:
+            raise ProvenanceError(f"{method} failed on {self.rpc_url}: HTTP {answer.status}")
+        try:
+            response = json.loads(payload)
         except ValueError:
             raise ProvenanceError(f"the node at {self.rpc_url} did not answer JSON-RPC to {method}") from None
         if "error" in response:
