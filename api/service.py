@@ -39,6 +39,7 @@ log = logging.getLogger("provenance.api")
 _RANGES_PER_STEP = 8
 # Answers remembered per process between two changes of the index (least recently used out).
 _CACHE_SIZE = 4_096
+_CACHE_BYTES = 64 << 20  # answers are kept as JSON bytes: a bound on their total size
 T = TypeVar("T")
 
 
@@ -177,6 +178,10 @@ class IndexerLoop:
         return behind
 
 
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, (bytes, str)) else 0
+
+
 class Service:
     """The state shared by the routes of one app: settings, index, chain link, loop."""
 
@@ -188,6 +193,7 @@ class Service:
         self._state = ChainState()
         self._state_lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._cache_bytes = 0
         self._cache_generation: tuple[int, int] | None = None
         self._cache_lock = threading.Lock()
 
@@ -223,16 +229,19 @@ class Service:
         with self._cache_lock:
             if generation != self._cache_generation:
                 self._cache.clear()
+                self._cache_bytes = 0
                 self._cache_generation = generation
             elif key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
         value = compute()
         with self._cache_lock:
-            if generation == self._cache_generation:
+            if generation == self._cache_generation and key not in self._cache:
                 self._cache[key] = value
-                if len(self._cache) > _CACHE_SIZE:
-                    self._cache.popitem(last=False)
+                self._cache_bytes += _size(value)
+                while len(self._cache) > _CACHE_SIZE or self._cache_bytes > _CACHE_BYTES:
+                    _, dropped = self._cache.popitem(last=False)
+                    self._cache_bytes -= _size(dropped)
         return value
 
     def ledger(self) -> "Ledger":
