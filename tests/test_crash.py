@@ -272,6 +272,8 @@ def test_node_down_exits_2_naming_the_url_and_what_was_kept_then_anchors_everyth
     artifact = make_artifact(tmp_path, "late")
     refused = node_home.run("register", str(artifact), "--claims", str(EXAMPLES / "dataset.yaml"), "--batch")
     assert refused.returncode == 2 and node.url in refused.stderr and "3 queued records" in refused.stderr
+    revoke = node_home.run("revoke", "0x" + "ee" * 32, "--reason", "test")
+    assert revoke.returncode == 2 and node.url in revoke.stderr and "3 queued records" in revoke.stderr
     assert Counter(state for _, state in db_rows(node_home.path)[0]) == Counter({"queued": 3})
     assert db_rows(node_home.path)[1] == []
 
