@@ -497,3 +497,39 @@ def test_answers_follow_the_index_as_it_changes(world):
     with Index.open(client.app.state.service.settings.index_path) as other_process:
         other_process.add_statement(_statement(ledger, s.other, record, manifest, None))
     assert client.get(f"/v1/files/{digest}").json()["artifacts"][0]["path"] == "only.txt"
+
+
+def test_readiness_waits_for_the_first_sync_and_for_the_index_to_catch_up(world, tmp_path):
+    ledger, _, _ = world
+    app = create_app(settings_for(ledger, tmp_path / "r.sqlite", ready_max_lag=0, retry_after=3), start_indexer=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        first = client.get("/readyz")
+        _problem(first, 503, "index-not-ready")
+        assert first.headers["retry-after"] == "3"
+        catch_up(app)
+        assert client.get("/readyz").status_code == 200
+        ledger.rpc("anvil_mine", [hex(2)])
+        behind = _problem(client.get("/readyz"), 503, "index-behind")
+        assert behind["lag"] == 2
+        catch_up(app)
+        assert client.get("/readyz").json()["lag"] == 0
+
+
+def test_one_worker_indexes_and_another_takes_over(world, tmp_path):
+    """Workers share the index file; the lock file elects the one that writes."""
+    from api.service import Service
+
+    ledger, _, _ = world
+    settings = settings_for(ledger, tmp_path / "shared.sqlite")
+    first, second = Service(settings), Service(settings)
+    try:
+        first.loop.step()
+        second.loop.step()
+        assert first.state.indexing is True and second.state.indexing is False
+        assert second.synced_to() == first.synced_to() == ledger.block_number()  # one file, read by both
+        first.close()
+        second.loop.step()
+        assert second.state.indexing is True
+    finally:
+        first.close()  # closing twice is harmless
+        second.close()
