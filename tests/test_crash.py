@@ -171,12 +171,12 @@ def _tx_statuses(home: Path) -> list[str]:
         return []
 
 
-def _popen_cli(home: Home, *args: str) -> subprocess.Popen:
+def _popen_cli(home: Home, *args: str, output=subprocess.DEVNULL) -> subprocess.Popen:
+    """The `provenance` command started in the background, as conftest.run_cli runs it."""
     script = Path(sys.executable).parent / "provenance"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
     return subprocess.Popen(
-        [*command, *args], env={**os.environ, **home.env}, cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [*command, *args], env={**os.environ, **home.env}, cwd=ROOT, text=True, stdout=output, stderr=output,
     )
 
 
@@ -204,7 +204,8 @@ def test_anchor_killed_from_outside_at_random_moments_loses_and_repeats_nothing(
             if moment == "mined" and "mined" in statuses:
                 break
             time.sleep(0.002)
-        os.kill(process.pid, signal.SIGKILL) if process.poll() is None else None
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
         outcomes.append((moment, process.wait(timeout=30)))
     print(f"kill moments and exit codes (seed {seed}): {outcomes}")
     assert any(code == KILLED for _, code in outcomes), outcomes
@@ -323,13 +324,7 @@ def test_commands_of_one_publisher_running_at_once_take_turns_for_nonces_and_bat
         ("register", str(make_artifact(tmp_path, "direct-a")), "--claims", claims),
         ("register", str(make_artifact(tmp_path, "direct-b")), "--claims", claims),
     ]
-    script = Path(sys.executable).parent / "provenance"
-    launcher = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
-    processes = [
-        subprocess.Popen([*launcher, *args], env={**os.environ, **home.env}, cwd=ROOT, text=True,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for args in commands
-    ]
+    processes = [_popen_cli(home, *args, output=subprocess.PIPE) for args in commands]
     results = [(p.communicate(timeout=120), p.returncode) for p in processes]
     assert [code for _, code in results] == [0, 0, 0, 0], results
     outputs = [out for (out, _), _ in results[:2]]
