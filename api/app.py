@@ -147,7 +147,8 @@ def create_app(settings: ServiceSettings, *, start_indexer: bool = True) -> Fast
     for router in _routers():
         # The routes themselves, not the router: this FastAPI keeps included routers nested and
         # walks them per request (~15 µs each look-up, measured). An APIRouter's routes already
-        # carry its prefix, tags, dependencies and responses, so nothing else changes.
+        # carry its prefix, tags, dependencies and responses. What is lost: app.dependency_overrides
+        # do not reach them (tests build the app from their own ServiceSettings instead).
         app.router.routes.extend(router.routes)
     if importlib.util.find_spec("api.web") is not None:
         from api import web

@@ -4,11 +4,15 @@
 :class:`~provenance.index.Index`; ``LedgerDep`` a read-only
 :class:`~provenance.ledger.Ledger` for chain-dependent answers (503 with
 ``Retry-After`` while the node is down); ``SettingsDep`` the settings.
-Tests override :func:`get_service` through ``app.dependency_overrides``.
+Tests build an app from their own :class:`~api.settings.ServiceSettings`
+(``create_app(settings)``); ``app.dependency_overrides`` do not reach the
+routes, which :func:`api.app.create_app` adds to the app directly.
 
-Index-backed routes and these dependencies are ``async def``: the index's
-queries are short SQLite reads, cheaper inline on the event loop than a hop
-to the thread pool. Anything that talks to the node (``LedgerDep``,
+Index-backed routes are ``async def``, take the ``Request`` and call
+:func:`service_of` (a sub-dependency costs them ~30% of a request): the
+index's queries are short SQLite reads, cheaper inline on the event loop than
+a hop to the thread pool, and their answers are cached per index generation
+(:mod:`api.answers`). Anything that talks to the node (``LedgerDep``,
 ``/readyz``, proofs read from a transaction) is a plain ``def`` and runs in
 the thread pool, so a slow node never stalls the loop.
 """
