@@ -10,6 +10,7 @@ from api.answers import answer
 from api.deps import index_info, service_of
 from api.models import EventOut, HistoryOut
 from api.problems import ApiProblem, problem_responses
+from provenance.record import parse_address
 
 router = APIRouter(prefix="/v1", tags=["history"])
 
@@ -47,8 +48,7 @@ async def history(
         index = service.index
         if len(target) == 42:
             found = index.history(publisher=target, limit=limit)
-            actor = found[0].actor if found and found[0].actor and found[0].actor.lower() == target else None
-            kind, shown = "address", actor or target
+            kind, shown = "address", parse_address(target)
         else:
             kind, shown = "subject", target
             found = index.history(subject=target, limit=limit)
