@@ -52,7 +52,7 @@ sys.path.insert(0, str(REPO))
 from provenance.claims import Claims  # noqa: E402
 from provenance.ledger import Ledger  # noqa: E402
 from provenance.localchain import spawn_anvil  # noqa: E402
-from provenance.publish import Publisher, prepare  # noqa: E402
+from provenance.publish import Publisher, prepare_many  # noqa: E402
 from provenance.record import parse_address  # noqa: E402
 from provenance.store import Store  # noqa: E402
 
@@ -121,7 +121,7 @@ def run_batch(ledger: Ledger, account, home: Path, count: int) -> dict:
     try:
         cpu_began = time.process_time()
         began = time.perf_counter()
-        prepared = [prepare(account=account, domain=domain, claims=claims, subject=s) for s in subjects]
+        prepared = prepare_many(account=account, domain=domain, claims=claims, subjects=subjects)
         prepared_at = time.perf_counter()
         publisher.queue(prepared)
         queued_at = time.perf_counter()

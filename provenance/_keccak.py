@@ -1,11 +1,14 @@
 """Ethereum's keccak256, loaded lazily: commands that never need it skip the import.
 
-pycryptodome ships the C implementation. Its Python wrapper costs about 10 µs
-a call (and ~50 ms of import); the same C functions called through ctypes with
-one reused state per thread cost about a quarter of that, which matters for
-Merkle trees of 100,000 files (200,000 hashes and more). The ctypes path is
-checked against a known vector when loaded; if anything is off, the wrapper is
-used.
+The fastest implementation at hand is used, each checked against a known
+vector when loaded:
+
+1. ``safe-pysha3`` (the maintained fork of pysha3, eth-hash's C backend): a
+   C extension, about 1.5 µs a call; a salted claims tree with its proofs is
+   ~100 hashes per record, which matters when queueing thousands;
+2. pycryptodome's C functions through ctypes with one reused state per thread
+   (about 5 µs; its Python wrapper costs ~10 µs a call and ~50 ms of import);
+3. pycryptodome's wrapper.
 """
 
 from __future__ import annotations
@@ -75,11 +78,32 @@ def _c_keccak256(lib, ctypes, data: bytes) -> bytes:
     return out.raw
 
 
-def keccak256(data: bytes) -> bytes:
-    """keccak256 as the EVM computes it (not NIST SHA3-256)."""
+def _load_pysha3():
+    """safe-pysha3's keccak_256 constructor, checked on the empty input; None if unavailable."""
+    try:
+        from sha3 import keccak_256
+    except ImportError:
+        return None
+    return keccak_256 if keccak_256(b"").digest() == _KECCAK_EMPTY else None
+
+
+def _slow_keccak256(data: bytes) -> bytes:
+    """keccak256 as the EVM computes it (not NIST SHA3-256), without safe-pysha3."""
     loaded = load_c_keccak()
     if loaded:
         return _c_keccak256(*loaded, bytes(data))
     from Crypto.Hash import keccak
 
     return keccak.new(digest_bits=256, data=data).digest()
+
+
+_pysha3 = _load_pysha3()
+
+if _pysha3 is not None:
+
+    def keccak256(data: bytes) -> bytes:
+        """keccak256 as the EVM computes it (not NIST SHA3-256)."""
+        return _pysha3(data).digest()
+
+else:  # pragma: no cover - the pinned environment has safe-pysha3
+    keccak256 = _slow_keccak256

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import json
 import os
 import signal
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
@@ -51,7 +52,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from provenance.ledger import Ledger, Receipt, SignedTx
 
-__all__ = ["Prepared", "Publisher", "BatchResult", "prepare", "sign_digest", "resume", "unknown_parents"]
+__all__ = [
+    "Prepared", "Publisher", "BatchResult", "prepare", "prepare_many", "sign_digest", "resume", "unknown_parents",
+]
 
 
 class UnknownParent(ProvenanceError):
@@ -74,7 +77,12 @@ class BatchResult:
     tx_hash: bytes
     block_number: int
     gas_used: int | None
-    statements: tuple[Statement, ...]
+    texts: tuple[str, ...] = field(repr=False)  # each member's anchored Statement, compact JSON
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        """The anchored Statements, parsed on demand (a 10,000-record batch need not be)."""
+        return tuple(Statement.from_json(json.loads(text), source="the batch") for text in self.texts)
 
 
 def sign_digest(account: "LocalAccount", record: Record, domain: Domain) -> bytes:
@@ -152,6 +160,19 @@ def prepare(
         disclosures=[d.to_dict() for d in commitment.disclose()],
     )
     return Prepared(statement, commitment, statement_path)
+
+
+def prepare_many(
+    *, account: "LocalAccount", domain: Domain, claims: Claims, subjects: Sequence[bytes], uri: str = ""
+) -> list[Prepared]:
+    """:func:`prepare` for many pre-hashed artifacts under one Claims (a publisher's bulk queue).
+
+    The cyclic garbage collector is paused meanwhile: thousands of prepared
+    records hold millions of small acyclic objects, and its full passes over
+    them grew to about half of the time at 10,000 records.
+    """
+    with _gc_paused():
+        return [prepare(account=account, domain=domain, claims=claims, subject=s, uri=uri) for s in subjects]
 
 
 def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: "Ledger", home: Path) -> list[bytes]:
@@ -340,25 +361,37 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tuple[Statement, ...]:
+def _with_anchor_text(text: str, anchor: Anchor) -> str:
+    """A stored Statement's compact JSON with ``anchor`` set (see :meth:`Statement.with_anchor_text`)."""
+    return Statement.with_anchor_text(text, _anchor_json(anchor))
+
+
+def _anchor_json(anchor: Anchor) -> str:
+    return json.dumps(anchor.to_json(), separators=(",", ":"))
+
+
+def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tuple[str, ...]:
     with _gc_paused():
-        members = store.records(batch_root=root)
-        leaves = [merkle.record_leaf(bytes.fromhex(r.record_id[2:])) for r in members]
+        members = store.statement_texts(batch_root=root)
+        leaves = [merkle.record_leaf(bytes.fromhex(record_id[2:])) for record_id, _, _ in members]
         tree = merkle.MerkleTree.from_leaves(leaves)
         if tree.root != root:
             raise ProvenanceError(f"the local store's batch {hex32(root)} no longer gives its root; it was altered")
-        finished, texts = [], []
-        for member, leaf in zip(members, leaves):
-            statement = member.statement.with_anchor(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))
-            _write_statement(statement, member.statement_path)
-            finished.append(statement)
-            texts.append(statement.dumps_compact())  # once, for the store and the batch document
+        texts, anchors = [], []
+        for (_, text, path), leaf in zip(members, leaves):
+            anchor = _anchor_json(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))
+            anchored = Statement.with_anchor_text(text, anchor)
+            if path is not None:
+                _write_statement(Statement.from_json(json.loads(anchored), source="the local store"), path)
+            anchors.append(anchor)
+            texts.append(anchored)
         # the document before the commit: once the batch is 'anchored' no resume would write it again
         _write_batch_document(store, root, texts)
         with store.transaction():
-            store.set_anchored([(s.record_id, text) for s, text in zip(finished, texts)])
+            # only the anchors are written: the store joins them to the Statements it holds on reading
+            store.set_anchored([(bytes.fromhex(rid[2:]), anchor) for (rid, _, _), anchor in zip(members, anchors)])
             store.set_batch_state(root, "anchored", block)
-    return tuple(finished)
+    return tuple(texts)
 
 
 def _write_batch_document(store: Store, root: bytes, statements: Sequence[str]) -> Path:

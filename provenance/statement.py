@@ -48,6 +48,9 @@ PREDICATE_TYPE = "https://provenance-ledger.dev/record/v1"
 SUBJECT_DIGEST = "provenanceMerkleRoot"
 
 
+_UNANCHORED_TAIL = ',"anchor":null}}'
+
+
 def statement_path_for(artifact: Path) -> Path:
     """Where a Statement sits beside an artifact: ``DIR/provenance.json`` or ``FILE.provenance.json``."""
     if artifact.is_dir():
@@ -175,6 +178,20 @@ class Statement:
     def dumps_compact(self) -> str:
         """The same JSON without indentation, for stores (json's C encoder; ~20x faster than :meth:`dumps`)."""
         return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False)
+
+    @staticmethod
+    def with_anchor_text(text: str, anchor_json: str) -> str:
+        """The compact JSON ``text`` of an unanchored Statement with ``anchor_json`` set, unparsed.
+
+        :meth:`dumps_compact` ends with the predicate's ``anchor`` member when
+        there are no extra members, so the anchor is spliced in: a store can
+        keep a Statement and its anchor apart and join them on reading. Any
+        other text is parsed and re-encoded.
+        """
+        if text.endswith(_UNANCHORED_TAIL):
+            return text[: -len(_UNANCHORED_TAIL)] + ',"anchor":' + anchor_json + "}}"
+        statement = Statement.from_json(json.loads(text), source="a stored Statement")
+        return statement.with_anchor(Anchor.from_json(json.loads(anchor_json))).dumps_compact()
 
     def write(self, path: Path) -> None:
         """Write atomically: a crash leaves the old file or the new one, never half of one."""

@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS records (
     subject        TEXT NOT NULL,
     kind           INTEGER NOT NULL,
     state          TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'batching', 'anchored', 'failed')),
-    statement      TEXT NOT NULL,          -- the public Statement (JSON)
+    statement      TEXT NOT NULL,          -- the public Statement (JSON), as signed and queued
+    anchor         TEXT,                   -- its anchor (JSON) once a batch is anchored; joined on reading
     commitment     TEXT NOT NULL,          -- secret: every claim field's salt and value
     statement_path TEXT,                   -- where the Statement file is written
     tx_hash        TEXT,                   -- the register or anchorBatch transaction
@@ -127,6 +128,9 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+            if "anchor" not in columns:  # a store made before anchors were kept apart
+                db.execute("ALTER TABLE records ADD COLUMN anchor TEXT")
         except sqlite3.DatabaseError as err:
             raise ProvenanceError(f"the local store {path} cannot be used: {err}") from None
         for suffix in ("-wal", "-shm"):
@@ -220,6 +224,8 @@ class Store:
                 hex32(batch_root) if batch_root else None, error, time.time(), _key(record_id),
             ),
         )
+        if statement is not None:  # a whole Statement replaces any anchor kept apart
+            self._db.execute("UPDATE records SET anchor = NULL WHERE record_id = ?", (_key(record_id),))
 
     def set_batching(self, record_ids: list[bytes], tx_hash: bytes, batch_root: bytes) -> None:
         """Put records in a batch whose anchor is being journaled (one executemany)."""
@@ -230,12 +236,16 @@ class Store:
             [(tx, root, now, hex32(r)) for r in record_ids],
         )
 
-    def set_anchored(self, statements: list[tuple[bytes, str]]) -> None:
-        """Mark records anchored with their anchored Statements, as (record id, compact JSON) (one executemany)."""
+    def set_anchored(self, anchors: list[tuple[bytes, str]]) -> None:
+        """Mark batched records anchored, as (record id, the anchor's compact JSON) (one executemany).
+
+        Only the anchor is written (a few hundred bytes, not the whole Statement again):
+        readers join it to the stored Statement (:meth:`Statement.with_anchor_text`).
+        """
         now = time.time()
         self._db.executemany(
-            "UPDATE records SET state = 'anchored', statement = ?, error = NULL, updated_at = ? WHERE record_id = ?",
-            [(text, now, hex32(record_id)) for record_id, text in statements],
+            "UPDATE records SET state = 'anchored', anchor = ?, error = NULL, updated_at = ? WHERE record_id = ?",
+            [(anchor, now, hex32(record_id)) for record_id, anchor in anchors],
         )
 
     def record_ids(
@@ -274,6 +284,15 @@ class Store:
         rows = self._db.execute(_SELECT + where + " ORDER BY created_at, record_id", values).fetchall()
         return [_stored(row) for row in rows]
 
+    def statement_texts(self, *, batch_root: bytes | str) -> list[tuple[str, str, Path | None]]:
+        """(record id, Statement as stored, Statement path) of a batch's members, unparsed, in queue order."""
+        rows = self._db.execute(
+            "SELECT record_id, statement, anchor, statement_path FROM records WHERE batch_root = ?"
+            " ORDER BY created_at, record_id",
+            (_key(batch_root),),
+        ).fetchall()
+        return [(row[0], _joined(row[1], row[2]), Path(row[3]) if row[3] else None) for row in rows]
+
     def commitment(self, record_id: bytes | str) -> Commitment:
         row = self._db.execute("SELECT commitment FROM records WHERE record_id = ?", (_key(record_id),)).fetchone()
         if row is None:
@@ -304,10 +323,10 @@ class Store:
 
     def statements_for(self, subject: bytes) -> list[Statement]:
         rows = self._db.execute(
-            "SELECT statement FROM records WHERE subject = ? AND state != 'failed' ORDER BY created_at",
+            "SELECT statement, anchor FROM records WHERE subject = ? AND state != 'failed' ORDER BY created_at",
             (hex32(subject),),
         ).fetchall()
-        return [Statement.from_json(_loads(row[0]), source=f"the local store {self.path}") for row in rows]
+        return [Statement.from_json(_loads(_joined(*row)), source=f"the local store {self.path}") for row in rows]
 
     def statement(self, record_id: bytes | str) -> Statement | None:
         stored = self.record(record_id)
@@ -364,8 +383,12 @@ class Store:
 
 _SELECT = (
     "SELECT record_id, chain_id, registry, publisher, subject, state, statement, statement_path, tx_hash,"
-    " batch_root, error FROM records"
+    " batch_root, error, anchor FROM records"
 )
+
+
+def _joined(statement: str, anchor: str | None) -> str:
+    return statement if anchor is None else Statement.with_anchor_text(statement, anchor)
 
 
 def _key(value: bytes | str) -> str:
@@ -381,6 +404,6 @@ def _loads(text: str):
 def _stored(row: tuple) -> StoredRecord:
     return StoredRecord(
         record_id=row[0], chain_id=row[1], registry=row[2], publisher=row[3], subject=row[4], state=row[5],
-        statement=Statement.from_json(_loads(row[6]), source="the local store"),
+        statement=Statement.from_json(_loads(_joined(row[6], row[11])), source="the local store"),
         statement_path=Path(row[7]) if row[7] else None, tx_hash=row[8], batch_root=row[9], error=row[10],
     )

@@ -148,3 +148,16 @@ def test_recovery_matches_eth_account_and_refuses_malleable_signatures(ledger, m
     assert recover_record_signer(other, ledger.domain, signature) != account.address
     for raw in (bytes(20), b"\xff" * 20, bytes.fromhex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")):
         assert checksum_address(raw) == to_checksum_address(raw)
+
+
+def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
+    from provenance.publish import _with_anchor_text
+    from provenance.statement import Anchor
+
+    account = make_account()
+    prepared = prepare(account=account, domain=ledger.domain, claims=Claims.from_mapping(DATASET), subject=b"\x07" * 32)
+    anchor = Anchor("batch", b"\x01" * 32, 12, b"\x02" * 32, (b"\x03" * 32, b"\x04" * 32))
+    text = prepared.statement.dumps_compact()
+    assert _with_anchor_text(text, anchor) == prepared.statement.with_anchor(anchor).dumps_compact()
+    odd = text[:-1] + " }"  # not the shape the store writes: parsed, not spliced
+    assert _with_anchor_text(odd, anchor) == prepared.statement.with_anchor(anchor).dumps_compact()
