@@ -205,7 +205,7 @@ def main() -> None:
   a random pre-hashed subject, a fresh salted commitment of a realistic dataset's claims (27 leaves),
   a real EIP-712 secp256k1 signature, the Statement; `Publisher.queue` into a real local store
   (SQLite, WAL, synchronous=FULL); `Publisher.anchor`: tree, one journaled `anchorBatch` sent and
-  mined, every Statement with its anchor and proof written back to the store, the batch document.
+  mined, every record's anchor and proof written to the store, the batch document.
   No Statement files beside artifacts. One process, one thread.
 
 | records | prepare s | queue s | anchor s | total s | records/s | CPU s | records per CPU-s | anchorBatch gas | gas/record |
@@ -217,18 +217,18 @@ Per record at {big['count']:,}: prepare {per['prepare']:,.0f} µs, queue {per['q
 the gap to wall time is mostly other jobs on the two cores: the work is CPU-bound Python, not waiting on the
 node or the disk.
 
-Where the time goes (cProfile and per-stage CPU timers, 2,000-record runs): `prepare` is mostly the
-commitment, 80 keccak256 calls per record (27 double-hashed salted leaves and the 26 inner nodes of the
-claims tree, ~5 µs each through ctypes) plus building 27 openings and 16 disclosures with their proofs; the
-signature (libsecp256k1) is under 0.1 ms. `queue` and `anchor` encode a ~8 KB Statement and a ~4 KB
-commitment per record, write each row three times (queued, batching, anchored) and parse every Statement
-back once. The cyclic garbage collector, whose full passes grow with the heap, adds about a quarter to
-`prepare` in a 10,000-record loop (the library pauses it inside `queue` and `anchor` only).
-Before the hot-path commits 16f2393 and 2536146 the same bench gave 178 records/s, 193 records per
-CPU-second (2,000 records, same machine, similar load); the main wins were json's C encoder (no `indent` in the store),
-commitment encodings computed once per Claims object, coincurve signing with the key loaded once, and
-pausing the collector while a batch is parsed back. Reaching 1,000 records/s would need the leaf and
-tree hashing in C (one call per tree rather than per hash), or `prepare` spread over processes.
+Where the time goes: `prepare` (`publish.prepare_many`) is the salted commitment (27 double-hashed
+leaves, the 26 inner nodes and 16 disclosure proofs: ~100 keccak256 calls, now through the safe-pysha3
+C extension) and building the ~8.5 KB Statement; the signature (libsecp256k1) is under 0.1 ms. `queue`
+encodes the Statement and the ~4 KB commitment and inserts them; `anchor` is one transaction (estimate,
+journal, send, mine: a fixed ~0.3 s), the anchors (kept apart from the Statements and joined on reading),
+the batch document (every member's Statement: ~85 MB at 10,000 records) and the WAL checkpoint of what
+`queue` wrote. The rest is the volume of the Statement format itself: each record carries its disclosed
+claims with salts and Merkle proofs, so 10,000 records are ~125 MB of JSON written to the store and the
+document. History: 178 records/s before the first hot-path commits (16f2393, 2536146), 389 after them,
+574 after c4c9c67 (C keccak, anchors stored apart and spliced, no Statement parse on anchoring, GC paused
+while preparing), all on this shared machine. Reaching 1,000 records/s would need the Statement's
+disclosures stored once per claims set rather than per record, or `prepare` spread over processes.
 
 | target | measured | |
 |---|---:|---|
