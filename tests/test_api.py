@@ -315,6 +315,8 @@ def test_events_filters_and_cursor_pagination(world):
     _problem(client.get("/v1/events?limit=501"), 422)
     _problem(client.get("/v1/events?publisher=alice"), 422)
     _problem(client.get("/v1/events?cursor=not-a-cursor"), 422, "invalid-request")
+    _problem(client.get("/v1/events?cursor=ffffffffffffffff-0"), 422, "invalid-request")  # beyond SQLite integers
+    assert client.get("/v1/events?cursor=fffffffffffffff-ffffffff").json()["items"] == everything["items"]
 
 
 def test_proofs_direct_statement_and_chain(world):

@@ -19,7 +19,7 @@ EventName = enum.StrEnum("EventName", {n: n for n in EVENT_NAMES})  # type: igno
 _MAX_TIME = 2**53  # JSON-safe integer bound
 
 
-CURSOR_PATTERN = r"^[0-9a-f]{1,16}-[0-9a-f]{1,8}$"
+CURSOR_PATTERN = r"^[0-9a-f]{1,15}-[0-9a-f]{1,8}$"  # within SQLite integers
 
 
 def encode_cursor(block_number: int, log_index: int) -> str:
