@@ -244,6 +244,15 @@ class Service:
                     self._cache_bytes -= _size(dropped)
         return value
 
+    def peek(self, key: Hashable, generation: tuple[int, int] | None = None) -> Any:
+        """What :meth:`cached` holds for ``key`` in this index generation, or None (nothing computed)."""
+        if generation is None:
+            generation = self.index.generation()
+        with self._cache_lock:
+            if generation != self._cache_generation:
+                return None
+            return self._cache.get(key)
+
     def ledger(self) -> "Ledger":
         """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down."""
         return self.link.ledger()

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Query, UploadFile
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServiceDep, Subject
@@ -100,22 +101,34 @@ def _answer(verdict, strict: bool) -> VerdictOut:
     responses=problem_responses(422, 503),
     summary="Verify an artifact by its subject",
 )
-def verify_subject(subject: Subject, service: ServiceDep, use: UseParam = None, strict: StrictParam = False) -> Response:
+async def verify_subject(
+    subject: Subject, service: ServiceDep, use: UseParam = None, strict: StrictParam = False
+) -> Response:
     """Every check but integrity (no files are given): the record, its status, its claims and lineage.
 
     A verdict is a function of the index's content and the chain head (through
     confirmations), so it is remembered for that pair: a repeated look-up
-    between two blocks costs no verification.
+    between two blocks is answered on the event loop from memory; a new one is
+    verified in the thread pool.
     """
     key = subject.lower()
+    state = service.state
+    if state.reachable and state.head is not None:
+        body = service.peek(("verify", key, use, strict, state.head))
+        if body is not None:
+            return Response(body, media_type="application/json")
+    body = await run_in_threadpool(_verify_subject, service, key, use, strict)
+    return Response(body, media_type="application/json")
+
+
+def _verify_subject(service, key: str, use: str | None, strict: bool) -> bytes:
     head = _head(service)
 
     def compute() -> bytes:
         verdict = _verifier(service, use, head).verify_subject(bytes.fromhex(key[2:]))
         return _answer(verdict, strict).model_dump_json().encode()
 
-    body = service.cached(("verify", key, use, strict, head), compute)
-    return Response(body, media_type="application/json")
+    return service.cached(("verify", key, use, strict, head), compute)
 
 
 @router.post(
