@@ -39,12 +39,10 @@ from pathlib import Path
 from typing import Annotated, Any, Iterable, Literal, Mapping
 from urllib.parse import urlsplit
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from provenance import licenses
 from provenance.errors import ClaimsError
-from provenance._yaml import Yaml12Loader as _Yaml12Loader
 
 __all__ = [
     "Claims",
@@ -433,6 +431,10 @@ def resolve_fields(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def _load_yaml(text: str, path: Path) -> object:
+    import yaml  # here, not at import: verifying never reads a claims file
+
+    from provenance._yaml import Yaml12Loader as _Yaml12Loader
+
     try:
         return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:

@@ -41,13 +41,11 @@ import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal, Mapping
 
-import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from provenance.errors import ProvenanceError
 from provenance.licenses import UseClass
 from provenance.verdict import Code, Status
-from provenance._yaml import Yaml12Loader as _Yaml12Loader
 
 __all__ = [
     "Policy",
@@ -193,6 +191,10 @@ class Policy(_Model):
             raise PolicyError(f"policy file {path} is not UTF-8 text") from None
         except OSError as err:
             raise PolicyError(f"policy file {path} cannot be read: {err.strerror}") from None
+        import yaml  # here, not at import: `verify` without --policy never reads YAML
+
+        from provenance._yaml import Yaml12Loader as _Yaml12Loader
+
         try:
             data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
         except yaml.MarkedYAMLError as err:

@@ -11,7 +11,8 @@ fi
 stamp=.venv/.installed-lock
 if [ ! -f "$stamp" ] || ! cmp -s requirements.lock "$stamp" || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+  # compat mode: a plain .pth path entry, not an import hook that every command start-up would pay for
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e . --config-settings editable_mode=compat
   cp requirements.lock "$stamp"
 fi
 
