@@ -139,6 +139,9 @@ def test_end_to_end_and_node_restart(home, server):
     log_text = (home_dir / "serve.log").read_text(errors="replace")
     assert log_text.count("this process indexes") == 1, log_text[-3000:]
 
+    for _ in range(4):  # a verdict computed and remembered by both workers while the node is up
+        assert client.get(f"/v1/verify/{_hex(s.base)}").status_code == 200
+
     # ---- the node stops while the service runs
     down = run_cli("chain", "down", env=env)
     assert down.returncode == 0, down.stderr
@@ -157,11 +160,16 @@ def test_end_to_end_and_node_restart(home, server):
     assert chain_answer.headers["content-type"] == PROBLEM
     assert client.get(f"/v1/proofs/{_hex(s.tuned_id)}").status_code == 200  # direct: from the index
     assert client.get("/healthz").status_code == 200
+    for _ in range(4):  # a remembered verdict is not served while the chain cannot be read
+        verdict = client.get(f"/v1/verify/{_hex(s.base)}")
+        assert verdict.status_code == 503 and verdict.headers["retry-after"], verdict.text
 
     # ---- the node comes back on the same port with the same state; the service recovers by itself
     up = run_cli("chain", "up", env=env)
     assert up.returncode == 0, up.stderr
     wait_for(lambda: client.get("/readyz").status_code == 200, what="readyz to recover")
+    wait_for(lambda: all(client.get(f"/v1/verify/{_hex(s.base)}").status_code == 200 for _ in range(4)),
+             what="verify to answer again")
     ledger = _ledger(home_dir)
     from provenance.record import Kind, Record
 
