@@ -175,6 +175,26 @@ def prepare_many(
         return [prepare(account=account, domain=domain, claims=claims, subject=s, uri=uri) for s in subjects]
 
 
+_CHUNK = 250  # records per task of queue_subjects' workers
+_BULK: tuple | None = None  # (account, domain, claims, uri) for forked workers, set around one bulk queue
+
+
+def _encoded_rows(subjects: Sequence[bytes]) -> list[tuple]:
+    """In a worker: prepare and encode records for :meth:`Store.add_encoded`."""
+    account, domain, claims, uri = _BULK
+    rows = []
+    with _gc_paused():
+        for subject in subjects:
+            prepared = prepare(account=account, domain=domain, claims=claims, subject=subject, uri=uri)
+            statement = prepared.statement
+            rows.append((
+                hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
+                hex32(statement.subject), int(statement.record.kind), statement.dumps_compact(),
+                prepared.commitment.to_json(),
+            ))
+    return rows
+
+
 def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: "Ledger", home: Path) -> list[bytes]:
     """The parents that neither the local store nor the registry's events know."""
     missing = [p for p in parents if not store.known_subject(p, ledger.chain_id, ledger.registry)]
@@ -246,6 +266,43 @@ class Publisher:
             )
         for item in prepared:
             _write_statement(item.statement, item.statement_path)
+
+    def queue_subjects(
+        self, claims: Claims, subjects: Sequence[bytes], *, uri: str = "", workers: int | None = None
+    ) -> int:
+        """Queue records of many pre-hashed artifacts under one Claims; returns how many.
+
+        The same records :func:`prepare` and :meth:`queue` would make (fresh salts,
+        a signature each), prepared and encoded in ``workers`` forked processes
+        (default: the usable cores) while this one writes them to the store. The
+        children inherit the account by fork; nothing secret crosses a pipe but
+        the encoded commitments, which go straight into the store.
+        """
+        workers = workers or len(os.sched_getaffinity(0))
+        domain = self.ledger.domain
+        chunks = [subjects[i : i + _CHUNK] for i in range(0, len(subjects), _CHUNK)]
+        global _BULK
+        _BULK = (self.account, domain, claims, uri)
+        try:
+            if workers <= 1 or len(chunks) <= 1:
+                results = map(_encoded_rows, chunks)
+                pool = None
+            else:
+                import multiprocessing
+
+                pool = multiprocessing.get_context("fork").Pool(workers)
+                results = pool.imap(_encoded_rows, chunks)
+            count = 0
+            with _gc_paused(), self.store.transaction():
+                for rows in results:
+                    self.store.add_encoded(rows, state="queued")
+                    count += len(rows)
+            if pool is not None:
+                pool.close()
+                pool.join()
+        finally:
+            _BULK = None
+        return count
 
     def anchor(self, uri: str = "") -> BatchResult | None:
         """Anchor every queued record of this publisher in one transaction; None when nothing is queued."""

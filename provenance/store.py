@@ -45,15 +45,20 @@ CREATE TABLE IF NOT EXISTS records (
     subject        TEXT NOT NULL,
     kind           INTEGER NOT NULL,
     state          TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'batching', 'anchored', 'failed')),
-    statement      TEXT NOT NULL,          -- the public Statement (JSON), as signed and queued
-    anchor         TEXT,                   -- its anchor (JSON) once a batch is anchored; joined on reading
-    commitment     TEXT NOT NULL,          -- secret: every claim field's salt and value
+    anchor         TEXT,                   -- a batched record's anchor (JSON); joined to its Statement on reading
     statement_path TEXT,                   -- where the Statement file is written
     tx_hash        TEXT,                   -- the register or anchorBatch transaction
     batch_root     TEXT,
     error          TEXT,
     created_at     REAL NOT NULL,
     updated_at     REAL NOT NULL
+);
+-- The large texts apart from the small, often-updated record rows: SQLite rewrites a whole row on any
+-- update, and a Statement with its disclosures and proofs is ~8 KB.
+CREATE TABLE IF NOT EXISTS documents (
+    record_id  TEXT PRIMARY KEY,
+    statement  TEXT NOT NULL,             -- the public Statement (compact JSON), as signed and queued
+    commitment TEXT NOT NULL              -- secret: every claim field's salt and value
 );
 CREATE INDEX IF NOT EXISTS records_subject ON records (subject);
 CREATE INDEX IF NOT EXISTS records_queue ON records (chain_id, registry, publisher, state);
@@ -128,9 +133,7 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
-            if "anchor" not in columns:  # a store made before anchors were kept apart
-                db.execute("ALTER TABLE records ADD COLUMN anchor TEXT")
+            _migrate(db)
         except sqlite3.DatabaseError as err:
             raise ProvenanceError(f"the local store {path} cannot be used: {err}") from None
         for suffix in ("-wal", "-shm"):
@@ -166,35 +169,32 @@ class Store:
     ) -> None:
         if state not in RECORD_STATES:
             raise ValueError(state)
-        now = time.time()
-        self._db.execute(
-            "INSERT INTO records (record_id, chain_id, registry, publisher, subject, kind, state, statement,"
-            " commitment, statement_path, tx_hash, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
-                hex32(statement.subject), int(statement.record.kind), state, statement.dumps_compact(),
-                commitment.to_json(), str(statement_path) if statement_path else None,
-                hex32(tx_hash) if tx_hash else None, now, now,
-            ),
-        )
+        self._insert([_encoded(statement, commitment, statement_path, tx_hash)], state=state)
         self._add_files(statement)
 
     def add_records(self, items: list[tuple[Statement, Commitment, Path | None]], *, state: str) -> None:
-        """Many records at once (a batch being queued); one executemany, for speed."""
+        """Many records at once (a batch being queued); one executemany per table, for speed."""
+        self._insert([_encoded(s, c, p) for s, c, p in items], state=state)
+        self._add_files(*(statement for statement, _, _ in items))
+
+    def add_encoded(self, rows: list[tuple], *, state: str) -> None:
+        """Records already encoded, as (record id, chain id, registry, publisher, subject, kind, Statement
+        compact JSON, commitment JSON): bulk queueing prepares them in worker processes."""
+        self._insert([(*row, None, None) for row in rows], state=state)
+
+    def _insert(self, rows: list[tuple], *, state: str) -> None:
+        """Rows of (record id, chain id, registry, publisher, subject, kind, Statement JSON, commitment JSON,
+        Statement path, tx hash) into ``records`` and ``documents``."""
         now = time.time()
         self._db.executemany(
-            "INSERT INTO records (record_id, chain_id, registry, publisher, subject, kind, state, statement,"
-            " commitment, statement_path, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    hex32(s.record_id), s.chain_id, s.registry, s.publisher, hex32(s.subject),
-                    int(s.record.kind), state, s.dumps_compact(), c.to_json(), str(p) if p else None, now, now,
-                )
-                for s, c, p in items
-            ],
+            "INSERT INTO records (record_id, chain_id, registry, publisher, subject, kind, state,"
+            " statement_path, tx_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*row[:6], state, row[8], row[9], now, now) for row in rows],
         )
-        self._add_files(*(statement for statement, _, _ in items))
+        self._db.executemany(
+            "INSERT INTO documents (record_id, statement, commitment) VALUES (?, ?, ?)",
+            [(row[0], row[6], row[7]) for row in rows],
+        )
 
     def _add_files(self, *statements: Statement) -> None:
         rows = [
@@ -217,15 +217,18 @@ class Store:
         error: str | None = None,
     ) -> None:
         self._db.execute(
-            "UPDATE records SET state = ?, statement = COALESCE(?, statement), tx_hash = COALESCE(?, tx_hash),"
+            "UPDATE records SET state = ?, tx_hash = COALESCE(?, tx_hash),"
             " batch_root = COALESCE(?, batch_root), error = ?, updated_at = ? WHERE record_id = ?",
             (
-                state, statement.dumps_compact() if statement else None, hex32(tx_hash) if tx_hash else None,
+                state, hex32(tx_hash) if tx_hash else None,
                 hex32(batch_root) if batch_root else None, error, time.time(), _key(record_id),
             ),
         )
         if statement is not None:  # a whole Statement replaces any anchor kept apart
             self._db.execute("UPDATE records SET anchor = NULL WHERE record_id = ?", (_key(record_id),))
+            self._db.execute(
+                "UPDATE documents SET statement = ? WHERE record_id = ?", (statement.dumps_compact(), _key(record_id))
+            )
 
     def set_batching(self, record_ids: list[bytes], tx_hash: bytes, batch_root: bytes) -> None:
         """Put records in a batch whose anchor is being journaled (one executemany)."""
@@ -260,7 +263,7 @@ class Store:
         return [bytes.fromhex(row[0][2:]) for row in rows]
 
     def record(self, record_id: bytes | str) -> StoredRecord | None:
-        row = self._db.execute(_SELECT + " WHERE record_id = ?", (_key(record_id),)).fetchone()
+        row = self._db.execute(_SELECT + " WHERE r.record_id = ?", (_key(record_id),)).fetchone()
         return _stored(row) if row else None
 
     def records(
@@ -278,29 +281,30 @@ class Store:
             ("publisher", publisher), ("batch_root", _key(batch_root) if batch_root else None),
         ):
             if value is not None:
-                clauses.append(f"{column} = ?")
+                clauses.append(f"r.{column} = ?")
                 values.append(value)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
-        rows = self._db.execute(_SELECT + where + " ORDER BY created_at, record_id", values).fetchall()
+        rows = self._db.execute(_SELECT + where + " ORDER BY r.created_at, r.record_id", values).fetchall()
         return [_stored(row) for row in rows]
 
     def statement_texts(self, *, batch_root: bytes | str) -> list[tuple[str, str, Path | None]]:
         """(record id, Statement as stored, Statement path) of a batch's members, unparsed, in queue order."""
         rows = self._db.execute(
-            "SELECT record_id, statement, anchor, statement_path FROM records WHERE batch_root = ?"
-            " ORDER BY created_at, record_id",
+            "SELECT r.record_id, d.statement, r.anchor, r.statement_path FROM records r"
+            " JOIN documents d ON d.record_id = r.record_id WHERE r.batch_root = ?"
+            " ORDER BY r.created_at, r.record_id",
             (_key(batch_root),),
         ).fetchall()
         return [(row[0], _joined(row[1], row[2]), Path(row[3]) if row[3] else None) for row in rows]
 
     def commitment(self, record_id: bytes | str) -> Commitment:
-        row = self._db.execute("SELECT commitment FROM records WHERE record_id = ?", (_key(record_id),)).fetchone()
+        row = self._db.execute("SELECT commitment FROM documents WHERE record_id = ?", (_key(record_id),)).fetchone()
         if row is None:
             raise ProvenanceError(f"record {_key(record_id)} is not in the local store {self.path}")
         return Commitment.from_json(row[0])
 
     def records_of_subject(self, subject: bytes) -> list[StoredRecord]:
-        rows = self._db.execute(_SELECT + " WHERE subject = ? ORDER BY created_at", (hex32(subject),)).fetchall()
+        rows = self._db.execute(_SELECT + " WHERE r.subject = ? ORDER BY r.created_at", (hex32(subject),)).fetchall()
         return [_stored(row) for row in rows]
 
     def known_subject(self, subject: bytes, chain_id: int, registry: str) -> bool:
@@ -323,7 +327,8 @@ class Store:
 
     def statements_for(self, subject: bytes) -> list[Statement]:
         rows = self._db.execute(
-            "SELECT statement, anchor FROM records WHERE subject = ? AND state != 'failed' ORDER BY created_at",
+            "SELECT d.statement, r.anchor FROM records r JOIN documents d ON d.record_id = r.record_id"
+            " WHERE r.subject = ? AND r.state != 'failed' ORDER BY r.created_at",
             (hex32(subject),),
         ).fetchall()
         return [Statement.from_json(_loads(_joined(*row)), source=f"the local store {self.path}") for row in rows]
@@ -382,9 +387,33 @@ class Store:
 
 
 _SELECT = (
-    "SELECT record_id, chain_id, registry, publisher, subject, state, statement, statement_path, tx_hash,"
-    " batch_root, error, anchor FROM records"
+    "SELECT r.record_id, r.chain_id, r.registry, r.publisher, r.subject, r.state, d.statement, r.statement_path,"
+    " r.tx_hash, r.batch_root, r.error, r.anchor FROM records r JOIN documents d ON d.record_id = r.record_id"
 )
+
+
+def _encoded(statement: Statement, commitment: Commitment, path: Path | None, tx_hash: bytes | None = None) -> tuple:
+    return (
+        hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
+        hex32(statement.subject), int(statement.record.kind), statement.dumps_compact(), commitment.to_json(),
+        str(path) if path else None, hex32(tx_hash) if tx_hash else None,
+    )
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Bring a store made by an earlier version to this layout (anchors apart, texts in ``documents``)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    if "anchor" not in columns:
+        db.execute("ALTER TABLE records ADD COLUMN anchor TEXT")
+    if "statement" in columns:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute(
+            "INSERT OR IGNORE INTO documents (record_id, statement, commitment)"
+            " SELECT record_id, statement, commitment FROM records"
+        )
+        db.execute("ALTER TABLE records DROP COLUMN statement")
+        db.execute("ALTER TABLE records DROP COLUMN commitment")
+        db.execute("COMMIT")
 
 
 def _joined(statement: str, anchor: str | None) -> str:

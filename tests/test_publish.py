@@ -161,3 +161,54 @@ def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
     assert _with_anchor_text(text, anchor) == prepared.statement.with_anchor(anchor).dumps_compact()
     odd = text[:-1] + " }"  # not the shape the store writes: parsed, not spliced
     assert _with_anchor_text(odd, anchor) == prepared.statement.with_anchor(anchor).dumps_compact()
+
+
+def test_a_store_of_the_earlier_layout_is_migrated(tmp_path, ledger, make_account):
+    import sqlite3
+
+    account = make_account()
+    prepared = prepare(account=account, domain=ledger.domain, claims=Claims.from_mapping(DATASET), subject=b"\x08" * 32)
+    statement = prepared.statement
+    db = sqlite3.connect(tmp_path / "store.db")
+    db.executescript(
+        "CREATE TABLE records (record_id TEXT PRIMARY KEY, chain_id INTEGER NOT NULL, registry TEXT NOT NULL,"
+        " publisher TEXT NOT NULL, subject TEXT NOT NULL, kind INTEGER NOT NULL, state TEXT NOT NULL,"
+        " statement TEXT NOT NULL, commitment TEXT NOT NULL, statement_path TEXT, tx_hash TEXT, batch_root TEXT,"
+        " error TEXT, created_at REAL NOT NULL, updated_at REAL NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO records VALUES (?, ?, ?, ?, ?, 1, 'queued', ?, ?, NULL, NULL, NULL, NULL, 0, 0)",
+        ("0x" + statement.record_id.hex(), statement.chain_id, statement.registry, statement.publisher,
+         "0x" + statement.subject.hex(), statement.dumps_compact(), prepared.commitment.to_json()),
+    )
+    db.commit()
+    db.close()
+    store = Store.open(tmp_path)
+    assert store.record(statement.record_id).statement == statement
+    assert store.commitment(statement.record_id).claims_root == statement.record.claims_root
+    result = Publisher(store, ledger, account).anchor()
+    assert result.count == 1 and store.statements_for(statement.subject)[0].anchor.batch_root == result.root
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_bulk_queue_of_subjects_in_workers_then_anchor(tmp_path, ledger, make_account, workers):
+    import provenance.publish as publish
+
+    account = make_account()
+    store = Store.open(tmp_path / "home")
+    publisher = Publisher(store, ledger, account)
+    subjects = [bytes([i % 251 + 1]) * 31 + bytes([i // 251]) for i in range(publish._CHUNK + 7)]  # 2 chunks
+    assert publisher.queue_subjects(Claims.from_mapping(DATASET), subjects, workers=workers) == len(subjects)
+    queued = store.records(state="queued")
+    assert sorted(r.statement.subject for r in queued) == sorted(subjects)
+    for stored in queued[:3]:
+        statement = stored.statement
+        assert recover_record_signer(statement.record, ledger.domain, statement.signature) == account.address
+        assert store.commitment(statement.record_id).claims_root == statement.record.claims_root
+        assert {d["field"] for d in statement.disclosures} >= {"copyright.license", "privacy.personal_data"}
+    salts = {store.commitment(r.record_id).openings[0].salt for r in queued}
+    assert len(salts) == len(subjects)  # a fresh salt per record, also across workers
+    result = publisher.anchor()
+    assert result.count == len(subjects)
+    one = store.records(state="anchored")[-1].statement
+    assert ledger.verify_inclusion(result.root, merkle.record_leaf(one.record_id), one.anchor.proof)
