@@ -283,25 +283,26 @@ class Publisher:
         chunks = [subjects[i : i + _CHUNK] for i in range(0, len(subjects), _CHUNK)]
         global _BULK
         _BULK = (self.account, domain, claims, uri)
+        pool = None
         try:
             if workers <= 1 or len(chunks) <= 1:
                 results = map(_encoded_rows, chunks)
-                pool = None
             else:
                 import multiprocessing
 
                 pool = multiprocessing.get_context("fork").Pool(workers)
                 results = pool.imap(_encoded_rows, chunks)
             count = 0
+            # one store transaction: a failure in any worker queues nothing
             with _gc_paused(), self.store.transaction():
                 for rows in results:
                     self.store.add_encoded(rows, state="queued")
                     count += len(rows)
-            if pool is not None:
-                pool.close()
-                pool.join()
         finally:
             _BULK = None
+            if pool is not None:
+                pool.terminate()  # all results are in (or it failed): no worker is left behind
+                pool.join()
         return count
 
     def anchor(self, uri: str = "") -> BatchResult | None:

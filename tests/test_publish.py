@@ -212,3 +212,15 @@ def test_bulk_queue_of_subjects_in_workers_then_anchor(tmp_path, ledger, make_ac
     assert result.count == len(subjects)
     one = store.records(state="anchored")[-1].statement
     assert ledger.verify_inclusion(result.root, merkle.record_leaf(one.record_id), one.anchor.proof)
+
+
+def test_bulk_queue_is_all_or_nothing(tmp_path, ledger, make_account):
+    import provenance.publish as publish
+    from provenance.errors import ProvenanceError
+
+    account = make_account()
+    store = Store.open(tmp_path / "home")
+    subjects = [bytes([7]) * 31 + bytes([i % 256]) for i in range(publish._CHUNK)] + [bytes(32)]  # zero: refused
+    with pytest.raises(ProvenanceError, match="subject must not be zero"):
+        Publisher(store, ledger, account).queue_subjects(Claims.from_mapping(DATASET), subjects, workers=2)
+    assert store.records() == []
