@@ -32,11 +32,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -44,9 +42,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # _common, when imported rather than run
+from _common import RESULTS, free_port, machine, record  # noqa: E402
 REPO = HERE.parent
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- api:start -->", "<!-- api:end -->"
 CONNECTIONS = 32
 TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0
 
@@ -64,22 +62,6 @@ def bare_app():
         return {"status": "ok", "subject": "0x" + "ab" * 32, "records": 1}
 
     return app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 # ---------------------------------------------------------------- chain and index
@@ -258,16 +240,6 @@ def _drive_main(spec: dict) -> None:
 # ---------------------------------------------------------------- main
 
 
-def record(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in current and END in current:
-        current = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, current, flags=re.S)
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=300)
@@ -393,7 +365,7 @@ def main() -> None:
 
 - Command: `{command}`
 - Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-- Machine: {platform.machine()}, {cpu_model()}, nproc {os.cpu_count()} (server, load driver and anvil share them)
+- Machine: {machine()} (server, load driver and anvil share them)
 - Setup: anvil on 127.0.0.1 (started by the bench), {args.records} records registered directly (8 publishers,
   models derived from datasets, every fifth endorsed), index synced before the service starts. Both apps under
   `uvicorn --workers 2 --loop uvloop --http httptools --no-access-log`; the service's background indexer runs
@@ -412,7 +384,7 @@ def main() -> None:
 {summary}
 """
     if not args.no_record:
-        record(text)
+        record("api", text)
         print(f"recorded in {RESULTS.relative_to(REPO)}")
 
 

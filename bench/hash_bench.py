@@ -34,9 +34,7 @@ import argparse
 import hashlib
 import math
 import os
-import platform
 import random
-import re
 import shutil
 import subprocess
 import sys
@@ -48,10 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # _common, when imported rather than run
+from _common import RESULTS, machine, record  # noqa: E402
 REPO = HERE.parent
 DATA = HERE / ".data"
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- hash:start -->", "<!-- hash:end -->"
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -265,29 +263,6 @@ def help_time() -> Run:
 # ---------------------------------------------------------------- reporting
 
 
-def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{platform.machine()}, {cpu or 'unknown CPU'}, nproc {os.cpu_count()}"
-
-
-def record(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: block, text)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
-
-
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -386,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join(lines)
     print(section)
     if not args.no_record:
-        record(section)
+        record("hash", section)
         print(f"recorded in {RESULTS.relative_to(REPO)}", file=sys.stderr)
     return 0
 

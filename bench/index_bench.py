@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,10 +31,10 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # _common, when imported rather than run
+from _common import RESULTS, free_port, machine, record  # noqa: E402
 REPO = HERE.parent
-RESULTS = HERE / "RESULTS.md"
 ARTIFACT = REPO / ".hardhat/artifacts/contracts/test/EventEmitter.sol/EventEmitter.json"
-START, END = "<!-- index:start -->", "<!-- index:end -->"
 TARGET = 5_000
 
 sys.path.insert(0, str(REPO))
@@ -45,12 +42,6 @@ sys.path.insert(0, str(REPO))
 from provenance.index import Index, Indexer  # noqa: E402
 from provenance.ledger import Ledger  # noqa: E402
 from provenance.localchain import spawn_anvil  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def artifact() -> dict:
@@ -78,26 +69,6 @@ def emit_events(ledger: Ledger, total: int, per_tx: int) -> tuple[str, int]:
         ledger.wait(bytes.fromhex(tx[2:]))
         sent += 1
     return address, sent
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def record(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in current and END in current:
-        current = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, current, flags=re.S)
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
 
 
 def main() -> None:
@@ -152,7 +123,7 @@ def main() -> None:
 
 - Command: `{command}`
 - Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-- Machine: {platform.machine()}, {cpu_model()}, nproc {__import__("os").cpu_count()}
+- Machine: {machine()}
 - Setup: anvil on 127.0.0.1 (started by the bench), `contracts/test/EventEmitter.sol` emitting
   RecordRegistered + RecordEndorsed pairs ({args.per_tx} events per transaction, {sent} transactions);
   `Indexer.sync()` from block 0 into a fresh SQLite file (WAL), {args.batch_size} blocks per eth_getLogs range,
@@ -163,7 +134,7 @@ def main() -> None:
 | {result.events:,} | {result.to_block + 1} | {elapsed:.2f} | {rate:,.0f} | {TARGET:,} | {ratio:.3f}x | {status} |
 """
     if not args.no_record:
-        record(text)
+        record("index", text)
         print(f"recorded in {RESULTS.relative_to(REPO)}")
 
 

@@ -33,18 +33,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
-import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # _common, when imported rather than run
+from _common import RESULTS, free_port, machine, record  # noqa: E402
 REPO = HERE.parent
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- register:start -->", "<!-- register:end -->"
 TARGET_RATE = 1_000
 TARGET_GAS = 50
 
@@ -86,32 +83,6 @@ DATASET = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def record(text: str) -> None:
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{text.rstrip()}\n{END}"
-    if START in current and END in current:
-        current = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, current, flags=re.S)
-    else:
-        current = current.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(current)
-
-
 def _cpu() -> float:
     """CPU seconds of this process and its reaped children (the queueing workers)."""
     t = os.times()
@@ -122,7 +93,6 @@ def run_batch(ledger: Ledger, account, home: Path, count: int) -> dict:
     """Prepare, queue and anchor ``count`` records into the store at ``home``; timings and gas."""
     claims = Claims.from_mapping(DATASET)
     subjects = [os.urandom(32) for _ in range(count)]  # pre-hashed artifacts
-    domain = ledger.domain
     store = Store.open(home)
     publisher = Publisher(store, ledger, account)
     try:
@@ -203,7 +173,7 @@ def main() -> None:
 
 - Command: `{command}`
 - Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-- Machine: {platform.machine()}, {cpu_model()}, nproc {os.cpu_count()}; load average at the end
+- Machine: {machine()}; load average at the end
   {", ".join(f"{x:.1f}" for x in os.getloadavg())} (other jobs share the machine)
 - Setup: anvil on 127.0.0.1 (started by the bench), registry deployed, a fresh funded key. Per record:
   a random pre-hashed subject, a fresh salted commitment of a realistic dataset's claims (27 leaves),
@@ -237,7 +207,7 @@ with the workers and the texts apart from the record rows.
 | <= {TARGET_GAS} gas per record at 1,000 | {thousand['gas_per_record']:.2f} | {'met' if gas_ok else 'NOT met'} |
 """
     if not args.no_record:
-        record(text)
+        record("register", text)
         print(f"recorded in {RESULTS.relative_to(REPO)}")
 
 

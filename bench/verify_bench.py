@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -38,23 +36,14 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE))  # _common and hash_bench, when imported rather than run
 sys.path.insert(0, str(HERE.parent))
 
-import hash_bench  # noqa: E402  (the data set, process timing and machine description)
+import hash_bench  # noqa: E402  (the data set and process timing)
+from _common import free_port, machine, record  # noqa: E402
 
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- verify:start -->", "<!-- verify:end -->"
 TARGET_RATIO = 1.0
 TARGET_SUBJECT_SECONDS = 0.5
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _cli(env: dict, *args: str) -> str:
@@ -62,14 +51,6 @@ def _cli(env: dict, *args: str) -> str:
     if done.returncode != 0:
         raise SystemExit(f"provenance {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
-
-
-def _record(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
-    RESULTS.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     model = args.data / "model"
     hash_bench.build_model(model)
     work = Path(tempfile.mkdtemp(prefix="verify-bench-"))
-    port = _free_port()
+    port = free_port()
     anvil = spawn_anvil(port, "--silent")
     try:
         url = f"http://127.0.0.1:{port}"
@@ -157,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"## Verification (`python bench/verify_bench.py --repeat {args.repeat}`)",
         "",
-        f"{datetime.date.today().isoformat()}, {hash_bench.machine()}; anvil on 127.0.0.1; model: {files} files, "
+        f"{datetime.date.today().isoformat()}, {machine()}; anvil on 127.0.0.1; model: {files} files, "
         f"{size / 2**30:.2f} GiB, page cache warm. Best of {args.repeat} interleaved runs (verify by subject: "
         f"best of {args.subject_repeat}).",
         "",
@@ -178,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join(lines)
     print(section)
     if not args.no_record:
-        _record(section)
+        record("verify", section)
     return 0
 
 
