@@ -40,7 +40,10 @@ def parse_address(text: object, what: str = "address") -> str:
             pass
     return _parse_address(text, what)  # the error names ``what``
 
-__all__ = ["Statement", "Anchor", "STATEMENT_TYPE", "PREDICATE_TYPE", "SUBJECT_DIGEST", "statement_path_for"]
+__all__ = [
+    "Statement", "Anchor", "STATEMENT_TYPE", "PREDICATE_TYPE", "SUBJECT_DIGEST", "statement_path_for",
+    "is_statement_file",
+]
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://provenance-ledger.dev/record/v1"
@@ -49,6 +52,20 @@ SUBJECT_DIGEST = "provenanceMerkleRoot"
 
 
 _UNANCHORED_TAIL = ',"anchor":null}}'
+
+
+def is_statement_file(path: Path) -> bool:
+    """Whether ``path`` looks like an in-toto Statement (a JSON file naming the Statement type near its
+    start), to tell a Statement given on the command line from an artifact; only its head is read."""
+    path = Path(path)
+    if not path.is_file() or path.suffix != ".json":
+        return False
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return b'"_type"' in head and b"in-toto.io/Statement" in head  # any version: from_json names a wrong one
 
 
 def statement_path_for(artifact: Path) -> Path:

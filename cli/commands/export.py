@@ -83,14 +83,14 @@ def _find_statement(args):
     from provenance.errors import ProvenanceError
     from provenance.manifest import Manifest
     from provenance.record import parse_bytes32
-    from provenance.statement import Statement, statement_path_for
+    from provenance.statement import Statement, is_statement_file, statement_path_for
     from provenance.store import STORE_FILE, Store
 
     settings = settings_from(args)
     store = Store.open(settings.home) if (settings.home / STORE_FILE).exists() else None
     target = Path(args.target)
     if target.exists():
-        if target.is_file() and target.suffix == ".json" and b"in-toto.io/Statement" in target.read_bytes()[:4096]:
+        if is_statement_file(target):
             return Statement.from_file(target), store
         beside = statement_path_for(target)
         if beside.exists():

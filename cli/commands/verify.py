@@ -24,17 +24,6 @@ def add_parser(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def _is_statement_file(path) -> bool:
-    if not path.is_file() or path.suffix != ".json":
-        return False
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
-    return b'"_type"' in head and b"in-toto.io/Statement" in head
-
-
 def run(args) -> int:
     from pathlib import Path
 
@@ -42,7 +31,7 @@ def run(args) -> int:
     from provenance.errors import ProvenanceError
     from provenance.policy import Policy
     from provenance.record import parse_bytes32
-    from provenance.statement import Statement
+    from provenance.statement import Statement, is_statement_file
 
     settings = settings_from(args)
     policy = Policy.from_file(args.policy) if args.policy else Policy.default()
@@ -53,7 +42,7 @@ def run(args) -> int:
     statement = None
     subject = None
     if target.exists():
-        if _is_statement_file(target):
+        if is_statement_file(target):
             statement = Statement.from_file(target)
     elif _SUBJECT.match(args.target):
         subject = parse_bytes32(args.target, "SUBJECT")
