@@ -35,27 +35,19 @@ def anvil_url():
     process.wait(timeout=10)
 
 
-@pytest.fixture
-def ledger(anvil_url):
-    """A Ledger pointing at a registry deployed for this test alone."""
+def fresh_registry(url: str):
+    """A Ledger on the node at ``url`` pointing at a registry deployed just now (by anvil's unlocked account)."""
     from provenance.ledger import Ledger
-
-    ledger = Ledger.connect(anvil_url)
-    deployer = ledger.rpc("eth_accounts")[0]
     from provenance.record import parse_address
 
-    ledger.deploy(parse_address(deployer))
+    ledger = Ledger.connect(url)
+    ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
     return ledger
 
 
-@pytest.fixture
-def make_account(anvil_url):
-    """Factory of fresh funded accounts (private keys generated here, never written anywhere)."""
+def account_factory(node):
+    """A function making fresh accounts funded on ``node`` (keys generated here, never written anywhere)."""
     from eth_account import Account
-
-    from provenance.ledger import Ledger
-
-    node = Ledger.connect(anvil_url)
 
     def make():
         account = Account.create()
@@ -63,6 +55,20 @@ def make_account(anvil_url):
         return account
 
     return make
+
+
+@pytest.fixture
+def ledger(anvil_url):
+    """A Ledger pointing at a registry deployed for this test alone."""
+    return fresh_registry(anvil_url)
+
+
+@pytest.fixture
+def make_account(anvil_url):
+    """Factory of fresh funded accounts."""
+    from provenance.ledger import Ledger
+
+    return account_factory(Ledger.connect(anvil_url))
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -26,6 +26,7 @@ from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record
 from provenance.signing import sign_record
 from provenance.statement import Anchor, Statement
+from tests.conftest import account_factory, fresh_registry
 
 pytestmark = pytest.mark.chain
 
@@ -147,19 +148,8 @@ def catch_up(app) -> None:
 @pytest.fixture(scope="module")
 def world(anvil_url, tmp_path_factory):
     """One registry with the scenario, and an app over a synced index (module scope: the chain work is slow)."""
-    from eth_account import Account
-
-    from provenance.record import parse_address
-
-    ledger = Ledger.connect(anvil_url)
-    ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
-
-    def accounts():
-        account = Account.create()
-        ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
-        return account
-
-    scenario = populate(ledger, accounts)
+    ledger = fresh_registry(anvil_url)
+    scenario = populate(ledger, account_factory(ledger))
     path = tmp_path_factory.mktemp("api") / "index.sqlite"
     app = create_app(settings_for(ledger, path, upload_limit=1000), start_indexer=False)
     for statement in scenario.statements:
@@ -393,22 +383,12 @@ def test_openapi_documents_every_route_and_problem(world):
 
 def test_node_down_index_answers_and_chain_answers_are_503(tmp_path):
     from tests.conftest import free_port, start_anvil
-    from provenance.record import parse_address
-
-    from eth_account import Account
 
     port = free_port()
     process = start_anvil(port)
     try:
-        ledger = Ledger.connect(f"http://127.0.0.1:{port}")
-        ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
-
-        def accounts():
-            account = Account.create()
-            ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
-            return account
-
-        s = populate(ledger, accounts)
+        ledger = fresh_registry(f"http://127.0.0.1:{port}")
+        s = populate(ledger, account_factory(ledger))
         app = create_app(settings_for(ledger, tmp_path / "i.sqlite", retry_after=7), start_indexer=False)
         with TestClient(app, raise_server_exceptions=False) as client:
             catch_up(app)

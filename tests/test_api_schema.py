@@ -14,6 +14,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, Phase, settings
 
 from api.app import create_app
+from tests.conftest import account_factory, fresh_registry
 from tests.test_api import catch_up, populate, settings_for
 
 pytestmark = pytest.mark.chain
@@ -21,20 +22,8 @@ pytestmark = pytest.mark.chain
 
 @pytest.fixture(scope="module")
 def service_app(anvil_url, tmp_path_factory):
-    from eth_account import Account
-
-    from provenance.ledger import Ledger
-    from provenance.record import parse_address
-
-    ledger = Ledger.connect(anvil_url)
-    ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
-
-    def accounts():
-        account = Account.create()
-        ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
-        return account
-
-    scenario = populate(ledger, accounts)
+    ledger = fresh_registry(anvil_url)
+    scenario = populate(ledger, account_factory(ledger))
     app = create_app(settings_for(ledger, tmp_path_factory.mktemp("schema") / "index.sqlite"), start_indexer=False)
     for statement in scenario.statements:
         app.state.service.index.add_statement(statement)

@@ -20,7 +20,7 @@ import pytest
 from provenance.ledger import Ledger
 from provenance.localchain import load_networks
 
-from tests.conftest import ROOT, free_port, run_cli
+from tests.conftest import ROOT, account_factory, free_port, run_cli
 from tests.test_api import PROBLEM, populate
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
@@ -93,22 +93,11 @@ def _ledger(home_dir: Path) -> Ledger:
     return Ledger.connect(entry["rpcUrl"], entry["registry"])
 
 
-def _accounts(ledger: Ledger):
-    from eth_account import Account
-
-    def make():
-        account = Account.create()
-        ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
-        return account
-
-    return make
-
-
 def test_end_to_end_and_node_restart(home, server):
     home_dir, env = home
     client, process = server
     ledger = _ledger(home_dir)
-    make = _accounts(ledger)
+    make = account_factory(ledger)
     s = populate(ledger, make)
     from provenance.index import Index
 
@@ -174,7 +163,7 @@ def test_end_to_end_and_node_restart(home, server):
     from provenance.record import Kind, Record
 
     late = Record.create(b"\x5a" * 32, Kind.OTHER, b"\x06" * 32, [s.tuned], "ipfs://after-restart")
-    publisher = _accounts(ledger)()
+    publisher = account_factory(ledger)()
     ledger.register(publisher, late)
     found = wait_for(
         lambda: (r := client.get(f"/v1/artifacts/{_hex(late.subject)}")).status_code == 200 and r.json(),

@@ -14,6 +14,7 @@ from provenance.manifest import Manifest
 from provenance.publish import Publisher, prepare
 from provenance.store import Store
 from provenance.verdict import verdict_schema
+from tests.conftest import account_factory, fresh_registry
 from tests.test_api import catch_up, settings_for
 
 pytestmark = pytest.mark.chain
@@ -30,15 +31,8 @@ DATASET = {
 @pytest.fixture(scope="module")
 def published(anvil_url, tmp_path_factory):
     """A dataset registered directly and a model trained on it in a batch; the app's index synced."""
-    from eth_account import Account
-
-    from provenance.ledger import Ledger
-    from provenance.record import parse_address
-
-    ledger = Ledger.connect(anvil_url)
-    ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
-    account = Account.create()
-    ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
+    ledger = fresh_registry(anvil_url)
+    account = account_factory(ledger)()
     root = tmp_path_factory.mktemp("published")
     (root / "data").mkdir()
     (root / "data" / "rows.csv").write_text("a,b\n1,2\n")

@@ -38,7 +38,7 @@ from provenance.store import Store
 from provenance.verdict import Check, CheckName, Code, Status, Verdict, verdict_schema
 from provenance.verifier import Verifier
 
-from tests.conftest import free_port, run_cli
+from tests.conftest import account_factory, free_port, run_cli
 
 pytestmark = pytest.mark.chain
 
@@ -136,11 +136,7 @@ class World:
 
     def account(self, name: str):
         if name not in self.accounts:
-            from eth_account import Account
-
-            account = Account.create()
-            self.ledger.rpc("anvil_setBalance", [account.address, hex(10**21)])
-            self.accounts[name] = account
+            self.accounts[name] = account_factory(self.ledger)()
         return self.accounts[name]
 
     def publisher(self, name: str) -> Publisher:
