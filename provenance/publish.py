@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import Ledger, Receipt, SignedTx
 
 __all__ = [
-    "Prepared", "Publisher", "BatchResult", "prepare", "prepare_many", "sign_digest", "resume", "unknown_parents",
+    "Prepared", "Publisher", "BatchResult", "prepare", "sign_digest", "resume", "unknown_parents",
 ]
 
 
@@ -160,19 +160,6 @@ def prepare(
         disclosures=[d.to_dict() for d in commitment.disclose()],
     )
     return Prepared(statement, commitment, statement_path)
-
-
-def prepare_many(
-    *, account: "LocalAccount", domain: Domain, claims: Claims, subjects: Sequence[bytes], uri: str = ""
-) -> list[Prepared]:
-    """:func:`prepare` for many pre-hashed artifacts under one Claims (a publisher's bulk queue).
-
-    The cyclic garbage collector is paused meanwhile: thousands of prepared
-    records hold millions of small acyclic objects, and its full passes over
-    them grew to about half of the time at 10,000 records.
-    """
-    with _gc_paused():
-        return [prepare(account=account, domain=domain, claims=claims, subject=s, uri=uri) for s in subjects]
 
 
 _CHUNK = 250  # records per task of queue_subjects' workers
@@ -417,11 +404,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _with_anchor_text(text: str, anchor: Anchor) -> str:
-    """A stored Statement's compact JSON with ``anchor`` set (see :meth:`Statement.with_anchor_text`)."""
-    return Statement.with_anchor_text(text, _anchor_json(anchor))
 
 
 def _anchor_json(anchor: Anchor) -> str:

@@ -151,8 +151,12 @@ def test_recovery_matches_eth_account_and_refuses_malleable_signatures(ledger, m
 
 
 def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
-    from provenance.publish import _with_anchor_text
-    from provenance.statement import Anchor
+    import json
+
+    from provenance.statement import Anchor, Statement
+
+    def _with_anchor_text(text, anchor):
+        return Statement.with_anchor_text(text, json.dumps(anchor.to_json(), separators=(",", ":")))
 
     account = make_account()
     prepared = prepare(account=account, domain=ledger.domain, claims=Claims.from_mapping(DATASET), subject=b"\x07" * 32)
