@@ -1,24 +1,83 @@
-"""One exception root for everything the library refuses or cannot do.
+"""One exception hierarchy for everything the library refuses or cannot do.
 
 The CLI and the API catch only :class:`ProvenanceError` at their edge. Each
 subclass stands for one kind of trouble and carries the exit code the CLI
-documents (2: the input was bad or the work could not be done). Messages name
-what was wrong and what is accepted; ``hint`` says what to do next.
+documents (2: the input was bad or the work could not be done; 1: a check
+failed). Messages name what was wrong and what is accepted; ``hint`` says what
+to do next.
+
+The tree, by what a caller does about it (the API maps the four families to
+HTTP statuses: 422, 404, 409, 502/503)::
+
+    ProvenanceError
+    ├── InvalidInput            the caller gave something unusable (422)
+    │   ├── ManifestError ── ManifestMismatch
+    │   ├── ClaimsError
+    │   ├── PolicyError
+    │   ├── StatementError
+    │   ├── VerdictError
+    │   ├── InvalidValue        a subject, address, kind, size or digest out of range
+    │   └── UsageError          command-line options that do not go together
+    ├── NotFound                nothing is known of what was asked about (404)
+    │   ├── UnknownParent
+    │   └── NotInStore
+    ├── Conflict                the request contradicts recorded state (409)
+    │   ├── ContractRejected    the registry reverted with one of its custom errors
+    │   └── StoreCorrupted
+    ├── NodeError               trouble with the Ethereum node (502/503)
+    │   ├── LedgerUnavailable   it does not answer (503)
+    │   ├── RpcError            it answered with an error (502)
+    │   │   └── LogRangeRefused     an eth_getLogs range it will not serve
+    │   ├── BadNodeAnswer       it answered something that cannot be decoded (502)
+    │   ├── RegistryNotFound    the address holds no ProvenanceRegistry (502)
+    │   └── TransactionFailed   a transaction was mined but did not do its work (502)
+    ├── KeystoreError
+    ├── SignatureError
+    ├── LineageError            a lineage handed to the rules is malformed
+    ├── ChainError              the local chain cannot be started or found
+    ├── StoreError              the local store cannot be used
+    ├── IndexFileError          the index file cannot be used
+    └── DataFileError           a data file shipped with the package is broken
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only for the annotation: manifest imports this module
+    from provenance.manifest import ManifestDiff
+
 __all__ = [
     "ProvenanceError",
+    "InvalidInput",
     "ManifestError",
+    "ManifestMismatch",
     "ClaimsError",
+    "PolicyError",
+    "StatementError",
+    "VerdictError",
+    "InvalidValue",
+    "UsageError",
+    "NotFound",
+    "UnknownParent",
+    "NotInStore",
+    "Conflict",
+    "ContractRejected",
+    "StoreCorrupted",
+    "NodeError",
+    "LedgerUnavailable",
+    "RpcError",
+    "LogRangeRefused",
+    "BadNodeAnswer",
+    "RegistryNotFound",
+    "TransactionFailed",
     "KeystoreError",
     "SignatureError",
-    "LedgerUnavailable",
-    "RegistryNotFound",
-    "ContractRejected",
+    "LineageError",
     "ChainError",
-    "StatementError",
+    "StoreError",
+    "IndexFileError",
+    "DataFileError",
 ]
 
 
@@ -32,12 +91,139 @@ class ProvenanceError(Exception):
         self.hint = hint
 
 
-class ManifestError(ProvenanceError):
+# ------------------------------------------------------------------ bad input
+
+
+class InvalidInput(ProvenanceError):
+    """The caller gave something that cannot be used as it is."""
+
+
+class ManifestError(InvalidInput):
     """An artifact cannot be hashed: a refused path, an unreadable or changing file."""
 
 
-class ClaimsError(ProvenanceError):
+class ManifestMismatch(ManifestError):
+    """Files do not match the manifest they were checked against (exit code 1).
+
+    ``diff`` holds the changed, missing and extra files.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, diff: ManifestDiff, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.diff = diff
+
+
+class ClaimsError(InvalidInput):
     """A claims file is missing, malformed or states something impossible."""
+
+
+class PolicyError(InvalidInput):
+    """A policy file is missing, malformed or asks for something impossible."""
+
+
+class StatementError(InvalidInput):
+    """A Statement is not JSON, not ours, or inconsistent."""
+
+
+class VerdictError(InvalidInput):
+    """A verdict document cannot be read back (wrong shape, version or values)."""
+
+
+class InvalidValue(InvalidInput):
+    """One value is out of range: a subject, address, kind, size, digest or name."""
+
+
+class UsageError(InvalidInput):
+    """Options or arguments that do not go together or are out of range."""
+
+
+# ------------------------------------------------------------------ not found
+
+
+class NotFound(ProvenanceError):
+    """Nothing is known of the artifact asked about: no Statement and no record on chain."""
+
+
+class UnknownParent(NotFound):
+    """A parent subject that no registered record has."""
+
+
+class NotInStore(NotFound):
+    """A record or batch asked for is not in the local store."""
+
+
+# ------------------------------------------------------------------ conflicts
+
+
+class Conflict(ProvenanceError):
+    """The request contradicts what is recorded (on chain or in a store)."""
+
+
+class ContractRejected(Conflict):
+    """The registry reverted with one of its custom errors.
+
+    ``error`` is the Solidity error name (e.g. ``NotPublisher``) and ``args_by_name``
+    its decoded arguments, so callers can branch on the reason.
+    """
+
+    def __init__(self, error: str, args: dict[str, object], message: str) -> None:
+        super().__init__(message)
+        self.error = error
+        self.args_by_name = args
+
+
+class StoreCorrupted(Conflict):
+    """The local store no longer agrees with itself (it was altered by hand)."""
+
+
+# ------------------------------------------------------------------ the node
+
+
+class NodeError(ProvenanceError):
+    """Trouble with the Ethereum node or what it serves; ``url`` names the node."""
+
+    def __init__(self, message: str, *, url: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.url = url
+
+
+class LedgerUnavailable(NodeError):
+    """The Ethereum node does not answer; nothing was sent."""
+
+    def __init__(self, url: str, detail: str = "", *, hint: str | None = None) -> None:
+        message = f"the Ethereum node at {url} does not answer"
+        if detail:
+            message += f" ({detail})"
+        super().__init__(message, url=url, hint=hint)
+
+
+class RpcError(NodeError):
+    """The node answered a JSON-RPC call with an error (``code`` as it gave it)."""
+
+    def __init__(self, message: str, *, url: str = "", code: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, url=url, hint=hint)
+        self.code = code
+
+
+class LogRangeRefused(RpcError):
+    """The node will not serve ``eth_getLogs`` over this block range (too large, too many results)."""
+
+
+class BadNodeAnswer(NodeError):
+    """The node answered something that is not what the protocol or the contract's ABI says."""
+
+
+class RegistryNotFound(NodeError):
+    """The configured address holds no ProvenanceRegistry."""
+
+
+class TransactionFailed(NodeError):
+    """A transaction was mined but did not do its work (reverted without a reason, created nothing)."""
+
+
+# ------------------------------------------------------------------ the rest
 
 
 class KeystoreError(ProvenanceError):
@@ -48,37 +234,21 @@ class SignatureError(ProvenanceError):
     """A signature does not match the signer it claims."""
 
 
-class StatementError(ProvenanceError):
-    """A Statement is not JSON, not ours, or inconsistent."""
-
-
-class LedgerUnavailable(ProvenanceError):
-    """The Ethereum node does not answer; nothing was sent."""
-
-    def __init__(self, url: str, detail: str = "", *, hint: str | None = None) -> None:
-        message = f"the Ethereum node at {url} does not answer"
-        if detail:
-            message += f" ({detail})"
-        super().__init__(message, hint=hint)
-        self.url = url
-
-
-class RegistryNotFound(ProvenanceError):
-    """The configured address holds no ProvenanceRegistry."""
+class LineageError(ProvenanceError):
+    """A lineage handed to the rules is malformed (a bug of the caller, not of the artifact)."""
 
 
 class ChainError(ProvenanceError):
     """The local chain cannot be started, stopped or found."""
 
 
-class ContractRejected(ProvenanceError):
-    """The registry reverted with one of its custom errors.
+class StoreError(ProvenanceError):
+    """The local store cannot be opened or written."""
 
-    ``error`` is the Solidity error name (e.g. ``NotPublisher``) and ``args``
-    its decoded arguments by name, so callers can branch on the reason.
-    """
 
-    def __init__(self, error: str, args: dict[str, object], message: str) -> None:
-        super().__init__(message)
-        self.error = error
-        self.args_by_name = args
+class IndexFileError(ProvenanceError):
+    """The index file cannot be used (another schema version, not SQLite)."""
+
+
+class DataFileError(ProvenanceError):
+    """A data file shipped with the package is broken (a packaging bug)."""

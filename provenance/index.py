@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from provenance.errors import ProvenanceError
+from provenance.errors import IndexFileError, ProvenanceError
 from provenance.record import parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -143,10 +143,6 @@ EVENT_NAMES = (
 )
 
 _RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
-
-
-class IndexFileError(ProvenanceError):
-    """The index file cannot be used (another schema version, not SQLite)."""
 
 
 # ---------------------------------------------------------------- result types

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
 
-from provenance.errors import ManifestError
+from provenance.errors import ManifestError, ManifestMismatch
 
 if TYPE_CHECKING:
     from provenance.merkle import MerkleTree
@@ -73,19 +73,6 @@ class Progress(Protocol):
     def start(self, files: int, total_bytes: int) -> None: ...
 
     def advance(self, files: int, nbytes: int) -> None: ...
-
-
-class ManifestMismatch(ManifestError):
-    """Files do not match the manifest they were checked against (exit code 1).
-
-    ``diff`` holds the changed, missing and extra files.
-    """
-
-    exit_code = 1
-
-    def __init__(self, message: str, diff: ManifestDiff, *, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.diff = diff
 
 
 def _check_path(path: object) -> str:

@@ -43,7 +43,7 @@ from typing import Annotated, Any, Literal, Mapping
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from provenance.errors import ProvenanceError
+from provenance.errors import PolicyError, ProvenanceError
 from provenance.licenses import UseClass
 from provenance.verdict import Code, Status
 
@@ -77,10 +77,6 @@ _PERMITTED: dict[str, frozenset[UseClass]] = {
 }
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-
-
-class PolicyError(ProvenanceError):
-    """A policy file is missing, malformed or asks for something impossible."""
 
 
 def _address(value: str) -> str:

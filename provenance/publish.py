@@ -41,7 +41,7 @@ from provenance import merkle
 from provenance._keccak import keccak256
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
-from provenance.errors import ProvenanceError
+from provenance.errors import ProvenanceError, UnknownParent
 from provenance.manifest import Manifest
 from provenance.record import Domain, Kind, Record, hex32
 from provenance.statement import Anchor, Statement
@@ -55,10 +55,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "Prepared", "Publisher", "BatchResult", "prepare", "sign_digest", "resume", "unknown_parents",
 ]
-
-
-class UnknownParent(ProvenanceError):
-    """A parent subject that no registered record has."""
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,7 @@ from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
 
 from provenance.claims import differential_privacy_problems
-from provenance.errors import ClaimsError, ProvenanceError
+from provenance.errors import ClaimsError, LineageError, ProvenanceError
 from provenance.licenses import LicenseTerms, UseClass, license_terms, most_restrictive, share_alike_compatible
 from provenance.policy import Policy
 from provenance.record import Kind
@@ -121,10 +121,6 @@ _ERASURE = re.compile(r"\b(erasure|erase|erased)\b", re.IGNORECASE)
 _SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
 _MISSING = object()
 _RESERVED = ("notAllowed", "constrained")
-
-
-class LineageError(ProvenanceError):
-    """A lineage handed to the rules is malformed (a bug of the caller, not of the artifact)."""
 
 
 def is_erasure_reason(reason: str | None) -> bool:

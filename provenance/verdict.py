@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Mapping
 
-from provenance.errors import ProvenanceError
+from provenance.errors import ProvenanceError, VerdictError
 
 __all__ = [
     "Status",
@@ -49,10 +49,6 @@ __all__ = [
 
 #: The ``version`` field of :meth:`Verdict.to_json`; raised only on incompatible changes.
 SCHEMA_VERSION = 1
-
-
-class VerdictError(ProvenanceError):
-    """A verdict document cannot be read back (wrong shape, version or values)."""
 
 
 class Status(enum.StrEnum):

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 from provenance import merkle
 from provenance.claims import CLAIM_FIELDS
 from provenance.commitments import Disclosure, disclosed_view
-from provenance.errors import ClaimsError, ManifestError, ProvenanceError, StatementError
+from provenance.errors import ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
 from provenance.manifest import Manifest
 from provenance.policy import Policy
 from provenance.record import Domain, hex32
@@ -43,10 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Verifier", "StatementSource", "NotFound"]
 
 MAX_LINEAGE = 256  # artifacts walked at most; a deeper graph is reported, not followed forever
-
-
-class NotFound(ProvenanceError):
-    """Nothing is known of the artifact asked about: no Statement and no record on chain."""
 
 
 class StatementSource(Protocol):
