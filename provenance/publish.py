@@ -29,21 +29,20 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import multiprocessing
 import os
 import signal
-import weakref
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from provenance import merkle
-from provenance._keccak import keccak256
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
 from provenance.errors import ProvenanceError, UnknownParent
 from provenance.manifest import Manifest
 from provenance.record import Domain, Kind, Record, hex32
+from provenance.signing import sign_record
 from provenance.statement import Anchor, Statement
 from provenance.store import Store
 
@@ -53,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import Ledger, Receipt, SignedTx
 
 __all__ = [
-    "Prepared", "Publisher", "BatchResult", "prepare", "sign_digest", "resume", "unknown_parents",
+    "Prepared", "Publisher", "BatchResult", "prepare", "resume", "unknown_parents",
 ]
 
 
@@ -79,43 +78,6 @@ class BatchResult:
     def statements(self) -> tuple[Statement, ...]:
         """The anchored Statements, parsed on demand (a 10,000-record batch need not be)."""
         return tuple(Statement.from_json(json.loads(text), source="the batch") for text in self.texts)
-
-
-def sign_digest(account: "LocalAccount", record: Record, domain: Domain) -> bytes:
-    """The EIP-712 signature of ``record``, signed over its digest computed here.
-
-    Equal to :func:`provenance.signing.sign_record` (a test checks it) and an
-    order of magnitude faster, which matters when queueing thousands of records:
-    the domain separator is computed once per domain, and the signature is made
-    by libsecp256k1 (coincurve, which eth-keys uses too) with the key loaded
-    once per account, RFC 6979 nonces as eth-account, ``v`` = 27 + recovery id.
-    """
-    digest = keccak256(b"\x19\x01" + _separator(domain) + record.struct_hash())
-    signer = _signer(account)
-    if signer is None:
-        return bytes(account.unsafe_sign_hash(digest).signature)
-    signature = signer.sign_recoverable(digest, hasher=None)
-    return signature[:64] + bytes([27 + signature[64]])
-
-
-@lru_cache(maxsize=16)
-def _separator(domain: Domain) -> bytes:
-    return domain.separator()
-
-
-_SIGNERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _signer(account: "LocalAccount"):
-    """A coincurve private key for ``account``, kept as long as the account object lives; None without coincurve."""
-    signer = _SIGNERS.get(account)
-    if signer is None:
-        try:
-            from coincurve import PrivateKey
-        except ImportError:  # pragma: no cover - eth-account then signs through eth-keys
-            return None
-        signer = _SIGNERS[account] = PrivateKey(bytes(account.key))
-    return signer
 
 
 def prepare(
@@ -149,7 +111,7 @@ def prepare(
         name=name or claims.name or hex32(subject),
         record=record,
         publisher=account.address,
-        signature=sign_digest(account, record, domain),
+        signature=sign_record(account, record, domain),
         chain_id=domain.chain_id,
         registry=domain.verifying_contract,
         manifest=manifest.to_dict() if manifest is not None else None,
@@ -159,12 +121,12 @@ def prepare(
 
 
 _CHUNK = 250  # records per task of queue_subjects' workers
-_BULK: tuple | None = None  # (account, domain, claims, uri) for forked workers, set around one bulk queue
 
 
-def _encoded_rows(subjects: Sequence[bytes]) -> list[tuple]:
-    """In a worker: prepare and encode records for :meth:`Store.add_encoded`."""
-    account, domain, claims, uri = _BULK
+def _encoded_rows(
+    account: "LocalAccount", domain: Domain, claims: Claims, uri: str, subjects: Sequence[bytes]
+) -> list[tuple]:
+    """Prepare and encode records for :meth:`Store.add_encoded`."""
     rows = []
     with _gc_paused():
         for subject in subjects:
@@ -176,6 +138,24 @@ def _encoded_rows(subjects: Sequence[bytes]) -> list[tuple]:
                 prepared.commitment.to_json(),
             ))
     return rows
+
+
+_worker_job: tuple | None = None  # set in each forked worker of queue_subjects by _start_worker, never in the parent
+
+
+def _start_worker(account: "LocalAccount", domain: Domain, claims: Claims, uri: str) -> None:
+    """Pool initializer: keep what every task of this worker shares.
+
+    With the fork start method the arguments reach the child in its copy of the
+    parent's memory, never pickled: the account's key crosses no pipe.
+    """
+    global _worker_job
+    _worker_job = (account, domain, claims, uri)
+
+
+def _worker_rows(subjects: Sequence[bytes]) -> list[tuple]:
+    """A worker's task: one chunk of subjects, with the job :func:`_start_worker` kept."""
+    return _encoded_rows(*_worker_job, subjects)
 
 
 def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: "Ledger", home: Path) -> list[bytes]:
@@ -253,28 +233,29 @@ class Publisher:
     def queue_subjects(
         self, claims: Claims, subjects: Sequence[bytes], *, uri: str = "", workers: int | None = None
     ) -> int:
-        """Queue records of many pre-hashed artifacts under one Claims; returns how many.
+        """The bulk API: queue records of many pre-hashed artifacts under one Claims; returns how many.
 
-        The same records :func:`prepare` and :meth:`queue` would make (fresh salts,
-        a signature each), prepared and encoded in ``workers`` forked processes
-        (default: the usable cores) while this one writes them to the store. The
-        children inherit the account by fork; nothing secret crosses a pipe but
-        the encoded commitments, which go straight into the store.
+        For thousands of records (a dataset's shards registered one by one, say)
+        use this rather than :func:`prepare` and :meth:`queue` in a loop: it makes
+        the same records (fresh salts, a signature each), but prepares and
+        encodes them in ``workers`` forked processes (default: the usable cores)
+        while this one writes them to the store, all in one store transaction
+        (a failure queues nothing). :meth:`anchor` then anchors them in one
+        batch. The children inherit the account by fork (the pool initializer's
+        arguments, not pickled); nothing secret crosses a pipe but the encoded
+        commitments, which go straight into the store. ``bench/register_bench.py``
+        measures it.
         """
         workers = workers or len(os.sched_getaffinity(0))
-        domain = self.ledger.domain
+        job = (self.account, self.ledger.domain, claims, uri)
         chunks = [subjects[i : i + _CHUNK] for i in range(0, len(subjects), _CHUNK)]
-        global _BULK
-        _BULK = (self.account, domain, claims, uri)
         pool = None
         try:
             if workers <= 1 or len(chunks) <= 1:
-                results = map(_encoded_rows, chunks)
+                results = (_encoded_rows(*job, chunk) for chunk in chunks)
             else:
-                import multiprocessing
-
-                pool = multiprocessing.get_context("fork").Pool(workers)
-                results = pool.imap(_encoded_rows, chunks)
+                pool = multiprocessing.get_context("fork").Pool(workers, initializer=_start_worker, initargs=job)
+                results = pool.imap(_worker_rows, chunks)
             count = 0
             # one store transaction: a failure in any worker queues nothing
             with _gc_paused(), self.store.transaction():
@@ -282,7 +263,6 @@ class Publisher:
                     self.store.add_encoded(rows, state="queued")
                     count += len(rows)
         finally:
-            _BULK = None
             if pool is not None:
                 pool.terminate()  # all results are in (or it failed): no worker is left behind
                 pool.join()

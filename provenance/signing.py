@@ -1,40 +1,57 @@
-"""EIP-712 signatures over records, revocations and supersessions.
+"""EIP-712 signatures over records, revocations and supersessions: the one signer.
 
-Signing goes through eth-account's typed-data encoder, so what we sign is what
-any wallet would show and sign. The private key stays in the caller's
-``LocalAccount``; nothing here logs or returns it.
+The digest is computed here in plain Python, byte for byte as the registry
+computes it: ``keccak256(0x1901 ‖ domainSeparator ‖ structHash)``. It is
+signed by libsecp256k1 (coincurve, which eth-keys uses too) with RFC 6979
+nonces and ``v`` = 27 + recovery id, which gives the very signature
+eth-account's typed-data signing gives, what any wallet would sign
+(``tests/test_signing.py`` checks it against eth-account as an oracle). It is
+an order of magnitude faster, which matters when queueing thousands of records:
+the domain separator is computed once per domain and the key loaded once per
+account.
+
+The private key stays in the caller's ``LocalAccount``; nothing here logs or
+returns it.
 """
 
 from __future__ import annotations
 
+import weakref
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from provenance.errors import SignatureError
-from provenance.record import Domain, Record
+from coincurve import PrivateKey, PublicKey
+
+from provenance._keccak import keccak256
+from provenance.errors import InvalidValue, SignatureError
+from provenance.record import Domain, Record, checksum_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
 
 __all__ = ["sign_record", "recover_record_signer", "sign_revoke", "sign_supersede"]
 
-_DOMAIN_FIELDS = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
+REVOKE_TYPE = "Revoke(bytes32 recordId,string reason)"
+SUPERSEDE_TYPE = "Supersede(bytes32 recordId,bytes32 successor)"
+_REVOKE_TYPEHASH = keccak256(REVOKE_TYPE.encode())
+_SUPERSEDE_TYPEHASH = keccak256(SUPERSEDE_TYPE.encode())
+
+_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
 
 
-def _sign(account: "LocalAccount", typed_data: dict) -> bytes:
-    from eth_account.messages import encode_typed_data
-
-    signed = account.sign_message(encode_typed_data(full_message=typed_data))
-    return bytes(signed.signature)
-
-
-def sign_record(account: "LocalAccount", record: Record, domain: Domain) -> bytes:
+def sign_record(account: LocalAccount, record: Record, domain: Domain) -> bytes:
     """65-byte signature of ``record`` for the registry named by ``domain``."""
-    return _sign(account, record.as_typed_data(domain))
+    return _sign(account, domain, record.struct_hash())
+
+
+def sign_revoke(account: LocalAccount, record_id: bytes, reason: str, domain: Domain) -> bytes:
+    """Signature of ``Revoke(bytes32 recordId,string reason)``, for a relayer to submit."""
+    return _sign(account, domain, keccak256(_REVOKE_TYPEHASH + _bytes32(record_id) + keccak256(reason.encode())))
+
+
+def sign_supersede(account: LocalAccount, record_id: bytes, successor: bytes, domain: Domain) -> bytes:
+    """Signature of ``Supersede(bytes32 recordId,bytes32 successor)``."""
+    return _sign(account, domain, keccak256(_SUPERSEDE_TYPEHASH + _bytes32(record_id) + _bytes32(successor)))
 
 
 def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> str:
@@ -44,11 +61,6 @@ def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> s
     OpenZeppelin's ECDSA.recover that the registry applies: 65 bytes, ``v`` 27
     or 28, ``s`` in the lower half of the curve order (no malleable twins).
     """
-    from coincurve import PublicKey
-
-    from provenance._keccak import keccak256
-    from provenance.record import checksum_address
-
     if not isinstance(signature, (bytes, bytearray)) or len(signature) != 65:
         raise SignatureError(f"a record signature is 65 bytes, got {len(signature) if signature else 0}")
     v = signature[64]
@@ -58,46 +70,39 @@ def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> s
         raise SignatureError("the signature's s is in the upper half of the curve order (malleable)")
     try:
         key = PublicKey.from_signature_and_message(
-            bytes(signature[:64]) + bytes([v - 27]), record.digest(domain), hasher=None
+            bytes(signature[:64]) + bytes([v - 27]), _digest(domain, record.struct_hash()), hasher=None
         )
     except Exception as err:  # coincurve raises ValueError or its own types for points off the curve
         raise SignatureError(f"the record signature cannot be recovered: {err}") from None
     return checksum_address(keccak256(key.format(compressed=False)[1:])[-20:])
 
 
-_HALF_ORDER = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+def _sign(account: LocalAccount, domain: Domain, struct_hash: bytes) -> bytes:
+    signature = _private_key(account).sign_recoverable(_digest(domain, struct_hash), hasher=None)
+    return signature[:64] + bytes([27 + signature[64]])
 
 
-def sign_revoke(account: "LocalAccount", record_id: bytes, reason: str, domain: Domain) -> bytes:
-    """Signature of ``Revoke(bytes32 recordId,string reason)``, for a relayer to submit."""
-    return _sign(
-        account,
-        {
-            "types": {
-                "EIP712Domain": _DOMAIN_FIELDS,
-                "Revoke": [{"name": "recordId", "type": "bytes32"}, {"name": "reason", "type": "string"}],
-            },
-            "primaryType": "Revoke",
-            "domain": domain.as_typed_data(),
-            "message": {"recordId": record_id, "reason": reason},
-        },
-    )
+def _digest(domain: Domain, struct_hash: bytes) -> bytes:
+    return keccak256(b"\x19\x01" + _separator(domain) + struct_hash)
 
 
-def sign_supersede(account: "LocalAccount", record_id: bytes, successor: bytes, domain: Domain) -> bytes:
-    """Signature of ``Supersede(bytes32 recordId,bytes32 successor)``."""
-    return _sign(
-        account,
-        {
-            "types": {
-                "EIP712Domain": _DOMAIN_FIELDS,
-                "Supersede": [
-                    {"name": "recordId", "type": "bytes32"},
-                    {"name": "successor", "type": "bytes32"},
-                ],
-            },
-            "primaryType": "Supersede",
-            "domain": domain.as_typed_data(),
-            "message": {"recordId": record_id, "successor": successor},
-        },
-    )
+@lru_cache(maxsize=16)
+def _separator(domain: Domain) -> bytes:
+    return domain.separator()
+
+
+_KEYS: weakref.WeakKeyDictionary[LocalAccount, PrivateKey] = weakref.WeakKeyDictionary()
+
+
+def _private_key(account: LocalAccount) -> PrivateKey:
+    """``account``'s key loaded into coincurve, kept as long as the account object lives."""
+    key = _KEYS.get(account)
+    if key is None:
+        key = _KEYS[account] = PrivateKey(bytes(account.key))
+    return key
+
+
+def _bytes32(value: bytes) -> bytes:
+    if not isinstance(value, (bytes, bytearray)) or len(value) != 32:
+        raise InvalidValue(f"a record id or successor must be 32 bytes, got {value!r}")
+    return bytes(value)

@@ -26,7 +26,7 @@ from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record
 from provenance.signing import sign_record
 from provenance.statement import Anchor, Statement
-from tests.conftest import account_factory, fresh_registry
+from tests.helpers import account_factory, free_port, fresh_registry, start_anvil
 
 pytestmark = pytest.mark.chain
 
@@ -382,8 +382,6 @@ def test_openapi_documents_every_route_and_problem(world):
 
 
 def test_node_down_index_answers_and_chain_answers_are_503(tmp_path):
-    from tests.conftest import free_port, start_anvil
-
     port = free_port()
     process = start_anvil(port)
     try:
@@ -411,8 +409,6 @@ def test_node_down_index_answers_and_chain_answers_are_503(tmp_path):
 
 
 def test_service_starts_with_the_node_down(tmp_path):
-    from tests.conftest import free_port
-
     port = free_port()
     settings = ServiceSettings(
         rpc_url=f"http://127.0.0.1:{port}", registry="0x" + "11" * 20, index_path=tmp_path / "i.sqlite",

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from hypothesis import HealthCheck, Phase, settings
 
 from api.app import create_app
-from tests.conftest import account_factory, fresh_registry
+from tests.helpers import account_factory, fresh_registry
 from tests.test_api import catch_up, populate, settings_for
 
 pytestmark = pytest.mark.chain

@@ -32,7 +32,7 @@ from provenance.manifest import Manifest
 from provenance.record import Kind, hex32, parse_address
 from provenance.statement import Statement
 from provenance.store import STORE_FILE, Store
-from tests.conftest import ROOT, free_port, run_cli, start_anvil
+from tests.helpers import ROOT, free_port, run_cli, start_anvil
 
 pytestmark = pytest.mark.chain
 

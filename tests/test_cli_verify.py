@@ -10,7 +10,7 @@ from provenance.claims import Claims
 from provenance.manifest import Manifest
 from provenance.publish import Publisher, prepare
 from provenance.store import Store
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 pytestmark = pytest.mark.chain
 

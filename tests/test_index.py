@@ -11,7 +11,7 @@ from provenance.ledger import Ledger
 from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record, parse_address
 
-from tests.conftest import free_port, start_anvil
+from tests.helpers import free_port, start_anvil
 
 pytestmark = pytest.mark.chain
 

@@ -8,7 +8,7 @@ from provenance.errors import LedgerUnavailable
 from provenance.journal import Journal
 from provenance.ledger import Ledger
 from provenance.record import Kind, Record, parse_address
-from tests.conftest import free_port, start_anvil
+from tests.helpers import free_port, start_anvil
 
 pytestmark = pytest.mark.chain
 

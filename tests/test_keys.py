@@ -9,7 +9,7 @@ import pytest
 
 from provenance.errors import KeystoreError
 from provenance.keys import Keystore
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 
 WEAK_N = 2**10  # fast scrypt for tests only; the CLI always uses the strong default
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import free_port, run_cli
+from tests.helpers import free_port, run_cli
 
 pytestmark = pytest.mark.chain
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
 import stat
 
 import pytest
 
-from provenance import merkle
+from provenance import merkle, publish
 from provenance.claims import Claims
 from provenance.commitments import verify_disclosure, Disclosure
+from provenance.errors import ProvenanceError
 from provenance.manifest import Manifest
-from provenance.publish import Publisher, prepare, resume, sign_digest
-from provenance.record import Kind, Record
-from provenance.signing import recover_record_signer, sign_record
-from provenance.statement import Statement
+from provenance.publish import Publisher, prepare, resume
+from provenance.signing import recover_record_signer
+from provenance.statement import Anchor, Statement
 from provenance.store import Store
 
 pytestmark = pytest.mark.chain
@@ -34,13 +36,6 @@ def _artifact(tmp_path, name="data", content=b"rows"):
     (root / "part-0.parquet").write_bytes(content)
     (root / "README.md").write_text("card")
     return root
-
-
-def test_sign_digest_equals_typed_data_signing(ledger, make_account):
-    account = make_account()
-    record = Record.create(b"\x01" * 32, Kind.MODEL, b"\x02" * 32, [b"\x03" * 32], "ipfs://x")
-    assert sign_digest(account, record, ledger.domain) == sign_record(account, record, ledger.domain)
-    assert recover_record_signer(record, ledger.domain, sign_digest(account, record, ledger.domain)) == account.address
 
 
 def test_direct_register_anchors_and_writes_the_statement(tmp_path, ledger, make_account):
@@ -121,40 +116,7 @@ def test_resume_finishes_a_batch_whose_process_died_after_journaling(tmp_path, l
     assert ledger.batch_state(tree.root).anchored_at > 0
 
 
-def test_recovery_matches_eth_account_and_refuses_malleable_signatures(ledger, make_account):
-    from eth_account import Account
-    from eth_account.messages import encode_typed_data
-    from eth_utils import to_checksum_address
-
-    from provenance.errors import SignatureError
-    from provenance.record import checksum_address
-
-    account = make_account()
-    record = Record.create(b"\x05" * 32, Kind.DATASET, b"\x06" * 32, [], "")
-    signature = sign_digest(account, record, ledger.domain)
-    expected = Account.recover_message(encode_typed_data(full_message=record.as_typed_data(ledger.domain)),
-                                       signature=signature)
-    assert recover_record_signer(record, ledger.domain, signature) == expected == account.address
-    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-    s = int.from_bytes(signature[32:64], "big")
-    twin = signature[:32] + (order - s).to_bytes(32, "big") + bytes([55 - signature[64]])
-    with pytest.raises(SignatureError, match="upper half"):
-        recover_record_signer(record, ledger.domain, twin)
-    with pytest.raises(SignatureError, match="v must be"):
-        recover_record_signer(record, ledger.domain, signature[:64] + b"\x01")
-    with pytest.raises(SignatureError, match="65 bytes"):
-        recover_record_signer(record, ledger.domain, signature[:64])
-    other = Record.create(b"\x05" * 32, Kind.MODEL, b"\x06" * 32, [], "")
-    assert recover_record_signer(other, ledger.domain, signature) != account.address
-    for raw in (bytes(20), b"\xff" * 20, bytes.fromhex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")):
-        assert checksum_address(raw) == to_checksum_address(raw)
-
-
 def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
-    import json
-
-    from provenance.statement import Anchor, Statement
-
     def _with_anchor_text(text, anchor):
         return Statement.with_anchor_text(text, json.dumps(anchor.to_json(), separators=(",", ":")))
 
@@ -168,8 +130,6 @@ def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
 
 
 def test_a_store_of_the_earlier_layout_is_migrated(tmp_path, ledger, make_account):
-    import sqlite3
-
     account = make_account()
     prepared = prepare(account=account, domain=ledger.domain, claims=Claims.from_mapping(DATASET), subject=b"\x08" * 32)
     statement = prepared.statement
@@ -196,13 +156,12 @@ def test_a_store_of_the_earlier_layout_is_migrated(tmp_path, ledger, make_accoun
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_bulk_queue_of_subjects_in_workers_then_anchor(tmp_path, ledger, make_account, workers):
-    import provenance.publish as publish
-
     account = make_account()
     store = Store.open(tmp_path / "home")
     publisher = Publisher(store, ledger, account)
     subjects = [bytes([i % 251 + 1]) * 31 + bytes([i // 251]) for i in range(publish._CHUNK + 7)]  # 2 chunks
     assert publisher.queue_subjects(Claims.from_mapping(DATASET), subjects, workers=workers) == len(subjects)
+    assert publish._worker_job is None  # only the forked workers keep the job (the account) in module state
     queued = store.records(state="queued")
     assert sorted(r.statement.subject for r in queued) == sorted(subjects)
     for stored in queued[:3]:
@@ -219,9 +178,6 @@ def test_bulk_queue_of_subjects_in_workers_then_anchor(tmp_path, ledger, make_ac
 
 
 def test_bulk_queue_is_all_or_nothing(tmp_path, ledger, make_account):
-    import provenance.publish as publish
-    from provenance.errors import ProvenanceError
-
     account = make_account()
     store = Store.open(tmp_path / "home")
     subjects = [bytes([7]) * 31 + bytes([i % 256]) for i in range(publish._CHUNK)] + [bytes(32)]  # zero: refused
