@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
 from provenance.policy import Policy
 from provenance.record import Kind
 from provenance.rules import ArtifactFacts, Lineage, LineageError, evaluate, is_erasure_reason, is_public_uri
-from provenance.verdict import Check, CheckName, Code, Status, Verdict
+from provenance.verdict import Check, CheckName, Code, Status, Verdict, verdict_schema
 
 DATA_PUB = "0x" + "d1" * 20
 MODEL_PUB = "0x" + "e2" * 20
@@ -637,9 +638,6 @@ def test_claims_may_come_as_whole_sections():
 
 
 def test_rule_checks_fit_the_verdict_schema():
-    jsonschema = pytest.importorskip("jsonschema")
-    from provenance.verdict import verdict_schema
-
     validator = jsonschema.Draft202012Validator(verdict_schema())
     messy = three_generations(
         data={"privacy__personal_data": "present", "privacy__lawful_basis": None, "disputes": (AUDITOR,),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from provenance.verdict import (
@@ -125,7 +126,6 @@ def full_verdict() -> Verdict:
 
 
 def test_json_matches_the_schema_file():
-    jsonschema = pytest.importorskip("jsonschema")
     schema = verdict_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
     validator = jsonschema.Draft202012Validator(schema)
