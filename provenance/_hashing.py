@@ -36,6 +36,7 @@ from hashlib import sha256
 from collections.abc import Callable, Iterable, Sequence
 
 from provenance.errors import ManifestError
+from provenance.merkle import file_leaf
 
 READ_SIZE = 120 * 1024
 """Bytes per read: just under glibc's 128 KiB mmap threshold (see the module docstring)."""
@@ -488,8 +489,6 @@ def file_leaves(items: Iterable[tuple[str, int, bytes]]) -> list[bytes]:
     items = list(items)
     loaded = _load_keccak() if len(items) >= FAST_LEAVES_FROM else False
     if not loaded:
-        from provenance.merkle import file_leaf
-
         return [file_leaf(name, size, digest) for name, size, digest in items]
     lib, ctypes = loaded
     state = ctypes.c_void_p()
@@ -503,8 +502,6 @@ def file_leaves(items: Iterable[tuple[str, int, bytes]]) -> list[bytes]:
     try:
         for name, size, digest in items:
             if size < 0 or len(digest) != 32:
-                from provenance.merkle import file_leaf
-
                 append(file_leaf(name, size, digest))  # raises the library's error
                 continue
             path = name.encode("utf-8")

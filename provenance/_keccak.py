@@ -26,6 +26,7 @@ def load_c_keccak():
     if _keccak_lib is None:
         _keccak_lib = False
         try:
+            # lazy: only big manifests and the fallback without safe-pysha3 need ctypes (a few ms of start-up)
             import ctypes
             import importlib.machinery
             import importlib.util
@@ -92,7 +93,7 @@ def _slow_keccak256(data: bytes) -> bytes:
     loaded = load_c_keccak()
     if loaded:
         return _c_keccak256(*loaded, bytes(data))
-    from Crypto.Hash import keccak
+    from Crypto.Hash import keccak  # lazy: the last fallback; pycryptodome's wrapper costs ~50 ms to import
 
     return keccak.new(digest_bits=256, data=data).digest()
 

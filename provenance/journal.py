@@ -143,7 +143,7 @@ class Journal:
         return done
 
     def _drive(self, ledger: "Ledger", tx_hash: bytes, raw: bytes) -> "Receipt":
-        from provenance.ledger import SignedTx
+        from provenance.ledger import SignedTx  # lazy: the ledger's imports (~50 ms) only when a tx is driven
 
         receipt = ledger.receipt(tx_hash)
         if receipt is None:

@@ -69,7 +69,7 @@ class Keystore:
 
     def create(self, name: str, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
         """Generate a new key and store it encrypted under ``password``."""
-        from eth_account import Account
+        from eth_account import Account  # lazy: ~0.5 s of imports; `keys list` and `keys show` need none
 
         self._check_password(password)
         self._path(name)
@@ -78,7 +78,7 @@ class Keystore:
 
     def import_file(self, name: str, source: Path, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
         """Import a hex private key file (re-encrypted under ``password``) or a keystore JSON (checked with it)."""
-        from eth_account import Account
+        from eth_account import Account  # lazy: as in create()
 
         self._check_password(password)
         self._path(name)
@@ -114,13 +114,13 @@ class Keystore:
         address = keyfile.get("address")
         if not isinstance(address, str):
             raise KeystoreError(f"key file {path} has no address")
-        from eth_utils import to_checksum_address
+        from eth_utils import to_checksum_address  # lazy: as eth_account in create()
 
         return KeyInfo(name, to_checksum_address("0x" + address.removeprefix("0x")), path)
 
     def unlock(self, name: str, password: str) -> "LocalAccount":
         """The account of key ``name``; a wrong password is a KeystoreError naming the key."""
-        from eth_account import Account
+        from eth_account import Account  # lazy: as in create()
 
         path = self._path(name)
         return Account.from_key(self._decrypt(self._load(name, path), password, path))
@@ -139,7 +139,7 @@ class Keystore:
 
     @staticmethod
     def _decrypt(keyfile: dict, password: str, where: Path) -> bytes:
-        from eth_account import Account
+        from eth_account import Account  # lazy: as in create()
 
         try:
             return bytes(Account.decrypt(keyfile, password))

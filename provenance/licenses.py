@@ -129,6 +129,7 @@ def _table() -> _Table:
 @functools.cache
 def _licensing():
     """SPDX symbols (without scancode's LicenseRef aliases) plus the table's HF ids."""
+    # lazy: license-expression (~20 ms of imports) only once an expression is parsed
     from license_expression import LicenseSymbol, Licensing, get_license_index
 
     symbols = []
@@ -148,7 +149,7 @@ def known_licenses() -> tuple[str, ...]:
 
 
 def _parse(expression: str):
-    from license_expression import ExpressionError, ExpressionParseError
+    from license_expression import ExpressionError, ExpressionParseError  # lazy: as in _licensing()
 
     if not isinstance(expression, str) or not expression.strip():
         raise ClaimsError("the license expression is empty")
@@ -176,7 +177,7 @@ def normalize_expression(expression: str) -> str:
 
 def _options(node) -> list[frozenset[str]]:
     """The expression as alternatives (disjunctive normal form) of license-id sets."""
-    from license_expression import LicenseSymbol, LicenseWithExceptionSymbol
+    from license_expression import LicenseSymbol, LicenseWithExceptionSymbol  # lazy: as in _licensing()
 
     if isinstance(node, LicenseWithExceptionSymbol):
         return [frozenset({node.license_symbol.key})]

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
 from provenance.ledger import Ledger
+from provenance.record import parse_address
 
 __all__ = ["LocalChain", "ChainStatus", "find_anvil", "spawn_anvil", "load_networks", "record_registry"]
 
@@ -271,8 +272,6 @@ class LocalChain:
                 if isinstance(err, LedgerUnavailable):
                     raise
                 # The recorded registry is gone (the chain state was reset): deploy again.
-        from provenance.record import parse_address
-
         deployer = parse_address(ledger.rpc("eth_accounts")[0], "anvil's first account")
         receipt = ledger.deploy(deployer)
         record_registry(self.home, ledger.chain_id, receipt.contract_address, self.rpc_url)

@@ -36,15 +36,15 @@ The JSON form (:meth:`Manifest.to_json`, version 1) is stable and documented in
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
+from provenance import _hashing
 from provenance.errors import ManifestError, ManifestMismatch
-
-if TYPE_CHECKING:
-    from provenance.merkle import MerkleTree
+from provenance.merkle import MerkleTree, file_leaf
 
 __all__ = [
     "DEFAULT_IGNORES",
@@ -130,8 +130,6 @@ class ManifestEntry:
 
     @property
     def leaf(self) -> bytes:
-        from provenance.merkle import file_leaf
-
         return file_leaf(self.name, self.size, self.sha256)
 
     def to_dict(self) -> dict[str, Any]:
@@ -315,8 +313,6 @@ class Manifest:
         file). ``shard_size`` hashes files larger than it as shards. ``workers``
         defaults to the usable cores.
         """
-        from provenance import _hashing
-
         if shard_size is not None and (type(shard_size) is not int or shard_size <= 0):
             raise ManifestError(f"shard size must be a positive integer, got {shard_size!r}")
         root = os.fspath(path)
@@ -347,10 +343,7 @@ class Manifest:
 
     @cached_property
     def tree(self) -> MerkleTree:
-        from provenance._hashing import file_leaves
-        from provenance.merkle import MerkleTree
-
-        return MerkleTree.from_leaves(file_leaves((e.name, e.size, e.sha256) for e in self.entries))
+        return MerkleTree.from_leaves(_hashing.file_leaves((e.name, e.size, e.sha256) for e in self.entries))
 
     @property
     def subject(self) -> bytes:
@@ -444,8 +437,6 @@ class Manifest:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The stable JSON form (keys in a fixed order, UTF-8, trailing newline)."""
-        import json
-
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False) + "\n"
 
     @classmethod
@@ -473,8 +464,6 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
-        import json
-
         try:
             data = json.loads(text)
         except (ValueError, UnicodeDecodeError) as err:

@@ -42,6 +42,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from provenance.errors import ManifestError, SignatureError, StatementError
 from provenance.manifest import (
     DEFAULT_IGNORES,
@@ -80,9 +84,6 @@ _CURVE_HASHES = {"secp256r1": "SHA256", "secp384r1": "SHA384", "secp521r1": "SHA
 
 
 def _curve_hash(key) -> Any:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     public = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
     if not isinstance(public, ec.EllipticCurvePublicKey):
         raise SignatureError(
@@ -97,8 +98,6 @@ def _curve_hash(key) -> Any:
 
 def load_private_key(path: str | os.PathLike[str], password: bytes | None = None):
     """An EC private key from a PEM file (P-256, P-384 or P-521)."""
-    from cryptography.hazmat.primitives import serialization
-
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -119,8 +118,6 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
 
 def load_public_key(path: str | os.PathLike[str]):
     """An EC public key from a PEM file."""
-    from cryptography.hazmat.primitives import serialization
-
     try:
         with open(path, "rb") as f:
             key = serialization.load_pem_public_key(f.read())
@@ -133,8 +130,6 @@ def load_public_key(path: str | os.PathLike[str]):
 
 
 def _key_hint(public_key) -> str:
-    from cryptography.hazmat.primitives import serialization
-
     pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(pem).hexdigest()
 
@@ -198,8 +193,6 @@ def sign_manifest(
     ``ignore_paths`` are the paths left out when ``manifest`` was made (recorded
     so that the verifier leaves them out too).
     """
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     if manifest.shard_size is not None:
         raise ManifestError(
             "OMS export needs one digest per file; this manifest is sharded",
@@ -288,9 +281,6 @@ class OmsSignature:
     @classmethod
     def from_bundle(cls, data: bytes | str, public_key) -> OmsSignature:
         """Parse a Sigstore bundle written by ``model_signing sign key`` and verify its signature."""
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives.asymmetric import ec
-
         try:
             bundle = json.loads(data)
         except (ValueError, UnicodeDecodeError) as err:

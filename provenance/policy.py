@@ -45,6 +45,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from provenance.errors import PolicyError, ProvenanceError
 from provenance.licenses import UseClass
+from provenance.record import checksum_address
 from provenance.verdict import Code, Status
 
 __all__ = [
@@ -82,8 +83,6 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 def _address(value: str) -> str:
     if not _ADDRESS.fullmatch(value):
         raise ValueError(f"{value!r} is not an address")
-    from provenance.record import checksum_address
-
     return checksum_address(bytes.fromhex(value[2:]))
 
 

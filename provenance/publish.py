@@ -140,7 +140,7 @@ def _encoded_rows(
     return rows
 
 
-_worker_job: tuple | None = None  # set in each forked worker of queue_subjects by _start_worker, never in the parent
+_worker_job: tuple[LocalAccount, Domain, Claims, str]  # bound by _start_worker in each worker, never in the parent
 
 
 def _start_worker(account: "LocalAccount", domain: Domain, claims: Claims, uri: str) -> None:
@@ -250,6 +250,7 @@ class Publisher:
         job = (self.account, self.ledger.domain, claims, uri)
         chunks = [subjects[i : i + _CHUNK] for i in range(0, len(subjects), _CHUNK)]
         pool = None
+        results: Iterator[list[tuple]]
         try:
             if workers <= 1 or len(chunks) <= 1:
                 results = (_encoded_rows(*job, chunk) for chunk in chunks)

@@ -40,6 +40,7 @@ import json
 import re
 from datetime import datetime, timezone
 from importlib import resources
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -551,8 +552,6 @@ class _Builder:
 
 
 def _tool_name() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return f"provenance-ledger {version('provenance-ledger')}"
     except PackageNotFoundError:  # running from a source tree that is not installed

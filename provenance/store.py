@@ -18,6 +18,7 @@ It keeps what only the publisher has and what must survive a crash:
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sqlite3
 import time
@@ -425,8 +426,6 @@ def _key(value: bytes | str) -> str:
 
 
 def _loads(text: str):
-    import json
-
     return json.loads(text)
 
 

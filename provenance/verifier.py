@@ -33,7 +33,8 @@ from provenance.manifest import Manifest
 from provenance.policy import Policy
 from provenance.record import Domain, hex32
 from provenance.rules import ArtifactFacts, Lineage, evaluate
-from provenance.statement import Statement
+from provenance.signing import recover_record_signer
+from provenance.statement import Statement, statement_path_for
 from provenance.verdict import Check, CheckName, Code, Status, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,8 +102,6 @@ class Verifier:
 
     def verify_path(self, path: Path) -> Verdict:
         """A downloaded artifact: a directory or a file, with or without its Statement beside it."""
-        from provenance.statement import statement_path_for
-
         path = Path(path)
         if not path.exists():
             raise ManifestError(f"{path} does not exist", hint="give the artifact's directory or file")
@@ -286,8 +285,6 @@ class Verifier:
         )
 
     def _authenticity(self, statement: Statement) -> list[Check]:
-        from provenance.signing import recover_record_signer
-
         domain = Domain(statement.chain_id, statement.registry)
         evidence = {"publisher": statement.publisher, "recordId": statement.record_id}
         try:

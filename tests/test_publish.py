@@ -161,7 +161,7 @@ def test_bulk_queue_of_subjects_in_workers_then_anchor(tmp_path, ledger, make_ac
     publisher = Publisher(store, ledger, account)
     subjects = [bytes([i % 251 + 1]) * 31 + bytes([i // 251]) for i in range(publish._CHUNK + 7)]  # 2 chunks
     assert publisher.queue_subjects(Claims.from_mapping(DATASET), subjects, workers=workers) == len(subjects)
-    assert publish._worker_job is None  # only the forked workers keep the job (the account) in module state
+    assert not hasattr(publish, "_worker_job")  # only forked workers hold the job (the account) in module state
     queued = store.records(state="queued")
     assert sorted(r.statement.subject for r in queued) == sorted(subjects)
     for stored in queued[:3]:
