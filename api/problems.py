@@ -4,14 +4,17 @@ A problem has ``type`` (a URI naming the kind of problem, documented in
 docs/api.md), ``title`` (the same for every problem of that type), ``status``,
 ``detail`` (this occurrence, for a person) and ``instance`` (the request
 path). Some carry extension members: ``errors`` (422, what failed
-validation), ``hint`` (what to do next), ``accepted`` (the values accepted).
+validation), ``hint`` (what to do next), ``accepted`` (the values accepted),
+``error`` (409 from the registry: its custom error's name), ``rpcCode`` (502:
+the node's JSON-RPC error code).
 
 :func:`install` maps, in one place: unknown paths and methods (404, 405);
-request validation (422); :class:`ApiProblem` raised by the routes (404, 400,
-...); :class:`BodyTooLarge` (413); :class:`~provenance.errors.LedgerUnavailable`
-(503 with ``Retry-After``); any other :class:`~provenance.errors.ProvenanceError`
-(400: the library refused the input); anything else (500, logged, no details
-leaked).
+request validation (422); :class:`ApiProblem` raised by the routes (404, 422,
+...); :class:`BodyTooLarge` (413); the library's error families of
+:mod:`provenance.errors` by what a client can do about them (:data:`FAMILIES`:
+``NotFound`` 404, ``Conflict`` 409, ``InvalidInput`` 422, ``LedgerUnavailable``
+503 with ``Retry-After``, any other ``NodeError`` 502, any other
+``ProvenanceError`` 400); anything else (500, logged, no details leaked).
 """
 
 from __future__ import annotations
@@ -26,13 +29,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from provenance.errors import LedgerUnavailable, ProvenanceError
+from provenance.errors import (
+    Conflict,
+    ContractRejected,
+    InvalidInput,
+    LedgerUnavailable,
+    NodeError,
+    NotFound,
+    ProvenanceError,
+    RpcError,
+)
 
 __all__ = [
     "Problem",
     "ApiProblem",
     "BodyTooLarge",
     "PROBLEM_TYPE_BASE",
+    "FAMILIES",
     "MEDIA_TYPE",
     "problem_response",
     "install",
@@ -109,11 +122,22 @@ def problem_response(
 
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed"}
 
+# The library's error families (provenance.errors), most specific first: (family, status, slug, title).
+# LedgerUnavailable (a NodeError) has its own handler: 503 with Retry-After.
+FAMILIES: tuple[tuple[type[ProvenanceError], int, str, str], ...] = (
+    (NotFound, 404, "nothing-known", "Nothing known of it"),
+    (Conflict, 409, "conflict", "Contradicts recorded state"),
+    (InvalidInput, 422, "invalid-input", "Invalid input"),
+    (NodeError, 502, "node-error", "Ethereum node error"),
+    (ProvenanceError, 400, "bad-request", "Bad Request"),
+)
+
 
 def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        item = {"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")), "type": err.get("type", "")}
+        loc = [str(p) for p in err.get("loc", ())]
+        item = {"loc": loc, "msg": str(err.get("msg", "")), "type": err.get("type", "")}
         out.append(item)
     return out
 
@@ -173,7 +197,13 @@ def install(app: FastAPI, *, retry_after: int) -> None:
 
     @app.exception_handler(ProvenanceError)
     async def refused(request: Request, exc: ProvenanceError) -> JSONResponse:
-        return problem_response(request, 400, "bad-request", str(exc), hint=exc.hint)
+        status, slug, title = next((s, g, t) for family, s, g, t in FAMILIES if isinstance(exc, family))
+        extra: dict[str, Any] = {"hint": exc.hint}
+        if isinstance(exc, ContractRejected):
+            extra["error"] = exc.error
+        if isinstance(exc, RpcError):
+            extra["rpcCode"] = exc.code
+        return problem_response(request, status, slug, str(exc), title=title, **extra)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

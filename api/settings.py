@@ -14,7 +14,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from provenance.errors import ProvenanceError
+from provenance.errors import InvalidValue, UsageError
 
 __all__ = ["ServiceSettings", "ENV_VAR"]
 
@@ -54,15 +54,15 @@ class ServiceSettings:
         from provenance.record import parse_address
 
         if not self.rpc_url.startswith(("http://", "https://")):
-            raise ProvenanceError(f"the RPC URL must start with http:// or https://, got {self.rpc_url!r}")
+            raise InvalidValue(f"the RPC URL must start with http:// or https://, got {self.rpc_url!r}")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         object.__setattr__(self, "index_path", Path(self.index_path))
         if self.confirmations < 0 or self.start_block < 0 or self.ready_max_lag < 0:
-            raise ProvenanceError("confirmations, start_block and ready_max_lag must be >= 0")
+            raise InvalidValue("confirmations, start_block and ready_max_lag must be >= 0")
         if self.poll_interval <= 0 or self.rpc_timeout <= 0 or self.ready_timeout <= 0:
-            raise ProvenanceError("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
+            raise InvalidValue("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
         if self.upload_limit < 1 or self.retry_after < 1:
-            raise ProvenanceError("upload_limit and retry_after must be >= 1")
+            raise InvalidValue("upload_limit and retry_after must be >= 1")
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -76,11 +76,11 @@ class ServiceSettings:
             known = {f.name for f in fields(cls)}
             return cls(**{k: v for k, v in data.items() if k in known})
         except (ValueError, TypeError, AttributeError) as err:
-            raise ProvenanceError(f"{ENV_VAR} does not hold valid service settings: {err}") from None
+            raise InvalidValue(f"{ENV_VAR} does not hold valid service settings: {err}") from None
 
     @classmethod
     def from_env(cls) -> ServiceSettings:
         text = os.environ.get(ENV_VAR)
         if not text:
-            raise ProvenanceError(f"{ENV_VAR} is not set", hint="start the service with `provenance serve`")
+            raise UsageError(f"{ENV_VAR} is not set", hint="start the service with `provenance serve`")
         return cls.from_json(text)

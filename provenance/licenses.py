@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Iterable
 
-from provenance.errors import ClaimsError, ProvenanceError
+from provenance.errors import ClaimsError, DataFileError
 
 __all__ = [
     "UseClass",
@@ -115,7 +115,7 @@ def _table() -> _Table:
         for key, item in raw[scheme].items():
             extra = set(item) - _ENTRY_KEYS
             if extra or not {"name", "url", "use", "attribution"} <= set(item):
-                raise ProvenanceError(f"provenance/data/licenses.json: entry {key} has bad or missing keys")
+                raise DataFileError(f"provenance/data/licenses.json: entry {key} has bad or missing keys")
             entries[key] = _Entry(
                 use=UseClass(item["use"]),
                 attribution=bool(item["attribution"]),

@@ -71,7 +71,7 @@ def load_networks(home: Path) -> dict[str, dict[str, str]]:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as err:
-        raise ProvenanceError(f"{path} is not valid JSON ({err}); fix or delete it") from None
+        raise ChainError(f"{path} is not valid JSON ({err}); fix or delete it") from None
 
 
 def record_registry(home: Path, chain_id: int, registry: str, rpc_url: str) -> None:
@@ -268,10 +268,10 @@ class LocalChain:
             try:
                 ledger.use_registry(entry["registry"])
                 return entry["registry"]
-            except ProvenanceError as err:
-                if isinstance(err, LedgerUnavailable):
-                    raise
-                # The recorded registry is gone (the chain state was reset): deploy again.
+            except LedgerUnavailable:
+                raise
+            except ProvenanceError:
+                pass  # the recorded registry is gone (the chain state was reset): deploy again
         deployer = parse_address(ledger.rpc("eth_accounts")[0], "anvil's first account")
         receipt = ledger.deploy(deployer)
         record_registry(self.home, ledger.chain_id, receipt.contract_address, self.rpc_url)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from provenance._keccak import keccak256
-from provenance.errors import ProvenanceError
+from provenance.errors import InvalidValue
 
 __all__ = [
     "MerkleTree",
@@ -49,7 +49,7 @@ def _dynamic(data: bytes) -> bytes:
 
 def _bytes32(value: bytes, what: str) -> bytes:
     if len(value) != 32:
-        raise ProvenanceError(f"{what} must be 32 bytes, got {len(value)}")
+        raise InvalidValue(f"{what} must be 32 bytes, got {len(value)}")
     return value
 
 
@@ -60,7 +60,7 @@ def _leaf(encoded: bytes) -> bytes:
 def file_leaf(path: str, size: int, sha256: bytes) -> bytes:
     """Leaf of one manifest entry: ``abi.encode(string path, uint256 size, bytes32 sha256)``."""
     if size < 0:
-        raise ProvenanceError(f"file size must be >= 0, got {size}")
+        raise InvalidValue(f"file size must be >= 0, got {size}")
     encoded = _word(0x60) + _word(size) + _bytes32(sha256, "sha256") + _dynamic(path.encode("utf-8"))
     return _leaf(encoded)
 
@@ -103,7 +103,7 @@ class MerkleTree:
     def from_leaves(cls, leaves: Iterable[bytes]) -> MerkleTree:
         ordered = sorted(leaves)
         if not ordered:
-            raise ProvenanceError("a Merkle tree needs at least one leaf")
+            raise InvalidValue("a Merkle tree needs at least one leaf")
         count = len(ordered)
         nodes: list[bytes] = [b""] * (2 * count - 1)
         positions: dict[bytes, int] = {}
@@ -131,7 +131,7 @@ class MerkleTree:
         try:
             index = self._positions[leaf]
         except KeyError:
-            raise ProvenanceError(f"leaf 0x{leaf.hex()} is not in this tree") from None
+            raise InvalidValue(f"leaf 0x{leaf.hex()} is not in this tree") from None
         proof = []
         while index > 0:
             sibling = index + 1 if index % 2 else index - 1

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 from provenance import merkle
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
-from provenance.errors import ProvenanceError, UnknownParent
+from provenance.errors import InvalidValue, StoreCorrupted, UnknownParent
 from provenance.manifest import Manifest
 from provenance.record import Domain, Kind, Record, hex32
 from provenance.signing import sign_record
@@ -95,12 +95,12 @@ def prepare(
 ) -> Prepared:
     """Commit to ``claims`` and sign the record of an artifact (its manifest, or a bare subject)."""
     if manifest is None and subject is None:
-        raise ProvenanceError("a record needs the artifact's manifest or its subject")
+        raise InvalidValue("a record needs the artifact's manifest or its subject")
     if manifest is not None:
         subject = manifest.subject
     claimed = Kind.parse(claims.kind)
     if kind is not None and kind != claimed:
-        raise ProvenanceError(
+        raise InvalidValue(
             f"--kind {kind.name.lower()} differs from the claims file's kind {claims.kind}",
             hint="make them agree: the kind is part of the signed record",
         )
@@ -184,7 +184,7 @@ def _write_statement(statement: Statement, path: Path | None) -> None:
     try:
         statement.write(path)
     except OSError as err:
-        raise ProvenanceError(
+        raise InvalidValue(
             f"the Statement could not be written to {path}: {err.strerror}",
             hint="it is kept in the local store; write it out with `provenance export SUBJECT --format in-toto`",
         ) from None
@@ -393,7 +393,7 @@ def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tupl
         leaves = [merkle.record_leaf(bytes.fromhex(record_id[2:])) for record_id, _, _ in members]
         tree = merkle.MerkleTree.from_leaves(leaves)
         if tree.root != root:
-            raise ProvenanceError(f"the local store's batch {hex32(root)} no longer gives its root; it was altered")
+            raise StoreCorrupted(f"the local store's batch {hex32(root)} no longer gives its root; it was altered")
         texts, anchors = [], []
         for (_, text, path), leaf in zip(members, leaves):
             anchor = _anchor_json(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from provenance._keccak import keccak256
-from provenance.errors import ProvenanceError
+from provenance.errors import InvalidValue
 
 __all__ = ["Kind", "Record", "Domain", "RECORD_TYPE", "parse_bytes32", "parse_address", "checksum_address", "hex32"]
 
@@ -44,20 +44,20 @@ class Kind(enum.IntEnum):
             return cls[text.upper()]
         except KeyError:
             accepted = ", ".join(k.name.lower() for k in cls)
-            raise ProvenanceError(f"unknown kind {text!r}; accepted: {accepted}") from None
+            raise InvalidValue(f"unknown kind {text!r}; accepted: {accepted}") from None
 
 
 def parse_bytes32(text: str, what: str = "value") -> bytes:
     """``0x`` + 64 hex digits → 32 bytes, or an error naming ``what`` and the accepted form."""
     if not isinstance(text, str) or not _HEX32.match(text):
-        raise ProvenanceError(f"{what} must be 0x followed by 64 hex digits (32 bytes), got {text!r}")
+        raise InvalidValue(f"{what} must be 0x followed by 64 hex digits (32 bytes), got {text!r}")
     return bytes.fromhex(text[2:])
 
 
 def parse_address(text: str, what: str = "address") -> str:
     """``0x`` + 40 hex digits → the checksummed address."""
     if not isinstance(text, str) or not _ADDRESS.match(text):
-        raise ProvenanceError(f"{what} must be 0x followed by 40 hex digits, got {text!r}")
+        raise InvalidValue(f"{what} must be 0x followed by 40 hex digits, got {text!r}")
     return checksum_address(bytes.fromhex(text[2:]))
 
 
@@ -136,17 +136,17 @@ class Record:
     ) -> Record:
         for name, value in (("subject", subject), ("claimsRoot", claims_root)):
             if not isinstance(value, bytes) or len(value) != 32:
-                raise ProvenanceError(f"{name} must be 32 bytes")
+                raise InvalidValue(f"{name} must be 32 bytes")
         if subject == bytes(32):
-            raise ProvenanceError("subject must not be zero")
+            raise InvalidValue("subject must not be zero")
         parents = tuple(parents)
         for parent in parents:
             if not isinstance(parent, bytes) or len(parent) != 32:
-                raise ProvenanceError("every parent must be a 32-byte subject")
+                raise InvalidValue("every parent must be a 32-byte subject")
         try:
             kind = Kind(kind)
         except ValueError:
-            raise ProvenanceError(f"kind must be 0 (model), 1 (dataset) or 2 (other), got {kind}") from None
+            raise InvalidValue(f"kind must be 0 (model), 1 (dataset) or 2 (other), got {kind}") from None
         return cls(subject, kind, claims_root, parents, uri)
 
     def struct_hash(self) -> bytes:
@@ -221,6 +221,6 @@ class Record:
                 data.get("uri", ""),
             )
         except (KeyError, TypeError, AttributeError) as err:
-            raise ProvenanceError(
+            raise InvalidValue(
                 f"a record needs subject, kind, claimsRoot, parents and uri ({err})"
             ) from None

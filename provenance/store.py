@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Iterator
 
 from provenance.commitments import Commitment
-from provenance.errors import ProvenanceError
+from provenance.errors import NotInStore, StoreError
 from provenance.journal import Journal
 from provenance.record import hex32
 from provenance.statement import Statement
@@ -136,7 +136,7 @@ class Store:
             db.executescript(_SCHEMA)
             _migrate(db)
         except sqlite3.DatabaseError as err:
-            raise ProvenanceError(f"the local store {path} cannot be used: {err}") from None
+            raise StoreError(f"the local store {path} cannot be used: {err}") from None
         for suffix in ("-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():
@@ -301,7 +301,7 @@ class Store:
     def commitment(self, record_id: bytes | str) -> Commitment:
         row = self._db.execute("SELECT commitment FROM documents WHERE record_id = ?", (_key(record_id),)).fetchone()
         if row is None:
-            raise ProvenanceError(f"record {_key(record_id)} is not in the local store {self.path}")
+            raise NotInStore(f"record {_key(record_id)} is not in the local store {self.path}")
         return Commitment.from_json(row[0])
 
     def records_of_subject(self, subject: bytes) -> list[StoredRecord]:

@@ -361,6 +361,50 @@ def test_errors_are_problem_json(world):
     _problem(client.post("/test-upload", content=chunks()), 413, "body-too-large")
 
 
+def test_library_errors_map_to_statuses_by_family(world):
+    from provenance import errors
+
+    _, _, client = world
+    raised = {
+        "not-in-store": errors.NotInStore("record 0x01 is not in the local store"),
+        "unknown-parent": errors.UnknownParent("no record of parent 0x02"),
+        "rejected": errors.ContractRejected("NotPublisher", {}, "the registry refused: not the publisher"),
+        "corrupted": errors.StoreCorrupted("the local store was altered"),
+        "invalid-value": errors.InvalidValue("subject must be 32 bytes"),
+        "statement": errors.StatementError("not an in-toto Statement"),
+        "rpc": errors.RpcError("eth_call failed", code=-32000),
+        "range": errors.LogRangeRefused("eth_getLogs failed: block range is too large", code=-32005),
+        "garbage": errors.BadNodeAnswer("the node did not answer JSON-RPC"),
+        "no-registry": errors.RegistryNotFound("no contract at 0x11"),
+        "tx-failed": errors.TransactionFailed("created no contract"),
+        "keystore": errors.KeystoreError("wrong password", hint="try again"),
+    }
+
+    def raiser(name: str):
+        def route() -> None:
+            raise raised[name]
+
+        return route
+
+    for name in raised:
+        client.app.router.add_api_route(f"/test-raise/{name}", raiser(name), methods=["GET"])
+    expected = {
+        "not-in-store": (404, "nothing-known"), "unknown-parent": (404, "nothing-known"),
+        "rejected": (409, "conflict"), "corrupted": (409, "conflict"),
+        "invalid-value": (422, "invalid-input"), "statement": (422, "invalid-input"),
+        "rpc": (502, "node-error"), "range": (502, "node-error"), "garbage": (502, "node-error"),
+        "no-registry": (502, "node-error"), "tx-failed": (502, "node-error"),
+        "keystore": (400, "bad-request"),
+    }
+    for name, (status, slug) in expected.items():
+        body = _problem(client.get(f"/test-raise/{name}"), status, slug)
+        assert body["detail"] == str(raised[name])
+    assert _problem(client.get("/test-raise/rejected"), 409)["error"] == "NotPublisher"
+    assert _problem(client.get("/test-raise/rpc"), 502)["rpcCode"] == -32000
+    assert _problem(client.get("/test-raise/keystore"), 400)["hint"] == "try again"
+    assert "retry-after" not in client.get("/test-raise/rpc").headers  # only an unavailable node says when to retry
+
+
 def test_openapi_documents_every_route_and_problem(world):
     _, _, client = world
     schema = client.get("/openapi.json").json()

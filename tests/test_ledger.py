@@ -1,20 +1,30 @@
-"""The ledger adapter against a real anvil node and the real compiled registry."""
+"""The ledger adapter against a real anvil node and the real compiled registry (tests marked ``chain``),
+and its error mapping against a tiny local HTTP server answering canned JSON-RPC (no chain, no internet)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from provenance.errors import ContractRejected, LedgerUnavailable, ProvenanceError, RegistryNotFound
+from provenance.errors import (
+    BadNodeAnswer,
+    ContractRejected,
+    LedgerUnavailable,
+    LogRangeRefused,
+    ProvenanceError,
+    RegistryNotFound,
+    RpcError,
+)
 from provenance.ledger import Ledger
 from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record
 from provenance.signing import recover_record_signer, sign_record, sign_revoke
-
-pytestmark = pytest.mark.chain
 
 
 def _record(seed: int, parents: int = 2, uri: str = "ipfs://bafy-example") -> Record:
@@ -27,6 +37,7 @@ def _record(seed: int, parents: int = 2, uri: str = "ipfs://bafy-example") -> Re
     )
 
 
+@pytest.mark.chain
 def test_python_struct_hash_and_record_id_equal_the_contracts(ledger, make_account):
     publisher = make_account()
     record = _record(1)
@@ -39,6 +50,7 @@ def Domain_separator(ledger):
     return bytes(ledger._call("domainSeparator"))
 
 
+@pytest.mark.chain
 def test_record_signed_in_python_with_typed_data_is_accepted_relayed(ledger, make_account):
     publisher, relayer = make_account(), make_account()
     record = _record(3)
@@ -60,6 +72,7 @@ def test_record_signed_in_python_with_typed_data_is_accepted_relayed(ledger, mak
     assert event.args["uri"] == record.uri
 
 
+@pytest.mark.chain
 def test_direct_register_and_custom_errors_become_project_errors(ledger, make_account):
     publisher, stranger = make_account(), make_account()
     record = _record(7)
@@ -84,6 +97,7 @@ def test_direct_register_and_custom_errors_become_project_errors(ledger, make_ac
     assert twice.value.error == "AlreadyRevoked"
 
 
+@pytest.mark.chain
 def test_signature_for_another_chain_is_rejected(ledger, make_account):
     from provenance.record import Domain
 
@@ -95,6 +109,7 @@ def test_signature_for_another_chain_is_rejected(ledger, make_account):
     assert err.value.error == "InvalidSignature"
 
 
+@pytest.mark.chain
 def test_batch_built_in_python_is_anchored_proven_and_revoked_by_signature(ledger, make_account):
     publisher, relayer = make_account(), make_account()
     records = [_record(20 + 3 * i, parents=1) for i in range(5)]
@@ -130,6 +145,7 @@ def test_batch_built_in_python_is_anchored_proven_and_revoked_by_signature(ledge
     assert names == ["BatchAnchored", "BatchedRecordProven", "RecordRevoked"]
 
 
+@pytest.mark.chain
 def test_supersede_endorse_and_dispute_events(ledger, make_account):
     publisher, auditor = make_account(), make_account()
     old, new = _record(40), _record(50)
@@ -151,16 +167,19 @@ def test_supersede_endorse_and_dispute_events(ledger, make_account):
     assert events[1].args["statementDigest"] == digest
 
 
+@pytest.mark.chain
 def test_unknown_record_state_is_empty(ledger):
     state = ledger.record_state(b"\x99" * 32)
     assert not state.known and state.publisher is None
 
 
+@pytest.mark.chain
 def test_registry_address_without_code_is_refused(ledger):
     with pytest.raises(RegistryNotFound, match="no contract at 0x"):
         Ledger.connect(ledger.rpc_url, "0x" + "12" * 20)
 
 
+@pytest.mark.chain
 def test_contract_that_is_not_the_registry_is_refused(ledger, make_account):
     # Init code deploying a contract that answers every call with the number 42.
     answers_42 = "0x600a600c600039600a6000f3602a60005260206000f3"
@@ -182,6 +201,7 @@ def test_contract_that_is_not_the_registry_is_refused(ledger, make_account):
         Ledger.connect(ledger.rpc_url, receipt.contract_address)
 
 
+@pytest.mark.chain
 def test_bad_registry_address_text_is_refused(ledger):
     with pytest.raises(ProvenanceError, match="40 hex digits"):
         Ledger.connect(ledger.rpc_url, "0x1234")
@@ -229,3 +249,236 @@ def test_node_that_never_answers_times_out_naming_the_url():
         server.close()
     assert url in str(err.value)
     assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------- error mapping against canned answers
+
+
+@contextlib.contextmanager
+def canned_node(answer):
+    """A JSON-RPC "node" on 127.0.0.1: ``answer(request) -> (HTTP status, body bytes)`` for each POST."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            status, body = answer(request)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _reply(request, **member) -> tuple[int, bytes]:
+    return 200, json.dumps({"jsonrpc": "2.0", "id": request["id"], **member}).encode()
+
+
+def _node(**answers):
+    """Answers by method: a JSON-RPC result, or a callable ``request -> (status, body)``; eth_chainId is 0x1."""
+
+    def answer(request):
+        found = answers.get(request["method"], "0x1" if request["method"] == "eth_chainId" else None)
+        return found(request) if callable(found) else _reply(request, result=found)
+
+    return canned_node(answer)
+
+
+def _error(code, message, data=None):
+    error = {"code": code, "message": message}
+    if data is not None:
+        error["data"] = data
+    return lambda request: _reply(request, error=error)
+
+
+_REGISTRY = "0x" + "11" * 20
+
+
+def _ledger(url: str) -> Ledger:
+    ledger = Ledger.connect(url, timeout=2.0)
+    ledger.registry = _REGISTRY  # no use_registry: the canned node holds no contract
+    return ledger
+
+
+def test_an_rpc_error_answer_is_an_rpc_error_with_the_nodes_code():
+    missing = _error(-32601, "the method eth_blockNumber does not exist/is not available")
+    with _node(eth_blockNumber=missing) as url, pytest.raises(RpcError) as err:
+        _ledger(url).block_number()
+    assert not isinstance(err.value, LogRangeRefused)
+    assert err.value.code == -32601 and err.value.url == url
+    assert "does not exist" in str(err.value) and url in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "data"),
+    [
+        (-32005, "query returned more than 10000 results", {"from": "0x0", "to": "0x1f4", "limit": 10000}),
+        (-32000, "block range is too large", None),
+        (-32602, "exceed maximum block range: 5000", None),
+        (-32600, "eth_getLogs is limited to a 10,000 range", None),
+        (-32602, "Log response size exceeded. You can make eth_getLogs requests with up to a 2K block range", None),
+        (-32005, "limit exceeded", None),
+        (-32000, "logs matched by query exceeds limit of 10000", None),
+    ],
+)
+def test_a_log_range_refusal_is_log_range_refused(code, message, data):
+    with _node(eth_getLogs=_error(code, message, data)) as url, pytest.raises(LogRangeRefused) as err:
+        _ledger(url).events(0, 500)
+    assert err.value.code == code and message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("method", "code", "message"),
+    [
+        ("eth_getLogs", -32005, "daily request count exceeded, request rate limited"),  # halving would not help
+        ("eth_getLogs", -32602, "invalid argument 0: hex string without 0x prefix"),
+        ("eth_call", -32000, "block range is too large"),  # only eth_getLogs refuses ranges
+    ],
+)
+def test_other_errors_are_not_range_refusals(method, code, message):
+    with _node(**{method: _error(code, message)}) as url, pytest.raises(RpcError) as err:
+        _ledger(url).rpc(method, [])
+    assert not isinstance(err.value, LogRangeRefused) and err.value.code == code
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>502 Bad Gateway</html>", b"{not json", b"[1, 2]", b'{"jsonrpc": "2.0", "id": 1}'],
+    ids=["html", "broken-json", "not-an-object", "no-result"],
+)
+def test_an_answer_that_is_not_json_rpc_is_a_bad_node_answer(body):
+    with _node(eth_blockNumber=lambda request: (200, body)) as url, pytest.raises(BadNodeAnswer, match="JSON-RPC"):
+        _ledger(url).block_number()
+
+
+def test_a_result_that_is_not_hex_is_a_bad_node_answer():
+    with _node(eth_blockNumber="0xzz", eth_getBlockByNumber={"number": "0x1"}) as url:
+        ledger = _ledger(url)
+        with pytest.raises(BadNodeAnswer):
+            ledger.block_number()
+        with pytest.raises(BadNodeAnswer, match="hash"):
+            ledger.block_hash(1)
+
+
+def test_a_gateway_without_its_node_is_unavailable_and_other_http_errors_are_rpc_errors():
+    statuses = iter([503, 429, 404])
+    with _node(eth_blockNumber=lambda request: (next(statuses), b"upstream")) as url:
+        ledger = _ledger(url)
+        for _ in range(2):
+            with pytest.raises(LedgerUnavailable, match="HTTP (503|429)"):
+                ledger.block_number()
+        with pytest.raises(RpcError, match="HTTP 404"):
+            ledger.block_number()
+
+
+def test_an_http_error_carrying_a_json_rpc_error_is_mapped_by_the_error():
+    def answer(request):
+        error = {"code": -32602, "message": "block range too large"}
+        return 400, json.dumps({"jsonrpc": "2.0", "id": request["id"], "error": error}).encode()
+
+    with _node(eth_getLogs=answer) as url, pytest.raises(LogRangeRefused):
+        _ledger(url).events(0, 100_000)
+
+
+def _topic(name: str) -> str:
+    ledger = Ledger(None, "http://127.0.0.1:9", 1, _REGISTRY)
+    return "0x" + next(t for t, spec in ledger._events.items() if spec.name == name).hex()
+
+
+def _log(topics, data):
+    return {
+        "address": _REGISTRY,
+        "topics": topics,
+        "data": data,
+        "blockNumber": "0x5",
+        "blockHash": "0x" + "ab" * 32,
+        "transactionHash": "0x" + "cd" * 32,
+        "logIndex": "0x0",
+    }
+
+
+def _word(n: int) -> str:
+    return n.to_bytes(32, "big").hex()
+
+
+@pytest.mark.parametrize(
+    "log",
+    [
+        # RecordRevoked(recordId, publisher, string reason) with the string cut short: eth_abi's fallback refuses it
+        lambda: _log([_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20], "0x" + _word(32)),
+        # the same with a reason that is not UTF-8
+        lambda: _log(
+            [_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20],
+            "0x" + _word(32) + _word(2) + "fffe" + "00" * 30,
+        ),
+        # too few topics for the event's indexed arguments
+        lambda: _log([_topic("RecordRevoked"), "0x" + "01" * 32], "0x"),
+        # not hex
+        lambda: _log(["0xnot-a-topic"], "0x"),
+        # not a log at all
+        lambda: "0x1234",
+    ],
+    ids=["short-string", "not-utf8", "missing-topic", "bad-hex", "not-a-log"],
+)
+def test_an_undecodable_log_is_a_bad_node_answer_not_an_eth_abi_error(log):
+    with _node(eth_getLogs=[log()]) as url, pytest.raises(BadNodeAnswer) as err:
+        _ledger(url).events(0, 10)
+    assert url in str(err.value)
+
+
+def test_logs_of_other_events_are_skipped_and_known_ones_decoded():
+    revoked = _log(
+        [_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20],
+        "0x" + _word(32) + _word(3) + b"why".hex() + "00" * 29,
+    )
+    foreign = _log(["0x" + "99" * 32], "0x")
+    with _node(eth_getLogs=[foreign, revoked]) as url:
+        (event,) = _ledger(url).events(0, 10)
+    assert event.name == "RecordRevoked" and event.args["reason"] == "why"
+    assert event.args["recordId"] == b"\x01" * 32 and event.args["publisher"].lower() == "0x" + "22" * 20
+    assert (event.block_number, event.log_index) == (5, 0)
+
+
+def test_revert_data_that_does_not_fit_its_error_is_a_bad_node_answer():
+    ledger = Ledger(None, "http://127.0.0.1:9", 1, _REGISTRY)
+    selector = next(s for s, spec in ledger._decoder.errors.items() if spec.name == "AlreadyRegistered")
+    assert ledger.decode_revert(selector + b"\x07" * 32).args_by_name == {"recordId": b"\x07" * 32}
+    assert ledger.decode_revert(b"\xde\xad\xbe\xef") is None
+    with pytest.raises(BadNodeAnswer):
+        ledger.decode_revert(selector + b"\x07")
+
+
+def test_prove_batched_calldata_is_decoded_by_the_ledger():
+    from eth_abi import encode
+
+    from provenance._keccak import keccak256
+
+    ledger = Ledger(None, "http://127.0.0.1:9", 1, _REGISTRY)
+    publisher, struct_hash, root, proof = "0x" + "ab" * 20, b"\x01" * 32, b"\x02" * 32, [b"\x03" * 32, b"\x04" * 32]
+    selector = keccak256(b"proveBatched(address,bytes32,bytes32,bytes32[])")[:4]
+    calldata = selector + encode(["address", "bytes32", "bytes32", "bytes32[]"], [publisher, struct_hash, root, proof])
+
+    call = ledger.decode_prove_batched(calldata)
+
+    assert call is not None and call.publisher.lower() == publisher
+    assert (call.struct_hash, call.root, call.proof) == (struct_hash, root, tuple(proof))
+    assert call.record_id == keccak256(bytes(12) + bytes.fromhex(publisher[2:]) + struct_hash)
+    assert ledger.decode_prove_batched(b"\x00\x00\x00\x00" + calldata[4:]) is None  # another function
+    assert ledger.decode_prove_batched(calldata[:40]) is None  # cut short: not a call we can read
+
+    with _node(eth_getTransactionByHash={"input": "0x" + calldata.hex()}) as url:
+        assert _ledger(url).prove_batched_call(b"\x09" * 32) == call
+    with _node(eth_getTransactionByHash=None) as url:
+        assert _ledger(url).prove_batched_call(b"\x09" * 32) is None

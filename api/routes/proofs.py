@@ -11,8 +11,6 @@ from provenance.merkle import record_leaf, verify
 
 router = APIRouter(prefix="/v1", tags=["proofs"])
 
-_PROVE_BATCHED = "proveBatched(address,bytes32,bytes32,bytes32[])"
-
 
 def _hex(value: bytes) -> str:
     return "0x" + value.hex()
@@ -21,7 +19,7 @@ def _hex(value: bytes) -> str:
 @router.get(
     "/proofs/{recordId}",
     response_model=ProofOut,
-    responses=problem_responses(404, 422, 503),
+    responses=problem_responses(404, 422, 502, 503),
     summary="Anchoring evidence of a record",
 )
 def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
@@ -32,8 +30,8 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
     (``proofSource: statement``); for a batched record proven on chain without
     a stored Statement it is read from the ``proveBatched`` transaction
     (``proofSource: chain``), which needs the node: 503 with ``Retry-After``
-    while it is down. 404 when the record is unknown, or batched with no proof
-    within reach.
+    while it is down, 502 when it answers an error or nonsense. 404 when the
+    record is unknown, or batched with no proof within reach.
     """
     index = service.index
     rid = recordId.lower()
@@ -77,8 +75,8 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
         )
     # Proven on chain, no Statement: the proof is in the calldata of the proveBatched transaction.
     root = bytes.fromhex(record.batch_root[2:])  # type: ignore[index]
-    proof_hashes = _proof_from_transaction(service, record.tx_hash, record_id, root)
-    if proof_hashes is None:
+    call = service.ledger().prove_batched_call(bytes.fromhex(record.tx_hash[2:]))
+    if call is None or call.root != root or call.record_id != record_id:
         raise ApiProblem(
             404, "proof-unavailable",
             f"record {rid} was proven in batch {record.batch_root}, but its inclusion proof is not within "
@@ -95,27 +93,9 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
         blockTime=batch.block_time if batch else None,
         batchRoot=record.batch_root,
         leaf=_hex(leaf),
-        proof=[_hex(p) for p in proof_hashes],
+        proof=[_hex(p) for p in call.proof],
         proofSource="chain",
-        proofValid=verify(root, leaf, proof_hashes),
+        proofValid=verify(root, leaf, call.proof),
         index=info,
     )
 
-
-def _proof_from_transaction(service, tx_hash: str, record_id: bytes, root: bytes) -> list[bytes] | None:
-    """The proof from a ``proveBatched`` call's calldata, if that transaction is one for this record."""
-    from eth_abi import decode
-
-    from provenance._keccak import keccak256
-
-    tx = service.ledger().rpc("eth_getTransactionByHash", [tx_hash])
-    data = bytes.fromhex((tx or {}).get("input", "0x")[2:])
-    if data[:4] != keccak256(_PROVE_BATCHED.encode())[:4]:
-        return None
-    try:
-        publisher, struct_hash, tx_root, proof = decode(["address", "bytes32", "bytes32", "bytes32[]"], data[4:])
-    except Exception:  # eth_abi's decoding errors have no common base; a malformed call is just "not ours"
-        return None
-    if bytes(tx_root) != root or keccak256(bytes(12) + bytes.fromhex(publisher[2:]) + bytes(struct_hash)) != record_id:
-        return None
-    return [bytes(p) for p in proof]
