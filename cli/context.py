@@ -54,7 +54,7 @@ def open_ledger(settings: Settings, *, need_registry: bool = True):
 
 def unlock_key(settings: Settings, name: str | None):
     """The publisher's account: key ``name``, or the only key when there is one; asked before any write."""
-    from cli.commands.keys import password
+    from cli.terminal import password
     from provenance.errors import KeystoreError
     from provenance.keys import Keystore
 
@@ -76,7 +76,7 @@ def ensure_funds(settings: Settings, ledger, address: str) -> None:
     """On the local chain a new key is given test ether; elsewhere an empty account is an error."""
     import sys
 
-    from provenance.errors import ProvenanceError
+    from provenance.errors import Conflict
 
     if ledger.balance(address) >= 10**16:
         return
@@ -84,7 +84,7 @@ def ensure_funds(settings: Settings, ledger, address: str) -> None:
         ledger.rpc("anvil_setBalance", [address, hex(10**20)])
         print(f"funded {address} with 100 test ETH on the local chain", file=sys.stderr)
         return
-    raise ProvenanceError(
+    raise Conflict(
         f"account {address} has no ETH to pay for gas on chain {ledger.chain_id} ({ledger.rpc_url})",
         hint="fund it from a faucet (Sepolia) and run the command again",
     )

@@ -22,10 +22,11 @@ import json
 import os
 import sqlite3
 import time
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator
 
+from provenance.claims import resolve_fields
 from provenance.commitments import Commitment
 from provenance.errors import NotInStore, StoreError
 from provenance.journal import Journal
@@ -303,6 +304,24 @@ class Store:
         if row is None:
             raise NotInStore(f"record {_key(record_id)} is not in the local store {self.path}")
         return Commitment.from_json(row[0])
+
+    def disclosing(self, record_id: bytes | str, fields: Iterable[str]) -> Statement:
+        """The record's stored Statement, revealing ``fields`` too (a section stands for all its fields).
+
+        What it disclosed already stays disclosed; each field comes with its salt
+        and Merkle proof against the signed claimsRoot. The stored Statement is
+        taken, not a file: it is the freshest (it has the anchor even when the
+        file beside the artifact is older).
+        """
+        stored = self.record(record_id)
+        if stored is None:
+            raise NotInStore(
+                f"record {_key(record_id)} is not in the local store {self.path}",
+                hint="run this where the record was registered (same PROVENANCE_HOME)",
+            )
+        wanted = {d["field"] for d in stored.statement.disclosures} | set(resolve_fields(fields))
+        disclosures = self.commitment(record_id).disclose(sorted(wanted))
+        return replace(stored.statement, disclosures=tuple(d.to_dict() for d in disclosures))
 
     def records_of_subject(self, subject: bytes) -> list[StoredRecord]:
         rows = self._db.execute(_SELECT + " WHERE r.subject = ? ORDER BY r.created_at", (hex32(subject),)).fetchall()

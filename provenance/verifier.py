@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provenance.index import Index, IndexedRecord
     from provenance.ledger import Ledger
 
-__all__ = ["Verifier", "StatementSource", "NotFound"]
+__all__ = ["Verifier", "StatementSource", "NotFound", "Acceptance", "ACCEPTANCE_CHECKS"]
 
 MAX_LINEAGE = 256  # artifacts walked at most; a deeper graph is reported, not followed forever
 
@@ -52,6 +52,46 @@ class StatementSource(Protocol):
     def statements_for(self, subject: bytes) -> list[Statement]: ...
 
     def files(self, sha256_hex: str) -> list[tuple[str, str]]: ...
+
+
+# The checks a posted Statement must pass to be kept (Verifier.accept_statement): it is what it says and it
+# is on this registry. Claims rules (licenses, privacy) are not conditions.
+ACCEPTANCE_CHECKS = (CheckName.INTEGRITY, CheckName.AUTHENTICITY, CheckName.ANCHORING, CheckName.CLAIMS)
+_REFUSING = frozenset({Code.TAMPERED, Code.BAD_SIGNATURE, Code.NOT_REGISTERED, Code.NOT_ANCHORED, Code.BAD_PROOF,
+                       Code.DISCLOSURE_MISMATCH})
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """Whether a publisher's Statement may be kept by a verifier of ``registry``, and why not.
+
+    A Statement naming another registry is refused before anything is checked
+    (``other_registry``, no ``checks``). Otherwise ``checks`` are the deciding
+    checks (:data:`ACCEPTANCE_CHECKS`) as run and ``refused_by`` those of them
+    that failed or say it is not on chain.
+    """
+
+    statement: Statement
+    registry: str
+    checks: tuple[Check, ...] = ()
+    refused_by: tuple[Check, ...] = ()
+
+    @property
+    def other_registry(self) -> bool:
+        return self.statement.registry.lower() != self.registry.lower()
+
+    @property
+    def accepted(self) -> bool:
+        return not self.other_registry and not self.refused_by
+
+    def reason(self) -> str:
+        """Why it is refused, for a person ('' when it is accepted)."""
+        if self.other_registry:
+            return f"the Statement is for registry {self.statement.registry}, this service follows {self.registry}"
+        if self.refused_by:
+            return "the Statement does not verify: " + "; ".join(
+                f"{c.check} {c.code}: {c.message}" for c in self.refused_by)
+        return ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +177,22 @@ class Verifier:
         self._given.setdefault(statement.subject, []).insert(0, statement)
         return self._verify(_Found(statement.subject, statement, self._chain_record(statement)), files=files,
                             path=path)
+
+    def accept_statement(self, statement: Statement) -> Acceptance:
+        """Whether a publisher's Statement may be kept (a service learns batched records from them).
+
+        Kept only when it is for this registry, its manifest gives the subject, the publisher
+        signed it, it is anchored here (directly, or in an anchored batch with a valid proof) and
+        its disclosures match claimsRoot. The claims rules are no condition: a true Statement
+        about a restricted artifact is kept.
+        """
+        acceptance = Acceptance(statement, self.ledger.registry or "")  # no registry: nothing is kept
+        if acceptance.other_registry:
+            return acceptance
+        verdict = self.verify_statement(statement)
+        checks = tuple(c for c in verdict.checks if c.check in ACCEPTANCE_CHECKS)
+        refused = tuple(c for c in checks if c.status is Status.FAIL or c.code in _REFUSING)
+        return replace(acceptance, checks=checks, refused_by=refused)
 
     # ------------------------------------------------------------ look-ups
 

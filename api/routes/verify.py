@@ -22,8 +22,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Query, UploadFile
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep, Subject
 from api.problems import ApiProblem, problem_responses
@@ -192,13 +192,6 @@ def verify_statement(
     return _answer(verdict, strict)
 
 
-# The checks a Statement must pass to be kept: it is what it says and it is on this registry.
-# Claims rules (licenses, privacy) are not conditions: a true Statement about a restricted artifact is kept.
-_ACCEPT = (CheckName.INTEGRITY, CheckName.AUTHENTICITY, CheckName.ANCHORING, CheckName.CLAIMS)
-_REFUSE = {Code.TAMPERED, Code.BAD_SIGNATURE, Code.NOT_REGISTERED, Code.NOT_ANCHORED, Code.BAD_PROOF,
-           Code.DISCLOSURE_MISMATCH}
-
-
 @router.post(
     "/statements",
     response_model=StatementAccepted,
@@ -212,27 +205,18 @@ def post_statement(
 ) -> StatementAccepted:
     """Kept only when it verifies: manifest gives the subject, signature by the publisher, anchored
     on this service's registry (directly or in an anchored batch, proof valid), disclosures
-    matching claimsRoot. 422 with the failing checks otherwise."""
+    matching claimsRoot (the rule: ``Verifier.accept_statement``). 422 with the failing checks otherwise."""
     statement = _statement(body)
-    settings = service.settings
-    if statement.registry.lower() != settings.registry.lower():
-        raise ApiProblem(422, "other-registry",
-                         f"the Statement is for registry {statement.registry}, this service follows {settings.registry}",
-                         title="Statement for another registry")
-    verdict = _verifier(service, None).verify_statement(statement)
-    relevant = [c for c in verdict.checks if c.check in _ACCEPT]
-    failing = [c for c in relevant if c.status is Status.FAIL or c.code in _REFUSE]
-    if failing:
-        raise ApiProblem(
-            422, "statement-not-verified",
-            "the Statement does not verify: " + "; ".join(f"{c.check} {c.code}: {c.message}" for c in failing),
-            title="Statement refused",
-            checks=[c.to_json() for c in failing],
-        )
+    acceptance = _verifier(service, None).accept_statement(statement)
+    if acceptance.other_registry:
+        raise ApiProblem(422, "other-registry", acceptance.reason(), title="Statement for another registry")
+    if not acceptance.accepted:
+        raise ApiProblem(422, "statement-not-verified", acceptance.reason(), title="Statement refused",
+                         checks=[c.to_json() for c in acceptance.refused_by])
     service.index.add_statement(statement)
     return StatementAccepted(
         recordId="0x" + statement.record_id.hex(),
         subject="0x" + statement.subject.hex(),
         publisher=statement.publisher,
-        checks=[CheckOut.model_validate(c.to_json()) for c in relevant],
+        checks=[CheckOut.model_validate(c.to_json()) for c in acceptance.checks],
     )

@@ -35,13 +35,13 @@ def _print_status(status, as_json: bool) -> None:
 
 def run(args) -> int:
     from cli.context import settings_from
-    from provenance.errors import ProvenanceError
+    from provenance.errors import UsageError
     from provenance.localchain import LocalChain
 
     settings = settings_from(args)
     port = getattr(args, "port", None)
     if port is not None and not 1 <= port <= 65535:
-        raise ProvenanceError(f"--port must be between 1 and 65535, got {port}")
+        raise UsageError(f"--port must be between 1 and 65535, got {port}")
     chain = LocalChain(settings.home, port)
     if args.action == "up":
         status = chain.up()

@@ -13,29 +13,24 @@ PATH`` accepts.
 from __future__ import annotations
 
 import os
-import re
 import sys
-
-_SUBJECT = re.compile(r"0x[0-9a-fA-F]{64}")
 
 
 def _export_oms(args) -> int:
-    from cli.commands.hash import ProgressBar
-    from provenance.errors import ProvenanceError
+    from cli.terminal import PASSWORD_ENV, ProgressBar, password
+    from provenance.errors import InvalidValue, SignatureError, UsageError
     from provenance.manifest import DEFAULT_IGNORES, Manifest
     from provenance.oms import load_private_key, sign_manifest
 
     if not args.key:
-        raise ProvenanceError("--format oms needs --key KEY.pem (an EC P-256 private key in PEM)")
-    password = os.environ.get("PROVENANCE_KEY_PASSWORD")
+        raise UsageError("--format oms needs --key KEY.pem (an EC P-256 private key in PEM)")
+    given = os.environ.get(PASSWORD_ENV)
     try:
-        key = load_private_key(args.key, password.encode() if password else None)
-    except ProvenanceError as err:
-        if "encrypted" not in str(err) or password or not sys.stdin.isatty():
+        key = load_private_key(args.key, given.encode() if given else None)
+    except SignatureError as err:
+        if "encrypted" not in str(err) or given or not sys.stdin.isatty():
             raise
-        import getpass
-
-        key = load_private_key(args.key, getpass.getpass(f"password for {args.key}: ").encode())
+        key = load_private_key(args.key, password(prompt=f"password for {args.key}: ").encode())
 
     root = args.target
     single_file = os.path.isfile(root)
@@ -61,66 +56,42 @@ def _export_oms(args) -> int:
         try:
             bundle.write(args.out)
         except OSError as err:
-            raise ProvenanceError(f"{args.out}: cannot write the bundle ({err.strerror})") from None
+            raise InvalidValue(f"{args.out}: cannot write the bundle ({err.strerror})") from None
         count = len(manifest.entries) - len(bundle.left_out)
         print(f"wrote {args.out}: OMS bundle of {count} file{'s' if count != 1 else ''}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(bundle.data)
         sys.stdout.flush()
     if bundle.left_out:
-        print(
-            f"note: left out of the bundle, as model_signing ignores git files by default: {', '.join(bundle.left_out)}",
-            file=sys.stderr,
-        )
+        left_out = ", ".join(bundle.left_out)
+        print(f"note: left out of the bundle, as model_signing ignores git files by default: {left_out}",
+              file=sys.stderr)
     return 0
 
 
 def _find_statement(args):
-    """The Statement of the target: a Statement file, the one beside an artifact, or the local store's."""
-    from pathlib import Path
-
+    """The target's Statement (provenance.targets), and the local store when there is one."""
     from cli.context import settings_from
-    from provenance.errors import ProvenanceError
-    from provenance.manifest import Manifest
-    from provenance.record import parse_bytes32
-    from provenance.statement import Statement, is_statement_file, statement_path_for
+    from cli.terminal import ProgressBar
     from provenance.store import STORE_FILE, Store
+    from provenance.targets import resolve_target, statement_for
 
+    target = resolve_target(args.target)
     settings = settings_from(args)
     store = Store.open(settings.home) if (settings.home / STORE_FILE).exists() else None
-    target = Path(args.target)
-    if target.exists():
-        if is_statement_file(target):
-            return Statement.from_file(target), store
-        beside = statement_path_for(target)
-        if beside.exists():
-            return Statement.from_file(beside), store
-        subject = Manifest.from_path(target).subject
-    elif _SUBJECT.fullmatch(args.target):
-        subject = parse_bytes32(args.target, "SUBJECT")
-    else:
-        raise ProvenanceError(
-            f"{args.target!r} is neither an existing path nor a subject (0x followed by 64 hex digits)"
-        )
-    found = store.statements_for(subject) if store else []
-    if not found:
-        raise ProvenanceError(
-            f"no Statement of subject 0x{subject.hex()} is known locally ({settings.home})",
-            hint="pass the Statement file that came with the artifact",
-        )
-    anchored = [s for s in found if s.anchor is not None]
-    return (anchored or found)[-1], store
+    with ProgressBar("hashing") as bar:  # an artifact without its Statement beside it is hashed
+        return statement_for(target, store, progress=bar), store
 
 
 def _write(args, text: str) -> None:
-    from provenance.errors import ProvenanceError
+    from provenance.errors import InvalidValue
 
     if args.out:
         try:
             with open(args.out, "w", encoding="utf-8") as handle:
                 handle.write(text)
         except OSError as err:
-            raise ProvenanceError(f"{args.out}: cannot write ({err.strerror})") from None
+            raise InvalidValue(f"{args.out}: cannot write ({err.strerror})") from None
     else:
         sys.stdout.write(text)
 
@@ -161,9 +132,11 @@ def add_parser(subparsers) -> None:
         help="export an artifact's evidence: in-toto Statement, SPDX 3.0 JSON-LD, or an OMS bundle",
         description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
-    p.add_argument("target", metavar="PATH|SUBJECT|STATEMENT", help="the artifact's path, its 0x subject, or a Statement file")
+    p.add_argument("target", metavar="PATH|SUBJECT|STATEMENT",
+                   help="the artifact's path, its 0x subject, or a Statement file")
     p.add_argument("--format", required=True, metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")
-    p.add_argument("--key", metavar="KEY.pem", help="oms: EC private key (PEM) to sign with; password from $PROVENANCE_KEY_PASSWORD")
+    p.add_argument("--key", metavar="KEY.pem",
+                   help="oms: EC private key (PEM) to sign with; password from $PROVENANCE_KEY_PASSWORD")
     p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
     p.add_argument(
         "--allow-symlinks",
@@ -174,11 +147,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from provenance.errors import ProvenanceError
+    from provenance.errors import InvalidValue, UsageError
 
     handler = FORMATS.get(args.format)
     if handler is None:
-        raise ProvenanceError(f"unknown export format {args.format!r}; accepted: {', '.join(FORMATS)}")
+        raise InvalidValue(f"unknown export format {args.format!r}; accepted: {', '.join(FORMATS)}")
     if args.format == "oms" and not os.path.exists(args.target):
-        raise ProvenanceError(f"--format oms needs the artifact's path; {args.target} does not exist")
+        raise UsageError(f"--format oms needs the artifact's path; {args.target} does not exist")
     return handler(args)

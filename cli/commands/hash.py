@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 import time
+
+from cli.terminal import ProgressBar, human_bytes
 
 _UNITS = {
     "": 1,
@@ -39,100 +40,19 @@ _UNITS = {
 
 def parse_size(text: str) -> int:
     """``1GiB``, ``512MiB``, ``500MB``, ``1048576``: binary units for KiB/MiB/GiB (and K/M/G), decimal for KB/MB/GB."""
-    from provenance.errors import ProvenanceError
+    from provenance.errors import InvalidValue
 
     match = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", text)
     unit = match.group(2).lower() if match else None
     if not match or unit not in _UNITS:
-        raise ProvenanceError(
+        raise InvalidValue(
             f"invalid size {text!r}",
             hint="use a number of bytes or a unit: KiB, MiB, GiB, TiB (binary) or KB, MB, GB, TB (decimal)",
         )
     value = int(match.group(1)) * _UNITS[unit]
     if value <= 0:
-        raise ProvenanceError(f"invalid size {text!r}: must be more than 0 bytes")
+        raise InvalidValue(f"invalid size {text!r}: must be more than 0 bytes")
     return value
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.2f} {unit}"
-        value /= 1024
-    return f"{n} B"  # pragma: no cover
-
-
-class ProgressBar:
-    """A one-line progress bar on stderr, shown only on a terminal and after ``delay`` seconds.
-
-    Implements :class:`provenance.manifest.Progress`; ``advance`` is called from
-    hashing threads, drawing happens on a daemon thread every 0.1 s.
-    """
-
-    def __init__(self, label: str = "hashing", *, stream=None, delay: float = 1.0, enabled: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
-        if enabled is None:
-            enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.enabled = enabled
-        self.label = label
-        self.delay = delay
-        self.files = self.total_files = 0
-        self.nbytes = self.total_bytes = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._drawn = False
-        self._started = time.monotonic()
-
-    def __enter__(self) -> ProgressBar:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def start(self, files: int, total_bytes: int) -> None:
-        self.total_files, self.total_bytes = files, total_bytes
-        self._started = time.monotonic()
-        if self.enabled and self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="provenance-progress", daemon=True)
-            self._thread.start()
-
-    def advance(self, files: int, nbytes: int) -> None:
-        with self._lock:
-            self.files += files
-            self.nbytes += nbytes
-
-    def line(self, width: int = 30) -> str:
-        total = self.total_bytes or 1
-        fraction = min(1.0, self.nbytes / total)
-        filled = int(fraction * width)
-        elapsed = max(1e-9, time.monotonic() - self._started)
-        rate = self.nbytes / elapsed / 1e9
-        return (
-            f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% "
-            f"{human_bytes(self.nbytes)}/{human_bytes(self.total_bytes)} "
-            f"{self.files}/{self.total_files} files {rate:.2f} GB/s"
-        )
-
-    def _run(self) -> None:
-        if self._stop.wait(self.delay):
-            return
-        while not self._stop.is_set():
-            self.stream.write("\r" + self.line() + "\033[K")
-            self.stream.flush()
-            self._drawn = True
-            self._stop.wait(0.1)
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        if self._drawn:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self._drawn = False
 
 
 def add_parser(subparsers) -> None:
@@ -162,17 +82,17 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import json
 
+    from provenance.errors import ManifestError, UsageError
     from provenance.manifest import Manifest
-    from provenance.errors import ManifestError
 
     shard_size = parse_size(args.shard_size) if args.shard_size else None
     expected = None
     oms = None
     if args.oms_bundle or args.public_key:
         if not (args.oms_bundle and args.public_key):
-            raise ManifestError("--oms-bundle and --public-key go together")
+            raise UsageError("--oms-bundle and --public-key go together")
         if shard_size is not None or args.check:
-            raise ManifestError("--oms-bundle cannot be combined with --shard-size or --check")
+            raise UsageError("--oms-bundle cannot be combined with --shard-size or --check")
         from provenance.oms import OmsSignature, load_public_key
 
         try:
@@ -182,7 +102,7 @@ def run(args) -> int:
             raise ManifestError(f"{args.oms_bundle}: cannot read the bundle ({err.strerror})") from None
     if args.check:
         if shard_size is not None:
-            raise ManifestError("--check uses the manifest's own shard size; drop --shard-size")
+            raise UsageError("--check uses the manifest's own shard size; drop --shard-size")
         try:
             with open(args.check, "rb") as f:
                 expected = Manifest.from_json(f.read())
@@ -206,7 +126,8 @@ def run(args) -> int:
     out = sys.stdout
     if expected is not None:
         if args.json:
-            out.write(json.dumps({"subject": expected.subject_hex, **diff.to_dict()}, indent=2, ensure_ascii=False) + "\n")
+            report = {"subject": expected.subject_hex, **diff.to_dict()}
+            out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         else:
             for line in diff.lines():
                 out.write(line + "\n")

@@ -21,17 +21,17 @@ def _when(unix: int | None) -> str:
 
     if unix is None:
         return "-"
-    return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return datetime.datetime.fromtimestamp(unix, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def run(args) -> int:
     from cli.context import open_index, open_ledger, settings_from
-    from provenance.errors import ProvenanceError
+    from provenance.errors import InvalidValue
     from provenance.index import Indexer
 
     text = args.target
     if not (_HEX32.match(text) or _ADDRESS.match(text)):
-        raise ProvenanceError(
+        raise InvalidValue(
             f"{text!r} is not a subject, record id or address",
             hint="subjects and record ids are 0x + 64 hex digits; addresses 0x + 40 hex digits",
         )

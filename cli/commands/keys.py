@@ -22,29 +22,11 @@ def add_parser(sub) -> None:
         action.set_defaults(handler=run)
 
 
-def password(confirm: bool) -> str:
-    """The key password: $PROVENANCE_KEY_PASSWORD, else a prompt on the terminal."""
-    import getpass
-    import os
-    import sys
-
-    from provenance.errors import KeystoreError
-
-    value = os.environ.get("PROVENANCE_KEY_PASSWORD")
-    if value is not None:
-        return value
-    if not sys.stdin.isatty():
-        raise KeystoreError("no password: set PROVENANCE_KEY_PASSWORD or run on a terminal to be asked")
-    value = getpass.getpass("key password: ")
-    if confirm and getpass.getpass("repeat the password: ") != value:
-        raise KeystoreError("the two passwords differ")
-    return value
-
-
 def run(args) -> int:
     from pathlib import Path
 
     from cli.context import settings_from
+    from cli.terminal import password
     from provenance.keys import Keystore
 
     store = Keystore(settings_from(args).home)

@@ -8,7 +8,6 @@ so bad input leaves no trace in the store, the journal or the chain.
 from __future__ import annotations
 
 import json
-import sys
 
 
 def add_parser(sub) -> None:
@@ -31,10 +30,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from cli.commands.hash import ProgressBar
     from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
+    from cli.terminal import ProgressBar
     from provenance.claims import Claims
-    from provenance.errors import LedgerUnavailable, ManifestError, ProvenanceError
+    from provenance.errors import LedgerUnavailable, ManifestError, UsageError
     from provenance.manifest import Manifest
     from provenance.publish import Publisher, UnknownParent, prepare, unknown_parents
     from provenance.record import Kind, hex32, parse_bytes32
@@ -48,7 +47,7 @@ def run(args) -> int:
     extra = [parse_bytes32(p, "--parent") for p in args.parent]
     kind = Kind.parse(args.kind) if args.kind else None
     if kind is not None and kind.name.lower() != claims.kind:
-        raise ProvenanceError(f"--kind {args.kind} differs from the claims file's kind {claims.kind}")
+        raise UsageError(f"--kind {args.kind} differs from the claims file's kind {claims.kind}")
     account = unlock_key(settings, args.key)
     with ProgressBar("hashing") as bar:
         manifest = Manifest.from_path(artifact, allow_symlinks=args.allow_symlinks, progress=bar)

@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     parser.add_argument("--index", help="SQLite index file (default: $PROVENANCE_HOME/index.sqlite)")
-    parser.add_argument("--confirmations", type=int, default=0, help="blocks below the head before indexing (default 0)")
+    parser.add_argument("--confirmations", type=int, default=0,
+                        help="blocks below the head before indexing (default 0)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
     parser.add_argument(
         "--upload-limit", type=int, default=1 << 30, help="largest request body in bytes (default 1 GiB)"
@@ -32,13 +33,13 @@ def resolve(args):
 
     from api.settings import ServiceSettings
     from cli.context import open_ledger, settings_from
-    from provenance.errors import ProvenanceError
+    from provenance.errors import UsageError
 
     settings = settings_from(args)
     if not 1 <= args.port <= 65535:
-        raise ProvenanceError(f"--port must be between 1 and 65535, got {args.port}")
+        raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
     if args.workers < 1:
-        raise ProvenanceError(f"--workers must be at least 1, got {args.workers}")
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
     if settings.rpc_url and settings.registry:
         rpc_url, registry = settings.rpc_url, settings.registry
     else:

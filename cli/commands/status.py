@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
 
 def resolve_record(text: str, store) -> bytes:
     """A record id, or the one record the store holds for a subject."""
-    from provenance.errors import ProvenanceError
+    from provenance.errors import InvalidValue
     from provenance.record import parse_bytes32
 
     value = parse_bytes32(text, "RECORD")
@@ -42,7 +42,7 @@ def resolve_record(text: str, store) -> bytes:
     if len(matches) == 1:
         return bytes.fromhex(matches[0].record_id[2:])
     if len(matches) > 1:
-        raise ProvenanceError(
+        raise InvalidValue(
             f"subject {text} has {len(matches)} records in the local store; give the record id",
             hint="list them with `provenance history " + text + "`",
         )
@@ -54,7 +54,7 @@ def run(args) -> int:
 
     from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
     from provenance._keccak import keccak256
-    from provenance.errors import LedgerUnavailable, ProvenanceError
+    from provenance.errors import InvalidValue, LedgerUnavailable
     from provenance.publish import Publisher
     from provenance.record import hex32
 
@@ -64,7 +64,7 @@ def run(args) -> int:
         try:
             digest = keccak256(Path(args.statement).read_bytes())
         except OSError as err:
-            raise ProvenanceError(f"statement file {args.statement} cannot be read: {err.strerror}") from None
+            raise InvalidValue(f"statement file {args.statement} cannot be read: {err.strerror}") from None
     account = unlock_key(settings, args.key)
     try:
         ledger = open_ledger(settings)

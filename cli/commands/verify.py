@@ -6,10 +6,7 @@ verify (bad input, nothing known of the target, chain unreachable).
 
 from __future__ import annotations
 
-import re
 import sys
-
-_SUBJECT = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 def add_parser(sub) -> None:
@@ -28,42 +25,28 @@ def run(args) -> int:
     from pathlib import Path
 
     from cli.context import open_index, open_ledger, settings_from, statement_sources
-    from provenance.errors import ProvenanceError
     from provenance.policy import Policy
-    from provenance.record import parse_bytes32
-    from provenance.statement import Statement, is_statement_file
+    from provenance.statement import Statement
+    from provenance.targets import ArtifactTarget, StatementTarget, SubjectTarget, resolve_target
 
     settings = settings_from(args)
     policy = Policy.from_file(args.policy) if args.policy else Policy.default()
     if args.use:
         policy = policy.with_use(args.use)
     extra = [Statement.from_file(Path(f)) for f in args.statement]
-    target = Path(args.target)
-    statement = None
-    subject = None
-    if target.exists():
-        if is_statement_file(target):
-            statement = Statement.from_file(target)
-    elif _SUBJECT.match(args.target):
-        subject = parse_bytes32(args.target, "SUBJECT")
-    elif args.target.endswith(".json") or "/" in args.target or args.target.startswith("."):
-        raise ProvenanceError(f"{args.target} does not exist", hint="give an artifact path, a subject or a Statement")
-    else:
-        raise ProvenanceError(
-            f"{args.target!r} is neither an existing path nor a subject",
-            hint="a subject is 0x followed by 64 hex digits; a path must exist",
-        )
+    target = resolve_target(args.target)  # before the chain: bad input is told without a node
     ledger = open_ledger(settings)
     index = open_index(settings, ledger)
     from provenance.verifier import Verifier
 
     verifier = Verifier(ledger, index, policy, statement_sources(settings, index), extra_statements=extra)
-    if statement is not None:
-        verdict = verifier.verify_statement(statement)
-    elif subject is not None:
-        verdict = verifier.verify_subject(subject)
-    else:
-        verdict = verifier.verify_path(target)
+    match target:
+        case StatementTarget(statement=statement):
+            verdict = verifier.verify_statement(statement)
+        case SubjectTarget(subject=subject):
+            verdict = verifier.verify_subject(subject)
+        case ArtifactTarget(path=path):  # with its Statement beside it, or found by its subject
+            verdict = verifier.verify_path(path)
     if args.json:
         print(verdict.to_json_text(strict=args.strict))
     else:
