@@ -25,7 +25,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable, Hashable, TypeVar
 
 from provenance.errors import LedgerUnavailable, ProvenanceError
-from provenance.index import Index, Indexer
+from provenance.index import Index
+from provenance.indexer import Indexer
 
 if TYPE_CHECKING:  # pragma: no cover
     from api.settings import ServiceSettings

@@ -256,7 +256,8 @@ def main() -> None:
         return
 
     from api.settings import ENV_VAR, ServiceSettings
-    from provenance.index import Index, Indexer
+    from provenance.index import Index
+    from provenance.indexer import Indexer
     from provenance.ledger import Ledger
     from provenance.localchain import spawn_anvil
     from provenance.record import parse_address

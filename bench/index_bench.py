@@ -1,4 +1,4 @@
-"""Benchmark: how fast :class:`provenance.index.Indexer` follows the chain's events.
+"""Benchmark: how fast :class:`provenance.indexer.Indexer` follows the chain's events.
 
 Starts its own anvil on a free port, deploys the test-only
 ``contracts/test/EventEmitter.sol`` (compiled with ``npx hardhat compile`` if
@@ -39,7 +39,8 @@ TARGET = 5_000
 
 sys.path.insert(0, str(REPO))
 
-from provenance.index import Index, Indexer  # noqa: E402
+from provenance.index import Index  # noqa: E402
+from provenance.indexer import Indexer  # noqa: E402
 from provenance.ledger import Ledger  # noqa: E402
 from provenance.localchain import spawn_anvil  # noqa: E402
 
@@ -119,7 +120,7 @@ def main() -> None:
         extra.append(f"--batch-size {args.batch_size}")
     if extra:
         command += " " + " ".join(extra)
-    text = f"""## Index sync (`provenance.index.Indexer`)
+    text = f"""## Index sync (`provenance.indexer.Indexer`)
 
 - Command: `{command}`
 - Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

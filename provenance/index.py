@@ -1,11 +1,11 @@
-"""The registry's events in SQLite, kept in step with the chain.
+"""The registry's events in SQLite, and the queries over them.
 
 :class:`Index` is the SQLite file (WAL mode, schema versioned) and its queries;
-:class:`Indexer` fills it from a :class:`~provenance.ledger.Ledger`::
+:class:`~provenance.indexer.Indexer` fills it from a
+:class:`~provenance.ledger.Ledger`::
 
     index = Index.open(Path("index.sqlite"))
-    indexer = Indexer(index, ledger, confirmations=12)
-    indexer.sync()                      # follow the chain up to head - 12
+    Indexer(index, ledger, confirmations=12).sync()
     index.records_by_subject(subject)   # plain frozen dataclasses, 0x-hex strings
 
 One ``events`` table holds every event with typed columns (the columns an
@@ -13,13 +13,10 @@ event does not have are NULL), unique on (chain, registry, tx hash, log index),
 so that replaying a range never duplicates. ``blocks`` keeps the hash (and,
 for blocks with events, the timestamp) of every block with events and of the
 last block of each synced range; ``cursors`` the last synced block per
-(chain id, registry). Each block range is applied in one SQLite transaction
-together with its cursor, so a killed process resumes where it committed.
-
-Before advancing, :meth:`Indexer.sync` checks that the stored hash of the last
-synced block is still the chain's. If it is not (a reorg), it walks back over
-the stored blocks to the newest one whose hash still matches, deletes every
-event and block above it in one transaction, and replays from there.
+(chain id, registry). Each block range is stored in one SQLite transaction
+together with its cursor (:meth:`Index.store_range`), and a reorg is rolled
+back in one (:meth:`Index.roll_back`), so a killed process resumes where it
+committed.
 
 Besides the chain's events the index keeps what only Statements tell
 (schema version 2): ``statements`` (one Statement per record id, as posted to
@@ -36,21 +33,20 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
-from provenance.errors import IndexFileError, ProvenanceError
+from provenance.errors import IndexFileError, InvalidValue, UsageError
 from provenance.record import parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provenance.ledger import ChainEvent, Ledger
+    from provenance.ledger import ChainEvent
     from provenance.statement import Statement
 
 __all__ = [
     "Index",
-    "Indexer",
-    "SyncResult",
     "IndexedRecord",
     "HistoryEntry",
     "Batch",
@@ -61,7 +57,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 2
-DEFAULT_BATCH_SIZE = 2_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -149,21 +144,6 @@ _RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
 
 
 @dataclass(frozen=True)
-class SyncResult:
-    """What one :meth:`Indexer.sync` did."""
-
-    from_block: int
-    to_block: int  # the cursor after the sync
-    head: int
-    events: int  # events written
-    reorged_from: int | None = None  # first block rolled back, when a reorg was found
-
-    @property
-    def lag(self) -> int:
-        return max(self.head - self.to_block, 0)
-
-
-@dataclass(frozen=True)
 class IndexedRecord:
     """A record as the index knows it; ``subject`` etc. are None for batched records."""
 
@@ -226,7 +206,7 @@ class Publisher:
 # ---------------------------------------------------------------- helpers
 
 
-def _pooled(earlier: "Statement", later: "Statement") -> "Statement":
+def _pooled(earlier: Statement, later: Statement) -> Statement:
     """One record's two Statement copies as one: every disclosed field, the anchor and manifest kept."""
     from dataclasses import replace
 
@@ -251,7 +231,7 @@ def _norm(value: str | bytes) -> str:
     return value if value.startswith("0x") else "0x" + value
 
 
-def _row(event: "ChainEvent", chain_id: int, registry: str) -> tuple:
+def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
     a = event.args
     name = event.name
     record_id = a.get("recordId")
@@ -362,9 +342,9 @@ class Index:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ------------------------------------------------------------ writing (used by Indexer)
+    # ------------------------------------------------------------ the chain's side (used by the Indexer)
 
-    def _transaction(self) -> "_Tx":
+    def _transaction(self) -> _Tx:
         return _Tx(self)
 
     def cursor(self, chain_id: int, registry: str) -> int | None:
@@ -383,19 +363,60 @@ class Index:
             ).fetchone()
         return None if row is None else row[0]
 
-    def _stored_blocks_desc(self, chain_id: int, registry: str, below: int) -> Iterator[tuple[int, str]]:
+    def stored_blocks(self, chain_id: int, registry: str, up_to: int) -> Iterator[tuple[int, str]]:
+        """``(number, hash)`` of the stored blocks numbered ``up_to`` or less, newest first."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT number, hash FROM blocks WHERE chain_id = ? AND registry = ? AND number <= ?"
                 " ORDER BY number DESC",
-                (chain_id, registry, below),
+                (chain_id, registry, up_to),
             ).fetchall()
         yield from ((int(n), h) for n, h in rows)
+
+    def store_range(
+        self,
+        chain_id: int,
+        registry: str,
+        events: Sequence[ChainEvent],
+        blocks: Mapping[int, tuple[str, int | None]],
+        *,
+        synced_to: int,
+    ) -> int:
+        """Store one block range's events, its blocks (number -> hash, timestamp) and the cursor, in one
+        transaction; the number of events written (an event already stored is not written again)."""
+        key = (chain_id, registry)
+        rows = [_row(e, *key) for e in events]
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)",
+                [(*key, n, h, t) for n, (h, t) in blocks.items()],
+            )
+            before = db.total_changes
+            db.executemany(_INSERT, rows)
+            written = db.total_changes - before
+            db.execute(
+                "INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)"
+                " ON CONFLICT (chain_id, registry) DO UPDATE SET synced_to = excluded.synced_to",
+                (*key, synced_to),
+            )
+        return written
+
+    def roll_back(self, chain_id: int, registry: str, keep: int, start_block: int) -> None:
+        """Forget every event and block above block ``keep`` in one transaction (a reorg); the cursor
+        moves back to ``keep``, or is removed when ``keep`` is before ``start_block``."""
+        key = (chain_id, registry)
+        with self._transaction() as db:
+            db.execute("DELETE FROM events WHERE chain_id = ? AND registry = ? AND block_number > ?", (*key, keep))
+            db.execute("DELETE FROM blocks WHERE chain_id = ? AND registry = ? AND number > ?", (*key, keep))
+            if keep < start_block:
+                db.execute("DELETE FROM cursors WHERE chain_id = ? AND registry = ?", key)
+            else:
+                db.execute("UPDATE cursors SET synced_to = ? WHERE chain_id = ? AND registry = ?", (keep, *key))
 
     # ------------------------------------------------------------ queries
 
     def _events(
-        self, where: str, params: tuple, order: str = "DESC", limit: int | None = None
+        self, where: str, params: tuple[Any, ...], order: str = "DESC", limit: int | None = None
     ) -> list[dict[str, Any]]:
         sql = (
             f"SELECT {_EVENT_COLUMNS} {_EVENT_FROM} WHERE {where}"
@@ -405,7 +426,7 @@ class Index:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             rows = self._db.execute(sql, params).fetchall()
-        return [dict(zip(_COLUMN_NAMES, r)) for r in rows]
+        return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def record(self, record_id: str | bytes) -> IndexedRecord | None:
         """The record with this id, with its revocation, successor and counts; None if unknown."""
@@ -421,7 +442,7 @@ class Index:
         address = parse_address(publisher, "publisher address")
         return self._records(f"actor = ? AND name IN {_RECORD_EVENTS!r}", (address,))
 
-    def _records(self, where: str, params: tuple) -> list[IndexedRecord]:
+    def _records(self, where: str, params: tuple[Any, ...]) -> list[IndexedRecord]:
         """The records whose ids the events matching ``where`` name, in one query, in order of registration."""
         rows = self._events(f"e.record_id IN (SELECT record_id FROM events WHERE {where})", params, order="ASC")
         by_id: dict[str, list[dict[str, Any]]] = {}
@@ -448,12 +469,12 @@ class Index:
         the endorsements and disputes others made of its records.
         """
         if sum(x is not None for x in (subject, record_id, publisher)) != 1:
-            raise ProvenanceError("history needs exactly one of subject, record_id or publisher")
+            raise UsageError("history needs exactly one of subject, record_id or publisher")
         if subject is not None:
             where = (
                 "e.record_id IN (SELECT record_id FROM events WHERE subject = ? AND name = 'RecordRegistered')"
             )
-            params: tuple = (_norm(subject).lower(),)
+            params: tuple[Any, ...] = (_norm(subject).lower(),)
         elif record_id is not None:
             where, params = "e.record_id = ?", (_norm(record_id).lower(),)
         else:
@@ -475,7 +496,7 @@ class Index:
         )
         with self._lock:
             rows = self._db.execute(sql, (*params, int(limit), int(offset))).fetchall()
-        return [_entry(dict(zip(_COLUMN_NAMES, r))) for r in rows]
+        return [_entry(dict(zip(_COLUMN_NAMES, r, strict=True))) for r in rows]
 
     def events_page(
         self,
@@ -495,10 +516,11 @@ class Index:
         the ``(block_number, log_index)`` of the last event of the previous
         page, whose successors come next.
         """
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[Any] = []
         if name is not None:
             if name not in EVENT_NAMES:
-                raise ProvenanceError(f"unknown event name {name!r}; accepted: {', '.join(EVENT_NAMES)}")
+                raise InvalidValue(f"unknown event name {name!r}; accepted: {', '.join(EVENT_NAMES)}")
             clauses.append("e.name = ?")
             params.append(name)
         if actor is not None:
@@ -551,7 +573,7 @@ class Index:
 
     # ------------------------------------------------------------ statements and file digests
 
-    def add_statement(self, statement: "Statement") -> None:
+    def add_statement(self, statement: Statement) -> None:
         """Keep a Statement and its manifest's file digests; copies of one record are pooled.
 
         Disclosure is selective, so two copies of one record's Statement may
@@ -570,7 +592,7 @@ class Index:
         from provenance.manifest import Manifest
 
         files: list[tuple[str, str, str]] = []
-        subject = _hex(statement.subject)
+        subject = _norm(statement.subject)
         if statement.manifest is not None:
             manifest = Manifest.from_dict(statement.manifest)
             if manifest.subject != statement.subject:
@@ -578,7 +600,7 @@ class Index:
                     f"the Statement's manifest gives subject {manifest.subject_hex}, its record says {subject}"
                 )
             files = [(e.sha256.hex(), subject, e.path) for e in manifest.entries if e.offset is None]
-        record_id = _hex(statement.record_id)
+        record_id = _norm(statement.record_id)
         earlier = self.statement(record_id)
         if earlier is not None:
             statement = _pooled(earlier, statement)
@@ -590,7 +612,7 @@ class Index:
             )
             db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?,?,?)", files)
 
-    def statement(self, record_id: str | bytes) -> "Statement | None":
+    def statement(self, record_id: str | bytes) -> Statement | None:
         """The stored Statement of a record, or None."""
         with self._lock:
             row = self._db.execute(
@@ -598,7 +620,7 @@ class Index:
             ).fetchone()
         return None if row is None else _statement(row[0])
 
-    def statements_for(self, subject: str | bytes) -> list["Statement"]:
+    def statements_for(self, subject: str | bytes) -> list[Statement]:
         """Every stored Statement about ``subject``, oldest first."""
         with self._lock:
             rows = self._db.execute(
@@ -611,7 +633,7 @@ class Index:
         """``(subject, path)`` of every stored artifact holding a file with this SHA-256 (64 hex digits)."""
         digest = sha256_hex[2:] if sha256_hex[:2].lower() == "0x" else sha256_hex
         if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
-            raise ProvenanceError(f"a SHA-256 must be 64 hex digits, got {sha256_hex!r}")
+            raise InvalidValue(f"a SHA-256 must be 64 hex digits, got {sha256_hex!r}")
         with self._lock:
             rows = self._db.execute(
                 "SELECT subject, path FROM files WHERE sha256 = ? ORDER BY subject, path", (digest.lower(),)
@@ -624,7 +646,7 @@ class Index:
         return None if cursor is None else max(head - cursor, 0)
 
 
-def _statement(text: str) -> "Statement":
+def _statement(text: str) -> Statement:
     from provenance.statement import Statement
 
     return Statement.from_json(json.loads(text), source="stored statement")
@@ -730,157 +752,3 @@ def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
         endorsements=sum(r["name"] == "RecordEndorsed" for r in rows),
         disputes=sum(r["name"] == "RecordDisputed" for r in rows),
     )
-
-
-# ---------------------------------------------------------------- the indexer
-
-
-class Indexer:
-    """Follows one registry's events into an :class:`Index`.
-
-    ``confirmations``: blocks newer than ``head - confirmations`` are left for
-    a later sync. ``batch_size``: blocks per ``eth_getLogs`` range (halved
-    automatically when the node refuses a range, e.g. too many results).
-    ``start_block``: the first block to read (the registry's deployment block
-    if known; 0 otherwise).
-    """
-
-    def __init__(
-        self,
-        index: Index,
-        ledger: "Ledger",
-        *,
-        confirmations: int = 0,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        start_block: int = 0,
-    ) -> None:
-        if confirmations < 0 or batch_size < 1 or start_block < 0:
-            raise ProvenanceError("confirmations and start_block must be >= 0, batch_size >= 1")
-        if ledger.registry is None:
-            raise ProvenanceError("the indexer needs a ledger with a registry address")
-        self.index = index
-        self.ledger = ledger
-        self.confirmations = confirmations
-        self.batch_size = batch_size
-        self.start_block = start_block
-        self.chain_id = ledger.chain_id
-        self.registry = ledger.registry
-        self._timestamps: dict[str, int] = {}
-
-    # ------------------------------------------------------------ public
-
-    def sync(self, *, max_ranges: int | None = None) -> SyncResult:
-        """Follow the chain up to ``head - confirmations`` (or ``max_ranges`` ranges)."""
-        head = self.ledger.block_number()
-        reorged_from = self._check_reorg()
-        cursor = self.index.cursor(self.chain_id, self.registry)
-        start = self.start_block if cursor is None else cursor + 1
-        first = start
-        target = head - self.confirmations
-        written = 0
-        ranges = 0
-        size = self.batch_size
-        while start <= target and (max_ranges is None or ranges < max_ranges):
-            end = min(start + size - 1, target)
-            try:
-                done = self._apply_range(start, end)
-            except _RangeTooLarge:
-                size = max(size // 2, 1)
-                continue
-            if done is None:  # the chain changed under us: stop, the next sync repairs it
-                break
-            written += done
-            ranges += 1
-            start = end + 1
-        final = self.index.cursor(self.chain_id, self.registry)
-        return SyncResult(first, start - 1 if final is None else final, head, written, reorged_from)
-
-    def lag(self) -> int | None:
-        return self.index.lag(self.chain_id, self.registry, self.ledger.block_number())
-
-    # ------------------------------------------------------------ reorgs
-
-    def _check_reorg(self) -> int | None:
-        """Roll back to the newest stored block still on the chain; the first removed block, or None."""
-        cursor = self.index.cursor(self.chain_id, self.registry)
-        if cursor is None:
-            return None
-        stored = self.index.stored_hash(self.chain_id, self.registry, cursor)
-        if stored is not None and stored == _hex(self.ledger.block_hash(cursor)):
-            return None
-        keep = self.start_block - 1
-        for number, hash_ in self.index._stored_blocks_desc(self.chain_id, self.registry, cursor):
-            if hash_ == _hex(self.ledger.block_hash(number)):
-                keep = number
-                break
-        key = (self.chain_id, self.registry)
-        with self.index._transaction() as db:
-            db.execute("DELETE FROM events WHERE chain_id = ? AND registry = ? AND block_number > ?", (*key, keep))
-            db.execute("DELETE FROM blocks WHERE chain_id = ? AND registry = ? AND number > ?", (*key, keep))
-            if keep < self.start_block:
-                db.execute("DELETE FROM cursors WHERE chain_id = ? AND registry = ?", key)
-            else:
-                db.execute("UPDATE cursors SET synced_to = ? WHERE chain_id = ? AND registry = ?", (keep, *key))
-        self._timestamps.clear()
-        return keep + 1
-
-    # ------------------------------------------------------------ one range
-
-    def _apply_range(self, start: int, end: int) -> int | None:
-        """Read and store the events of blocks [start, end]; None if the chain moved meanwhile."""
-        from provenance.errors import LedgerUnavailable
-
-        end_hash = _hex(self.ledger.block_hash(end))
-        try:
-            events = self.ledger.events(start, end)
-        except LedgerUnavailable:
-            raise
-        except ProvenanceError as err:
-            if end > start:
-                raise _RangeTooLarge() from err
-            raise
-        if end_hash is None or _hex(self.ledger.block_hash(end)) != end_hash:
-            return None
-        blocks: dict[int, str] = {}
-        for event in events:
-            blocks.setdefault(event.block_number, _hex(event.block_hash))  # type: ignore[arg-type]
-        times: dict[int, int] = {}
-        for number, hash_ in blocks.items():
-            stamp = self._timestamp(hash_)
-            if stamp is None:
-                return None
-            times[number] = stamp
-        blocks.setdefault(end, end_hash)
-        key = (self.chain_id, self.registry)
-        rows = [_row(e, *key) for e in events]
-        with self.index._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)",
-                [(*key, n, h, times.get(n)) for n, h in blocks.items()],
-            )
-            before = db.total_changes
-            db.executemany(_INSERT, rows)
-            written = db.total_changes - before
-            db.execute(
-                "INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)"
-                " ON CONFLICT (chain_id, registry) DO UPDATE SET synced_to = excluded.synced_to",
-                (*key, end),
-            )
-        return written
-
-    def _timestamp(self, block_hash: str) -> int | None:
-        """The timestamp of a block by hash (cached); None when the node no longer has that block."""
-        stamp = self._timestamps.get(block_hash)
-        if stamp is None:
-            block = self.ledger.rpc("eth_getBlockByHash", [block_hash, False])
-            if not block:
-                return None
-            stamp = int(block["timestamp"], 16)
-            if len(self._timestamps) > 10_000:
-                self._timestamps.clear()
-            self._timestamps[block_hash] = stamp
-        return stamp
-
-
-class _RangeTooLarge(Exception):
-    """Internal: the node refused a multi-block eth_getLogs range."""

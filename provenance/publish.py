@@ -163,7 +163,8 @@ def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: "Ledger",
     missing = [p for p in parents if not store.known_subject(p, ledger.chain_id, ledger.registry)]
     if not missing:
         return []
-    from provenance.index import Index, Indexer
+    from provenance.index import Index
+    from provenance.indexer import Indexer
 
     index = Index.open(Path(home) / "index.db")
     try:

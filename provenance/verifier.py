@@ -133,7 +133,7 @@ class Verifier:
         for statement in extra_statements:
             self._given.setdefault(statement.subject, []).append(statement)
         if sync:
-            from provenance.index import Indexer
+            from provenance.indexer import Indexer
 
             Indexer(index, ledger).sync()
         self._head = ledger.block_number() if head is None else head

@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from provenance.index import Index, IndexFileError, Indexer
+from provenance.index import Index, IndexFileError
+from provenance.indexer import Indexer
 from provenance.ledger import Ledger
 from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record, parse_address
@@ -296,12 +297,12 @@ class _FakeLedger:
         return {"timestamp": hex(1_700_000_000)}
 
     def events(self, start: int, end: int) -> list:
-        from provenance.errors import ProvenanceError
+        from provenance.errors import LogRangeRefused
         from provenance.ledger import ChainEvent
 
         self.calls.append((start, end))
         if end - start + 1 > self.max_range:
-            raise ProvenanceError("query returned more than 10000 results")
+            raise LogRangeRefused("query returned more than 10000 results")
         return [
             ChainEvent(
                 "RecordRevoked",
@@ -325,3 +326,27 @@ def test_refused_ranges_are_halved_and_deep_reorgs_roll_back_to_the_start(index)
     again = Indexer(index, forked).sync()
     assert again.reorged_from == 0 and (again.to_block, index.count()) == (18, 18)
     assert {h.details["reason"] for h in index.events(limit=100)} == {"b"}
+
+
+class _FailingLedger(_FakeLedger):
+    """A node that answers eth_getLogs with an error other than a refused range."""
+
+    def events(self, start: int, end: int) -> list:
+        from provenance.errors import RpcError
+
+        self.calls.append((start, end))
+        raise RpcError("internal error", code=-32603)
+
+
+def test_only_a_refused_range_is_halved_other_node_errors_propagate(index):
+    from provenance.errors import LogRangeRefused, RpcError
+
+    node = _FailingLedger(20)
+    with pytest.raises(RpcError, match="internal error"):
+        Indexer(index, node, batch_size=16).sync()
+    assert node.calls == [(0, 15)] and index.cursor(node.chain_id, node.registry) is None
+
+    one_block = _FakeLedger(20, max_range=0)  # refuses even a single block: nothing left to halve
+    with pytest.raises(LogRangeRefused):
+        Indexer(index, one_block, batch_size=4).sync()
+    assert one_block.calls == [(0, 3), (0, 1), (0, 0)]

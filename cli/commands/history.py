@@ -27,7 +27,7 @@ def _when(unix: int | None) -> str:
 def run(args) -> int:
     from cli.context import open_index, open_ledger, settings_from
     from provenance.errors import InvalidValue
-    from provenance.index import Indexer
+    from provenance.indexer import Indexer
 
     text = args.target
     if not (_HEX32.match(text) or _ADDRESS.match(text)):

@@ -1,0 +1,174 @@
+"""Follows one registry's events into an :class:`~provenance.index.Index`.
+
+::
+
+    index = Index.open(Path("index.sqlite"))
+    indexer = Indexer(index, ledger, confirmations=12)
+    result = indexer.sync()             # follow the chain up to head - 12
+
+Each block range is read with one ``eth_getLogs`` and stored in one SQLite
+transaction together with the cursor, so a killed process resumes where it
+committed. A range the node refuses (:class:`~provenance.errors.LogRangeRefused`:
+too many blocks or results) is halved and retried; any other node error
+propagates, and the caller tries again later (the service's loop does so every
+poll interval).
+
+Before advancing, :meth:`Indexer.sync` checks that the stored hash of the last
+synced block is still the chain's. If it is not (a reorg), it walks back over
+the stored blocks to the newest one whose hash still matches, deletes every
+event and block above it in one transaction, and replays from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from provenance.errors import LogRangeRefused, UsageError
+from provenance.index import Index
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.ledger import Ledger
+
+__all__ = ["Indexer", "SyncResult", "DEFAULT_BATCH_SIZE"]
+
+#: Blocks per ``eth_getLogs`` range unless the node refuses that many.
+DEFAULT_BATCH_SIZE = 2_000
+_TIMESTAMPS_KEPT = 10_000  # block timestamps cached by hash; the cache is emptied beyond this
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one :meth:`Indexer.sync` did."""
+
+    from_block: int
+    to_block: int  # the cursor after the sync
+    head: int
+    events: int  # events written
+    reorged_from: int | None = None  # first block rolled back, when a reorg was found
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.to_block, 0)
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else "0x" + bytes(value).hex()
+
+
+class Indexer:
+    """Follows one registry's events into an :class:`~provenance.index.Index`.
+
+    ``confirmations``: blocks newer than ``head - confirmations`` are left for
+    a later sync. ``batch_size``: blocks per ``eth_getLogs`` range (halved
+    automatically when the node refuses a range, e.g. too many results).
+    ``start_block``: the first block to read (the registry's deployment block
+    if known; 0 otherwise).
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        ledger: Ledger,
+        *,
+        confirmations: int = 0,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        start_block: int = 0,
+    ) -> None:
+        if confirmations < 0 or batch_size < 1 or start_block < 0:
+            raise UsageError("confirmations and start_block must be >= 0, batch_size >= 1")
+        if ledger.registry is None:
+            raise UsageError("the indexer needs a ledger with a registry address")
+        self.index = index
+        self.ledger = ledger
+        self.confirmations = confirmations
+        self.batch_size = batch_size
+        self.start_block = start_block
+        self.chain_id = ledger.chain_id
+        self.registry: str = ledger.registry
+        self._timestamps: dict[str, int] = {}
+
+    # ------------------------------------------------------------ public
+
+    def sync(self, *, max_ranges: int | None = None) -> SyncResult:
+        """Follow the chain up to ``head - confirmations`` (or ``max_ranges`` ranges)."""
+        head = self.ledger.block_number()
+        reorged_from = self._check_reorg()
+        cursor = self.index.cursor(self.chain_id, self.registry)
+        start = self.start_block if cursor is None else cursor + 1
+        first = start
+        target = head - self.confirmations
+        written = 0
+        ranges = 0
+        size = self.batch_size
+        while start <= target and (max_ranges is None or ranges < max_ranges):
+            end = min(start + size - 1, target)
+            try:
+                done = self._apply_range(start, end)
+            except LogRangeRefused:
+                if end == start:  # one block cannot be split further
+                    raise
+                size = max(size // 2, 1)
+                continue
+            if done is None:  # the chain changed under us: stop, the next sync repairs it
+                break
+            written += done
+            ranges += 1
+            start = end + 1
+        final = self.index.cursor(self.chain_id, self.registry)
+        return SyncResult(first, start - 1 if final is None else final, head, written, reorged_from)
+
+    def lag(self) -> int | None:
+        return self.index.lag(self.chain_id, self.registry, self.ledger.block_number())
+
+    # ------------------------------------------------------------ reorgs
+
+    def _check_reorg(self) -> int | None:
+        """Roll back to the newest stored block still on the chain; the first removed block, or None."""
+        cursor = self.index.cursor(self.chain_id, self.registry)
+        if cursor is None:
+            return None
+        stored = self.index.stored_hash(self.chain_id, self.registry, cursor)
+        if stored is not None and stored == _hex(self.ledger.block_hash(cursor)):
+            return None
+        keep = self.start_block - 1
+        for number, hash_ in self.index.stored_blocks(self.chain_id, self.registry, cursor):
+            if hash_ == _hex(self.ledger.block_hash(number)):
+                keep = number
+                break
+        self.index.roll_back(self.chain_id, self.registry, keep, self.start_block)
+        self._timestamps.clear()
+        return keep + 1
+
+    # ------------------------------------------------------------ one range
+
+    def _apply_range(self, start: int, end: int) -> int | None:
+        """Read and store the events of blocks [start, end]; None if the chain moved meanwhile."""
+        end_hash = _hex(self.ledger.block_hash(end))
+        events = self.ledger.events(start, end)
+        if end_hash is None or _hex(self.ledger.block_hash(end)) != end_hash:
+            return None
+        hashes: dict[int, str] = {}
+        for event in events:
+            hashes.setdefault(event.block_number, _hex(event.block_hash))  # type: ignore[arg-type]
+        blocks: dict[int, tuple[str, int | None]] = {}
+        for number, hash_ in hashes.items():
+            stamp = self._timestamp(hash_)
+            if stamp is None:
+                return None
+            blocks[number] = (hash_, stamp)
+        blocks.setdefault(end, (end_hash, None))
+        return self.index.store_range(self.chain_id, self.registry, events, blocks, synced_to=end)
+
+    def _timestamp(self, block_hash: str) -> int | None:
+        """The timestamp of a block by hash (cached); None when the node no longer has that block."""
+        stamp = self._timestamps.get(block_hash)
+        if stamp is None:
+            block = self.ledger.rpc("eth_getBlockByHash", [block_hash, False])
+            if not block:
+                return None
+            stamp = int(block["timestamp"], 16)
+            if len(self._timestamps) > _TIMESTAMPS_KEPT:
+                self._timestamps.clear()
+            self._timestamps[block_hash] = stamp
+        return stamp
