@@ -29,6 +29,7 @@ from provenance import merkle
 from provenance.claims import CLAIM_FIELDS
 from provenance.commitments import Disclosure, disclosed_view
 from provenance.errors import ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
+from provenance.lineage import walk
 from provenance.manifest import Manifest
 from provenance.policy import Policy
 from provenance.record import Domain, hex32
@@ -549,28 +550,34 @@ class Verifier:
     ) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]], list[ArtifactFacts]]:
         """The lineage with the best record of each ancestor, the facts of its other records, and the
         ancestors none of whose records is on chain (and did not fail otherwise)."""
-        known: dict[bytes, ArtifactFacts] = {root.subject: root}
-        alternatives: dict[bytes, list[ArtifactFacts]] = {}
-        unanchored: list[ArtifactFacts] = []
-        unknown: set[bytes] = set()
-        pending = list(root.derived_from())
-        while pending and len(known) < MAX_LINEAGE:
-            subject = pending.pop()
-            if subject in known or subject in unknown:
-                continue
+        def look_up(subject: bytes) -> tuple[ArtifactFacts, list[ArtifactFacts], bool] | None:
+            """The facts of the best record, of the others, and whether any of them is on chain."""
+            if subject == root.subject:
+                return root, [], True
             candidates = self._candidates(subject)
             if not candidates:
-                unknown.add(subject)
-                continue
+                return None
             facts, on_chain = self._ancestor_facts(candidates[0])
-            known[subject] = facts
-            pending.extend(facts.derived_from())
+            others = []
             for other in candidates[1:]:
                 alternative, also = self._ancestor_facts(other)
                 on_chain = on_chain or also
-                alternatives.setdefault(subject, []).append(alternative)
-                pending.extend(alternative.derived_from())
+                others.append(alternative)
+            return facts, others, on_chain
+
+        def parents_of(_: bytes, found: tuple[ArtifactFacts, list[ArtifactFacts], bool]) -> list[bytes]:
+            return [p for facts in (found[0], *found[1]) for p in facts.derived_from()]
+
+        walked = walk(root.subject, look_up, parents_of, max_nodes=MAX_LINEAGE)
+        ancestors: list[ArtifactFacts] = []
+        alternatives: dict[bytes, list[ArtifactFacts]] = {}
+        unanchored: list[ArtifactFacts] = []
+        for subject, (facts, others, on_chain) in walked.found.items():
+            if subject == root.subject:
+                continue
+            ancestors.append(facts)
+            if others:
+                alternatives[subject] = others
             if not on_chain and not facts.own_verdict_failed:
                 unanchored.append(facts)
-        ancestors = [f for s, f in known.items() if s != root.subject]
-        return Lineage.build(root, ancestors, unknown), alternatives, unanchored
+        return Lineage.build(root, ancestors, walked.unknown), alternatives, unanchored

@@ -10,6 +10,8 @@ from api.answers import answer
 from api.deps import Subject, index_info, service_of
 from api.models import KIND_NAMES, LineageEdge, LineageNode, LineageOut
 from api.problems import ApiProblem, problem_responses
+from provenance.index import Index, IndexedRecord
+from provenance.lineage import walk
 
 router = APIRouter(prefix="/v1", tags=["lineage"])
 
@@ -50,39 +52,29 @@ async def lineage(
     return answer(service, ("lineage", root, depth), build)  # type: ignore[return-value]
 
 
-def _graph(index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:
-    """Breadth-first over parents; None when the root has no record."""
-    nodes: dict[str, LineageNode] = {}
-    edges: dict[tuple[str, str], LineageEdge] = {}
-    frontier = [root]
-    truncated = False
-    level = 0
-    while frontier:
-        next_frontier: list[str] = []
-        for current in frontier:
-            records = index.records_by_subject(current)
-            if current == root and not records:
-                return None
-            kind = next((r.kind for r in records if r.kind is not None), None)
-            nodes[current] = LineageNode(
-                subject=current,
-                kind=None if kind is None else KIND_NAMES.get(kind, "other"),
-                publishers=sorted({r.publisher for r in records}),
-                revoked=bool(records) and all(r.revoked for r in records),
-                known=bool(records),
-                depth=level,
-            )
-            parents = dict.fromkeys(p for r in records for p in r.parents)
-            for parent in parents:
-                edges.setdefault((current, parent), LineageEdge(from_=current, to=parent))
-                if parent in nodes or parent in next_frontier or parent in frontier:
-                    continue
-                if level + 1 > depth or len(nodes) + len(next_frontier) >= MAX_NODES:
-                    truncated = True
-                    continue
-                next_frontier.append(parent)
-        frontier = next_frontier
-        level += 1
-    # Edges to parents left out by the limits would dangle: keep only edges between listed nodes.
-    kept = [e for (child, parent), e in edges.items() if child in nodes and parent in nodes]
-    return list(nodes.values()), kept, truncated or len(kept) != len(edges)
+def _graph(index: Index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:
+    """Breadth-first over parents (:func:`provenance.lineage.walk`); None when the root has no record."""
+    walked = walk(
+        root,
+        lambda subject: index.records_by_subject(subject) or None,
+        lambda _, records: (p for r in records for p in r.parents),
+        max_depth=depth,
+        max_nodes=MAX_NODES,
+    )
+    if root not in walked.found:
+        return None
+    nodes = [_node(subject, walked.found.get(subject, []), walked.depth[subject]) for subject in walked.order]
+    edges = [LineageEdge(from_=child, to=parent) for child, parent in walked.edges]
+    return nodes, edges, walked.truncated
+
+
+def _node(subject: str, records: list[IndexedRecord], depth: int) -> LineageNode:
+    kind = next((r.kind for r in records if r.kind is not None), None)
+    return LineageNode(
+        subject=subject,
+        kind=None if kind is None else KIND_NAMES.get(kind, "other"),
+        publishers=sorted({r.publisher for r in records}),
+        revoked=bool(records) and all(r.revoked for r in records),
+        known=bool(records),
+        depth=depth,
+    )

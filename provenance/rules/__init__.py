@@ -1,0 +1,53 @@
+"""The copyright, privacy, lineage and endorsement rules of CLAIMS.md, as pure functions.
+
+This is the half of the verifier that needs no chain and no network. The other
+half reads the registry and builds a :class:`Lineage`: one
+:class:`ArtifactFacts` per artifact (the disclosed claims, the record's state,
+endorsements and disputes), ``None`` for a parent it could not find.
+:func:`evaluate` walks every ancestor, transitively, and returns the
+:class:`~provenance.verdict.Check` lines of the copyright, privacy, lineage
+and endorsements checks, always at least one line per check (``OK`` when
+nothing is wrong).
+
+The decisions taken where CLAIMS.md is silent are listed, per concern, in the
+docstrings of :mod:`~provenance.rules.copyright`,
+:mod:`~provenance.rules.privacy`, :mod:`~provenance.rules.lineage` (with how
+the graph is read) and :mod:`~provenance.rules.endorsements`;
+docs/verdicts.md tells users.
+"""
+
+from __future__ import annotations
+
+from provenance.errors import LineageError
+from provenance.policy import Policy
+from provenance.rules._facts import ArtifactFacts, Lineage
+from provenance.rules._graph import graph_of
+from provenance.rules.copyright import copyright_checks
+from provenance.rules.endorsements import endorsement_checks
+from provenance.rules.lineage import lineage_checks
+from provenance.rules.privacy import is_erasure_reason, is_public_uri, privacy_checks
+from provenance.verdict import Check
+
+__all__ = [
+    "ArtifactFacts",
+    "Lineage",
+    "LineageError",
+    "evaluate",
+    "is_erasure_reason",
+    "is_public_uri",
+]
+
+
+def evaluate(lineage: Lineage, policy: Policy) -> list[Check]:
+    """The copyright, privacy, lineage and endorsements checks of ``lineage.root`` under ``policy``.
+
+    Pure: reads nothing but its arguments. Each category gives at least one
+    line (``OK`` when nothing is wrong), in that order.
+    """
+    graph = graph_of(lineage)
+    return [
+        *copyright_checks(graph, policy),
+        *privacy_checks(graph, policy),
+        *lineage_checks(graph, policy),
+        *endorsement_checks(graph, policy),
+    ]

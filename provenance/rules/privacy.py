@@ -1,0 +1,257 @@
+"""Privacy: personal data through the lineage, its lawful basis, differential privacy, erasure.
+
+Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
+
+  * Personal data is inherited through every artifact that claims neither
+    ``anonymisation`` nor valid differential privacy (pseudonymisation and
+    aggregation do not break the chain; DP with undisclosed parameters breaks
+    it only when a trusted auditor endorsed that record).
+  * ``PRIVACY_UNVERIFIED`` also names ancestors whose personal data is unknown
+    or undisclosed (and not endorsed by a trusted auditor) and reaches the
+    artifact, and artifacts with personal data whose ``lawful_basis``,
+    ``special_categories`` or ``special_category_condition`` are undisclosed.
+    ``NO_LAWFUL_BASIS``/``NO_SPECIAL_CATEGORY_CONDITION`` need the field
+    disclosed as null; they apply to every artifact of the lineage that
+    claims personal data, and to the verified artifact when it does not say
+    but inherits personal data.
+  * The DP budget sums epsilon (and delta) over every artifact of the lineage
+    with valid DP parameters, the verified one included (basic composition:
+    a person may be in every dataset).
+  * "Revoked for erasure": the revocation reason contains the word erasure,
+    erase or erased (any case), e.g. ``erasure: request 2026-114``. The
+    registry's supersede carries no reason, so a publisher that supersedes for
+    erasure also revokes with such a reason. ``ERASURE_AFFECTED`` fires
+    whatever the order of registration and erasure (erasure before
+    registration is worse, not better), until the verified artifact's record
+    has a successor registered at or after the erasure.
+  * Public URIs: schemes http, https, ipfs, ipns and ar.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from provenance.claims import differential_privacy_problems
+from provenance.policy import Policy
+from provenance.rules._facts import MISSING, ArtifactFacts
+from provenance.rules._graph import Findings, Graph, cap, hex_of, same_address, short, utc_time
+from provenance.verdict import Check, CheckName, Code, Status
+
+__all__ = ["privacy_checks", "is_erasure_reason", "is_public_uri", "PUBLIC_URI_SCHEMES"]
+
+#: URI schemes whose content anyone can fetch.
+PUBLIC_URI_SCHEMES = frozenset({"http", "https", "ipfs", "ipns", "ar"})
+_ERASURE = re.compile(r"\b(erasure|erase|erased)\b", re.IGNORECASE)
+
+
+def is_erasure_reason(reason: str | None) -> bool:
+    """True when a revocation reason says the record was revoked for erasure."""
+    return bool(reason) and _ERASURE.search(reason) is not None
+
+
+def is_public_uri(uri: str | None) -> bool:
+    """True for http(s), ipfs, ipns and ar URIs."""
+    if not uri:
+        return False
+    return urlsplit(uri.strip()).scheme.lower() in PUBLIC_URI_SCHEMES
+
+
+def _endorsed_by_auditor(facts: ArtifactFacts, policy: Policy) -> bool:
+    """A trusted auditor other than the publisher endorsed this record."""
+    return any(policy.is_trusted_auditor(e) and not same_address(e, facts.publisher) for e in facts.endorsements)
+
+
+@dataclass(frozen=True)
+class _Privacy:
+    personal_data: str  # absent | present | unknown | undisclosed
+    endorsed: bool
+    dp_claimed: bool
+    dp: Mapping[str, Any] | None  # valid parameters
+    dp_problems: tuple[str, ...]
+    dp_hidden: bool  # DP claimed, parameters undisclosed
+    breaks: bool  # personal data of its ancestors does not flow through it
+
+
+def _privacy_of(facts: ArtifactFacts, policy: Policy) -> _Privacy:
+    value = facts.claim("privacy.personal_data", MISSING)
+    if value is MISSING:
+        personal = "undisclosed"
+    elif value in ("absent", "present", "unknown"):
+        personal = value
+    else:
+        personal = "unknown"  # anything else says nothing
+    endorsed = _endorsed_by_auditor(facts, policy)
+    anonymization = facts.claim("privacy.anonymization", ())
+    anonymization = anonymization if isinstance(anonymization, (list, tuple)) else ()
+    params = facts.claim("privacy.differential_privacy", MISSING)
+    listed = "differential_privacy" in anonymization
+    dp_claimed = listed or (params is not MISSING and params is not None)
+    dp, problems, hidden = None, (), False
+    if dp_claimed:
+        if params is MISSING:
+            hidden = True
+        else:
+            problems = differential_privacy_problems(params)
+            if not problems:
+                dp = params
+    breaks = "anonymisation" in anonymization or dp is not None or (hidden and endorsed)
+    return _Privacy(personal, endorsed, dp_claimed, dp, problems, hidden, breaks)
+
+
+def _unverified(item: _Privacy) -> bool:
+    return item.personal_data == "unknown" or (item.personal_data == "undisclosed" and not item.endorsed)
+
+
+def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
+    out = Findings(graph, CheckName.PRIVACY)
+    root = graph.root
+    members = [root.subject, *graph.ancestors]
+    info = {s: _privacy_of(graph.nodes[s], policy) for s in members}
+    unverified = policy.status_of(Code.PRIVACY_UNVERIFIED)
+
+    # what reaches each artifact: personal data present, or not known
+    present: dict[bytes, set[bytes]] = {}
+    unknown: dict[bytes, set[bytes]] = {}
+    for s in graph.postorder:
+        present[s], unknown[s] = set(), set()
+        if info[s].breaks:
+            continue
+        for p in graph.parents[s]:
+            if p not in graph.nodes:
+                continue
+            present[s] |= present[p]
+            unknown[s] |= unknown[p]
+            if info[p].personal_data == "present":
+                present[s].add(p)
+            elif _unverified(info[p]):
+                unknown[s].add(p)
+    ordered = lambda subjects: sorted(subjects, key=graph.order.index)  # noqa: E731
+    mine = info[root.subject]
+
+    # rule 1
+    if mine.personal_data == "unknown":
+        out.add(unverified, Code.PRIVACY_UNVERIFIED,
+                f"{out.who(root.subject)} claims privacy.personal_data: unknown", field="privacy.personal_data")
+    elif mine.personal_data == "undisclosed" and not mine.endorsed:
+        out.add(unverified, Code.PRIVACY_UNVERIFIED,
+                f"The privacy.personal_data of {out.who(root.subject)} is not disclosed and no trusted auditor "
+                "endorsed the record", field="privacy.personal_data")
+    for s in ordered(unknown[root.subject]):
+        state = info[s].personal_data
+        if state == "undisclosed":
+            state = "not disclosed (and not endorsed by a trusted auditor)"
+        out.add(unverified, Code.PRIVACY_UNVERIFIED,
+                f"The privacy.personal_data of {out.who(s)} is {state}, and it reaches this artifact without "
+                "anonymisation or differential privacy", s, field="privacy.personal_data")
+    # rule 2
+    if mine.personal_data == "absent":
+        for s in ordered(present[root.subject]):
+            out.add(Status.FAIL, Code.PERSONAL_DATA_CONFLICT,
+                    f"this {root.kind.name.lower()} claims privacy.personal_data: absent, but {out.who(s)} "
+                    "has personal data present and no anonymisation or differential privacy is claimed on the way",
+                    s, field="privacy.personal_data")
+    # rule 3
+    holders = [s for s in members if info[s].personal_data == "present"]
+    if root.subject not in holders and mine.personal_data in ("unknown", "undisclosed") and present[root.subject]:
+        holders.insert(0, root.subject)  # it does not say, but inherits personal data
+    for s in holders:
+        facts = graph.nodes[s]
+        endorsed = info[s].endorsed
+        hidden = []
+        basis = facts.claim("privacy.lawful_basis", MISSING)
+        if basis is MISSING:
+            hidden.append("privacy.lawful_basis")
+        elif not basis:
+            has = "has personal data"
+            if s == root.subject and mine.personal_data != "present":
+                sources = ", ".join(short(p) for p in ordered(present[root.subject]))
+                has = f"does not say whether it has personal data but inherits it from {sources}"
+            out.add(Status.FAIL, Code.NO_LAWFUL_BASIS,
+                    f"{cap(out.who(s))} {has} and gives no privacy.lawful_basis (GDPR Art. 6(1))",
+                    s, field="privacy.lawful_basis")
+        categories = facts.claim("privacy.special_categories", MISSING)
+        if categories is MISSING:
+            hidden.append("privacy.special_categories")
+        elif categories:
+            condition = facts.claim("privacy.special_category_condition", MISSING)
+            if condition is MISSING:
+                hidden.append("privacy.special_category_condition")
+            elif not condition:
+                shown = ", ".join(map(str, categories)) if isinstance(categories, (list, tuple)) else str(categories)
+                out.add(Status.FAIL, Code.NO_SPECIAL_CATEGORY_CONDITION,
+                        f"{cap(out.who(s))} has special categories of personal data ({shown}) but no "
+                        "privacy.special_category_condition (GDPR Art. 9(2), Art. 10)",
+                        s, field="privacy.special_category_condition", value=list(categories)
+                        if isinstance(categories, (list, tuple)) else categories)
+        if hidden and not endorsed:
+            out.add(unverified, Code.PRIVACY_UNVERIFIED,
+                    f"{cap(out.who(s))} has personal data, but {', '.join(hidden)} "
+                    f"{'is' if len(hidden) == 1 else 'are'} not disclosed and no trusted auditor endorsed the record",
+                    s, field=hidden[0], fields=hidden)
+    # rule 4
+    for s in members:
+        item = info[s]
+        if item.dp_problems:
+            out.add(Status.FAIL, Code.DP_INVALID,
+                    f"{cap(out.who(s))} claims differential privacy with invalid parameters: "
+                    + "; ".join(item.dp_problems), s, field="privacy.differential_privacy")
+        elif item.dp_hidden:
+            out.add(unverified, Code.PRIVACY_UNVERIFIED,
+                    f"{cap(out.who(s))} claims differential privacy, but "
+                    "privacy.differential_privacy is not disclosed, so the budget cannot be checked",
+                    s, field="privacy.differential_privacy")
+    spent = [(s, info[s].dp) for s in members if info[s].dp is not None]
+    if spent:
+        epsilon = sum(float(dp["epsilon"]) for _, dp in spent)
+        delta = sum(float(dp["delta"]) for _, dp in spent)
+        parts = {hex_of(s): {"epsilon": dp["epsilon"], "delta": dp["delta"], "unit": dp["unit"]} for s, dp in spent}
+        names = ", ".join(f"{short(s)} epsilon {dp['epsilon']}" for s, dp in spent)
+        budget = policy.differential_privacy
+        if epsilon > budget.epsilon_max:
+            out.add(Status.FAIL, Code.DP_BUDGET_EXCEEDED,
+                    f"differential privacy epsilon summed over the lineage is {epsilon:g} ({names}), above "
+                    f"the policy's epsilon_max {budget.epsilon_max:g}",
+                    field="privacy.differential_privacy", epsilon=epsilon, epsilonMax=budget.epsilon_max,
+                    contributions=parts)
+        if budget.delta_max is not None and delta > budget.delta_max:
+            out.add(Status.FAIL, Code.DP_BUDGET_EXCEEDED,
+                    f"differential privacy delta summed over the lineage is {delta:g}, above the policy's "
+                    f"delta_max {budget.delta_max:g}",
+                    field="privacy.differential_privacy", delta=delta, deltaMax=budget.delta_max,
+                    contributions=parts)
+    # rule 5
+    for s in graph.ancestors:
+        facts = graph.nodes[s]
+        if facts.revoked_at is None or not is_erasure_reason(facts.revocation_reason):
+            continue
+        if root.successor is not None and root.successor_registered_at is not None \
+                and root.successor_registered_at >= facts.revoked_at:
+            continue
+        when = ""
+        if root.registered_at is not None:
+            when = " after" if facts.revoked_at >= root.registered_at else " before"
+            when += f" this artifact was registered ({utc_time(root.registered_at)})"
+        out.add(Status.FAIL, Code.ERASURE_AFFECTED,
+                f"{cap(out.who(s))} was revoked for erasure at {utc_time(facts.revoked_at)}{when} "
+                f"(reason: {facts.revocation_reason!r}); this artifact may still hold the erased data "
+                "until a successor record is registered",
+                s, reason=facts.revocation_reason, revokedAt=facts.revoked_at,
+                registeredAt=root.registered_at)
+    # rule 6
+    confidentiality = root.claim("privacy.confidentiality")
+    if confidentiality in ("red", "amber") and is_public_uri(root.uri):
+        out.add(Status.WARN, Code.CONFIDENTIALITY_CONFLICT,
+                f"this {root.kind.name.lower()} claims privacy.confidentiality: {confidentiality}, but its "
+                f"record points to a public uri ({root.uri})",
+                field="privacy.confidentiality", value=confidentiality, uri=root.uri)
+
+    return out.done(
+        f"The privacy.personal_data of this {root.kind.name.lower()} is {mine.personal_data}"
+        + (" (endorsed by a trusted auditor)" if mine.endorsed else "")
+        + f"; {len(members) - 1} ancestor(s) checked, no conflict",
+        field="privacy.personal_data",
+    )
