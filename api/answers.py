@@ -14,7 +14,7 @@ model's ``model_dump_json()`` byte for byte.
 
 from __future__ import annotations
 
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 from fastapi.responses import Response
 from pydantic import BaseModel

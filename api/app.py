@@ -18,8 +18,9 @@ import importlib
 import importlib.util
 import logging
 import pkgutil
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi

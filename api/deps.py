@@ -67,7 +67,7 @@ async def _index(service: Annotated[Service, Depends(get_service)]) -> Index:
     return service.index
 
 
-def _ledger(service: Annotated[Service, Depends(get_service)]) -> "Ledger":
+def _ledger(service: Annotated[Service, Depends(get_service)]) -> Ledger:
     return service.ledger()  # may connect: a plain def, so FastAPI runs it in the thread pool
 
 

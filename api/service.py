@@ -21,8 +21,9 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, Hashable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from provenance.errors import LedgerUnavailable, ProvenanceError
 from provenance.index import Index
@@ -59,13 +60,13 @@ class ChainState:
 class ChainLink:
     """Read-only connections to the node, made when first needed and kept."""
 
-    def __init__(self, settings: "ServiceSettings") -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._probe: Ledger | None = None
 
-    def ledger(self) -> "Ledger":
+    def ledger(self) -> Ledger:
         """A Ledger on the configured registry; raises LedgerUnavailable while the node is down."""
         with self._lock:
             if self._ledger is None:
@@ -90,7 +91,7 @@ class ChainLink:
 class IndexerLoop:
     """The background thread that keeps the index in step and the chain state fresh."""
 
-    def __init__(self, service: "Service") -> None:
+    def __init__(self, service: Service) -> None:
         self.service = service
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -186,7 +187,7 @@ def _size(value: object) -> int:
 class Service:
     """The state shared by the routes of one app: settings, index, chain link, loop."""
 
-    def __init__(self, settings: "ServiceSettings") -> None:
+    def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self.index = Index.open(settings.index_path)
         self.link = ChainLink(settings)
@@ -254,7 +255,7 @@ class Service:
                 return None
             return self._cache.get(key)
 
-    def ledger(self) -> "Ledger":
+    def ledger(self) -> Ledger:
         """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down."""
         return self.link.ledger()
 

@@ -44,6 +44,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _common, when imported rather than run
 from _common import RESULTS, free_port, machine, record  # noqa: E402
+
 REPO = HERE.parent
 CONNECTIONS = 32
 TARGET_RATIO, TARGET_P99_MS = 0.5, 50.0

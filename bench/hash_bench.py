@@ -48,6 +48,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _common, when imported rather than run
 from _common import RESULTS, machine, record  # noqa: E402
+
 REPO = HERE.parent
 DATA = HERE / ".data"
 

@@ -41,6 +41,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _common, when imported rather than run
 from _common import RESULTS, free_port, machine, record  # noqa: E402
+
 REPO = HERE.parent
 TARGET_RATE = 1_000
 TARGET_GAS = 50

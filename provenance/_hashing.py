@@ -32,8 +32,8 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from hashlib import sha256
 from collections.abc import Callable, Iterable, Sequence
+from hashlib import sha256
 
 from provenance.errors import ManifestError
 from provenance.merkle import file_leaf
@@ -478,7 +478,6 @@ def hash_files(
 # vector, ``file_leaf`` itself is used. Tests compare both on many inputs.
 
 from provenance._keccak import load_c_keccak as _load_keccak  # noqa: E402
-
 
 FAST_LEAVES_FROM = 1000
 """Below this many leaves, loading ctypes costs more than it saves."""

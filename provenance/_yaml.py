@@ -9,7 +9,7 @@ a silent overwrite.
 from __future__ import annotations
 
 import re
-from typing import Hashable
+from collections.abc import Hashable
 
 import yaml
 

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field as dataclass_field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from functools import cached_property
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from provenance import merkle
 from provenance.claims import CLAIM_FIELDS, Claims, resolve_fields

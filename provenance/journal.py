@@ -84,7 +84,7 @@ class Journal:
 
     # ------------------------------------------------------------ writing
 
-    def next_nonce(self, ledger: "Ledger", sender: str) -> int:
+    def next_nonce(self, ledger: Ledger, sender: str) -> int:
         """The chain's pending nonce, or one past the journal's open transactions if higher."""
         row = self._db.execute(
             "SELECT MAX(nonce) FROM txs WHERE chain_id = ? AND sender = ? AND status IN ('signed', 'sent')",
@@ -93,7 +93,7 @@ class Journal:
         chain_nonce = ledger.pending_nonce(sender)
         return max(chain_nonce, (row[0] + 1) if row[0] is not None else 0)
 
-    def record(self, tx: "SignedTx", chain_id: int, ref: str = "") -> None:
+    def record(self, tx: SignedTx, chain_id: int, ref: str = "") -> None:
         """Write a signed transaction down; call inside the caller's transaction to tie it to other rows."""
         now = time.time()
         self._db.execute(
@@ -102,13 +102,13 @@ class Journal:
             ("0x" + tx.tx_hash.hex(), chain_id, tx.sender, tx.nonce, tx.function, ref, tx.raw, now, now),
         )
 
-    def submit(self, ledger: "Ledger", account: "LocalAccount", function: str, *args: Any, ref: str = "") -> "Receipt":
+    def submit(self, ledger: Ledger, account: LocalAccount, function: str, *args: Any, ref: str = "") -> Receipt:
         """Prepare, journal, send and confirm one call of the registry."""
         tx = ledger.prepare(account, function, *args, nonce=self.next_nonce(ledger, account.address))
         self.record(tx, ledger.chain_id, ref)
         return self.drive(ledger, tx)
 
-    def drive(self, ledger: "Ledger", tx: "SignedTx") -> "Receipt":
+    def drive(self, ledger: Ledger, tx: SignedTx) -> Receipt:
         """Send a recorded transaction (unless the node has it) and wait until it is mined."""
         return self._drive(ledger, tx.tx_hash, tx.raw)
 
@@ -129,7 +129,7 @@ class Journal:
         ).fetchone()
         return _entry(row) if row else None
 
-    def resume(self, ledger: "Ledger") -> list[JournalEntry]:
+    def resume(self, ledger: Ledger) -> list[JournalEntry]:
         """Confirm or re-broadcast every open transaction of this chain; returns them as they end."""
         done = []
         for entry in self.open_entries(ledger.chain_id):
@@ -142,7 +142,7 @@ class Journal:
             done.append(self.entry(entry.tx_hash))
         return done
 
-    def _drive(self, ledger: "Ledger", tx_hash: bytes, raw: bytes) -> "Receipt":
+    def _drive(self, ledger: Ledger, tx_hash: bytes, raw: bytes) -> Receipt:
         from provenance.ledger import SignedTx  # lazy: the ledger's imports (~50 ms) only when a tx is driven
 
         receipt = ledger.receipt(tx_hash)

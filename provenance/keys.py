@@ -118,7 +118,7 @@ class Keystore:
 
         return KeyInfo(name, to_checksum_address("0x" + address.removeprefix("0x")), path)
 
-    def unlock(self, name: str, password: str) -> "LocalAccount":
+    def unlock(self, name: str, password: str) -> LocalAccount:
         """The account of key ``name``; a wrong password is a KeystoreError naming the key."""
         from eth_account import Account  # lazy: as in create()
 

@@ -26,9 +26,9 @@ import functools
 import itertools
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable
 
 from provenance.errors import ClaimsError, DataFileError
 

@@ -23,9 +23,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
 from provenance.ledger import Ledger

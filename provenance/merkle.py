@@ -21,8 +21,8 @@ two in agreement.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from provenance._keccak import keccak256
 from provenance.errors import InvalidValue

@@ -38,12 +38,13 @@ from __future__ import annotations
 import json
 import re
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from provenance.errors import PolicyError, ProvenanceError
+from provenance.errors import PolicyError
 from provenance.licenses import UseClass
 from provenance.record import checksum_address
 from provenance.verdict import Code, Status

@@ -32,14 +32,15 @@ import json
 import multiprocessing
 import os
 import signal
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from provenance import merkle
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
-from provenance.errors import InvalidValue, StoreCorrupted, UnknownParent
+from provenance.errors import InvalidValue, StoreCorrupted
 from provenance.manifest import Manifest
 from provenance.record import Domain, Kind, Record, hex32
 from provenance.signing import sign_record
@@ -82,7 +83,7 @@ class BatchResult:
 
 def prepare(
     *,
-    account: "LocalAccount",
+    account: LocalAccount,
     domain: Domain,
     claims: Claims,
     manifest: Manifest | None = None,
@@ -124,7 +125,7 @@ _CHUNK = 250  # records per task of queue_subjects' workers
 
 
 def _encoded_rows(
-    account: "LocalAccount", domain: Domain, claims: Claims, uri: str, subjects: Sequence[bytes]
+    account: LocalAccount, domain: Domain, claims: Claims, uri: str, subjects: Sequence[bytes]
 ) -> list[tuple]:
     """Prepare and encode records for :meth:`Store.add_encoded`."""
     rows = []
@@ -143,7 +144,7 @@ def _encoded_rows(
 _worker_job: tuple[LocalAccount, Domain, Claims, str]  # bound by _start_worker in each worker, never in the parent
 
 
-def _start_worker(account: "LocalAccount", domain: Domain, claims: Claims, uri: str) -> None:
+def _start_worker(account: LocalAccount, domain: Domain, claims: Claims, uri: str) -> None:
     """Pool initializer: keep what every task of this worker shares.
 
     With the fork start method the arguments reach the child in its copy of the
@@ -158,7 +159,7 @@ def _worker_rows(subjects: Sequence[bytes]) -> list[tuple]:
     return _encoded_rows(*_worker_job, subjects)
 
 
-def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: "Ledger", home: Path) -> list[bytes]:
+def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: Ledger, home: Path) -> list[bytes]:
     """The parents that neither the local store nor the registry's events know."""
     missing = [p for p in parents if not store.known_subject(p, ledger.chain_id, ledger.registry)]
     if not missing:
@@ -194,7 +195,7 @@ def _write_statement(statement: Statement, path: Path | None) -> None:
 class Publisher:
     """One publisher's account acting on one registry, with the local store as its memory."""
 
-    def __init__(self, store: Store, ledger: "Ledger", account: "LocalAccount") -> None:
+    def __init__(self, store: Store, ledger: Ledger, account: LocalAccount) -> None:
         self.store = store
         self.ledger = ledger
         self.account = account
@@ -297,16 +298,16 @@ class Publisher:
 
     # ------------------------------------------------------------ status changes
 
-    def revoke(self, record_id: bytes, reason: str) -> "Receipt":
+    def revoke(self, record_id: bytes, reason: str) -> Receipt:
         self.prove_if_batched(record_id)
         return self.submit("revoke", record_id, reason, ref=hex32(record_id))
 
-    def supersede(self, record_id: bytes, successor: bytes) -> "Receipt":
+    def supersede(self, record_id: bytes, successor: bytes) -> Receipt:
         self.prove_if_batched(record_id)
         self.prove_if_batched(successor)
         return self.submit("supersede", record_id, successor, ref=hex32(record_id))
 
-    def prove_if_batched(self, record_id: bytes) -> "Receipt | None":
+    def prove_if_batched(self, record_id: bytes) -> Receipt | None:
         """Make a batched record of the local store known to the registry (``proveBatched``), if it is not yet.
 
         The registry knows a batched record only by its batch root until someone
@@ -327,13 +328,13 @@ class Publisher:
             list(anchor.proof), ref=hex32(record_id),
         )
 
-    def endorse(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> "Receipt":
+    def endorse(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> Receipt:
         return self.submit("endorse", record_id, statement_digest, uri, ref=hex32(record_id))
 
-    def dispute(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> "Receipt":
+    def dispute(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> Receipt:
         return self.submit("dispute", record_id, statement_digest, uri, ref=hex32(record_id))
 
-    def submit(self, function: str, *args, ref: str = "") -> "Receipt":
+    def submit(self, function: str, *args, ref: str = "") -> Receipt:
         """Any other registry call, journaled like the rest."""
         with self.store.transaction():  # nonce and journal row together, as in register()
             tx = self.ledger.prepare(
@@ -342,7 +343,7 @@ class Publisher:
             self.store.journal.record(tx, self.ledger.chain_id, ref=ref)
         return self._drive(tx)
 
-    def _drive(self, tx: "SignedTx") -> "Receipt":
+    def _drive(self, tx: SignedTx) -> Receipt:
         _crash_point("after-journal")
         receipt = self.ledger.receipt(tx.tx_hash)
         if receipt is None:
@@ -427,7 +428,7 @@ def batch_document_path(store: Store, root: bytes) -> Path:
     return store.path.parent / "batches" / f"{hex32(root)}.json"
 
 
-def resume(store: Store, ledger: "Ledger") -> list[str]:
+def resume(store: Store, ledger: Ledger) -> list[str]:
     """Finish what a crash interrupted on this chain; returns one line per thing finished."""
     done = []
     for entry in store.journal.resume(ledger):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from provenance._keccak import keccak256
 from provenance.errors import InvalidValue

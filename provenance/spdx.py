@@ -38,10 +38,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from provenance import licenses
@@ -132,10 +133,10 @@ def spdx_document(
 
 
 def _timestamp(created: datetime | None) -> str:
-    when = created if created is not None else datetime.now(timezone.utc)
+    when = created if created is not None else datetime.now(UTC)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _artifact_id(subject: bytes) -> str:

@@ -16,14 +16,13 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
 from provenance.errors import ProvenanceError, StatementError
-from provenance.record import Record, hex32, parse_address as _parse_address, parse_bytes32
-
-from functools import lru_cache
+from provenance.record import Record, hex32, parse_bytes32
+from provenance.record import parse_address as _parse_address
 
 
 @lru_cache(maxsize=4096)

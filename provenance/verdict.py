@@ -30,11 +30,12 @@ import enum
 import json
 import math
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
-from provenance.errors import ProvenanceError, VerdictError
+from provenance.errors import VerdictError
 
 __all__ = [
     "Status",

@@ -21,9 +21,10 @@ cannot prove something says so: nothing defaults to OK.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from provenance import merkle
 from provenance.claims import CLAIM_FIELDS
@@ -101,7 +102,7 @@ class _Found:
 
     subject: bytes
     statement: Statement | None
-    record: "IndexedRecord | None"  # the on-chain registration seen by the index (direct records)
+    record: IndexedRecord | None  # the on-chain registration seen by the index (direct records)
 
 
 def _short(value: bytes) -> str:
@@ -114,8 +115,8 @@ class Verifier:
 
     def __init__(
         self,
-        ledger: "Ledger",
-        index: "Index",
+        ledger: Ledger,
+        index: Index,
         policy: Policy,
         sources: Sequence[StatementSource] = (),
         *,
@@ -219,7 +220,7 @@ class Verifier:
             unique[statement.record_id] = chosen
         return list(unique.values())
 
-    def _chain_record(self, statement: Statement) -> "IndexedRecord | None":
+    def _chain_record(self, statement: Statement) -> IndexedRecord | None:
         return self.index.record(statement.record_id)
 
     def _best(self, subject: bytes) -> _Found:
@@ -365,7 +366,7 @@ class Verifier:
                          else "but the policy names no trusted publishers"),
                       evidence)]
 
-    def _anchoring(self, statement: Statement, record: "IndexedRecord | None") -> tuple[list[Check], "IndexedRecord | None"]:
+    def _anchoring(self, statement: Statement, record: IndexedRecord | None) -> tuple[list[Check], IndexedRecord | None]:
         rid = statement.record_id
         evidence: dict = {"recordId": rid}
         if record is not None and record.batch_root is None:  # registered directly, seen on chain
@@ -417,7 +418,7 @@ class Verifier:
         return Check(CheckName.ANCHORING, Status.PASS, Code.OK,
                      f"Anchored ({how}) in block {block}, {confirmations} confirmations", evidence)
 
-    def _status(self, statement: Statement, record: "IndexedRecord | None") -> list[Check]:
+    def _status(self, statement: Statement, record: IndexedRecord | None) -> list[Check]:
         events = self._record_events(statement.record_id)
         return self._status_lines(statement.record_id, events)
 

@@ -19,7 +19,6 @@ import pytest
 
 from provenance.ledger import Ledger
 from provenance.localchain import load_networks
-
 from tests.helpers import ROOT, account_factory, free_port, run_cli
 from tests.test_api import PROBLEM, populate
 

@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from provenance import merkle
-from provenance.commitments import Disclosure, canonical_json, verify_disclosure
 from provenance._keccak import keccak256
+from provenance.commitments import Disclosure, canonical_json, verify_disclosure
 from provenance.keys import Keystore
 from provenance.ledger import Ledger
 from provenance.manifest import Manifest

@@ -11,7 +11,6 @@ from provenance.indexer import Indexer
 from provenance.ledger import Ledger
 from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record, parse_address
-
 from tests.helpers import free_port, start_anvil
 
 pytestmark = pytest.mark.chain
@@ -169,7 +168,7 @@ def test_schema_version_is_checked(tmp_path):
 
 
 def test_a_version_1_file_is_migrated_in_place(tmp_path):
-    from provenance.index import SCHEMA_VERSION, _SCHEMA, _statements
+    from provenance.index import _SCHEMA, SCHEMA_VERSION, _statements
 
     path = tmp_path / "v1.sqlite"
     with sqlite3.connect(path) as db:  # the version 1 schema: everything before the statements table

@@ -11,7 +11,7 @@ import pytest
 
 from provenance import merkle, publish
 from provenance.claims import Claims
-from provenance.commitments import verify_disclosure, Disclosure
+from provenance.commitments import Disclosure, verify_disclosure
 from provenance.errors import ProvenanceError
 from provenance.manifest import Manifest
 from provenance.publish import Publisher, prepare, resume

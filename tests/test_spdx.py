@@ -13,7 +13,7 @@ import io
 import json
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -31,7 +31,7 @@ from provenance.statement import Statement
 
 REGISTRY = "0x" + "22" * 20
 CHAIN_ID = 31337
-CREATED = datetime(2026, 11, 26, 1, 30, 15, 123456, tzinfo=timezone.utc)
+CREATED = datetime(2026, 11, 26, 1, 30, 15, 123456, tzinfo=UTC)
 ACCOUNT = Account.create()
 GOLDEN_ACCOUNT = Account.from_key(hashlib.sha256(b"provenance-ledger tests/test_spdx.py golden key").digest())
 GOLDEN = Path(__file__).parent / "data" / "spdx" / "finetune.spdx.json"

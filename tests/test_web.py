@@ -20,8 +20,9 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -105,7 +106,7 @@ def _app(anvil_url: str, registry: str, index_path: Path) -> FastAPI:
 
 
 @contextlib.contextmanager
-def _chromium() -> Iterator["Page"]:
+def _chromium() -> Iterator[Page]:
     """A page in Debian's headless Chromium, with a fresh profile, allowed to reach 127.0.0.1 only.
 
     On leaving, fails the test if the page tried to reach another host, threw
