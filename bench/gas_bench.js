@@ -39,16 +39,66 @@ const BASELINE = {
   bareAnchor: 45715, // a contract that only stores a root and emits it
 };
 
-const RECORD_TYPES = {
-  Record: [
-    { name: "subject", type: "bytes32" },
-    { name: "kind", type: "uint8" },
-    { name: "claimsRoot", type: "bytes32" },
-    { name: "parents", type: "bytes32[]" },
-    { name: "uri", type: "string" },
+// The EIP-712 types of the registry's version 2 (see contracts/IProvenanceRegistry.sol).
+// Version 1 of the registry, measured by this script before version 2 (same solc, optimizer
+// and anvil): the "v1" column. Version 1's supersede carried no reason, its proveBatched no
+// submitter; supersedeBySig and useNonce were not measured (or did not exist).
+const V1 = {
+  deploy: 1955228,
+  "anchorBatch (1 record)": 49373,
+  "anchorBatch (100 records)": 49373,
+  "anchorBatch (1,000 records)": 49385,
+  "anchorBatch (10,000 records)": 49385,
+  "register (2 parents, ipfs uri)": 55231,
+  "registerFor (relayed, 2 parents)": 64214,
+  "supersede (short reason)": 51040,
+  "revoke (short reason)": 30720,
+  "revokeBySig (relayed)": 39627,
+  endorse: 27459,
+  dispute: 27437,
+  "proveBatched (10,000-record batch, 14-hash proof)": 61420,
+};
+
+const RECORD_FIELDS = [
+  { name: "subject", type: "bytes32" },
+  { name: "kind", type: "uint8" },
+  { name: "claimsRoot", type: "bytes32" },
+  { name: "parents", type: "bytes32[]" },
+  { name: "uri", type: "string" },
+];
+const REGISTER_FOR_TYPES = {
+  RegisterFor: [
+    { name: "record", type: "Record" },
+    { name: "publisher", type: "address" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+  Record: RECORD_FIELDS,
+};
+const REVOKE_TYPES = {
+  Revoke: [
+    { name: "recordId", type: "bytes32" },
+    { name: "reasonCode", type: "uint8" },
+    { name: "reason", type: "string" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
   ],
 };
-const REVOKE_TYPES = { Revoke: [{ name: "recordId", type: "bytes32" }, { name: "reason", type: "string" }] };
+const SUPERSEDE_TYPES = {
+  Supersede: [
+    { name: "recordId", type: "bytes32" },
+    { name: "successor", type: "bytes32" },
+    { name: "reasonCode", type: "uint8" },
+    { name: "reason", type: "string" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+// Reason codes: 0 other, 1 erasure, 2 wrong_claims, 3 key_compromise, 4 withdrawn.
+const REASON = { other: 0, erasure: 1, wrongClaims: 2, keyCompromise: 3, withdrawn: 4 };
+// A fixed signature deadline of four non-zero bytes (2106-02-07), as a real timestamp has, so
+// that calldata (and gas) is the same on every run.
+const DEADLINE = 2n ** 32n - 1n;
 
 // Deterministic "random" 32-byte values, so that calldata (and gas) is the same on every run.
 const word = (label) => ethers.id(`gas-bench/${label}`);
@@ -196,7 +246,7 @@ async function run(node, artifact) {
   const address = await deployed.getAddress();
   const registry = new ethers.Contract(address, artifact.abi, provider);
   const as = (s) => registry.connect(s);
-  const domain = { name: "ProvenanceRegistry", version: "1", chainId: node.chainId, verifyingContract: address };
+  const domain = { name: "ProvenanceRegistry", version: "2", chainId: node.chainId, verifyingContract: address };
 
   const rows = [];
   const add = (row) => {
@@ -231,25 +281,74 @@ async function run(node, artifact) {
   const directId = await registry.recordIdOf(publisherAddr, direct);
   add({ op: "register (2 parents, ipfs uri)", kind: "record", gas: await gasOf(as(publisher).register(direct)), budget: BUDGET.register });
 
+  // The signer's signatures all name its current nonce; signed operations do not consume it.
+  const signerNonce = await registry.nonces(signerAddr);
   const relayed = record("relayed");
-  const signature = await wallets[1].signTypedData(domain, RECORD_TYPES, relayed);
+  const signature = await wallets[1].signTypedData(domain, REGISTER_FOR_TYPES, {
+    record: relayed,
+    publisher: signerAddr,
+    nonce: signerNonce,
+    deadline: DEADLINE,
+  });
   const relayedId = await registry.recordIdOf(signerAddr, relayed);
   add({
     op: "registerFor (relayed, 2 parents)",
     kind: "record",
-    gas: await gasOf(as(publisher).registerFor(relayed, signerAddr, signature)),
+    gas: await gasOf(as(publisher).registerFor(relayed, signerAddr, DEADLINE, signature)),
     budget: BUDGET.registerFor,
   });
 
   const newer = record("newer");
   const newerId = await registry.recordIdOf(publisherAddr, newer);
   await gasOf(as(publisher).register(newer));
-  add({ op: "supersede", gas: await gasOf(as(publisher).supersede(directId, newerId)) });
-  add({ op: "revoke (short reason)", gas: await gasOf(as(publisher).revoke(directId, "license withdrawn")), budget: BUDGET.revoke });
+  add({
+    op: "supersede (short reason)",
+    gas: await gasOf(as(publisher).supersede(directId, newerId, REASON.wrongClaims, "claims corrected")),
+  });
+  add({
+    op: "revoke (short reason)",
+    gas: await gasOf(as(publisher).revoke(directId, REASON.withdrawn, "license withdrawn")),
+    budget: BUDGET.revoke,
+  });
+
+  // A second relayed record, to supersede the first one by signature.
+  const relayedNext = record("relayed next");
+  const relayedNextId = await registry.recordIdOf(signerAddr, relayedNext);
+  const nextSig = await wallets[1].signTypedData(domain, REGISTER_FOR_TYPES, {
+    record: relayedNext,
+    publisher: signerAddr,
+    nonce: signerNonce,
+    deadline: DEADLINE,
+  });
+  await gasOf(as(publisher).registerFor(relayedNext, signerAddr, DEADLINE, nextSig));
+  const supersedeReason = "claims corrected";
+  const supersedeSig = await wallets[1].signTypedData(domain, SUPERSEDE_TYPES, {
+    recordId: relayedId,
+    successor: relayedNextId,
+    reasonCode: REASON.wrongClaims,
+    reason: supersedeReason,
+    nonce: signerNonce,
+    deadline: DEADLINE,
+  });
+  add({
+    op: "supersedeBySig (relayed)",
+    gas: await gasOf(
+      as(publisher).supersedeBySig(relayedId, relayedNextId, REASON.wrongClaims, supersedeReason, DEADLINE, supersedeSig)
+    ),
+  });
 
   const reason = "training data removed";
-  const revokeSig = await wallets[1].signTypedData(domain, REVOKE_TYPES, { recordId: relayedId, reason });
-  add({ op: "revokeBySig (relayed)", gas: await gasOf(as(publisher).revokeBySig(relayedId, reason, revokeSig)) });
+  const revokeSig = await wallets[1].signTypedData(domain, REVOKE_TYPES, {
+    recordId: relayedId,
+    reasonCode: REASON.erasure,
+    reason,
+    nonce: signerNonce,
+    deadline: DEADLINE,
+  });
+  add({
+    op: "revokeBySig (relayed)",
+    gas: await gasOf(as(publisher).revokeBySig(relayedId, REASON.erasure, reason, DEADLINE, revokeSig)),
+  });
 
   const statementUri = "ipfs://bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
   add({ op: "endorse", gas: await gasOf(as(auditor).endorse(newerId, word("endorsement"), statementUri)) });
@@ -257,11 +356,21 @@ async function run(node, artifact) {
 
   add({
     op: `proveBatched (${fmt(proofCase.size)}-record batch, ${proofCase.proof.length}-hash proof)`,
-    gas: await gasOf(as(auditor).proveBatched(publisherAddr, batchedStructHash, proofCase.root, proofCase.proof)),
+    gas: await gasOf(
+      as(auditor).proveBatched(publisherAddr, batchedStructHash, publisherAddr, proofCase.root, proofCase.proof)
+    ),
   });
 
   const state = await registry.recordState(batchedId);
   if (state.publisher !== publisherAddr) throw new Error("proveBatched did not store the record");
+  const relayedState = await registry.recordState(relayedId);
+  if (relayedState.revokedAt === 0n || relayedState.successor !== relayedNextId) {
+    throw new Error("revokeBySig or supersedeBySig did not take effect");
+  }
+
+  // Voids every outstanding signature of the signer (its first nonce: a zero-to-one write).
+  add({ op: "useNonce (first)", gas: await gasOf(as(signer).useNonce()) });
+  if ((await registry.nonces(signerAddr)) !== signerNonce + 1n) throw new Error("useNonce did not consume the nonce");
 
   const nodeInfo = await provider.send("anvil_nodeInfo", []).catch(() => ({}));
   return { rows, hardfork: nodeInfo.hardFork || nodeInfo.hardfork || "anvil default", chainId: node.chainId };
@@ -269,8 +378,8 @@ async function run(node, artifact) {
 
 function table(rows) {
   const lines = [
-    "| operation | gas used | gas per record | budget | status | EAS attest (454,703) ÷ this, per record | this ÷ bare root anchor (45,715) |",
-    "|---|---:|---:|---:|:---:|---:|---:|",
+    "| operation | gas used | v1 gas | change | gas per record | budget | status | EAS attest (454,703) ÷ this, per record | this ÷ bare root anchor (45,715) |",
+    "|---|---:|---:|---:|---:|---:|:---:|---:|---:|",
   ];
   for (const r of rows) {
     const per = r.perRecord !== undefined ? fmtPer(r.perRecord) : r.kind === "record" ? fmt(r.gas) : "";
@@ -280,7 +389,10 @@ function table(rows) {
     if (r.kind === "anchor") vsEas = `${ratio(BASELINE.easAttest, r.perRecord)}× (multiAttest: ${ratio(BASELINE.easMultiAttest, r.perRecord)}×)`;
     if (r.kind === "record") vsEas = `${ratio(BASELINE.easAttest, r.gas)}×`;
     const vsBare = r.kind === "anchor" ? `${ratio(r.gas, BASELINE.bareAnchor)}×` : "";
-    lines.push(`| ${r.op} | ${fmt(r.gas)} | ${per} | ${budget} | ${status} | ${vsEas} | ${vsBare} |`);
+    const v1 = V1[r.op];
+    const change = v1 === undefined ? "" : `${Number(r.gas) >= v1 ? "+" : ""}${((100 * (Number(r.gas) - v1)) / v1).toFixed(1)}%`;
+    const v1Cell = v1 === undefined ? "" : fmt(v1);
+    lines.push(`| ${r.op} | ${fmt(r.gas)} | ${v1Cell} | ${change} | ${per} | ${budget} | ${status} | ${vsEas} | ${vsBare} |`);
   }
   return lines.join("\n");
 }
@@ -333,6 +445,7 @@ async function main() {
     `- Figures are \`gasUsed\` from real receipts (intrinsic 21,000 and calldata included). Records carry 2 parents and the uri \`${URI}\`.`,
     `- Baselines were measured elsewhere on anvil and are not re-run here: EAS attest() ${fmt(BASELINE.easAttest)} gas per claim, EAS multiAttest ~${fmt(BASELINE.easMultiAttest)} per claim, bare root anchor ${fmt(BASELINE.bareAnchor)}.`,
     `- anchorBatch varies by ${spread} gas across batch sizes: only the calldata bytes of \`count\` differ; execution does not depend on it.`,
+    "- Version 2: signed operations carry a deadline (a fixed 4-byte timestamp here) and read the publisher's nonce (one cold SLOAD) without consuming it; revoke and supersede carry a reason code; endorse and dispute read the record (one cold SLOAD) to refuse unknown ids; batches are keyed by (submitter, root). `v1 gas` is version 1's figure from this script; `change` is against it. The deploy grows with the new code (nonces, bounds, reason codes, three signed types).",
     "",
     table(result.rows),
     "",

@@ -27,27 +27,49 @@ async function loadFixture(fixture) {
   return data;
 }
 
-const RECORD_TYPES = {
-  Record: [
-    { name: "subject", type: "bytes32" },
-    { name: "kind", type: "uint8" },
-    { name: "claimsRoot", type: "bytes32" },
-    { name: "parents", type: "bytes32[]" },
-    { name: "uri", type: "string" },
+// The EIP-712 types of the registry's version 2 (see contracts/IProvenanceRegistry.sol).
+const RECORD_FIELDS = [
+  { name: "subject", type: "bytes32" },
+  { name: "kind", type: "uint8" },
+  { name: "claimsRoot", type: "bytes32" },
+  { name: "parents", type: "bytes32[]" },
+  { name: "uri", type: "string" },
+];
+const RECORD_TYPES = { Record: RECORD_FIELDS };
+const REGISTER_FOR_TYPES = {
+  RegisterFor: [
+    { name: "record", type: "Record" },
+    { name: "publisher", type: "address" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
   ],
+  Record: RECORD_FIELDS,
 };
 const REVOKE_TYPES = {
   Revoke: [
     { name: "recordId", type: "bytes32" },
+    { name: "reasonCode", type: "uint8" },
     { name: "reason", type: "string" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
   ],
 };
 const SUPERSEDE_TYPES = {
   Supersede: [
     { name: "recordId", type: "bytes32" },
     { name: "successor", type: "bytes32" },
+    { name: "reasonCode", type: "uint8" },
+    { name: "reason", type: "string" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
   ],
 };
+
+/** Reason codes of revoke and supersede. */
+const REASON = { other: 0, erasure: 1, wrongClaims: 2, keyCompromise: 3, withdrawn: 4 };
+
+/** A deadline no test reaches. */
+const NO_DEADLINE = ethers.MaxUint256;
 
 const URI = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi";
 const coder = ethers.AbiCoder.defaultAbiCoder();
@@ -81,6 +103,18 @@ const batchTree = (ids) =>
     ["bytes32"]
   );
 
+/** `signer`'s EIP-712 signature of RegisterFor(record, publisher, nonce, deadline). */
+const signRegisterFor = (signer, domain, { record, publisher, nonce = 0n, deadline = NO_DEADLINE }) =>
+  signer.signTypedData(domain, REGISTER_FOR_TYPES, { record, publisher, nonce, deadline });
+
+/** `signer`'s EIP-712 signature of Revoke(recordId, reasonCode, reason, nonce, deadline). */
+const signRevoke = (signer, domain, { recordId, reasonCode, reason, nonce = 0n, deadline = NO_DEADLINE }) =>
+  signer.signTypedData(domain, REVOKE_TYPES, { recordId, reasonCode, reason, nonce, deadline });
+
+/** `signer`'s EIP-712 signature of Supersede(recordId, successor, reasonCode, reason, nonce, deadline). */
+const signSupersede = (signer, domain, { recordId, successor, reasonCode, reason, nonce = 0n, deadline = NO_DEADLINE }) =>
+  signer.signTypedData(domain, SUPERSEDE_TYPES, { recordId, successor, reasonCode, reason, nonce, deadline });
+
 /** Timestamp of the block that mined `tx`. */
 async function timestampOf(tx) {
   const receipt = await (await tx).wait();
@@ -90,8 +124,11 @@ async function timestampOf(tx) {
 module.exports = {
   loadFixture,
   RECORD_TYPES,
+  REGISTER_FOR_TYPES,
   REVOKE_TYPES,
   SUPERSEDE_TYPES,
+  REASON,
+  NO_DEADLINE,
   URI,
   coder,
   word,
@@ -99,5 +136,8 @@ module.exports = {
   structHashOf,
   recordIdOf,
   batchTree,
+  signRegisterFor,
+  signRevoke,
+  signSupersede,
   timestampOf,
 };
