@@ -39,7 +39,6 @@ const BASELINE = {
   bareAnchor: 45715, // a contract that only stores a root and emits it
 };
 
-// The EIP-712 types of the registry's version 2 (see contracts/IProvenanceRegistry.sol).
 // Version 1 of the registry, measured by this script before version 2 (same solc, optimizer
 // and anvil): the "v1" column. Version 1's supersede carried no reason, its proveBatched no
 // submitter; supersedeBySig and useNonce were not measured (or did not exist).
@@ -59,43 +58,7 @@ const V1 = {
   "proveBatched (10,000-record batch, 14-hash proof)": 61420,
 };
 
-const RECORD_FIELDS = [
-  { name: "subject", type: "bytes32" },
-  { name: "kind", type: "uint8" },
-  { name: "claimsRoot", type: "bytes32" },
-  { name: "parents", type: "bytes32[]" },
-  { name: "uri", type: "string" },
-];
-const REGISTER_FOR_TYPES = {
-  RegisterFor: [
-    { name: "record", type: "Record" },
-    { name: "publisher", type: "address" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-  Record: RECORD_FIELDS,
-};
-const REVOKE_TYPES = {
-  Revoke: [
-    { name: "recordId", type: "bytes32" },
-    { name: "reasonCode", type: "uint8" },
-    { name: "reason", type: "string" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-const SUPERSEDE_TYPES = {
-  Supersede: [
-    { name: "recordId", type: "bytes32" },
-    { name: "successor", type: "bytes32" },
-    { name: "reasonCode", type: "uint8" },
-    { name: "reason", type: "string" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
-// Reason codes: 0 other, 1 erasure, 2 wrong_claims, 3 key_compromise, 4 withdrawn.
-const REASON = { other: 0, erasure: 1, wrongClaims: 2, keyCompromise: 3, withdrawn: 4 };
+const { REGISTER_FOR_TYPES, REVOKE_TYPES, SUPERSEDE_TYPES, REASON } = require("../tests/contracts/eip712");
 // A fixed signature deadline of four non-zero bytes (2106-02-07), as a real timestamp has, so
 // that calldata (and gas) is the same on every run.
 const DEADLINE = 2n ** 32n - 1n;
