@@ -29,14 +29,21 @@ hashed, raises :class:`~provenance.errors.ManifestError` naming it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from hashlib import sha256
+from typing import TypeVar
 
 from provenance.errors import ManifestError
 from provenance.merkle import file_leaf
+
+_T = TypeVar("_T")
+
+Shard = tuple[int, int, bytes]
+"""``(offset, length, sha256)`` of one shard of a large file."""
 
 READ_SIZE = 120 * 1024
 """Bytes per read: just under glibc's 128 KiB mmap threshold (see the module docstring)."""
@@ -306,10 +313,8 @@ def _hash_piece(
     try:
         try:
             if offset is None:
-                try:
+                with contextlib.suppress(AttributeError, OSError):  # advisory only
                     os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-                except (AttributeError, OSError):  # pragma: no cover - advisory only
-                    pass
                 readv = os.readv
                 # read to EOF: a file that grew reads more than its size
                 while n := readv(fd, [buf]):
@@ -352,17 +357,17 @@ def _run_pool(
     count: int,
     run: Callable[[tuple[int, int | None, int]], bytes],
     abort: threading.Event,
-    own_share: Callable[[], object],
-) -> list:
+    own_share: Callable[[], _T],
+) -> tuple[list[bytes], _T]:
     """Run ``tasks`` in order on ``count`` threads while this thread does ``own_share()``.
 
-    Returns the task results in order, then ``own_share()``'s result last. The
+    Returns the task results in order, and ``own_share()``'s result. The
     first error stops every thread (at its next progress step) and is raised.
     A few lines of ``threading`` rather than ``concurrent.futures``, whose
     import (with ``logging``) costs more than this command's whole walk of a
     model directory.
     """
-    results: list = [None] * len(tasks)
+    results: list[bytes] = [b""] * len(tasks)  # every slot is filled unless an error is raised
     errors: list[BaseException] = []
     lock = threading.Lock()
     pending = iter(range(len(tasks)))
@@ -396,8 +401,7 @@ def _run_pool(
     real = [e for e in errors if not isinstance(e, _Aborted)]
     if real:
         raise real[0]
-    results.append(mine)
-    return results
+    return results, mine
 
 
 def hash_files(
@@ -406,7 +410,7 @@ def hash_files(
     shard_size: int | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> list:
+) -> list[bytes | list[Shard]]:
     """Hash every file; a file larger than ``shard_size`` is hashed as shards.
 
     Returns, for each of ``refs`` in order, its SHA-256 or, for a sharded file,
@@ -446,24 +450,30 @@ def hash_files(
         big_digests = [run_big(t) for t in big]
         small_digests = _hash_small(small_refs, tick, abort)
     else:
-        big_digests = _run_pool(big, count, run_big, abort, lambda: _hash_small(small_refs, tick, abort))
-        small_digests = big_digests.pop()
+        big_digests, small_digests = _run_pool(
+            big, count, run_big, abort, lambda: _hash_small(small_refs, tick, abort)
+        )
 
     # results in the order of refs: a digest, or (offset, length, digest) per shard
-    results: list = [None] * len(refs)
-    for i, d in zip(small, small_digests):
+    results: list[bytes | list[Shard] | None] = [None] * len(refs)
+    for i, d in zip(small, small_digests, strict=True):
         results[i] = d
-    for (i, offset, length), d in zip(big, big_digests):
+    for (i, offset, length), d in zip(big, big_digests, strict=True):
         if offset is None:
             results[i] = d
         else:
-            if results[i] is None:
-                results[i] = []
-            results[i].append((offset, length, d))
+            shards = results[i]
+            if shards is None:
+                shards = results[i] = []
+            assert isinstance(shards, list)  # a file is whole or sharded, never both
+            shards.append((offset, length, d))
+    done: list[bytes | list[Shard]] = []
     for r in results:
+        assert r is not None  # every file is small, whole or sharded
         if type(r) is list:
             r.sort()
-    return results
+        done.append(r)
+    return done
 
 
 # ---------------------------------------------------------------------------
@@ -486,17 +496,18 @@ FAST_LEAVES_FROM = 1000
 def file_leaves(items: Iterable[tuple[str, int, bytes]]) -> list[bytes]:
     """``[file_leaf(name, size, sha256) for ...]``, computed faster."""
     items = list(items)
-    loaded = _load_keccak() if len(items) >= FAST_LEAVES_FROM else False
-    if not loaded:
+    lib = _load_keccak() if len(items) >= FAST_LEAVES_FROM else False
+    if lib is False:
         return [file_leaf(name, size, digest) for name, size, digest in items]
-    lib, ctypes = loaded
+    import ctypes  # loaded already by _load_keccak
+
     state = ctypes.c_void_p()
     if lib.keccak_init(ctypes.byref(state), 64, 24):  # pragma: no cover
         raise MemoryError("keccak_init failed")
     out = ctypes.create_string_buffer(32)
     reset, absorb, digest_ = lib.keccak_reset, lib.keccak_absorb, lib.keccak_digest
     head = (0x60).to_bytes(32, "big")
-    leaves = []
+    leaves: list[bytes] = []
     append = leaves.append
     try:
         for name, size, digest in items:

@@ -37,10 +37,11 @@ import typing
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from provenance import licenses
 from provenance.errors import ClaimsError
@@ -58,6 +59,10 @@ __all__ = [
     "resolve_fields",
     "differential_privacy_problems",
 ]
+
+_T = TypeVar("_T")
+_Loc = tuple[int | str, ...]
+"""Where a pydantic error is: keys and list indices."""
 
 Kind = Literal["model", "dataset", "other"]
 Permission = Literal["allowed", "notAllowed", "constrained"]
@@ -105,8 +110,8 @@ def _jurisdiction(value: str) -> str:
     return value
 
 
-def _unique(items: tuple) -> tuple:
-    seen = []
+def _unique(items: tuple[_T, ...]) -> tuple[_T, ...]:
+    seen: list[_T] = []
     for item in items:
         if item in seen:
             raise ValueError(f"{item!r} is listed more than once")
@@ -136,24 +141,24 @@ class _Model(BaseModel):
 class TrainingMining(_Model):
     """CAWG training-and-data-mining entries; null means nothing is asserted."""
 
-    ai_training: Permission | None = Field(None, description=_one_of(Permission))
-    ai_generative_training: Permission | None = Field(None, description=_one_of(Permission))
-    data_mining: Permission | None = Field(None, description=_one_of(Permission))
-    ai_inference: Permission | None = Field(None, description=_one_of(Permission))
+    ai_training: Permission | None = Field(default=None, description=_one_of(Permission))
+    ai_generative_training: Permission | None = Field(default=None, description=_one_of(Permission))
+    data_mining: Permission | None = Field(default=None, description=_one_of(Permission))
+    ai_inference: Permission | None = Field(default=None, description=_one_of(Permission))
 
 
 class Copyright(_Model):
-    license: str | None = Field(None, description=_LICENSE_ACCEPTED)
-    license_url: str | None = Field(None, description="an http or https URL of the license text")
-    holders: Annotated[tuple[Text, ...], AfterValidator(_unique)] = Field((), description="a list of names")
-    attribution: Text | None = Field(None, description="the attribution text, a string")
-    commercial_use: bool | None = Field(None, description="true, false or null")
+    license: str | None = Field(default=None, description=_LICENSE_ACCEPTED)
+    license_url: str | None = Field(default=None, description="an http or https URL of the license text")
+    holders: Annotated[tuple[Text, ...], AfterValidator(_unique)] = Field(default=(), description="a list of names")
+    attribution: Text | None = Field(default=None, description="the attribution text, a string")
+    commercial_use: bool | None = Field(default=None, description="true, false or null")
     training_mining: TrainingMining = Field(
         default_factory=TrainingMining,
         description="a mapping of ai_training, ai_generative_training, data_mining, ai_inference",
     )
-    tdm_reservation: bool = Field(False, description="true or false")
-    opt_out_evidence: Subjects = Field((), description=_SUBJECTS)
+    tdm_reservation: bool = Field(default=False, description="true or false")
+    opt_out_evidence: Subjects = Field(default=(), description=_SUBJECTS)
 
     @field_validator("license")
     @classmethod
@@ -184,24 +189,26 @@ class DifferentialPrivacy(_Model):
 
 
 class Privacy(_Model):
-    personal_data: PersonalData = Field("unknown", description=_one_of(PersonalData))
+    personal_data: PersonalData = Field(default="unknown", description=_one_of(PersonalData))
     special_categories: Annotated[tuple[SpecialCategory, ...], AfterValidator(_unique)] = Field(
-        (), description="a list of " + _one_of(SpecialCategory)
+        default=(), description="a list of " + _one_of(SpecialCategory)
     )
-    lawful_basis: LawfulBasis | None = Field(None, description=_one_of(LawfulBasis) + " (GDPR Art. 6(1)), or null")
+    lawful_basis: LawfulBasis | None = Field(
+        default=None, description=_one_of(LawfulBasis) + " (GDPR Art. 6(1)), or null"
+    )
     special_category_condition: SpecialCategoryCondition | None = Field(
-        None, description=_one_of(SpecialCategoryCondition) + " (GDPR Art. 9(2), Art. 10), or null"
+        default=None, description=_one_of(SpecialCategoryCondition) + " (GDPR Art. 9(2), Art. 10), or null"
     )
     anonymization: Annotated[tuple[Anonymization, ...], AfterValidator(_unique)] = Field(
-        (), description="a list of " + _one_of(Anonymization)
+        default=(), description="a list of " + _one_of(Anonymization)
     )
-    differential_privacy: DifferentialPrivacy | None = Field(None, description=_DP_ACCEPTED + " or null")
+    differential_privacy: DifferentialPrivacy | None = Field(default=None, description=_DP_ACCEPTED + " or null")
     jurisdictions: Annotated[tuple[Annotated[str, AfterValidator(_jurisdiction)], ...], AfterValidator(_unique)] = (
-        Field((), description="a list of ISO 3166 codes such as EU, US or US-CA")
+        Field(default=(), description="a list of ISO 3166 codes such as EU, US or US-CA")
     )
-    retention_until: date | None = Field(None, description="an ISO date such as 2030-12-31, or null")
-    erasure: Erasure | None = Field(None, description=_one_of(Erasure) + ", or null")
-    confidentiality: Confidentiality = Field("clear", description=_one_of(Confidentiality))
+    retention_until: date | None = Field(default=None, description="an ISO date such as 2030-12-31, or null")
+    erasure: Erasure | None = Field(default=None, description=_one_of(Erasure) + ", or null")
+    confidentiality: Confidentiality = Field(default="clear", description=_one_of(Confidentiality))
 
 
 class BaseModelRef(_Model):
@@ -210,10 +217,10 @@ class BaseModelRef(_Model):
 
 
 class Lineage(_Model):
-    trained_on: Subjects = Field((), description=_SUBJECTS)
-    tested_on: Subjects = Field((), description=_SUBJECTS)
+    trained_on: Subjects = Field(default=(), description=_SUBJECTS)
+    tested_on: Subjects = Field(default=(), description=_SUBJECTS)
     base_models: tuple[BaseModelRef, ...] = Field(
-        (), description="a list of {subject: 0x + 64 hex digits, relation: " + _one_of(Relation) + "}"
+        default=(), description="a list of {subject: 0x + 64 hex digits, relation: " + _one_of(Relation) + "}"
     )
 
     @field_validator("base_models")
@@ -227,13 +234,13 @@ class Claims(_Model):
     """A validated claims file. Build it with :meth:`from_file` or :meth:`from_mapping`."""
 
     kind: Kind = Field(description=_one_of(Kind))
-    name: Text | None = Field(None, description="a string such as acme/llm-7b")
-    version: Text | None = Field(None, description='a string such as "1.0" (quote numbers in YAML)')
+    name: Text | None = Field(default=None, description="a string such as acme/llm-7b")
+    version: Text | None = Field(default=None, description='a string such as "1.0" (quote numbers in YAML)')
     copyright: Copyright = Field(default_factory=Copyright, description="a mapping of copyright fields")
     privacy: Privacy = Field(default_factory=Privacy, description="a mapping of privacy fields")
     lineage: Lineage = Field(default_factory=Lineage, description="a mapping of lineage fields")
     disclose: Annotated[tuple[Annotated[str, AfterValidator(_disclosable)], ...], AfterValidator(_unique)] = Field(
-        (), description="a list of claim fields or sections"
+        default=(), description="a list of claim fields or sections"
     )
 
     @model_validator(mode="after")
@@ -283,10 +290,7 @@ class Claims(_Model):
             raise ClaimsError(f"claims file {path} is not UTF-8 text") from None
         except OSError as err:
             raise ClaimsError(f"claims file {path} cannot be read: {err.strerror}") from None
-        if path.suffix.lower() == ".json":
-            data = _load_json(text, path)
-        else:
-            data = _load_yaml(text, path)
+        data = _load_json(text, path) if path.suffix.lower() == ".json" else _load_yaml(text, path)
         return cls.from_mapping(data, source=str(path))
 
     def parents(self) -> tuple[bytes, ...]:
@@ -431,7 +435,7 @@ def resolve_fields(names: Iterable[str]) -> tuple[str, ...]:
 # --- reading files and explaining errors --------------------------------------
 
 
-def _load_yaml(text: str, path: Path) -> object:
+def _load_yaml(text: str, path: Path) -> Any:  # parsed YAML: from_mapping checks it
     import yaml  # here, not at import: verifying never reads a claims file
 
     from provenance._yaml import Yaml12Loader as _Yaml12Loader
@@ -446,8 +450,8 @@ def _load_yaml(text: str, path: Path) -> object:
         raise ClaimsError(f"claims file {path} is not valid YAML: {err}") from None
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    result = {}
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
             raise ValueError(f"the key {key!r} is given twice")
@@ -455,7 +459,7 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return result
 
 
-def _load_json(text: str, path: Path) -> object:
+def _load_json(text: str, path: Path) -> Any:  # parsed JSON: from_mapping checks it
     try:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as err:
@@ -472,7 +476,7 @@ def _json_default(value: object) -> str:
     raise TypeError(f"a {type(value).__name__} value cannot appear in claims")
 
 
-def _field_at(loc: tuple) -> Any:
+def _field_at(loc: _Loc) -> FieldInfo | None:
     """The FieldInfo of the last named key of ``loc`` (list indices skipped), or None."""
     model: type[BaseModel] | None = Claims
     info = None
@@ -485,8 +489,9 @@ def _field_at(loc: tuple) -> Any:
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:
-    if _section_model(annotation):
-        return annotation
+    section = _section_model(annotation)
+    if section:
+        return section
     for arg in typing.get_args(annotation):
         found = _inner_model(arg)
         if found:
@@ -494,7 +499,7 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: _Loc) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -518,8 +523,8 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     info = _field_at(loc)
     if info is None:
         accepted = "a mapping with keys " + ", ".join(Claims.model_fields)
-    elif _section_model(info.annotation):
-        accepted = "a mapping with keys " + ", ".join(info.annotation.model_fields)
+    elif section := _section_model(info.annotation):
+        accepted = "a mapping with keys " + ", ".join(section.model_fields)
     else:
         accepted = info.description or "see docs/claims.md"
     if kind == "missing":

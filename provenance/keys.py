@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provenance.errors import KeystoreError
 
@@ -54,7 +54,7 @@ class Keystore:
             )
         return self.dir / f"{name}.json"
 
-    def _write(self, name: str, keyfile: dict) -> KeyInfo:
+    def _write(self, name: str, keyfile: dict[str, Any]) -> KeyInfo:
         path = self._path(name)
         if path.exists():
             raise KeystoreError(f"a key named {name!r} already exists ({path})")
@@ -79,6 +79,7 @@ class Keystore:
     def import_file(self, name: str, source: Path, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
         """Import a hex private key file (re-encrypted under ``password``) or a keystore JSON (checked with it)."""
         from eth_account import Account  # lazy: as in create()
+        from eth_typing import HexStr
 
         self._check_password(password)
         self._path(name)
@@ -89,8 +90,7 @@ class Keystore:
         except (OSError, UnicodeDecodeError) as err:
             raise KeystoreError(f"cannot read key file {source}: {type(err).__name__}") from None
         if _HEX_KEY.match(text):
-            keyfile = Account.encrypt(text, password, kdf="scrypt", iterations=scrypt_n)
-            return self._write(name, keyfile)
+            return self._write(name, Account.encrypt(HexStr(text), password, kdf="scrypt", iterations=scrypt_n))
         try:
             keyfile = json.loads(text)
         except json.JSONDecodeError:
@@ -114,7 +114,7 @@ class Keystore:
         address = keyfile.get("address")
         if not isinstance(address, str):
             raise KeystoreError(f"key file {path} has no address")
-        from eth_utils import to_checksum_address  # lazy: as eth_account in create()
+        from eth_utils.address import to_checksum_address  # lazy: as eth_account in create()
 
         return KeyInfo(name, to_checksum_address("0x" + address.removeprefix("0x")), path)
 
@@ -123,11 +123,13 @@ class Keystore:
         from eth_account import Account  # lazy: as in create()
 
         path = self._path(name)
-        return Account.from_key(self._decrypt(self._load(name, path), password, path))
+        account: LocalAccount = Account.from_key(self._decrypt(self._load(name, path), password, path))
+        return account
 
-    def _load(self, name: str, path: Path) -> dict:
+    def _load(self, name: str, path: Path) -> dict[str, Any]:
         try:
-            return json.loads(path.read_text())
+            keyfile: dict[str, Any] = json.loads(path.read_text())
+            return keyfile
         except FileNotFoundError:
             known = ", ".join(self.names()) or "none yet"
             raise KeystoreError(
@@ -138,7 +140,7 @@ class Keystore:
             raise KeystoreError(f"key file {path} is not valid JSON") from None
 
     @staticmethod
-    def _decrypt(keyfile: dict, password: str, where: Path) -> bytes:
+    def _decrypt(keyfile: dict[str, Any], password: str, where: Path) -> bytes:
         from eth_account import Account  # lazy: as in create()
 
         try:

@@ -29,8 +29,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from provenance.errors import ClaimsError, DataFileError
+
+if TYPE_CHECKING:
+    from license_expression import LicenseExpression, Licensing  # untyped: Any to mypy, named for the reader
 
 __all__ = [
     "UseClass",
@@ -46,7 +50,7 @@ _LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9
 _MAX_OPTIONS = 256  # an expression with more alternatives than this is refused
 
 
-class UseClass(str, enum.Enum):
+class UseClass(enum.StrEnum):
     """The Data Provenance Initiative's license classes, least restrictive first."""
 
     COMMERCIAL = "commercial"
@@ -127,7 +131,7 @@ def _table() -> _Table:
 
 
 @functools.cache
-def _licensing():
+def _licensing() -> Licensing:
     """SPDX symbols (without scancode's LicenseRef aliases) plus the table's HF ids."""
     # lazy: license-expression (~20 ms of imports) only once an expression is parsed
     from license_expression import LicenseSymbol, Licensing, get_license_index
@@ -148,7 +152,7 @@ def known_licenses() -> tuple[str, ...]:
     return tuple(sorted(_table().entries))
 
 
-def _parse(expression: str):
+def _parse(expression: str) -> LicenseExpression:
     from license_expression import ExpressionError, ExpressionParseError  # lazy: as in _licensing()
 
     if not isinstance(expression, str) or not expression.strip():
@@ -175,7 +179,7 @@ def normalize_expression(expression: str) -> str:
     return str(_parse(expression))
 
 
-def _options(node) -> list[frozenset[str]]:
+def _options(node: LicenseExpression) -> list[frozenset[str]]:
     """The expression as alternatives (disjunctive normal form) of license-id sets."""
     from license_expression import LicenseSymbol, LicenseWithExceptionSymbol  # lazy: as in _licensing()
 
@@ -206,7 +210,7 @@ def _terms(expression: str, ids: frozenset[str]) -> LicenseTerms:
     )
 
 
-def _strictness(terms: LicenseTerms) -> tuple:
+def _strictness(terms: LicenseTerms) -> tuple[int, bool, int, int, bool, tuple[str, ...]]:
     return (
         terms.use_class.rank,
         terms.no_derivatives,

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypedDict
 
 from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
 from provenance.ledger import Ledger
@@ -65,12 +65,21 @@ def find_anvil() -> Path:
     )
 
 
+class _NodeInfo(TypedDict, total=False):
+    """``chain/anvil.json`` as :meth:`LocalChain._start` writes it (``pid`` None once the node is stopped)."""
+
+    pid: int | None
+    port: int
+    rpcUrl: str
+
+
 def load_networks(home: Path) -> dict[str, dict[str, str]]:
     path = home / "networks.json"
     if not path.exists():
         return {}
     try:
-        return json.loads(path.read_text())
+        networks: dict[str, dict[str, str]] = json.loads(path.read_text())
+        return networks
     except json.JSONDecodeError as err:
         raise ChainError(f"{path} is not valid JSON ({err}); fix or delete it") from None
 
@@ -117,10 +126,10 @@ def _pid_alive(pid: int) -> bool:
 def spawn_anvil(
     port: int,
     *extra: str,
-    output: Any = subprocess.DEVNULL,
+    output: int | IO[Any] = subprocess.DEVNULL,
     detached: bool = False,
-    started: Callable[[subprocess.Popen], None] | None = None,
-) -> subprocess.Popen:
+    started: Callable[[subprocess.Popen[bytes]], None] | None = None,
+) -> subprocess.Popen[bytes]:
     """Start anvil on 127.0.0.1:port and return once it answers JSON-RPC.
 
     ``started`` is called with the process as soon as it exists (to record its
@@ -184,9 +193,10 @@ class LocalChain:
     def _info_path(self) -> Path:
         return self.dir / "anvil.json"
 
-    def _info(self) -> dict[str, object] | None:
+    def _info(self) -> _NodeInfo | None:
         try:
-            return json.loads(self._info_path.read_text())
+            info: _NodeInfo = json.loads(self._info_path.read_text())
+            return info
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
@@ -203,8 +213,9 @@ class LocalChain:
 
     def _running_pid(self) -> int | None:
         info = self._info()
-        if info and info.get("pid") and _pid_alive(int(info["pid"])):
-            return int(info["pid"])
+        pid = info.get("pid") if info else None
+        if pid and _pid_alive(int(pid)):
+            return int(pid)
         return None
 
     # ------------------------------------------------------------ lifecycle
@@ -244,7 +255,7 @@ class LocalChain:
         self.dir.mkdir(parents=True, exist_ok=True)
         extra = ["--chain-id", str(LOCAL_CHAIN_ID), "--state", str(self.dir / "state.json"), "--state-interval", "1"]
 
-        def remember(process: subprocess.Popen) -> None:
+        def remember(process: subprocess.Popen[bytes]) -> None:
             _write_json(self._info_path, {"pid": process.pid, "port": port, "rpcUrl": f"http://127.0.0.1:{port}"})
 
         with open(self.dir / "anvil.log", "ab") as log:
@@ -274,9 +285,10 @@ class LocalChain:
             except ProvenanceError:
                 pass  # the recorded registry is gone (the chain state was reset): deploy again
         deployer = parse_address(ledger.rpc("eth_accounts")[0], "anvil's first account")
-        receipt = ledger.deploy(deployer)
-        record_registry(self.home, ledger.chain_id, receipt.contract_address, self.rpc_url)
-        return receipt.contract_address
+        registry = ledger.deploy(deployer).contract_address
+        assert registry is not None  # Ledger.deploy raises when the transaction created no contract
+        record_registry(self.home, ledger.chain_id, registry, self.rpc_url)
+        return registry
 
     def down(self) -> bool:
         """Stop the node so that it writes its state; False when it was not running."""

@@ -252,12 +252,14 @@ class Manifest:
         if self.shard_size is not None and (type(self.shard_size) is not int or self.shard_size <= 0):
             raise ManifestError(f"shard size must be a positive integer, got {self.shard_size!r}")
         keys = [_sort_key(e) for e in entries]
-        if any(a >= b for a, b in zip(keys, keys[1:])):
+        if any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
             raise ManifestError("manifest entries must be sorted by path (UTF-8 bytes) and unique")
         by_name: dict[str, ManifestEntry] = {}
         for entry in entries:
             if entry.name in by_name:
-                raise ManifestError(f"{entry.name}: appears twice in the manifest (a file name collides with a shard name)")
+                raise ManifestError(
+                    f"{entry.name}: appears twice in the manifest (a file name collides with a shard name)"
+                )
             by_name[entry.name] = entry
         self._check_shards()
         object.__setattr__(self, "_by_name", by_name)
@@ -281,7 +283,9 @@ class Manifest:
                     raise ManifestError(f"{shard.path}: shards must start at 0 and be contiguous")
                 last = j + 1 == len(entries) or entries[j + 1].path != entry.path
                 if shard.size == 0 or shard.size > size or (not last and shard.size != size):
-                    raise ManifestError(f"{shard.path}: shard at {shard.offset} must be {size} bytes (the last one at most)")
+                    raise ManifestError(
+                        f"{shard.path}: shard at {shard.offset} must be {size} bytes (the last one at most)"
+                    )
                 expected += shard.size
                 j += 1
             if j - i < 2:
@@ -331,8 +335,8 @@ class Manifest:
         trusted = ManifestEntry._trusted
         entries = []
         used_shards = False
-        for ref, result in zip(refs, results):
-            if type(result) is bytes:
+        for ref, result in zip(refs, results, strict=True):
+            if isinstance(result, bytes):
                 entries.append(trusted(ref.rel, ref.size, result, None))
             else:
                 used_shards = True
@@ -392,12 +396,15 @@ class Manifest:
         """What ``actual`` changes, lacks or adds compared with this manifest (the expected one)."""
         expected_names = self._by_name
         actual_names = actual._by_name
-        changed = []
+        changed: list[ChangedFile] = []
         for name, exp in expected_names.items():
             act = actual_names.get(name)
             if act is not None and (act.sha256 != exp.sha256 or act.size != exp.size):
                 changed.append(ChangedFile(name, exp.sha256, act.sha256, exp.size, act.size))
-        key = lambda s: s.encode("utf-8")  # noqa: E731
+
+        def key(name: str) -> bytes:
+            return name.encode("utf-8")
+
         return ManifestDiff(
             changed=tuple(sorted(changed, key=lambda c: key(c.name))),
             missing=tuple(sorted((n for n in expected_names if n not in actual_names), key=key)),
@@ -445,7 +452,9 @@ class Manifest:
         if not isinstance(data, Mapping):
             raise ManifestError("a manifest must be a JSON object")
         if data.get("version") != FORMAT_VERSION:
-            raise ManifestError(f"unsupported manifest version {data.get('version')!r}; this tool reads version {FORMAT_VERSION}")
+            raise ManifestError(
+                f"unsupported manifest version {data.get('version')!r}; this tool reads version {FORMAT_VERSION}"
+            )
         files = data.get("files")
         if not isinstance(files, Sequence) or isinstance(files, (str, bytes)):
             raise ManifestError("a manifest needs a 'files' list")

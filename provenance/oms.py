@@ -46,6 +46,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 from provenance.errors import ManifestError, SignatureError, StatementError
 from provenance.manifest import (
@@ -78,26 +79,34 @@ GIT_IGNORES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore
 """Paths ``model_signing`` ignores at the model's root by default (``--ignore-git-paths``)."""
 
 _SINGLE_FILE = "."
-_CURVE_HASHES = {"secp256r1": "SHA256", "secp384r1": "SHA384", "secp521r1": "SHA512"}
+_CURVE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
+    "secp256r1": hashes.SHA256,
+    "secp384r1": hashes.SHA384,
+    "secp521r1": hashes.SHA512,
+}
 
 
 # ---------------------------------------------------------------------- keys
 
 
-def _curve_hash(key) -> Any:
+def _not_ec(key: object) -> SignatureError:
+    return SignatureError(
+        f"OMS signing needs an elliptic-curve key, got {type(key).__name__}",
+        hint="create one with: openssl ecparam -name prime256v1 -genkey -noout -out key.pem",
+    )
+
+
+def _curve_hash(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) -> hashes.HashAlgorithm:
     public = key.public_key() if isinstance(key, ec.EllipticCurvePrivateKey) else key
-    if not isinstance(public, ec.EllipticCurvePublicKey):
-        raise SignatureError(
-            f"OMS signing needs an elliptic-curve key, got {type(public).__name__}",
-            hint="create one with: openssl ecparam -name prime256v1 -genkey -noout -out key.pem",
-        )
+    if not isinstance(public, ec.EllipticCurvePublicKey):  # a caller may pass any key
+        raise _not_ec(public)
     name = public.curve.name
     if name not in _CURVE_HASHES:
         raise SignatureError(f"OMS accepts P-256, P-384 and P-521 keys, not {name}")
-    return getattr(hashes, _CURVE_HASHES[name])()
+    return _CURVE_HASHES[name]()
 
 
-def load_private_key(path: str | os.PathLike[str], password: bytes | None = None):
+def load_private_key(path: str | os.PathLike[str], password: bytes | None = None) -> ec.EllipticCurvePrivateKey:
     """An EC private key from a PEM file (P-256, P-384 or P-521)."""
     try:
         with open(path, "rb") as f:
@@ -105,7 +114,7 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
     except OSError as err:
         raise SignatureError(f"{os.fspath(path)}: cannot read the key ({err.strerror})") from None
     try:
-        key = serialization.load_pem_private_key(data, password)
+        key: PrivateKeyTypes = serialization.load_pem_private_key(data, password)
     except TypeError:
         raise SignatureError(
             f"{os.fspath(path)}: the key is encrypted; a password is needed",
@@ -113,24 +122,28 @@ def load_private_key(path: str | os.PathLike[str], password: bytes | None = None
         ) from None
     except ValueError as err:
         raise SignatureError(f"{os.fspath(path)}: not a usable PEM private key ({err})") from None
-    _curve_hash(key)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise _not_ec(key)
+    _curve_hash(key)  # refuses curves OMS does not accept
     return key
 
 
-def load_public_key(path: str | os.PathLike[str]):
+def load_public_key(path: str | os.PathLike[str]) -> ec.EllipticCurvePublicKey:
     """An EC public key from a PEM file."""
     try:
         with open(path, "rb") as f:
-            key = serialization.load_pem_public_key(f.read())
+            key: PublicKeyTypes = serialization.load_pem_public_key(f.read())
     except OSError as err:
         raise SignatureError(f"{os.fspath(path)}: cannot read the key ({err.strerror})") from None
     except ValueError as err:
         raise SignatureError(f"{os.fspath(path)}: not a PEM public key ({err})") from None
-    _curve_hash(key)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        raise _not_ec(key)
+    _curve_hash(key)  # refuses curves OMS does not accept
     return key
 
 
-def _key_hint(public_key) -> str:
+def _key_hint(public_key: ec.EllipticCurvePublicKey) -> str:
     pem = public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return hashlib.sha256(pem).hexdigest()
 
@@ -141,8 +154,11 @@ def _pae(payload: bytes) -> bytes:
 
 
 def _pae_compat(payload: bytes) -> bytes:
-    """The encoding model_signing < 1.0 signed by mistake (still accepted by its verifier)."""
-    return f"DSSEV1 {len(PAYLOAD_TYPE)} {PAYLOAD_TYPE} {len(payload)} {payload}".encode()
+    """The encoding model_signing < 1.0 signed by mistake (still accepted by its verifier).
+
+    The mistake includes formatting the payload as ``b'...'``: its repr.
+    """
+    return f"DSSEV1 {len(PAYLOAD_TYPE)} {PAYLOAD_TYPE} {len(payload)} {payload!r}".encode()
 
 
 # ------------------------------------------------------------------- helpers
@@ -181,7 +197,7 @@ class SignedBundle:
 
 def sign_manifest(
     manifest: Manifest,
-    private_key,
+    private_key: ec.EllipticCurvePrivateKey,
     *,
     model_name: str,
     single_file: bool = False,
@@ -217,7 +233,7 @@ def sign_manifest(
         if not resources:
             raise ManifestError("every file of this artifact is one that model_signing ignores (git files)")
         resources.sort(key=lambda r: _path_key(r[0]))
-        ignores = sorted(set(p.strip("/") for p in ignore_paths) | set(GIT_IGNORES))
+        ignores = sorted({p.strip("/") for p in ignore_paths} | set(GIT_IGNORES))
 
     statement = {
         "_type": STATEMENT_TYPE,
@@ -280,7 +296,7 @@ class OmsSignature:
         return _root_digest(d for _n, d in self.resources)
 
     @classmethod
-    def from_bundle(cls, data: bytes | str, public_key) -> OmsSignature:
+    def from_bundle(cls, data: bytes | str, public_key: ec.EllipticCurvePublicKey) -> OmsSignature:
         """Parse a Sigstore bundle written by ``model_signing sign key`` and verify its signature."""
         try:
             bundle = json.loads(data)
@@ -428,7 +444,10 @@ class OmsSignature:
             for name, digest in expected.items()
             if name in found and found[name].sha256 != digest
         ]
-        key = lambda s: s.encode("utf-8")  # noqa: E731
+
+        def key(name: str) -> bytes:
+            return name.encode("utf-8")
+
         diff = ManifestDiff(
             changed=tuple(sorted(changed, key=lambda c: key(c.name))),
             missing=tuple(sorted((n for n in expected if n not in found), key=key)),

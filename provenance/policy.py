@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from provenance.errors import PolicyError
 from provenance.licenses import UseClass
@@ -108,33 +109,39 @@ class _Model(BaseModel):
 class Require(_Model):
     """Checks whose warning becomes a failure; all off by default."""
 
-    endorsements: bool = Field(False, description="true or false: a trusted auditor must endorse the record")
-    privacy: bool = Field(False, description="true or false: PRIVACY_UNVERIFIED fails instead of warning")
-    anchoring: bool = Field(False, description="true or false: NOT_ANCHORED and UNCONFIRMED fail instead of warning")
-    license: bool = Field(False, description="true or false: LICENSE_UNSPECIFIED fails instead of warning")
-    parents: bool = Field(False, description="true or false: PARENT_UNKNOWN fails instead of warning")
+    endorsements: bool = Field(default=False, description="true or false: a trusted auditor must endorse the record")
+    privacy: bool = Field(default=False, description="true or false: PRIVACY_UNVERIFIED fails instead of warning")
+    anchoring: bool = Field(
+        default=False, description="true or false: NOT_ANCHORED and UNCONFIRMED fail instead of warning"
+    )
+    license: bool = Field(default=False, description="true or false: LICENSE_UNSPECIFIED fails instead of warning")
+    parents: bool = Field(default=False, description="true or false: PARENT_UNKNOWN fails instead of warning")
 
 
 class PrivacyBudget(_Model):
     """The differential-privacy budget, summed over the artifact and its ancestors."""
 
-    epsilon_max: float = Field(DEFAULT_EPSILON_MAX, gt=0, allow_inf_nan=False, description="a number > 0")
+    epsilon_max: float = Field(default=DEFAULT_EPSILON_MAX, gt=0, allow_inf_nan=False, description="a number > 0")
     delta_max: float | None = Field(
-        DEFAULT_DELTA_MAX, ge=0, lt=1, allow_inf_nan=False, description="a number >= 0 and < 1, or null (no limit)"
+        default=DEFAULT_DELTA_MAX,
+        ge=0,
+        lt=1,
+        allow_inf_nan=False,
+        description="a number >= 0 and < 1, or null (no limit)",
     )
 
 
 class Policy(_Model):
     """A validated trust policy. Build it with :meth:`from_file`, :meth:`from_mapping` or :meth:`default`."""
 
-    version: Literal[1] = Field(1, description="1")
-    use: IntendedUse = Field("commercial", description="one of " + ", ".join(INTENDED_USES))
-    trusted_publishers: Addresses = Field((), description=_ADDRESSES)
-    trusted_auditors: Addresses = Field((), description=_ADDRESSES)
+    version: Literal[1] = Field(default=1, description="1")
+    use: IntendedUse = Field(default="commercial", description="one of " + ", ".join(INTENDED_USES))
+    trusted_publishers: Addresses = Field(default=(), description=_ADDRESSES)
+    trusted_auditors: Addresses = Field(default=(), description=_ADDRESSES)
     untrusted_publisher: Literal["fail", "warn"] | None = Field(
-        None, description="fail, warn, or null (fail when trusted_publishers lists anyone, else warn)"
+        default=None, description="fail, warn, or null (fail when trusted_publishers lists anyone, else warn)"
     )
-    confirmations: int = Field(1, ge=0, description="a whole number >= 0 (blocks, counting the record's own)")
+    confirmations: int = Field(default=1, ge=0, description="a whole number >= 0 (blocks, counting the record's own)")
     require: Require = Field(
         default_factory=Require,
         description="a mapping of endorsements, privacy, anchoring, license, parents (each true or false)",
@@ -251,8 +258,11 @@ class Policy(_Model):
 
 # --- reading files and explaining errors ------------------------------------
 
+_Loc = tuple[int | str, ...]
+"""Where a pydantic error is: keys, list indices and union tags."""
 
-def _field_at(loc: tuple) -> tuple[type[BaseModel], Any]:
+
+def _field_at(loc: _Loc) -> tuple[type[BaseModel], FieldInfo | None]:
     """(the model holding the last key of ``loc``, that key's FieldInfo or None); indices skipped."""
     holder: type[BaseModel] = Policy
     model: type[BaseModel] | None = Policy
@@ -269,7 +279,7 @@ def _field_at(loc: tuple) -> tuple[type[BaseModel], Any]:
     return holder, info
 
 
-def _path(loc: tuple) -> str:
+def _path(loc: _Loc) -> str:
     """``loc`` as ``a.b[0]``, keeping only keys and indices (not pydantic's union tags)."""
     out = ""
     model: type[BaseModel] | None = Policy

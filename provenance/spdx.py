@@ -48,7 +48,7 @@ from urllib.parse import quote
 from provenance import licenses
 from provenance.commitments import Disclosure, canonical_json, disclosed_view
 from provenance.errors import ClaimsError, StatementError
-from provenance.manifest import Manifest
+from provenance.manifest import Manifest, ManifestEntry
 from provenance.record import Kind, hex32
 from provenance.statement import Statement
 
@@ -226,7 +226,10 @@ def _huggingface_licenses() -> dict[str, str]:
 
 
 def _license_ref(hf_id: str) -> str:
-    """``LicenseRef-<id>`` for a Hugging Face id (``+`` is not allowed there: ``openrail++`` -> ``openrail-plus-plus``)."""
+    """``LicenseRef-<id>`` for a Hugging Face id.
+
+    ``+`` is not allowed there: ``openrail++`` -> ``openrail-plus-plus``.
+    """
     return "LicenseRef-" + hf_id.replace("+", "-plus")
 
 
@@ -235,7 +238,7 @@ def _spdx_expression(expression: str, license_url: str | None) -> tuple[str, dic
     known = _huggingface_licenses()
     uris: dict[str, str] = {}
 
-    def replace(match: re.Match) -> str:
+    def replace(match: re.Match[str]) -> str:
         token = match.group(0)
         if token in known:
             ref = _license_ref(token)
@@ -370,7 +373,8 @@ class _Builder:
         if claims.text("copyright.attribution"):
             element["software_attributionText"] = [claims.text("copyright.attribution")]
 
-        personal = _PRESENCE.get(claims.choice("privacy.personal_data", tuple(_PRESENCE)), "noAssertion")
+        presence = claims.choice("privacy.personal_data", tuple(_PRESENCE))
+        personal = _PRESENCE[presence] if presence is not None else "noAssertion"
         manifest = _manifest(statement)
         if kind is Kind.MODEL:
             element["ai_useSensitivePersonalInformation"] = personal
@@ -433,7 +437,7 @@ class _Builder:
 
     def add_files(self, subject: bytes, manifest: Manifest) -> None:
         base = f"{ID_BASE}{subject.hex()}"
-        by_path: dict[str, list] = {}
+        by_path: dict[str, list[ManifestEntry]] = {}
         for entry in manifest.entries:  # sorted by path bytes, shards by offset
             by_path.setdefault(entry.path, []).append(entry)
         file_ids = []
@@ -467,7 +471,10 @@ class _Builder:
                 "relationshipType": "contains",
                 "to": file_ids,
                 "completeness": "complete",
-                "comment": "every regular file of the artifact's manifest (ignored: .git, .cache/huggingface, provenance.json)",
+                "comment": (
+                    "every regular file of the artifact's manifest "
+                    "(ignored: .git, .cache/huggingface, provenance.json)"
+                ),
             })  # fmt: skip
 
     def add_lineage(self, statement: Statement, claims: _Disclosed) -> list[tuple[bytes, Kind]]:

@@ -37,7 +37,8 @@ def parse_address(text: object, what: str = "address") -> str:
             return _checked_address(text)
         except ProvenanceError:
             pass
-    return _parse_address(text, what)  # the error names ``what``
+    unchecked: Any = text  # record.parse_address checks that it is a string (its annotation is narrower)
+    return _parse_address(unchecked, what)  # the error names ``what``
 
 __all__ = [
     "Statement", "Anchor", "STATEMENT_TYPE", "PREDICATE_TYPE", "SUBJECT_DIGEST", "statement_path_for",
@@ -103,16 +104,19 @@ class Anchor:
         block = data.get("blockNumber")
         if not isinstance(block, int) or block < 0:
             raise StatementError("anchor.blockNumber must be a non-negative integer")
+        # JSON values, possibly absent: parse_bytes32 checks that each is a string (its annotation is narrower)
+        tx_hash: Any = data.get("txHash")
+        batch_root: Any = data.get("batchRoot")
         if kind == "direct":
-            return cls("direct", parse_bytes32(data.get("txHash"), "anchor.txHash"), block)
+            return cls("direct", parse_bytes32(tx_hash, "anchor.txHash"), block)
         proof = data.get("proof")
         if not isinstance(proof, list):
             raise StatementError("anchor.proof must be a list of 32-byte hex strings")
         return cls(
             "batch",
-            parse_bytes32(data.get("txHash"), "anchor.txHash"),
+            parse_bytes32(tx_hash, "anchor.txHash"),
             block,
-            parse_bytes32(data.get("batchRoot"), "anchor.batchRoot"),
+            parse_bytes32(batch_root, "anchor.batchRoot"),
             tuple(parse_bytes32(p, "anchor.proof[]") for p in proof),
         )
 

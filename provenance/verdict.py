@@ -133,15 +133,15 @@ def _freeze(value: Any, where: str) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     if isinstance(value, Mapping):
-        items = {}
+        items: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValueError(f"evidence {where} has a key that is not a string: {key!r}")
             items[key] = _freeze(item, f"{where}.{key}")
         return types.MappingProxyType(items)
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value) if isinstance(value, (set, frozenset)) else value
-        return tuple(_freeze(item, f"{where}[]") for item in items)
+        ordered = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return tuple(_freeze(item, f"{where}[]") for item in ordered)
     raise ValueError(f"evidence {where} is a {type(value).__name__}, which JSON cannot carry")
 
 
@@ -313,7 +313,8 @@ class Verdict:
         lines.append(f"record    {'0x' + self.record_id.hex() if self.record_id else '(none found)'}")
         lines.append("")
         for row in rows:
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3])
+            cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+            lines.append(cells + "  " + row[3])
         lines.append("")
         code = self.exit_code(strict=strict)
         note = {0: "", 1: " (fails)", 2: " (could not verify every check)"}[code]
@@ -336,5 +337,6 @@ def _parse_hex32(text: Any) -> bytes:
 def verdict_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of :meth:`Verdict.to_json`, shipped as package data."""
     text = resources.files("provenance").joinpath("data/verdict.schema.json").read_text("utf-8")
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)  # the shipped file is a JSON object
+    return schema
 

@@ -176,7 +176,7 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
     own_restrictions = set(mine.terms.restrictions) if mine.terms and not mine.problem else set()
     for s in graph.ancestors:
         item = lic[s]
-        if item.terms is None:
+        if item.terms is None or item.expression is None:  # terms come with their expression
             continue
         if item.terms.no_derivatives:
             out.add(

@@ -30,7 +30,7 @@ Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,7 +50,7 @@ _ERASURE = re.compile(r"\b(erasure|erase|erased)\b", re.IGNORECASE)
 
 def is_erasure_reason(reason: str | None) -> bool:
     """True when a revocation reason says the record was revoked for erasure."""
-    return bool(reason) and _ERASURE.search(reason) is not None
+    return reason is not None and _ERASURE.search(reason) is not None
 
 
 def is_public_uri(uri: str | None) -> bool:
@@ -90,7 +90,9 @@ def _privacy_of(facts: ArtifactFacts, policy: Policy) -> _Privacy:
     params = facts.claim("privacy.differential_privacy", MISSING)
     listed = "differential_privacy" in anonymization
     dp_claimed = listed or (params is not MISSING and params is not None)
-    dp, problems, hidden = None, (), False
+    dp: Mapping[str, Any] | None = None
+    problems: tuple[str, ...] = ()
+    hidden = False
     if dp_claimed:
         if params is MISSING:
             hidden = True
@@ -129,7 +131,10 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
                 present[s].add(p)
             elif _unverified(info[p]):
                 unknown[s].add(p)
-    ordered = lambda subjects: sorted(subjects, key=graph.order.index)  # noqa: E731
+
+    def ordered(subjects: Iterable[bytes]) -> list[bytes]:
+        return sorted(subjects, key=graph.order.index)
+
     mine = info[root.subject]
 
     # rule 1
@@ -204,7 +209,7 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
                     f"{cap(out.who(s))} claims differential privacy, but "
                     "privacy.differential_privacy is not disclosed, so the budget cannot be checked",
                     s, field="privacy.differential_privacy")
-    spent = [(s, info[s].dp) for s in members if info[s].dp is not None]
+    spent = [(s, dp) for s in members if (dp := info[s].dp) is not None]
     if spent:
         epsilon = sum(float(dp["epsilon"]) for _, dp in spent)
         delta = sum(float(dp["delta"]) for _, dp in spent)
