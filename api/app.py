@@ -156,7 +156,7 @@ def create_app(settings: ServiceSettings, *, start_indexer: bool = True) -> Fast
 
         app.include_router(web.router)
     app.add_middleware(BodyLimit, limit=settings.upload_limit)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
 
 

@@ -203,12 +203,12 @@ class ProofOut(BaseModel):
     blockNumber: int | None
     blockTime: int | None
     batchRoot: Hex32 | None = None
-    leaf: Hex32 | None = Field(None, description="the record's leaf in the batch tree")
+    leaf: Hex32 | None = Field(default=None, description="the record's leaf in the batch tree")
     proof: list[Hex32] = Field(default_factory=list, description="sibling hashes from the leaf up to the root")
     proofSource: Literal["statement", "chain"] | None = Field(
-        None, description="where the proof came from: a stored Statement or the proveBatched transaction"
+        default=None, description="where the proof came from: a stored Statement or the proveBatched transaction"
     )
-    proofValid: bool | None = Field(None, description="whether the proof places the leaf under batchRoot")
+    proofValid: bool | None = Field(default=None, description="whether the proof places the leaf under batchRoot")
     index: IndexInfo
 
 

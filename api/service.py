@@ -203,9 +203,9 @@ class Service:
     def state(self) -> ChainState:
         return self._state
 
-    def _set_state(self, **changes: object) -> None:
+    def _set_state(self, **changes: Any) -> None:
         with self._state_lock:
-            self._state = replace(self._state, **changes)  # type: ignore[arg-type]
+            self._state = replace(self._state, **changes)
 
     def synced_to(self) -> int | None:
         """The index's cursor for the configured registry (whichever process wrote it)."""
@@ -235,7 +235,8 @@ class Service:
                 self._cache_generation = generation
             elif key in self._cache:
                 self._cache.move_to_end(key)
-                return self._cache[key]
+                hit: T = self._cache[key]  # stored by compute() under this key
+                return hit
         value = compute()
         with self._cache_lock:
             if generation == self._cache_generation and key not in self._cache:

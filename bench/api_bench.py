@@ -246,7 +246,9 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=300)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds of load per run")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load per target before measuring")
-    parser.add_argument("--rounds", type=int, default=5, help="measured runs per target, each after a bare run (median)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="measured runs per target, each after a bare run (median)"
+    )
     parser.add_argument("--verify", action="store_true", help="also GET /v1/verify/{subject}")
     parser.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-record", action="store_true")
@@ -299,7 +301,7 @@ def main() -> None:
             servers.append(start_uvicorn("api.app:app_from_env", service_port, {ENV_VAR: settings.to_json()}))
             runs: list[tuple[str, str, list[str]]] = [("bare FastAPI", f"http://127.0.0.1:{bare_port}", ["/bare"])]
             runs += [(name, f"http://127.0.0.1:{service_port}", paths) for name, paths in targets.items()]
-            for name, base, paths in runs:
+            for _name, base, paths in runs:
                 drive(base, paths, args.warmup, workdir)
             # Every measured run of the service follows a run of the bare app, and its ratio is taken
             # against that run: the machine is shared, and its load drifts within seconds.
@@ -343,7 +345,7 @@ def main() -> None:
         print(f"{name:22s} {rps:9,.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {ratio:.3f}x bare  "
               f"non-2xx {non2xx} {status}")
 
-    failed = [name for name, ok in zip(list(results)[1:], verdicts) if not ok]
+    failed = [name for name, ok in zip(list(results)[1:], verdicts, strict=True) if not ok]
     summary = "All targets met." if not failed else f"Targets not met by: {', '.join(failed)}."
     if "verify (subject)" in results:
         summary += (

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 import os
+from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from eth_account.signers.local import LocalAccount
+
+    from provenance.errors import LedgerUnavailable
+    from provenance.index import Index
+    from provenance.ledger import Ledger
+    from provenance.store import Store
+    from provenance.verifier import StatementSource
 
 
 @dataclass(frozen=True)
@@ -15,7 +26,7 @@ class Settings:
     network: str
 
 
-def settings_from(args) -> Settings:
+def settings_from(args: Namespace) -> Settings:
     """Options win over environment variables, which win over defaults."""
     home = args.home or os.environ.get("PROVENANCE_HOME") or "~/.provenance"
     rpc_url = args.rpc_url or os.environ.get("PROVENANCE_RPC_URL")
@@ -24,7 +35,7 @@ def settings_from(args) -> Settings:
     return Settings(Path(home).expanduser(), rpc_url, registry, network)
 
 
-def open_ledger(settings: Settings, *, need_registry: bool = True):
+def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
     """Connect to the configured chain; the local chain is started when it is needed and not running."""
     import sys
 
@@ -52,7 +63,7 @@ def open_ledger(settings: Settings, *, need_registry: bool = True):
     return ledger
 
 
-def unlock_key(settings: Settings, name: str | None):
+def unlock_key(settings: Settings, name: str | None) -> LocalAccount:
     """The publisher's account: key ``name``, or the only key when there is one; asked before any write."""
     from cli.terminal import password
     from provenance.errors import KeystoreError
@@ -72,7 +83,7 @@ def unlock_key(settings: Settings, name: str | None):
     return keystore.unlock(name, password(confirm=False))
 
 
-def ensure_funds(settings: Settings, ledger, address: str) -> None:
+def ensure_funds(settings: Settings, ledger: Ledger, address: str) -> None:
     """On the local chain a new key is given test ether; elsewhere an empty account is an error."""
     import sys
 
@@ -90,7 +101,7 @@ def ensure_funds(settings: Settings, ledger, address: str) -> None:
     )
 
 
-def open_store(settings: Settings, ledger):
+def open_store(settings: Settings, ledger: Ledger) -> Store:
     """The local store, after finishing whatever a previous run left open on this chain."""
     import sys
 
@@ -107,20 +118,32 @@ def kept_hint(what: str) -> str:
     return f"{what} is kept in the local store; run `provenance anchor` (or any chain command) to resume"
 
 
-def open_index(settings: Settings, ledger):
+def registry_of(ledger: Ledger) -> str:
+    """The ledger's registry address; ``open_ledger(settings)`` has set one (or raised this already)."""
+    from provenance.errors import RegistryNotFound
+
+    if ledger.registry is None:
+        raise RegistryNotFound(
+            f"no registry address is known for chain {ledger.chain_id} at {ledger.rpc_url}",
+            hint="pass --registry or set PROVENANCE_REGISTRY",
+        )
+    return ledger.registry
+
+
+def open_index(settings: Settings, ledger: Ledger) -> Index:
     """The local event index of this chain and registry (one file each, under PROVENANCE_HOME/index)."""
     from provenance.index import Index
 
-    path = settings.home / "index" / f"{ledger.chain_id}-{ledger.registry.lower()}.db"
+    path = settings.home / "index" / f"{ledger.chain_id}-{registry_of(ledger).lower()}.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return Index.open(path)
 
 
-def statement_sources(settings: Settings, index) -> list:
+def statement_sources(settings: Settings, index: Index) -> list[StatementSource]:
     """Where the verifier looks for Statements: the local store (when there is one) and the index."""
     from provenance.store import STORE_FILE, Store
 
-    sources = []
+    sources: list[StatementSource] = []
     if (settings.home / STORE_FILE).exists():
         sources.append(Store.open(settings.home))
     if hasattr(index, "statements_for"):
@@ -150,7 +173,7 @@ def kept_summary(settings: Settings) -> str:
     )
 
 
-def chain_unavailable(settings: Settings, err):
+def chain_unavailable(settings: Settings, err: LedgerUnavailable) -> LedgerUnavailable:
     """The same LedgerUnavailable, naming the URL, with a hint saying what the local store keeps."""
     from provenance.errors import LedgerUnavailable
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from typing import TextIO
 
 __all__ = ["ProgressBar", "human_bytes", "password", "PASSWORD_ENV"]
 
@@ -51,7 +52,9 @@ class ProgressBar:
     hashing threads, drawing happens on a daemon thread every 0.1 s.
     """
 
-    def __init__(self, label: str = "hashing", *, stream=None, delay: float = 1.0, enabled: bool | None = None) -> None:
+    def __init__(
+        self, label: str = "hashing", *, stream: TextIO | None = None, delay: float = 1.0, enabled: bool | None = None
+    ) -> None:
         self.stream = stream or sys.stderr
         if enabled is None:
             enabled = hasattr(self.stream, "isatty") and self.stream.isatty()
@@ -69,7 +72,7 @@ class ProgressBar:
     def __enter__(self) -> ProgressBar:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def start(self, files: int, total_bytes: int) -> None:

@@ -132,7 +132,7 @@ def populate(ledger: Ledger, accounts) -> Scenario:
 
 
 def settings_for(ledger: Ledger, path: Path, **overrides) -> ServiceSettings:
-    values = dict(rpc_url=ledger.rpc_url, registry=ledger.registry, index_path=path, poll_interval=0.2)
+    values = {"rpc_url": ledger.rpc_url, "registry": ledger.registry, "index_path": path, "poll_interval": 0.2}
     values.update(overrides)
     return ServiceSettings(**values)
 

@@ -60,15 +60,15 @@ def server(home):
     script = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "provenance"
     if not script.exists():
         script = ROOT / ".venv" / "bin" / "provenance"
-    log = open(home_dir / "serve.log", "wb")
-    process = subprocess.Popen(
-        [str(script), "serve", "--port", str(port), "--workers", "2", "--poll-interval", "0.2"],
-        env={**os.environ, **env},
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(home_dir / "serve.log", "wb") as log:  # the child holds its own copy of the descriptor
+        process = subprocess.Popen(
+            [str(script), "serve", "--port", str(port), "--workers", "2", "--poll-interval", "0.2"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
@@ -82,7 +82,6 @@ def server(home):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
-        log.close()
         if process.returncode not in (0, -signal.SIGTERM):
             print((home_dir / "serve.log").read_text(errors="replace")[-4000:])
 

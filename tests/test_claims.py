@@ -146,7 +146,8 @@ def test_license_expressions_are_normalised(given, stored):
 
 
 @pytest.mark.parametrize(
-    "hf_id", ["openrail", "creativeml-openrail-m", "llama2", "llama3", "llama3.3", "llama4", "gemma", "other", "unknown"]
+    "hf_id",
+    ["openrail", "creativeml-openrail-m", "llama2", "llama3", "llama3.3", "llama4", "gemma", "other", "unknown"],
 )
 def test_hugging_face_ids_are_accepted(hf_id):
     assert Claims.from_mapping({"kind": "model", "copyright": {"license": hf_id}}).copyright.license == hf_id
@@ -199,7 +200,10 @@ def test_field_values_are_json_in_schema_order():
         ),
         (
             "bad_license.yaml",
-            ["copyright.license: 'Apache 2.0 OR MIT'", "accepted: an SPDX license expression such as Apache-2.0 OR MIT"],
+            [
+                "copyright.license: 'Apache 2.0 OR MIT'",
+                "accepted: an SPDX license expression such as Apache-2.0 OR MIT",
+            ],
         ),
         (
             "dp_without_epsilon.yaml",
@@ -260,7 +264,10 @@ def test_missing_kind_lists_the_kinds():
 
 def test_unknown_top_level_key_lists_the_sections():
     message = refused({"kind": "model", "licence": "MIT"})
-    assert "licence: unknown key; accepted keys here: kind, name, version, copyright, privacy, lineage, disclose" in message
+    assert (
+        "licence: unknown key; accepted keys here: kind, name, version, copyright, privacy, lineage, disclose"
+        in message
+    )
 
 
 def test_non_hf_non_spdx_id_is_refused():
@@ -315,7 +322,8 @@ def test_dp_parameters_without_listing_are_refused():
     ],
 )
 def test_bad_dp_parameters_name_the_parameter(dp, path):
-    message = refused({"kind": "model", "privacy": {"anonymization": ["differential_privacy"], "differential_privacy": dp}})
+    privacy = {"anonymization": ["differential_privacy"], "differential_privacy": dp}
+    message = refused({"kind": "model", "privacy": privacy})
     assert f"{path}:" in message
 
 
@@ -329,7 +337,10 @@ def test_enum_errors_list_the_accepted_values():
     )
     assert "privacy.lawful_basis: \"interest\" is not accepted; accepted: one of consent, contract," in message
     assert "privacy.confidentiality: \"secret\" is not accepted; accepted: one of red, amber, green, clear" in message
-    assert "copyright.training_mining.data_mining: \"yes\" is not accepted; accepted: one of allowed, notAllowed" in message
+    assert (
+        "copyright.training_mining.data_mining: \"yes\" is not accepted; accepted: one of allowed, notAllowed"
+        in message
+    )
 
 
 def test_repeated_list_items_are_refused():

@@ -107,7 +107,10 @@ def test_check_reports_differences_and_exits_1(artifact, tmp_path, capsys):
         (["hash", "{root}", "--shard-size", "lots"], "invalid size 'lots'"),
         (["hash", "{root}", "--check", "{root}/missing.json"], "cannot read the manifest"),
         (["hash", "{root}", "--oms-bundle", "x.sig"], "go together"),
-        (["export", "{root}", "--format", "cyclonedx"], "unknown export format 'cyclonedx'; accepted: in-toto, spdx, oms"),
+        (
+            ["export", "{root}", "--format", "cyclonedx"],
+            "unknown export format 'cyclonedx'; accepted: in-toto, spdx, oms",
+        ),
         (["export", "0x" + "ab" * 32, "--format", "spdx"], "no Statement of subject 0x" + "ab" * 32),
         (["export", "{root}", "--format", "oms"], "needs --key"),
         (["export", "0x" + "ab" * 32, "--format", "oms", "--key", "k.pem"], "needs the artifact's path"),
@@ -127,8 +130,9 @@ def test_export_then_import_through_the_cli(artifact, tmp_path, capsys):
 
     key = ec.generate_private_key(ec.SECP256R1())
     priv, pub = tmp_path / "k.pem", tmp_path / "k.pub"
-    priv.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    pem = serialization.Encoding.PEM
+    priv.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    pub.write_bytes(key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo))
     assert main(["export", str(artifact), "--format", "oms", "--key", str(priv)]) == 0
     bundle = tmp_path / "b.sig"
     bundle.write_text(capsys.readouterr().out)
@@ -191,9 +195,12 @@ def test_hash_and_help_do_not_import_heavy_modules(artifact, command):
         "import sys\n"
         "from cli.main import build_parser, main\n"
         f"{call}\n"
-        "heavy = [m for m in ('web3', 'fastapi', 'eth_abi', 'eth_account', 'model_signing', 'cryptography') if m in sys.modules]\n"
+        "heavy = [m for m in ('web3', 'fastapi', 'eth_abi', 'eth_account', 'model_signing', 'cryptography')"
+        " if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout

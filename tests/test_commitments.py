@@ -140,12 +140,17 @@ def test_root_and_proofs_match_openzeppelin(claims):
     values = [[o.field, "0x" + o.salt.hex(), "0x" + o.encoded.hex()] for o in fixed.openings]
     case = {"name": "claims", "encoding": ["string", "bytes32", "bytes"], "values": values}
     result = subprocess.run(
-        ["node", str(VECTORS)], input=json.dumps({"cases": [case]}), capture_output=True, text=True, check=True, cwd=ROOT
+        ["node", str(VECTORS)],
+        input=json.dumps({"cases": [case]}),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
     )
     reference = json.loads(result.stdout)["claims"]
     assert reference["root"] == "0x" + fixed.claims_root.hex()
     proofs = {d.field: ["0x" + p.hex() for p in d.proof] for d in fixed.disclose(CLAIM_FIELDS)}
-    for opening, proof in zip(fixed.openings, reference["proofs"]):
+    for opening, proof in zip(fixed.openings, reference["proofs"], strict=True):
         assert proofs[opening.field] == proof
 
 
@@ -257,7 +262,10 @@ def test_disclosed_view(commitment):
 
 def test_disclosed_view_refuses_mismatches_naming_the_fields(commitment):
     disclosures = commitment.disclose()
-    bad = [Disclosure.from_dict({**d.to_dict(), "value": "MIT"}) if d.field == "copyright.license" else d for d in disclosures]
+    bad = [
+        Disclosure.from_dict({**d.to_dict(), "value": "MIT"}) if d.field == "copyright.license" else d
+        for d in disclosures
+    ]
     with pytest.raises(ClaimsError, match=r"do not match claimsRoot 0x[0-9a-f]{64}: copyright.license$"):
         disclosed_view(commitment.claims_root, bad)
     with pytest.raises(ClaimsError, match="more than once: copyright.license"):

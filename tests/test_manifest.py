@@ -55,7 +55,9 @@ def golden(name: str, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     assert path.exists(), f"{path} is missing: run with PROVENANCE_REGEN_GOLDEN=1"
-    assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file (PROVENANCE_REGEN_GOLDEN=1 to update)"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{name} differs from the golden file (PROVENANCE_REGEN_GOLDEN=1 to update)"
+    )
 
 
 @pytest.fixture
@@ -73,7 +75,11 @@ def test_golden_manifest(sample):
 
 def test_entries_are_sha256sum_of_each_file_sorted_by_utf8_path(sample):
     manifest = Manifest.from_path(sample)
-    expected = {rel: data for rel, data in SAMPLE.items() if not any(rel == i or rel.startswith(i + "/") for i in DEFAULT_IGNORES)}
+    expected = {
+        rel: data
+        for rel, data in SAMPLE.items()
+        if not any(rel == i or rel.startswith(i + "/") for i in DEFAULT_IGNORES)
+    }
     assert [e.path for e in manifest.entries] == sorted(expected, key=lambda p: p.encode("utf-8"))
     for entry in manifest.entries:
         assert entry.sha256 == hashlib.sha256(expected[entry.path]).digest()
@@ -97,7 +103,8 @@ def test_inclusion_proof_of_one_file(sample):
     manifest = Manifest.from_path(sample)
     entry = manifest.entry("ünïcödé/名前.bin")
     proof = manifest.proof(entry.path)
-    assert verify(manifest.subject, file_leaf(entry.path, entry.size, hashlib.sha256("données\n".encode()).digest()), proof)
+    digest = hashlib.sha256("données\n".encode()).digest()
+    assert verify(manifest.subject, file_leaf(entry.path, entry.size, digest), proof)
     assert not verify(manifest.subject, file_leaf(entry.path, entry.size, bytes(32)), proof)
     with pytest.raises(ManifestError, match="not in this manifest"):
         manifest.proof("nope")
@@ -331,16 +338,23 @@ def test_shards_of_a_large_file(tmp_path):
         ("big.bin", 2000, 500),
         ("small.txt", None, 10),
     ]
-    assert [e.name for e in manifest.entries] == ["big.bin:0:1000", "big.bin:1000:2000", "big.bin:2000:2500", "small.txt"]
+    assert [e.name for e in manifest.entries] == [
+        "big.bin:0:1000",
+        "big.bin:1000:2000",
+        "big.bin:2000:2500",
+        "small.txt",
+    ]
     for e in manifest.entries[:3]:
         assert e.sha256 == hashlib.sha256(data[e.offset : e.offset + e.size]).digest()
     assert manifest.file_count == 2 and manifest.total_size == 2510
-    assert verify(manifest.subject, file_leaf("big.bin:1000:2000", 1000, manifest.entries[1].sha256), manifest.proof("big.bin:1000:2000"))
+    leaf = file_leaf("big.bin:1000:2000", 1000, manifest.entries[1].sha256)
+    assert verify(manifest.subject, leaf, manifest.proof("big.bin:1000:2000"))
     assert Manifest.from_json(manifest.to_json()) == manifest
     # another shard size, another subject; no file above it, no shards recorded
     assert Manifest.from_path(root, shard_size=999).subject != manifest.subject
     assert Manifest.from_path(root, shard_size=4096).shard_size is None
-    golden("manifest_sharded.json", Manifest.from_path(make_sample(tmp_path / "g", {"big.bin": bytes(range(250)) * 10, "small.txt": b"0123456789"}), shard_size=1000).to_json())
+    golden_root = make_sample(tmp_path / "g", {"big.bin": bytes(range(250)) * 10, "small.txt": b"0123456789"})
+    golden("manifest_sharded.json", Manifest.from_path(golden_root, shard_size=1000).to_json())
 
 
 def test_shard_name_colliding_with_a_file_is_refused(tmp_path):
@@ -374,7 +388,8 @@ def test_json_round_trip_and_format(sample):
     data = json.loads(manifest.to_json())
     assert list(data) == ["version", "subject", "file_count", "total_size", "shard_size", "files"]
     assert data["version"] == 1 and data["subject"] == manifest.subject_hex and data["shard_size"] is None
-    assert data["files"][0] == {"path": manifest.entries[0].path, "size": manifest.entries[0].size, "sha256": manifest.entries[0].sha256.hex()}
+    first = manifest.entries[0]
+    assert data["files"][0] == {"path": first.path, "size": first.size, "sha256": first.sha256.hex()}
     again = Manifest.from_json(manifest.to_json())
     assert again == manifest and again.subject == manifest.subject
     assert Manifest.from_json(manifest.to_json().encode()) == manifest

@@ -43,7 +43,10 @@ def file_values(n: int) -> list[tuple[str, int, bytes]]:
 def claim_values(n: int) -> list[tuple[str, bytes, bytes]]:
     fields = ["license", "copyright.holder", "privacy.pii", "training.data", "ünïcode.field"]
     blobs = [b"", b"Apache-2.0", b"x" * 32, b"y" * 33, "créé".encode() * 20]
-    return [(fields[i % len(fields)] + (f".{i}" if i >= len(fields) else ""), h(f"salt{i}"), blobs[i % len(blobs)]) for i in range(n)]
+    return [
+        (fields[i % len(fields)] + (f".{i}" if i >= len(fields) else ""), h(f"salt{i}"), blobs[i % len(blobs)])
+        for i in range(n)
+    ]
 
 
 def record_values(n: int) -> list[tuple[bytes]]:
@@ -85,10 +88,19 @@ def vectors() -> dict:
     if node is None:
         pytest.skip("node is not installed")
     payload = {
-        "cases": [{"name": name, "encoding": enc, "values": [[js_value(x) for x in v] for v in values]} for name, enc, values, _ in CASES]
+        "cases": [
+            {"name": name, "encoding": enc, "values": [[js_value(x) for x in v] for v in values]}
+            for name, enc, values, _ in CASES
+        ]
     }
     done = subprocess.run(
-        [node, str(SCRIPT)], input=json.dumps(payload), capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
+        [node, str(SCRIPT)],
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -106,7 +118,7 @@ def test_root_leaves_and_proofs_match_openzeppelin(vectors, name, encoding, valu
     tree = MerkleTree.from_leaves(leaves)
     assert "0x" + tree.root.hex() == expected["root"]
     assert tree.leaf_count == len(values)
-    for leaf, proof in zip(leaves, expected["proofs"]):
+    for leaf, proof in zip(leaves, expected["proofs"], strict=True):
         assert hexs(tree.proof(leaf)) == proof
         assert verify(tree.root, leaf, tree.proof(leaf))
 

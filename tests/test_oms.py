@@ -56,7 +56,9 @@ def model_signing_cli() -> list[str]:
 
 
 def run_model_signing(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([*model_signing_cli(), *map(str, args)], capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [*model_signing_cli(), *map(str, args)], capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +68,9 @@ def keys(tmp_path_factory) -> dict[str, Path]:
     for name, curve in (("p256", ec.SECP256R1()), ("other", ec.SECP256R1()), ("p384", ec.SECP384R1())):
         key = ec.generate_private_key(curve)
         priv, pub = d / f"{name}.pem", d / f"{name}.pub.pem"
-        priv.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-        pub.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        pem = serialization.Encoding.PEM
+        priv.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        pub.write_bytes(key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo))
         out[name], out[name + ".pub"] = priv, pub
     return out
 
@@ -83,7 +86,9 @@ def export(root: Path, key: Path, out: Path) -> tuple[Manifest, tuple[str, ...]]
     single = root.is_file()
     ignore = list(DEFAULT_IGNORES)
     manifest = Manifest.from_path(root, ignore=ignore)
-    bundle = sign_manifest(manifest, load_private_key(key), model_name=root.name, single_file=single, ignore_paths=ignore)
+    bundle = sign_manifest(
+        manifest, load_private_key(key), model_name=root.name, single_file=single, ignore_paths=ignore
+    )
     bundle.write(out)
     return manifest, bundle.left_out
 
@@ -97,7 +102,9 @@ def payload_of(bundle: Path) -> dict:
 
 def test_model_signing_verifies_our_bundle(model, keys, tmp_path):
     # git files and our own ignores sit in the model, as in a Hugging Face clone
-    make_model(model, {".gitattributes": b"*.safetensors filter=lfs\n", ".git/HEAD": b"ref\n", "provenance.json": b"{}"})
+    make_model(
+        model, {".gitattributes": b"*.safetensors filter=lfs\n", ".git/HEAD": b"ref\n", "provenance.json": b"{}"}
+    )
     sig = tmp_path / "model.sig"
     manifest, left_out = export(model, keys["p256"], sig)
     assert left_out == (".gitattributes",)
@@ -144,7 +151,9 @@ def test_model_signing_verifies_our_single_file_bundle(model, keys, tmp_path):
     sig = tmp_path / "file.sig"
     export(model / "model.safetensors", keys["p384"], sig)
     assert [r["name"] for r in payload_of(sig)["predicate"]["resources"]] == ["."]
-    done = run_model_signing("verify", "key", "--public_key", keys["p384.pub"], "--signature", sig, model / "model.safetensors")
+    done = run_model_signing(
+        "verify", "key", "--public_key", keys["p384.pub"], "--signature", sig, model / "model.safetensors"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -294,7 +303,8 @@ def test_inconsistent_and_unsupported_statements_are_refused(keys, model):
             }
         ).encode()
 
-    good = json.loads(base64.b64decode(json.loads(sign_manifest(Manifest.from_path(model), key, model_name="m").data)["dsseEnvelope"]["payload"]))
+    bundle = json.loads(sign_manifest(Manifest.from_path(model), key, model_name="m").data)
+    good = json.loads(base64.b64decode(bundle["dsseEnvelope"]["payload"]))
     assert OmsSignature.from_bundle(signed(good), pub).model_name == "m"
 
     bad = json.loads(json.dumps(good))

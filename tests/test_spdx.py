@@ -323,7 +323,9 @@ def test_unknown_ancestors_are_minimal_elements_named_by_subject(dataset, model,
     assert minimal["type"] == "dataset_DatasetPackage"
     assert minimal["externalIdentifier"][0]["identifier"] == "0x" + dataset.subject.hex()
     assert minimal["verifiedUsing"][0]["hashValue"] == dataset.subject.hex()
-    assert set(minimal) == {"type", "spdxId", "creationInfo", "externalIdentifier", "verifiedUsing", "dataset_datasetType"}
+    assert set(minimal) == {
+        "type", "spdxId", "creationInfo", "externalIdentifier", "verifiedUsing", "dataset_datasetType"
+    }
     # it says nothing the full element (under the same spdxId) would contradict
     full = by_id(spdx_document(dataset, created=CREATED))[artifact_id(dataset)]
     assert all(full[key] == value for key, value in minimal.items() if key != "externalIdentifier")
@@ -483,7 +485,9 @@ def _mutate_artifact(change):
         pytest.param(_mutate_artifact(lambda e: e.update(suppliedBy=e["spdxId"])), id="supplier-not-an-agent"),
         pytest.param(_mutate_artifact(lambda e: e.update(dataset_datasetType="noAssertion")), id="list-not-array"),
         pytest.param(_mutate_artifact(lambda e: e.update(software_downloadLocation="not a uri")), id="not-a-uri"),
-        pytest.param(_mutate_artifact(lambda e: e["verifiedUsing"][0].update(algorithm="keccak256")), id="bad-algorithm"),
+        pytest.param(
+            _mutate_artifact(lambda e: e["verifiedUsing"][0].update(algorithm="keccak256")), id="bad-algorithm"
+        ),
         pytest.param(lambda d, _: d["@graph"][0].pop("createdBy"), id="no-creator"),
         pytest.param(lambda d, _: d["@graph"][0].update(created="2026-11-26"), id="bad-timestamp"),
     ],
@@ -508,7 +512,8 @@ def test_validator_refuses_broken_documents(dataset, mutate):
          {"LicenseRef-acme": "https://acme.example/terms"}),
         ({"license": "other", "license_url": "https://acme.example/terms"}, "LicenseRef-other",
          {"LicenseRef-other": "https://acme.example/terms"}),
-        ({"license": "MIT OR openrail++"}, "MIT OR LicenseRef-openrail-plus-plus", {"LicenseRef-openrail-plus-plus": None}),
+        ({"license": "MIT OR openrail++"}, "MIT OR LicenseRef-openrail-plus-plus",
+         {"LicenseRef-openrail-plus-plus": None}),
     ],
 )  # fmt: skip
 def test_declared_licenses(tmp_path, copyright, expression, uris):

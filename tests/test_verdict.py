@@ -24,7 +24,14 @@ SUBJECT = bytes(range(32))
 RECORD = bytes(range(32, 64))
 
 # CLAIMS.md, "Verdict codes": the list users and tests match on.
-CLAIMS_MD_CODES = ["OK", "TAMPERED", "NOT_REGISTERED", "UNTRUSTED_PUBLISHER", "BAD_SIGNATURE", "NOT_ANCHORED", "BAD_PROOF", "UNCONFIRMED", "REVOKED", "SUPERSEDED", "DISCLOSURE_MISMATCH", "DISPUTED", "LICENSE_UNSPECIFIED", "LICENSE_CONFLICT", "USE_NOT_PERMITTED", "SHARE_ALIKE", "NO_DERIVATIVES", "RESTRICTIONS_DROPPED", "OPT_OUT_VIOLATION", "TRAINING_NOT_ALLOWED", "PRIVACY_UNVERIFIED", "PERSONAL_DATA_CONFLICT", "NO_LAWFUL_BASIS", "NO_SPECIAL_CATEGORY_CONDITION", "DP_INVALID", "DP_BUDGET_EXCEEDED", "ERASURE_AFFECTED", "CONFIDENTIALITY_CONFLICT", "PARENT_UNKNOWN", "PARENT_FAILED"]
+CLAIMS_MD_CODES = [
+    "OK", "TAMPERED", "NOT_REGISTERED", "UNTRUSTED_PUBLISHER", "BAD_SIGNATURE", "NOT_ANCHORED", "BAD_PROOF",
+    "UNCONFIRMED", "REVOKED", "SUPERSEDED", "DISCLOSURE_MISMATCH", "DISPUTED", "LICENSE_UNSPECIFIED",
+    "LICENSE_CONFLICT", "USE_NOT_PERMITTED", "SHARE_ALIKE", "NO_DERIVATIVES", "RESTRICTIONS_DROPPED",
+    "OPT_OUT_VIOLATION", "TRAINING_NOT_ALLOWED", "PRIVACY_UNVERIFIED", "PERSONAL_DATA_CONFLICT", "NO_LAWFUL_BASIS",
+    "NO_SPECIAL_CATEGORY_CONDITION", "DP_INVALID", "DP_BUDGET_EXCEEDED", "ERASURE_AFFECTED", "CONFIDENTIALITY_CONFLICT",
+    "PARENT_UNKNOWN", "PARENT_FAILED",
+]
 
 
 def ok(check: str) -> Check:
@@ -190,7 +197,8 @@ def test_table_has_one_line_per_check():
     assert rows[1].endswith("ancestor is share-alike; license differs")
     assert rows[2].split()[:3] == ["privacy", "fail", "NO_LAWFUL_BASIS"]
     # the reason column starts at the same place on every line
-    assert len({row.index(word) for row, word in zip(rows, ["integrity is fine", "ancestor", "no basis"])}) == 1
+    reasons = ["integrity is fine", "ancestor", "no basis"]
+    assert len({row.index(word) for row, word in zip(rows, reasons, strict=True)}) == 1
     assert "0x" + SUBJECT.hex() in text and "0x" + RECORD.hex() in text
     assert lines[-1].startswith("overall   fail")
 

@@ -343,7 +343,7 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
             expect(verdict.locator("#overall")).to_have_text("FAIL")
             rows = verdict.locator("table.verdict tbody tr")
             expect(rows).to_have_count(len(verdict_json["checks"]))
-            for row, check in zip(rows.all(), verdict_json["checks"]):
+            for row, check in zip(rows.all(), verdict_json["checks"], strict=True):
                 expect(row.locator("td").nth(0)).to_have_text(check["check"])
                 expect(row.locator(".badge")).to_have_text(check["status"])
                 expect(row.locator("td").nth(2)).to_have_text(check["code"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
 
 from api.answers import answer
 from api.deps import index_info, service_of
@@ -33,7 +34,7 @@ async def history(
     target: Target,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=500, description="at most this many events")] = 100,
-) -> HistoryOut:
+) -> Response:
     """Events newest first, each with its block, block time and transaction hash.
 
     A 32-byte target is read as a subject (every event of every record of the
@@ -46,6 +47,7 @@ async def history(
 
     def build() -> HistoryOut:
         index = service.index
+        kind: Literal["subject", "record", "address"]
         if len(target) == 42:
             found = index.history(publisher=target, limit=limit)
             kind, shown = "address", parse_address(target)
@@ -63,9 +65,9 @@ async def history(
                 )
         return HistoryOut(
             target=shown,
-            targetType=kind,  # type: ignore[arg-type]
+            targetType=kind,
             items=[EventOut.of(h) for h in found],  # type: ignore[misc]  # dicts, validated here
             index=index_info(service),
         )
 
-    return answer(service, ("history", target, limit), build)  # type: ignore[return-value]
+    return answer(service, ("history", target, limit), build)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from api.answers import answer
 from api.deps import Subject, index_info, service_of
@@ -28,7 +29,7 @@ async def lineage(
     subject: Subject,
     request: Request,
     depth: Annotated[int, Query(ge=1, le=64, description="how many parent generations to follow")] = 16,
-) -> LineageOut:
+) -> Response:
     """Nodes (subjects) and edges (child → parent, ``derivedFrom``), following the ``parents`` of
     every RecordRegistered event transitively, breadth first.
 
@@ -49,7 +50,7 @@ async def lineage(
         nodes, edges, truncated = graph
         return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
 
-    return answer(service, ("lineage", root, depth), build)  # type: ignore[return-value]
+    return answer(service, ("lineage", root, depth), build)
 
 
 def _graph(index: Index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:
@@ -64,7 +65,7 @@ def _graph(index: Index, root: str, depth: int) -> tuple[list[LineageNode], list
     if root not in walked.found:
         return None
     nodes = [_node(subject, walked.found.get(subject, []), walked.depth[subject]) for subject in walked.order]
-    edges = [LineageEdge(from_=child, to=parent) for child, parent in walked.edges]
+    edges = [LineageEdge.model_validate({"from": child, "to": parent}) for child, parent in walked.edges]
     return nodes, edges, walked.truncated
 
 

@@ -74,7 +74,7 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
             title="Unknown record",
         )
     # Proven on chain, no Statement: the proof is in the calldata of the proveBatched transaction.
-    root = bytes.fromhex(record.batch_root[2:])  # type: ignore[index]
+    root = bytes.fromhex(record.batch_root[2:])  # type: ignore[index]  # not None: direct records returned above
     call = service.ledger().prove_batched_call(bytes.fromhex(record.tx_hash[2:]))
     if call is None or call.root != root or call.record_id != record_id:
         raise ApiProblem(

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Query, UploadFile
 from fastapi.responses import Response
@@ -27,9 +27,13 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep, Subject
 from api.problems import ApiProblem, problem_responses
+from api.service import Service
 from provenance.errors import ProvenanceError
 from provenance.statement import Statement
-from provenance.verdict import CheckName, Code, Status
+from provenance.verdict import CheckName, Code, Status, Verdict
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.verifier import Verifier
 
 router = APIRouter(prefix="/v1", tags=["verify"])
 
@@ -69,7 +73,7 @@ class StatementAccepted(BaseModel):
     checks: list[CheckOut] = Field(description="the checks the Statement passed to be accepted")
 
 
-def _head(service) -> int:
+def _head(service: Service) -> int:
     """The chain head the indexer last saw; asked from the node when that is unknown or stale.
 
     While the node is down this raises LedgerUnavailable: the answer is 503 with
@@ -81,7 +85,7 @@ def _head(service) -> int:
     return service.ledger().block_number()
 
 
-def _verifier(service, use: str | None, head: int | None = None):
+def _verifier(service: Service, use: str | None, head: int | None = None) -> Verifier:
     from provenance.policy import Policy
     from provenance.verifier import Verifier
 
@@ -91,7 +95,7 @@ def _verifier(service, use: str | None, head: int | None = None):
                     head=_head(service) if head is None else head)
 
 
-def _answer(verdict, strict: bool) -> VerdictOut:
+def _answer(verdict: Verdict, strict: bool) -> VerdictOut:
     return VerdictOut.model_validate(verdict.to_json(strict=strict))
 
 
@@ -121,7 +125,7 @@ async def verify_subject(
     return Response(body, media_type="application/json")
 
 
-def _verify_subject(service, key: str, use: str | None, strict: bool) -> bytes:
+def _verify_subject(service: Service, key: str, use: str | None, strict: bool) -> bytes:
     head = _head(service)
 
     def compute() -> bytes:

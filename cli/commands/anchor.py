@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from argparse import ArgumentParser, Namespace, _SubParsersAction
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("anchor", help="anchor the queued records in one batch (one transaction)")
     parser.add_argument("--key", help="key name (default: the only key)")
     parser.add_argument("--uri", default="", help="public location of the batch document (recorded on chain)")
@@ -14,7 +15,7 @@ def add_parser(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     import shutil
 
     from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
@@ -33,7 +34,7 @@ def run(args) -> int:
         # whether the node was down from the start or went away half-way: say what the store keeps
         raise chain_unavailable(settings, err) from None
     if result is None:
-        payload = {"anchored": 0}
+        payload: dict[str, object] = {"anchored": 0}
         print(json.dumps(payload) if args.json else "nothing queued: no transaction sent")
         return 0
     document = batch_document_path(store, result.root)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from argparse import ArgumentParser, Namespace, _SubParsersAction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cli.context import Settings
+    from provenance.localchain import ChainStatus
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("chain", help="start, stop or inspect the local chain (anvil)")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -22,7 +28,7 @@ def add_parser(sub) -> None:
     status.set_defaults(handler=run)
 
 
-def _print_status(status, as_json: bool) -> None:
+def _print_status(status: ChainStatus, as_json: bool) -> None:
     if as_json:
         print(json.dumps(status.to_json(), indent=2))
         return
@@ -33,7 +39,7 @@ def _print_status(status, as_json: bool) -> None:
     print(f"registry:     {status.registry or '-'}")
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from cli.context import settings_from
     from provenance.errors import UsageError
     from provenance.localchain import LocalChain
@@ -56,7 +62,7 @@ def run(args) -> int:
     return 0
 
 
-def _remote_status(settings):
+def _remote_status(settings: Settings) -> ChainStatus:
     """Status of the node named by --rpc-url (and its registry, checked, when one is known)."""
     from cli.context import open_ledger
     from provenance.localchain import ChainStatus

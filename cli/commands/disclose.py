@@ -12,9 +12,10 @@ beside the artifact, else the local store's of its subject
 from __future__ import annotations
 
 import json
+from argparse import ArgumentParser, Namespace, _SubParsersAction
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("disclose", help="write a Statement revealing more claim fields (from the local store)")
     parser.add_argument("target", metavar="PATH|SUBJECT|STATEMENT",
                         help="the artifact (its Statement beside it), a Statement file, or the artifact's 0x subject")
@@ -25,7 +26,7 @@ def add_parser(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from pathlib import Path
 
     from cli.context import settings_from

@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import os
 import sys
+from argparse import ArgumentParser, Namespace, _SubParsersAction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.statement import Statement
+    from provenance.store import Store
 
 
-def _export_oms(args) -> int:
+def _export_oms(args: Namespace) -> int:
     from cli.terminal import PASSWORD_ENV, ProgressBar, password
     from provenance.errors import InvalidValue, SignatureError, UsageError
     from provenance.manifest import DEFAULT_IGNORES, Manifest
@@ -69,7 +75,7 @@ def _export_oms(args) -> int:
     return 0
 
 
-def _find_statement(args):
+def _find_statement(args: Namespace) -> tuple[Statement, Store | None]:
     """The target's Statement (provenance.targets), and the local store when there is one."""
     from cli.context import settings_from
     from cli.terminal import ProgressBar
@@ -83,7 +89,7 @@ def _find_statement(args):
         return statement_for(target, store, progress=bar), store
 
 
-def _write(args, text: str) -> None:
+def _write(args: Namespace, text: str) -> None:
     from provenance.errors import InvalidValue
 
     if args.out:
@@ -96,7 +102,7 @@ def _write(args, text: str) -> None:
         sys.stdout.write(text)
 
 
-def _export_intoto(args) -> int:
+def _export_intoto(args: Namespace) -> int:
     from provenance.spdx import dumps, intoto_document
 
     statement, _ = _find_statement(args)
@@ -104,11 +110,11 @@ def _export_intoto(args) -> int:
     return 0
 
 
-def _export_spdx(args) -> int:
+def _export_spdx(args: Namespace) -> int:
     from provenance.spdx import dumps, spdx_document
 
     statement, store = _find_statement(args)
-    ancestors = {}
+    ancestors: dict[bytes, Statement] = {}
     pending = list(statement.record.parents)
     while pending and store is not None and len(ancestors) < 256:
         subject = pending.pop()
@@ -126,7 +132,7 @@ def _export_spdx(args) -> int:
 FORMATS = {"in-toto": _export_intoto, "spdx": _export_spdx, "oms": _export_oms}
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "export",
         help="export an artifact's evidence: in-toto Statement, SPDX 3.0 JSON-LD, or an OMS bundle",
@@ -146,7 +152,7 @@ def add_parser(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from provenance.errors import InvalidValue, UsageError
 
     handler = FORMATS.get(args.format)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from argparse import ArgumentParser, Namespace, _SubParsersAction
 
 from cli.terminal import ProgressBar, human_bytes
 
@@ -55,7 +56,7 @@ def parse_size(text: str) -> int:
     return value
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "hash",
         help="hash a file or directory: its manifest and subject",
@@ -79,7 +80,7 @@ def add_parser(subparsers) -> None:
     p.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     import json
 
     from provenance.errors import ManifestError, UsageError

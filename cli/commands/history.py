@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from argparse import ArgumentParser, Namespace, _SubParsersAction
+from typing import Any
 
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("history", help="registrations, anchors, revocations, endorsements and disputes")
     parser.add_argument("target", help="subject or record id (0x + 64 hex), or a publisher address (0x + 40 hex)")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -24,7 +26,7 @@ def _when(unix: int | None) -> str:
     return datetime.datetime.fromtimestamp(unix, datetime.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from cli.context import open_index, open_ledger, settings_from
     from provenance.errors import InvalidValue
     from provenance.indexer import Indexer
@@ -49,7 +51,7 @@ def run(args) -> int:
             if not entries and batch is not None:
                 entries, what = [e for e in index.events(name="BatchAnchored", limit=10_000)
                                  if e.details.get("root") == text.lower()], "batch"
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "event": e.event, "blockNumber": e.block_number, "blockTime": e.block_time,
             "time": _when(e.block_time), "txHash": e.tx_hash, "recordId": e.record_id, "actor": e.actor,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from argparse import ArgumentParser, Namespace, _SubParsersAction
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("keys", help="create, import and list encrypted publisher keys")
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
@@ -22,7 +23,7 @@ def add_parser(sub) -> None:
         action.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from pathlib import Path
 
     from cli.context import settings_from

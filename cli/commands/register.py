@@ -8,9 +8,10 @@ so bad input leaves no trace in the store, the journal or the chain.
 from __future__ import annotations
 
 import json
+from argparse import ArgumentParser, Namespace, _SubParsersAction
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("register", help="register an artifact with its claims (directly or into the next batch)")
     parser.add_argument("path", help="the artifact: a file or a directory")
     parser.add_argument("--kind", choices=("model", "dataset", "other"), help="must match the claims file's kind")
@@ -27,15 +28,15 @@ def add_parser(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from pathlib import Path
 
     from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
     from cli.terminal import ProgressBar
     from provenance.claims import Claims
-    from provenance.errors import LedgerUnavailable, ManifestError, UsageError
+    from provenance.errors import LedgerUnavailable, ManifestError, UnknownParent, UsageError
     from provenance.manifest import Manifest
-    from provenance.publish import Publisher, UnknownParent, prepare, unknown_parents
+    from provenance.publish import Publisher, prepare, unknown_parents
     from provenance.record import Kind, hex32, parse_bytes32
     from provenance.statement import statement_path_for
 
@@ -80,13 +81,14 @@ def run(args) -> int:
             state = "anchored"
     except LedgerUnavailable as err:
         raise chain_unavailable(settings, err) from None
+    anchor = statement.anchor.to_json() if statement.anchor else None
     result = {
         "subject": hex32(statement.subject),
         "recordId": hex32(statement.record_id),
         "publisher": statement.publisher,
         "state": state,
         "statement": str(prepared.statement_path),
-        "anchor": statement.anchor.to_json() if statement.anchor else None,
+        "anchor": anchor,
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -94,8 +96,8 @@ def run(args) -> int:
         print(f"subject:   {result['subject']}")
         print(f"record id: {result['recordId']}")
         print(f"publisher: {result['publisher']}")
-        if statement.anchor:
-            print(f"anchored:  tx {result['anchor']['txHash']} in block {result['anchor']['blockNumber']}")
+        if anchor:
+            print(f"anchored:  tx {anchor['txHash']} in block {anchor['blockNumber']}")
         else:
             print("queued:    run `provenance anchor` to anchor the batch")
         print(f"statement: {result['statement']}")

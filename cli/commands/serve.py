@@ -10,8 +10,14 @@ FastAPI and uvicorn are imported only here, inside the handler.
 
 from __future__ import annotations
 
+from argparse import ArgumentParser, Namespace, _SubParsersAction
+from typing import TYPE_CHECKING
 
-def add_parser(sub) -> None:
+if TYPE_CHECKING:  # pragma: no cover
+    from api.settings import ServiceSettings
+
+
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("serve", help="run the verifier service (HTTP API and auditors' page)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -27,12 +33,12 @@ def add_parser(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def resolve(args):
+def resolve(args: Namespace) -> ServiceSettings:
     """The service settings for these options (connects only when the registry must be looked up)."""
     from pathlib import Path
 
     from api.settings import ServiceSettings
-    from cli.context import open_ledger, settings_from
+    from cli.context import open_ledger, registry_of, settings_from
     from provenance.errors import UsageError
 
     settings = settings_from(args)
@@ -44,7 +50,7 @@ def resolve(args):
         rpc_url, registry = settings.rpc_url, settings.registry
     else:
         ledger = open_ledger(settings)
-        rpc_url, registry = ledger.rpc_url, ledger.registry
+        rpc_url, registry = ledger.rpc_url, registry_of(ledger)
     index = Path(args.index).expanduser() if args.index else settings.home / "index.sqlite"
     index.parent.mkdir(parents=True, exist_ok=True)
     return ServiceSettings(
@@ -57,7 +63,7 @@ def resolve(args):
     )
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     import os
     import sys
 

@@ -7,9 +7,10 @@ verify (bad input, nothing known of the target, chain unreachable).
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentParser, Namespace, _SubParsersAction
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("verify", help="verify an artifact, a subject or a Statement against the chain")
     parser.add_argument("target", help="artifact path (file or directory), subject (0x + 64 hex) or Statement file")
     parser.add_argument("--policy", help="trust policy file (YAML; see docs/policy.md); default: built-in policy")
@@ -21,7 +22,7 @@ def add_parser(sub) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def run(args: Namespace) -> int:
     from pathlib import Path
 
     from cli.context import open_index, open_ledger, settings_from, statement_sources
