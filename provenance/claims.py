@@ -44,6 +44,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic.fields import FieldInfo
 
 from provenance import licenses
+from provenance._documents import parse_json, parse_yaml, problems_text, read_text
 from provenance.errors import ClaimsError
 
 __all__ = [
@@ -271,10 +272,8 @@ class Claims(_Model):
             problems = [_problem(e) for e in err.errors(include_url=False)]
         except _InvalidClaims as err:
             problems = list(err.problems)
-        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
-        lines = "\n".join(f"  - {path}: {text}" for path, text in problems)
         raise ClaimsError(
-            f"{where} {'has' if source else 'have'} {count}:\n{lines}",
+            f"{where} {'has' if source else 'have'} {problems_text(problems)}",
             hint="fix the fields listed; docs/claims.md describes the format",
         )
 
@@ -282,15 +281,9 @@ class Claims(_Model):
     def from_file(cls, path: str | Path) -> Claims:
         """Read a YAML (``.yaml``, ``.yml``, anything else) or JSON (``.json``) claims file."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ClaimsError(f"claims file {path} does not exist", hint="check the path given to --claims") from None
-        except UnicodeDecodeError:
-            raise ClaimsError(f"claims file {path} is not UTF-8 text") from None
-        except OSError as err:
-            raise ClaimsError(f"claims file {path} cannot be read: {err.strerror}") from None
-        data = _load_json(text, path) if path.suffix.lower() == ".json" else _load_yaml(text, path)
+        text = read_text(path, what="claims file", option="--claims", error=ClaimsError)
+        parse = parse_json if path.suffix.lower() == ".json" else parse_yaml
+        data = parse(text, path, what="claims file", error=ClaimsError)
         return cls.from_mapping(data, source=str(path))
 
     def parents(self) -> tuple[bytes, ...]:
@@ -433,41 +426,6 @@ def resolve_fields(names: Iterable[str]) -> tuple[str, ...]:
 
 
 # --- reading files and explaining errors --------------------------------------
-
-
-def _load_yaml(text: str, path: Path) -> Any:  # parsed YAML: from_mapping checks it
-    import yaml  # here, not at import: verifying never reads a claims file
-
-    from provenance._yaml import Yaml12Loader as _Yaml12Loader
-
-    try:
-        return yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ClaimsError(f"claims file {path} is not valid YAML: {err.problem or err.context}{where}") from None
-    except yaml.YAMLError as err:
-        raise ClaimsError(f"claims file {path} is not valid YAML: {err}") from None
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"the key {key!r} is given twice")
-        result[key] = value
-    return result
-
-
-def _load_json(text: str, path: Path) -> Any:  # parsed JSON: from_mapping checks it
-    try:
-        return json.loads(text, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as err:
-        raise ClaimsError(
-            f"claims file {path} is not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})"
-        ) from None
-    except ValueError as err:
-        raise ClaimsError(f"claims file {path} is not valid JSON: {err}") from None
 
 
 def _json_default(value: object) -> str:

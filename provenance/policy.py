@@ -45,6 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
+from provenance._documents import parse_yaml, problems_text, read_text
 from provenance.errors import PolicyError
 from provenance.licenses import UseClass
 from provenance.record import checksum_address
@@ -178,34 +179,17 @@ class Policy(_Model):
             return cls.model_validate_json(text)
         except ValidationError as err:
             problems = [_problem(e) for e in err.errors(include_url=False)]
-        count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
-        lines = "\n".join(f"  - {path}: {text}" for path, text in problems)
-        raise PolicyError(f"{where} has {count}:\n{lines}", hint="fix the keys listed; docs/policy.md describes them")
+        raise PolicyError(
+            f"{where} has {problems_text(problems)}", hint="fix the keys listed; docs/policy.md describes them"
+        )
 
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
         """Read a YAML (or JSON) policy file."""
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PolicyError(f"policy file {path} does not exist", hint="check the path given to --policy") from None
-        except UnicodeDecodeError:
-            raise PolicyError(f"policy file {path} is not UTF-8 text") from None
-        except OSError as err:
-            raise PolicyError(f"policy file {path} cannot be read: {err.strerror}") from None
-        import yaml  # here, not at import: `verify` without --policy never reads YAML
-
-        from provenance._yaml import Yaml12Loader as _Yaml12Loader
-
-        try:
-            data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.MarkedYAMLError as err:
-            mark = err.problem_mark or err.context_mark
-            at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-            raise PolicyError(f"policy file {path} is not valid YAML: {err.problem or err.context}{at}") from None
-        except yaml.YAMLError as err:
-            raise PolicyError(f"policy file {path} is not valid YAML: {err}") from None
+        text = read_text(path, what="policy file", option="--policy", error=PolicyError)
+        # JSON is YAML: one parser for both (its duplicate-key and YAML 1.2 rules hold for either)
+        data = parse_yaml(text, path, what="policy file", error=PolicyError)
         return cls.from_mapping(data, source=str(path))
 
     def with_use(self, use: str) -> Policy:
