@@ -52,9 +52,11 @@ def main(argv: list[str] | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        from provenance._text import printable  # messages quote file names and other untrusted text
+
+        print("error: " + printable(str(err), keep="\n"), file=sys.stderr)
         if err.hint:
-            print(f"hint: {err.hint}", file=sys.stderr)
+            print("hint: " + printable(err.hint, keep="\n"), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -5,6 +5,12 @@ encrypted by eth-account; the private key is only ever held in memory, inside
 the ``LocalAccount`` that :meth:`Keystore.unlock` returns. Nothing in this
 module prints, logs or returns key material: errors name the key and the file,
 never their contents.
+
+An imported keystore is decrypted and encrypted again with this module's scrypt
+cost: its own KDF parameters may be weak (a low ``n``, or pbkdf2 with few
+rounds) and would otherwise be kept. Its address is derived from the key, never
+read from the file (a file stating another address is refused). An existing key
+is never replaced unless the caller asks (``replace=True``, ``keys import --force``).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provenance._files import write_atomic
 from provenance.errors import KeystoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,18 +61,26 @@ class Keystore:
             )
         return self.dir / f"{name}.json"
 
-    def _write(self, name: str, keyfile: dict[str, Any]) -> KeyInfo:
+    def _write(self, name: str, keyfile: dict[str, Any], *, replace: bool = False) -> KeyInfo:
         path = self._path(name)
-        if path.exists():
-            raise KeystoreError(f"a key named {name!r} already exists ({path})")
+        if not replace:
+            self._refuse_existing(name)
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(keyfile, handle)
-        os.replace(tmp, path)
+        try:
+            write_atomic(path, json.dumps(keyfile), mode=0o600, replace=replace)
+        except FileExistsError:  # created since the check above
+            self._refuse_existing(name)
+            raise
         return self.info(name)
+
+    def _refuse_existing(self, name: str) -> None:
+        path = self._path(name)
+        if os.path.lexists(path):
+            raise KeystoreError(
+                f"a key named {name!r} already exists ({path})",
+                hint="choose another name, or replace it explicitly with `provenance keys import --force`",
+            )
 
     def create(self, name: str, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
         """Generate a new key and store it encrypted under ``password``."""
@@ -76,13 +91,28 @@ class Keystore:
         account = Account.create()
         return self._write(name, Account.encrypt(account.key, password, kdf="scrypt", iterations=scrypt_n))
 
-    def import_file(self, name: str, source: Path, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
-        """Import a hex private key file (re-encrypted under ``password``) or a keystore JSON (checked with it)."""
+    def import_file(
+        self,
+        name: str,
+        source: Path,
+        password: str,
+        *,
+        scrypt_n: int = DEFAULT_SCRYPT_N,
+        replace: bool = False,
+    ) -> KeyInfo:
+        """Import a hex private key file or a keystore JSON (opened with ``password``), encrypted anew.
+
+        Either way the key is stored encrypted under ``password`` with scrypt of
+        cost ``scrypt_n``, with the address derived from the key. A keystore
+        whose ``address`` field names another account is refused, and so is an
+        existing ``name`` unless ``replace``.
+        """
         from eth_account import Account  # lazy: as in create()
-        from eth_typing import HexStr
 
         self._check_password(password)
         self._path(name)
+        if not replace:
+            self._refuse_existing(name)
         try:
             text = source.read_text().strip()
         except FileNotFoundError:
@@ -90,15 +120,30 @@ class Keystore:
         except (OSError, UnicodeDecodeError) as err:
             raise KeystoreError(f"cannot read key file {source}: {type(err).__name__}") from None
         if _HEX_KEY.match(text):
-            return self._write(name, Account.encrypt(HexStr(text), password, kdf="scrypt", iterations=scrypt_n))
+            key = bytes.fromhex(text.removeprefix("0x"))
+            stated = None
+        else:
+            try:
+                keyfile = json.loads(text)
+            except json.JSONDecodeError:
+                raise KeystoreError(
+                    f"{source} is neither a hex private key (64 hex digits) nor a keystore JSON file"
+                ) from None
+            if not isinstance(keyfile, dict):
+                raise KeystoreError(f"key file {source} is not a usable keystore (not a JSON object)")
+            key = self._decrypt(keyfile, password, source)
+            stated = keyfile.get("address")
         try:
-            keyfile = json.loads(text)
-        except json.JSONDecodeError:
+            address = Account.from_key(key).address
+        except ValueError:
+            raise KeystoreError(f"key file {source} does not hold a valid secp256k1 private key") from None
+        if stated is not None and _normal_address(stated) != address.lower():
             raise KeystoreError(
-                f"{source} is neither a hex private key (64 hex digits) nor a keystore JSON file"
-            ) from None
-        self._decrypt(keyfile, password, source)
-        return self._write(name, keyfile)
+                f"key file {source} states the address {stated!r}, but its key is that of {address}; refused",
+                hint="the file was altered or assembled from two keystores: import the key from a trusted copy",
+            )
+        keyfile = Account.encrypt(key, password, kdf="scrypt", iterations=scrypt_n)
+        return self._write(name, keyfile, replace=replace)
 
     def names(self) -> list[str]:
         if not self.dir.exists():
@@ -156,3 +201,11 @@ class Keystore:
     def _check_password(password: str) -> None:
         if not password:
             raise KeystoreError("the key password must not be empty (set PROVENANCE_KEY_PASSWORD or type one)")
+
+
+def _normal_address(value: object) -> str | None:
+    """A keystore's ``address`` field as lower-case ``0x`` hex (V3 files omit the ``0x``); None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value.lower().removeprefix("0x")
+    return "0x" + text if re.fullmatch(r"[0-9a-f]{40}", text) else None

@@ -5,6 +5,15 @@
 first time and records its address per chain id in ``networks.json``. ``up`` is
 idempotent; ``down`` stops the node gracefully so it writes its state.
 
+The node is a development sandbox: its accounts' keys are public and any local
+process can write to it. Every anvil the project starts (:func:`spawn_anvil`)
+runs with ``--no-cors``, so a web page open in a browser cannot call it over
+HTTP (anvil answers ``Access-Control-Allow-Origin: *`` by default, and its
+``anvil_*`` methods rewrite balances and storage). Its WebSocket endpoint on the
+same port still accepts any origin (anvil has no option to check it), which is
+one more reason to keep nothing of value on it. It inherits the environment
+without ``PROVENANCE_KEY_PASSWORD``.
+
 Layout under the home directory::
 
     chain/anvil.json   port and RPC URL of the node, and its pid while it runs
@@ -28,16 +37,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypedDict
 
+from provenance._files import write_atomic
 from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
 from provenance.ledger import Ledger
 from provenance.record import parse_address
 
-__all__ = ["LocalChain", "ChainStatus", "find_anvil", "spawn_anvil", "load_networks", "record_registry"]
+__all__ = [
+    "LocalChain",
+    "ChainStatus",
+    "find_anvil",
+    "spawn_anvil",
+    "child_environment",
+    "load_networks",
+    "record_registry",
+]
 
 DEFAULT_PORT = 8545
 LOCAL_CHAIN_ID = 31337
 _START_TIMEOUT = 20.0
 _STOP_TIMEOUT = 20.0
+#: Variables a child process never needs and must not see (``/proc/<pid>/environ``, crash reports).
+_SECRET_VARIABLES = ("PROVENANCE_KEY_PASSWORD",)
 
 
 def find_anvil() -> Path:
@@ -92,10 +112,12 @@ def record_registry(home: Path, chain_id: int, registry: str, rpc_url: str) -> N
 
 
 def _write_json(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=2) + "\n")
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment without the key password, for the processes it starts."""
+    return {name: value for name, value in os.environ.items() if name not in _SECRET_VARIABLES}
 
 
 def _port_is_free(port: int) -> bool:
@@ -132,13 +154,15 @@ def spawn_anvil(
 ) -> subprocess.Popen[bytes]:
     """Start anvil on 127.0.0.1:port and return once it answers JSON-RPC.
 
-    ``started`` is called with the process as soon as it exists (to record its
+    It runs with ``--no-cors`` (no web page may call it) and without the key
+    password in its environment. ``started`` is called with the process as soon as it exists (to record its
     pid before waiting). If anvil exits or stays silent for 20 s it is stopped
     and a ChainError names the port.
     """
     process = subprocess.Popen(
-        [str(find_anvil()), "--host", "127.0.0.1", "--port", str(port), *extra],
+        [str(find_anvil()), "--host", "127.0.0.1", "--port", str(port), "--no-cors", *extra],
         stdin=subprocess.DEVNULL,
+        env=child_environment(),
         stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=detached,

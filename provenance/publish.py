@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance import merkle
+from provenance._files import write_atomic
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
 from provenance.errors import InvalidValue, StoreCorrupted
@@ -183,13 +184,13 @@ def _crash_point(name: str) -> None:
 def _write_statement(statement: Statement, path: Path | None) -> None:
     if path is None:
         return
+    hint = "it is kept in the local store; write it out with `provenance export SUBJECT --format in-toto`"
     try:
         statement.write(path)
     except OSError as err:
-        raise InvalidValue(
-            f"the Statement could not be written to {path}: {err.strerror}",
-            hint="it is kept in the local store; write it out with `provenance export SUBJECT --format in-toto`",
-        ) from None
+        raise InvalidValue(f"the Statement could not be written to {path}: {err.strerror}", hint=hint) from None
+    except InvalidValue as err:  # a symbolic link where the Statement goes: refused, not followed
+        raise InvalidValue(str(err), hint=hint) from None
 
 
 class Publisher:
@@ -416,11 +417,8 @@ def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tupl
 def _write_batch_document(store: Store, root: bytes, statements: Sequence[str]) -> Path:
     """The document a batch's uri names: every member's Statement (compact JSON texts), under the store's home."""
     path = store.path.parent / "batches" / f"{hex32(root)}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     # compact: json's C encoder (indentation makes it fall back to Python, ~20x slower for 10,000 Statements)
-    tmp.write_text(f'{{"batchRoot":"{hex32(root)}","statements":[' + ",".join(statements) + "]}", encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomic(path, f'{{"batchRoot":"{hex32(root)}","statements":[' + ",".join(statements) + "]}")
     return path
 
 

@@ -14,12 +14,12 @@ or :meth:`Statement.from_file`, which refuse anything that is not ours.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+from provenance._files import write_atomic
 from provenance.errors import ProvenanceError, StatementError
 from provenance.record import Record, hex32, parse_bytes32
 from provenance.record import parse_address as _parse_address
@@ -214,11 +214,8 @@ class Statement:
         return statement.with_anchor(Anchor.from_json(json.loads(anchor_json))).dumps_compact()
 
     def write(self, path: Path) -> None:
-        """Write atomically: a crash leaves the old file or the new one, never half of one."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        tmp.write_text(self.dumps(), encoding="utf-8")
-        os.replace(tmp, path)
+        """Write atomically: a crash leaves the old file or the new one, never half of one (never through a link)."""
+        write_atomic(path, self.dumps())
 
     @classmethod
     def from_file(cls, path: Path) -> Statement:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from provenance._text import printable
 from provenance.errors import VerdictError
 
 __all__ = [
@@ -305,7 +306,11 @@ class Verdict:
         return verdict
 
     def to_table(self, *, strict: bool = False) -> str:
-        """Plain text for a terminal: a header, one line per check, the overall result."""
+        """Plain text for a terminal: a header, one line per check, the overall result.
+
+        Messages are escaped for the terminal (:func:`provenance._text.printable`);
+        :meth:`to_json` keeps them exact.
+        """
         rows = [("CHECK", "STATUS", "CODE", "REASON")]
         rows += [(c.check.value, c.status.value, c.code.value, _one_line(c.message)) for c in self.checks]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -325,7 +330,8 @@ class Verdict:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One table cell: controls and bidi characters escaped (messages quote file names), whitespace folded."""
+    return " ".join(printable(text, keep="\n").split())
 
 
 def _parse_hex32(text: Any) -> bytes:

@@ -204,3 +204,44 @@ def test_hash_and_help_do_not_import_heavy_modules(artifact, command):
     )
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout
+
+
+HOSTILE_NAME = "a\x1b[2K\rPASS\u202e.bin"
+
+
+def _raw_controls(text: str) -> list[str]:
+    return [c for c in text if (ord(c) < 0x20 and c != "\n") or 0x7F <= ord(c) < 0xA0 or c in "\u202e\u2066\u200f"]
+
+
+def test_check_escapes_hostile_file_names_and_json_stays_exact(artifact, tmp_path, capsys):
+    saved = tmp_path / "manifest.json"
+    saved.write_text(Manifest.from_path(artifact).to_json())
+    (artifact / HOSTILE_NAME).write_bytes(b"x")
+    (artifact / "config.json").write_bytes(b"{}")
+    assert main(["hash", str(artifact), "--check", str(saved)]) == 1
+    out = capsys.readouterr().out
+    assert "extra a\\x1b[2K\\rPASS\\u202e.bin\n" in out
+    assert not _raw_controls(out)
+    assert main(["hash", str(artifact), "--check", str(saved), "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["extra"] == [HOSTILE_NAME]
+
+
+def test_error_messages_escape_hostile_file_names(tmp_path, capsys):
+    root = tmp_path / "artifact"
+    root.mkdir()
+    os.symlink("nowhere", root / HOSTILE_NAME)  # refused: a symbolic link, named in the error
+    assert main(["hash", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "a\\x1b[2K\\rPASS\\u202e.bin" in err
+    assert not _raw_controls(err)
+
+
+def test_history_table_escapes_its_cells():
+    from cli.commands.history import table
+
+    item = {"time": "2026-01-01 00:00:00Z", "event": "Registered\x1b[2K", "blockNumber": 7,
+            "recordId": "0x" + "ab" * 32, "actor": "0x" + "cd" * 20 + "\u202e", "txHash": "0x" + "ef" * 32 + "\r"}
+    lines = table([item])
+    assert lines[0].startswith("TIME (UTC)")
+    assert "Registered\\x1b[2K" in lines[1] and "\\u202e" in lines[1] and lines[1].endswith("\\r")
+    assert not _raw_controls("\n".join(lines))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -106,3 +107,44 @@ def test_registry_without_code_is_a_clear_error(home, anvil_url):
 def test_status_of_a_stopped_chain(home):
     status = _status(home)
     assert status["running"] is False and status["registry"] is None
+
+
+def _cross_origin_answers(url):
+    """The headers anvil answers a web page's preflight and its JSON-RPC POST with."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    answers = []
+    for method, headers, body in (
+        ("OPTIONS", {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}, None),
+        ("POST", {"Content-Type": "application/json"}, b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId"}'),
+    ):
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        try:
+            connection.request(method, "/", body=body, headers={"Origin": "http://evil.example", **headers})
+            response = connection.getresponse()
+            response.read()
+            answers.append({name.lower(): value for name, value in response.getheaders()})
+        finally:
+            connection.close()
+    return answers
+
+
+def test_local_chain_allows_no_web_page_and_never_sees_the_key_password(home):
+    port = free_port()
+    env = {"PROVENANCE_HOME": str(home), "PROVENANCE_KEY_PASSWORD": "hunter2-secret"}
+    up = run_cli("chain", "up", "--port", str(port), "--json", env=env)
+    assert up.returncode == 0, up.stderr
+    status = json.loads(up.stdout)
+    environ = Path(f"/proc/{status['pid']}/environ").read_bytes().split(b"\0")
+    assert f"PROVENANCE_HOME={home}".encode() in environ  # the right process, its environment read
+    assert not [v for v in environ if v.startswith(b"PROVENANCE_KEY_PASSWORD=") or b"hunter2-secret" in v]
+    for answer in _cross_origin_answers(status["rpcUrl"]):
+        assert "access-control-allow-origin" not in answer
+
+
+def test_every_anvil_the_project_starts_refuses_web_pages(anvil_url):
+    # the tests' own node comes from tests.helpers.start_anvil, through provenance.localchain.spawn_anvil
+    for answer in _cross_origin_answers(anvil_url):
+        assert "access-control-allow-origin" not in answer

@@ -215,3 +215,20 @@ def test_docs_explain_every_code():
     text = (ROOT / "docs" / "verdicts.md").read_text()
     missing = [c.value for c in Code if f"`{c.value}`" not in text]
     assert not missing
+
+
+HOSTILE_NAME = "a\x1b[2K\rPASS\u202e.bin"
+RAW_CONTROLS = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0)) if chr(c) != "\n"] + ["\u202e", "\u2066"]
+
+
+def test_table_escapes_what_a_file_name_could_hide_a_fail_row_with():
+    message = f"The files differ from the registered manifest: 1 changed\n  changed {HOSTILE_NAME}: expected ..."
+    v = verdict(ok("authenticity"), Check("integrity", "fail", "TAMPERED", message))
+    text = v.to_table()
+    assert not [c for c in RAW_CONTROLS if c in text]
+    row = next(line for line in text.splitlines() if line.startswith("integrity"))
+    assert row.split()[:3] == ["integrity", "fail", "TAMPERED"]
+    assert "changed a\\x1b[2K\\rPASS\\u202e.bin: expected" in row
+    # JSON stays exact
+    assert v.to_json()["checks"][0]["message"] == message
+    assert json.loads(v.to_json_text())["checks"][0]["message"] == message

@@ -83,6 +83,7 @@ def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
 def run(args: Namespace) -> int:
     import json
 
+    from provenance._text import printable
     from provenance.errors import ManifestError, UsageError
     from provenance.manifest import Manifest
 
@@ -130,9 +131,9 @@ def run(args: Namespace) -> int:
             report = {"subject": expected.subject_hex, **diff.to_dict()}
             out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
         else:
-            for line in diff.lines():
-                out.write(line + "\n")
-            out.write(f"{args.path}: {diff.summary()} (manifest {expected.subject_hex})\n")
+            for line in diff.lines():  # file names are the checked folder's: escaped for the terminal
+                out.write(printable(line) + "\n")
+            out.write(f"{printable(args.path)}: {diff.summary()} (manifest {expected.subject_hex})\n")
         return 0 if diff.ok else 1
 
     if args.json:
@@ -146,6 +147,6 @@ def run(args: Namespace) -> int:
     if manifest.shard_size:
         out.write(f"shards   {len(manifest.entries)} entries of up to {manifest.shard_size} bytes\n")
     if oms is not None:
-        out.write(f"oms      signature of {oms.model_name!r} verified; files match\n")
+        out.write(f"oms      signature of {printable(repr(oms.model_name))} verified; files match\n")
     out.write(f"time     {elapsed:.2f} s{rate}\n")
     return 0

@@ -65,10 +65,20 @@ def run(args: Namespace) -> int:
     if not items:
         print(f"nothing on chain {ledger.chain_id} (registry {ledger.registry}) about {text}")
         return 0
-    print(f"{'TIME (UTC)':21} {'EVENT':20} {'BLOCK':>7}  {'RECORD':20} {'BY':42} TX")
-    for item in items:
-        record = item["recordId"] or "-"
-        short = record if record == "-" else f"{record[:10]}...{record[-4:]}"
-        print(f"{item['time']:21} {item['event']:20} {item['blockNumber']:>7}  {short:20} {item['actor'] or '-':42} "
-              f"{item['txHash']}")
+    for line in table(items):
+        print(line)
     return 0
+
+
+def table(items: list[dict[str, Any]]) -> list[str]:
+    """The lines of the terminal table; cells come from the chain, so they are escaped for the terminal."""
+    from provenance._text import printable
+
+    lines = [f"{'TIME (UTC)':21} {'EVENT':20} {'BLOCK':>7}  {'RECORD':20} {'BY':42} TX"]
+    for item in items:
+        record = printable(str(item["recordId"] or "-"))
+        short = record if record == "-" else f"{record[:10]}...{record[-4:]}"
+        event, actor, tx = (printable(str(item[key] or "-")) for key in ("event", "actor", "txHash"))
+        lines.append(f"{item['time']:21} {event:20} {item['blockNumber']:>7}  {short:20} {actor:42} {tx}")
+    return lines
+

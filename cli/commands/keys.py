@@ -1,4 +1,9 @@
-"""`provenance keys new|list|import|show`: encrypted publisher keys under PROVENANCE_HOME."""
+"""`provenance keys new|list|import|show`: encrypted publisher keys under PROVENANCE_HOME.
+
+``import`` encrypts the key anew (scrypt at the default cost, whatever the file
+used), derives its address from the key and refuses a file stating another one;
+it never replaces a key of the same name unless ``--force`` is given.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     imp = actions.add_parser("import", help="import a hex private key file or a keystore JSON file")
     imp.add_argument("name")
     imp.add_argument("keyfile")
+    imp.add_argument("--force", action="store_true", help="replace an existing key of the same name")
     listing = actions.add_parser("list", help="list key names and addresses")
     show = actions.add_parser("show", help="show a key's address and file (never the key)")
     show.add_argument("name")
@@ -34,7 +40,7 @@ def run(args: Namespace) -> int:
     if args.action == "new":
         infos = [store.create(args.name, password(confirm=True))]
     elif args.action == "import":
-        infos = [store.import_file(args.name, Path(args.keyfile), password(confirm=False))]
+        infos = [store.import_file(args.name, Path(args.keyfile), password(confirm=False), replace=args.force)]
     elif args.action == "show":
         infos = [store.info(args.name)]
     else:
@@ -43,6 +49,8 @@ def run(args: Namespace) -> int:
         payload = [i.to_json() for i in infos]
         print(json.dumps(payload if args.action == "list" else payload[0], indent=2))
     else:
+        from provenance._text import printable
+
         for info in infos:
-            print(f"{info.name}\t{info.address}\t{info.path}")
+            print(f"{info.name}\t{info.address}\t{printable(str(info.path))}")
     return 0

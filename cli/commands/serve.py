@@ -68,9 +68,12 @@ def run(args: Namespace) -> int:
     import sys
 
     from api.settings import ENV_VAR
+    from cli.terminal import PASSWORD_ENV
 
     service = resolve(args)
     os.environ[ENV_VAR] = service.to_json()
+    # the service signs nothing: its workers (separate processes with --workers) inherit no key password
+    os.environ.pop(PASSWORD_ENV, None)
     print(
         f"serving on http://{args.host}:{args.port} ({args.workers} worker{'s' if args.workers > 1 else ''}); "
         f"chain {service.rpc_url}, registry {service.registry}, index {service.index_path}",
