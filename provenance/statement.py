@@ -77,13 +77,21 @@ def statement_path_for(artifact: Path) -> Path:
 
 @dataclass(frozen=True)
 class Anchor:
-    """How a record reached the chain: ``direct`` (its own transaction) or ``batch`` (a root and a proof)."""
+    """How a record reached the chain: ``direct`` (its own transaction) or ``batch`` (a root and a proof).
+
+    A batch is the registry's (submitter, root) pair: ``submitter`` is the
+    address that anchored the root (the publisher, for the batches this tool
+    makes). It is None only in Statements written for registry version 1,
+    which did not name it; a verifier then looks for the publisher's own
+    anchor of the root.
+    """
 
     type: str
     tx_hash: bytes
     block_number: int
     batch_root: bytes | None = None
     proof: tuple[bytes, ...] = ()
+    submitter: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -94,6 +102,8 @@ class Anchor:
         if self.type == "batch":
             data["batchRoot"] = hex32(self.batch_root or b"")
             data["proof"] = [hex32(p) for p in self.proof]
+            if self.submitter is not None:
+                data["submitter"] = self.submitter
         return data
 
     @classmethod
@@ -112,12 +122,14 @@ class Anchor:
         proof = data.get("proof")
         if not isinstance(proof, list):
             raise StatementError("anchor.proof must be a list of 32-byte hex strings")
+        submitter = data.get("submitter")
         return cls(
             "batch",
             parse_bytes32(tx_hash, "anchor.txHash"),
             block,
             parse_bytes32(batch_root, "anchor.batchRoot"),
             tuple(parse_bytes32(p, "anchor.proof[]") for p in proof),
+            None if submitter is None else parse_address(submitter, "anchor.submitter"),
         )
 
 

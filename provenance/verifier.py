@@ -5,11 +5,18 @@ For the artifact asked about it checks, in order:
 
 integrity     the files against the Statement's manifest (TAMPERED names each
               changed, missing and extra file), or one file's inclusion proof;
-authenticity  the EIP-712 signer recovered and compared with the publisher,
-              then the publisher against the trust policy;
-anchoring     a direct record in the registry, or a batch root anchored on
-              chain and the record's inclusion proof; confirmations;
-status        revoked, superseded (from the registry and its events);
+authenticity  the EIP-712 signature under the domain of the registry this
+              verifier reads (a Statement made for another chain or registry
+              is refused, whatever it says of itself), its signer compared with
+              the publisher or, for a publisher that is a contract, accepted by
+              its ERC-1271 ``isValidSignature``; then the publisher against the
+              trust policy;
+anchoring     a direct record in the registry, or a batch the publisher itself
+              anchored (or proved the record into: a root anchored by anyone
+              else proves inclusion, not consent) and the record's inclusion
+              proof; confirmations;
+status        revoked, superseded, with their reason codes (from the registry's
+              events);
 claims        every disclosure against the signed claimsRoot;
 then copyright, privacy, lineage and endorsements over the whole lineage,
 with parents resolved from chain events and from Statements the sources
@@ -24,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from provenance import merkle
 from provenance.claims import CLAIM_FIELDS
@@ -33,14 +40,14 @@ from provenance.errors import ClaimsError, ManifestError, NotFound, ProvenanceEr
 from provenance.lineage import walk
 from provenance.manifest import Manifest
 from provenance.policy import Policy
-from provenance.record import Domain, hex32
+from provenance.record import Domain, Kind, ReasonCode, hex32
 from provenance.rules import ArtifactFacts, Lineage, evaluate
 from provenance.signing import recover_record_signer
 from provenance.statement import Statement, statement_path_for
 from provenance.verdict import Check, CheckName, Code, Status, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provenance.index import Index, IndexedRecord
+    from provenance.index import Batch, HistoryEntry, Index, IndexedRecord
     from provenance.ledger import Ledger
 
 __all__ = ["Verifier", "StatementSource", "NotFound", "Acceptance", "ACCEPTANCE_CHECKS"]
@@ -65,22 +72,24 @@ _REFUSING = frozenset({Code.TAMPERED, Code.BAD_SIGNATURE, Code.NOT_REGISTERED, C
 
 @dataclass(frozen=True)
 class Acceptance:
-    """Whether a publisher's Statement may be kept by a verifier of ``registry``, and why not.
+    """Whether a publisher's Statement may be kept by a verifier of ``registry`` on ``chain_id``, and why not.
 
-    A Statement naming another registry is refused before anything is checked
-    (``other_registry``, no ``checks``). Otherwise ``checks`` are the deciding
-    checks (:data:`ACCEPTANCE_CHECKS`) as run and ``refused_by`` those of them
-    that failed or say it is not on chain.
+    A Statement naming another registry or another chain is refused before
+    anything is checked (``other_registry``, no ``checks``). Otherwise
+    ``checks`` are the deciding checks (:data:`ACCEPTANCE_CHECKS`) as run and
+    ``refused_by`` those of them that failed or say it is not on chain.
     """
 
     statement: Statement
     registry: str
+    chain_id: int
     checks: tuple[Check, ...] = ()
     refused_by: tuple[Check, ...] = ()
 
     @property
     def other_registry(self) -> bool:
-        return self.statement.registry.lower() != self.registry.lower()
+        """The Statement is for another registry, or for this registry's address on another chain."""
+        return self.statement.registry.lower() != self.registry.lower() or self.statement.chain_id != self.chain_id
 
     @property
     def accepted(self) -> bool:
@@ -89,7 +98,10 @@ class Acceptance:
     def reason(self) -> str:
         """Why it is refused, for a person ('' when it is accepted)."""
         if self.other_registry:
-            return f"the Statement is for registry {self.statement.registry}, this service follows {self.registry}"
+            return (
+                f"the Statement is for registry {self.statement.registry} on chain {self.statement.chain_id}, "
+                f"this service follows registry {self.registry} on chain {self.chain_id}"
+            )
         if self.refused_by:
             return "the Statement does not verify: " + "; ".join(
                 f"{c.check} {c.code}: {c.message}" for c in self.refused_by)
@@ -104,10 +116,34 @@ class _Found:
     statement: Statement | None
     record: IndexedRecord | None  # the on-chain registration seen by the index (direct records)
 
+    @property
+    def on_chain(self) -> IndexedRecord:
+        """The chain's record of an artifact found without a Statement (found by it, so always there)."""
+        if self.record is None:
+            raise NotFound(f"no Statement and no record of {hex32(self.subject)} is known")
+        return self.record
+
 
 def _short(value: bytes) -> str:
     text = value.hex()
     return f"0x{text[:8]}...{text[-4:]}"
+
+
+def _why(code: str | None, reason: str) -> str:
+    """``' (erasure): "text"'``: a revocation's or supersession's reason code and text, as a message ends."""
+    named = f" ({code})" if code is not None and code != ReasonCode.OTHER.label else ""
+    return f"{named}: {reason!r}" if reason else named
+
+
+def _revocation_reason(code: str | None, reason: str | None) -> str | None:
+    """The reason the rules read: the text, led by the code's name unless it is ``other`` (so that a
+    revocation with reason code ``erasure`` reads as one for erasure whatever its text says)."""
+    if code is None or code == ReasonCode.OTHER.label:
+        return reason
+    text = reason or ""
+    if text.lower().startswith(code):
+        return text
+    return f"{code}: {text}" if text else code
 
 
 class Verifier:
@@ -131,7 +167,7 @@ class Verifier:
         self.index = index
         self.policy = policy
         self.sources = list(sources)
-        self._given = {}
+        self._given: dict[bytes, list[Statement]] = {}
         for statement in extra_statements:
             self._given.setdefault(statement.subject, []).append(statement)
         if sync:
@@ -183,12 +219,13 @@ class Verifier:
     def accept_statement(self, statement: Statement) -> Acceptance:
         """Whether a publisher's Statement may be kept (a service learns batched records from them).
 
-        Kept only when it is for this registry, its manifest gives the subject, the publisher
-        signed it, it is anchored here (directly, or in an anchored batch with a valid proof) and
-        its disclosures match claimsRoot. The claims rules are no condition: a true Statement
-        about a restricted artifact is kept.
+        Kept only when it is for this registry on this chain, its manifest gives the subject, the
+        publisher signed it, it is anchored here (directly, or in a batch the publisher anchored or
+        proved it into, with a valid proof) and its disclosures match claimsRoot. The claims rules
+        are no condition: a true Statement about a restricted artifact is kept.
         """
-        acceptance = Acceptance(statement, self.ledger.registry or "")  # no registry: nothing is kept
+        # no registry: nothing is kept
+        acceptance = Acceptance(statement, self.ledger.registry or "", self.ledger.chain_id)
         if acceptance.other_registry:
             return acceptance
         verdict = self.verify_statement(statement)
@@ -236,8 +273,8 @@ class Verifier:
         covered = {s.record_id for s in statements}
         candidates += [_Found(subject, None, r) for rid, r in chain.items() if rid not in covered]
 
-        def rank(found: _Found) -> tuple:
-            publisher = found.statement.publisher if found.statement else found.record.publisher
+        def rank(found: _Found) -> tuple[bool, bool, bool, int]:
+            publisher = found.statement.publisher if found.statement else found.on_chain.publisher
             revoked = bool(found.record and found.record.revoked)
             block = found.record.block_number if found.record else -1
             return (not self.policy.is_trusted_publisher(publisher), revoked, found.statement is None, -block)
@@ -254,12 +291,12 @@ class Verifier:
                 CheckName.INTEGRITY, Status.UNVERIFIABLE, Code.NOT_REGISTERED,
                 "A record of this subject is on chain but no Statement of it is known: its manifest, signature "
                 "and claims cannot be checked",
-                {"subject": found.subject, "recordId": found.record.record_id},
+                {"subject": found.subject, "recordId": found.on_chain.record_id},
             ))
             facts = self._facts(found, own_checks=[])
             checks += self._chain_only_checks(found)
             checks += self._evaluate(facts)
-            return Verdict(found.subject, bytes.fromhex(found.record.record_id[2:]), tuple(checks))
+            return Verdict(found.subject, bytes.fromhex(found.on_chain.record_id[2:]), tuple(checks))
         checks.append(self._integrity(statement, files, path))
         checks += self._authenticity(statement)
         anchoring, chain_state = self._anchoring(statement, found.record)
@@ -272,7 +309,7 @@ class Verifier:
         return Verdict(statement.subject, statement.record_id, tuple(checks))
 
     def _integrity(self, statement: Statement, files: Manifest | None, path: Path | None) -> Check:
-        evidence = {"subject": statement.subject}
+        evidence: dict[str, object] = {"subject": statement.subject}
         if path is not None:
             evidence["path"] = str(path)
         if statement.manifest is None:
@@ -310,13 +347,15 @@ class Verifier:
     def _verify_single_file(self, path: Path, actual: Manifest) -> Verdict:
         """One file of a larger artifact: find the artifact by the file's SHA-256, prove the file is in it."""
         entry = actual.entries[0]
-        hits = []
+        hits: list[tuple[str, str]] = []
         for source in self.sources:
             hits.extend(source.files(entry.sha256_hex))
         for given in (s for statements in self._given.values() for s in statements):  # --statement files
             for item in (given.manifest or {}).get("files") or ():
                 if isinstance(item, dict) and item.get("sha256") == entry.sha256_hex and "offset" not in item:
-                    hits.append((hex32(given.subject), item.get("path")))
+                    member = item.get("path")
+                    if isinstance(member, str):
+                        hits.append((hex32(given.subject), member))
         for subject_hex, member in hits:
             subject = bytes.fromhex(subject_hex[2:])
             found = self._best(subject)
@@ -343,32 +382,70 @@ class Verifier:
         )
 
     def _authenticity(self, statement: Statement) -> list[Check]:
-        domain = Domain(statement.chain_id, statement.registry)
-        evidence = {"publisher": statement.publisher, "recordId": statement.record_id}
+        evidence: dict[str, object] = {"publisher": statement.publisher, "recordId": statement.record_id}
+        # the domain of the registry read here, never the one the Statement names: a signature made for
+        # another chain or registry says nothing about a record here (record ids do not depend on the domain)
+        here = Domain(self.ledger.chain_id, self.ledger.registry or "")
+        if statement.chain_id != here.chain_id or statement.registry.lower() != here.verifying_contract.lower():
+            return [Check(CheckName.AUTHENTICITY, Status.FAIL, Code.BAD_SIGNATURE,
+                          f"The Statement is for registry {statement.registry} on chain {statement.chain_id}, but "
+                          f"this verifier reads registry {here.verifying_contract} on chain {here.chain_id}: its "
+                          "signature does not hold here",
+                          {**evidence, "chainId": statement.chain_id, "registry": statement.registry})]
         try:
-            signer = recover_record_signer(statement.record, domain, statement.signature)
+            signer: str | None = recover_record_signer(statement.record, here, statement.signature)
         except ProvenanceError as err:
             signer, why = None, str(err)
         else:
             why = f"it was signed by {signer}"
+        signed_by = f"Signed by {statement.publisher}"
         if signer != statement.publisher:
-            return [Check(CheckName.AUTHENTICITY, Status.FAIL, Code.BAD_SIGNATURE,
-                          f"The record's signature does not match its publisher {statement.publisher}: {why}",
-                          evidence)]
+            if not self._wallet_signed(statement, here):
+                return [Check(CheckName.AUTHENTICITY, Status.FAIL, Code.BAD_SIGNATURE,
+                              f"The record's signature does not match its publisher {statement.publisher}: {why}",
+                              evidence)]
+            evidence["wallet"] = "ERC-1271"
+            signed_by = f"Signed for {statement.publisher} (a contract wallet that accepts the signature, ERC-1271)"
         if self.policy.is_trusted_publisher(statement.publisher):
             return [Check(CheckName.AUTHENTICITY, Status.PASS, Code.OK,
-                          f"Signed by {statement.publisher}, a publisher the policy trusts", evidence)]
+                          f"{signed_by}, a publisher the policy trusts", evidence)]
         listed = bool(self.policy.trusted_publishers)
         return [Check(CheckName.AUTHENTICITY, self.policy.status_of(Code.UNTRUSTED_PUBLISHER),
                       Code.UNTRUSTED_PUBLISHER,
-                      f"Signed by {statement.publisher}, "
+                      f"{signed_by}, "
                       + ("who is not among the policy's trusted publishers" if listed
                          else "but the policy names no trusted publishers"),
                       evidence)]
 
-    def _anchoring(self, statement: Statement, record: IndexedRecord | None) -> tuple[list[Check], IndexedRecord | None]:
+    def _wallet_signed(self, statement: Statement, domain: Domain) -> bool:
+        """Whether the publisher is a contract whose ERC-1271 ``isValidSignature`` accepts the Statement's
+        signature of the record's digest, as the registry's SignatureChecker would."""
+        return self.ledger.has_code(statement.publisher) and self.ledger.is_valid_signature(
+            statement.publisher, statement.record.digest(domain), statement.signature
+        )
+
+    def _accepted_batch(self, statement: Statement | None, record: IndexedRecord | None) -> Batch | None:
+        """The batch that anchors the record, if one does: the publisher's own anchor of the Statement's
+        root, or the batch the record was proven into (the registry lets only the publisher prove a record
+        into another submitter's batch). Another submitter's anchor of the root alone counts for nothing:
+        a root proves inclusion, not the publisher's consent."""
+        candidates: list[tuple[str, str]] = []
+        anchor = statement.anchor if statement is not None else None
+        if statement is not None and anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
+            candidates.append((statement.publisher, hex32(anchor.batch_root)))
+        if record is not None and record.batch_root is not None and record.batch_submitter is not None:
+            candidates.append((record.batch_submitter, record.batch_root))
+        for submitter, root in candidates:
+            batch = self.index.batch(root, submitter)
+            if batch is not None:
+                return batch
+        return None
+
+    def _anchoring(
+        self, statement: Statement, record: IndexedRecord | None
+    ) -> tuple[list[Check], IndexedRecord | None]:
         rid = statement.record_id
-        evidence: dict = {"recordId": rid}
+        evidence: dict[str, Any] = {"recordId": rid}
         if record is not None and record.batch_root is None:  # registered directly, seen on chain
             if record.publisher != statement.publisher:
                 return [Check(CheckName.ANCHORING, Status.FAIL, Code.BAD_SIGNATURE,
@@ -377,28 +454,41 @@ class Verifier:
             evidence.update(txHash=record.tx_hash, block=record.block_number)
             return [self._confirmed(record.block_number, "registered directly", evidence)], record
         anchor = statement.anchor
-        if anchor is not None and anchor.type == "batch":
+        if anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
             root = anchor.batch_root
             evidence.update(batchRoot=root, proof=list(anchor.proof), txHash=anchor.tx_hash)
+            if anchor.submitter is not None:
+                evidence.update(submitter=anchor.submitter)
             if not merkle.verify(root, merkle.record_leaf(rid), anchor.proof):
                 return [Check(CheckName.ANCHORING, Status.FAIL, Code.BAD_PROOF,
                               f"The record's inclusion proof does not lead to batch root {_short(root)}",
                               evidence)], record
-            batch = self.index.batch(root)
-            if batch is None and (statement.chain_id != self.ledger.chain_id
-                                  or statement.registry.lower() != self.ledger.registry.lower()):
+        batch = self._accepted_batch(statement, record)
+        if batch is not None:
+            evidence.update(batchRoot=bytes.fromhex(batch.root[2:]), block=batch.block_number, txHash=batch.tx_hash,
+                            submitter=batch.submitter)
+            return [self._confirmed(batch.block_number, f"in batch {batch.root[:10]}... of {batch.count} records "
+                                    f"anchored by {batch.submitter}", evidence)], record
+        if anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
+            root = anchor.batch_root
+            strangers = self.index.batches(root)
+            if not strangers and (statement.chain_id != self.ledger.chain_id
+                                  or statement.registry.lower() != (self.ledger.registry or "").lower()):
                 # anchored elsewhere: not "not yet anchored" here, but not registered here at all (as direct)
                 return [Check(CheckName.ANCHORING, Status.FAIL, Code.NOT_REGISTERED,
                               f"The Statement says the record was anchored in batch {_short(root)} of registry "
                               f"{statement.registry} on chain {statement.chain_id}; registry {self.ledger.registry} "
                               f"on chain {self.ledger.chain_id} has no such record", evidence)], record
-            if batch is None:
+            if strangers:
+                who = ", ".join(sorted({b.submitter for b in strangers}))
                 return [Check(CheckName.ANCHORING, self.policy.status_of(Code.NOT_ANCHORED), Code.NOT_ANCHORED,
-                              f"Batch root {_short(root)} is not anchored in registry {self.ledger.registry}",
-                              evidence)], record
-            evidence.update(block=batch.block_number, txHash=batch.tx_hash, submitter=batch.submitter)
-            return [self._confirmed(batch.block_number, f"in batch {_short(root)} of {batch.count} records",
-                                    evidence)], record
+                              f"Batch root {_short(root)} is anchored in registry {self.ledger.registry} only by "
+                              f"{who}, not by the publisher {statement.publisher}, who never proved the record into "
+                              "it: a root anchored by someone else does not anchor a publisher's record",
+                              {**evidence, "submitters": sorted({b.submitter for b in strangers})})], record
+            return [Check(CheckName.ANCHORING, self.policy.status_of(Code.NOT_ANCHORED), Code.NOT_ANCHORED,
+                          f"Batch root {_short(root)} is not anchored in registry {self.ledger.registry}",
+                          evidence)], record
         if anchor is not None and anchor.type == "direct":
             evidence.update(txHash=anchor.tx_hash)
             return [Check(CheckName.ANCHORING, Status.FAIL, Code.NOT_REGISTERED,
@@ -408,7 +498,7 @@ class Verifier:
         return [Check(CheckName.ANCHORING, self.policy.status_of(Code.NOT_ANCHORED), Code.NOT_ANCHORED,
                       "The record is not anchored yet (queued for a batch, or never sent)", evidence)], record
 
-    def _confirmed(self, block: int, how: str, evidence: dict) -> Check:
+    def _confirmed(self, block: int, how: str, evidence: dict[str, Any]) -> Check:
         confirmations = self._head - block + 1
         evidence = {**evidence, "confirmations": confirmations}
         if confirmations < self.policy.confirmations:
@@ -422,31 +512,33 @@ class Verifier:
         events = self._record_events(statement.record_id)
         return self._status_lines(statement.record_id, events)
 
-    def _status_lines(self, record_id: bytes, events) -> list[Check]:
-        lines = []
+    def _status_lines(self, record_id: bytes, events: Sequence[HistoryEntry]) -> list[Check]:
+        lines: list[Check] = []
         for entry in events:
+            code = entry.details.get("reason_code")
+            reason = entry.details.get("reason") or ""
+            why = _why(code, reason)
             if entry.event == "RecordRevoked":
-                reason = entry.details.get("reason") or ""
                 lines.append(Check(CheckName.STATUS, Status.FAIL, Code.REVOKED,
-                                   f"The publisher revoked this record in block {entry.block_number}: {reason!r}",
-                                   {"recordId": record_id, "reason": reason, "txHash": entry.tx_hash,
-                                    "block": entry.block_number}))
+                                   f"The publisher revoked this record in block {entry.block_number}{why}",
+                                   {"recordId": record_id, "reason": reason, "reasonCode": code,
+                                    "txHash": entry.tx_hash, "block": entry.block_number}))
             elif entry.event == "RecordSuperseded":
                 successor = entry.details.get("successor")
                 lines.append(Check(CheckName.STATUS, Status.WARN, Code.SUPERSEDED,
-                                   f"The publisher superseded this record by {successor}",
-                                   {"recordId": record_id, "successor": successor, "txHash": entry.tx_hash,
-                                    "block": entry.block_number}))
+                                   f"The publisher superseded this record by {successor}{why}",
+                                   {"recordId": record_id, "successor": successor, "reason": reason,
+                                    "reasonCode": code, "txHash": entry.tx_hash, "block": entry.block_number}))
         if not lines:
             lines.append(Check(CheckName.STATUS, Status.PASS, Code.OK, "Not revoked, not superseded",
                                {"recordId": record_id}))
         return lines
 
-    def _record_events(self, record_id: bytes):
+    def _record_events(self, record_id: bytes) -> list[HistoryEntry]:
         return [e for e in self.index.history(record_id=record_id)
                 if e.chain_id == self.ledger.chain_id and e.registry == self.ledger.registry]
 
-    def _claims(self, statement: Statement) -> tuple[Check, dict]:
+    def _claims(self, statement: Statement) -> tuple[Check, dict[str, Any]]:
         evidence = {"recordId": statement.record_id}
         try:
             disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
@@ -459,7 +551,7 @@ class Verifier:
                      "claimsRoot", {**evidence, "fields": list(view)}), view
 
     def _chain_only_checks(self, found: _Found) -> list[Check]:
-        record = found.record
+        record = found.on_chain
         rid = bytes.fromhex(record.record_id[2:])
         checks = [self._confirmed(record.block_number, "registered directly",
                                   {"recordId": rid, "txHash": record.tx_hash, "block": record.block_number})]
@@ -476,15 +568,17 @@ class Verifier:
                                              statement.record.parents, statement.record.uri)
             _, claims = self._claims(statement)
         else:
-            rid = bytes.fromhex(record.record_id[2:])
-            publisher, kind, uri, claims = record.publisher, record.kind, record.uri or "", {}
-            parents = tuple(bytes.fromhex(p[2:]) for p in record.parents)
+            chain = found.on_chain  # a record of a subject: registered alone, so its kind is on chain
+            rid = bytes.fromhex(chain.record_id[2:])
+            publisher, uri, claims = chain.publisher, chain.uri or "", {}
+            kind = Kind(chain.kind) if chain.kind is not None else Kind.OTHER
+            parents = tuple(bytes.fromhex(p[2:]) for p in chain.parents)
         events = self._record_events(rid)
         registered_at = None
-        if record is not None:
+        if record is not None and record.batch_root is None:
             registered_at = record.block_time
-        elif statement is not None and statement.anchor is not None and statement.anchor.batch_root:
-            batch = self.index.batch(statement.anchor.batch_root)
+        else:  # a batched record is registered when its batch was anchored (as the registry counts it)
+            batch = self._accepted_batch(statement, record)
             registered_at = batch.block_time if batch else None
         revoked = [e for e in events if e.event == "RecordRevoked"]
         superseded = [e for e in events if e.event == "RecordSuperseded"]
@@ -502,10 +596,13 @@ class Verifier:
             subject=found.subject, kind=kind, publisher=publisher, record_id=rid, registered_at=registered_at,
             uri=uri, parents=tuple(parents), claims=claims,
             revoked_at=revoked[0].block_time if revoked else None,
-            revocation_reason=(revoked[0].details.get("reason") if revoked else None),
+            revocation_reason=(
+                _revocation_reason(revoked[0].details.get("reason_code"), revoked[0].details.get("reason"))
+                if revoked else None
+            ),
             successor=successor, successor_registered_at=successor_at,
-            endorsements=tuple(e.actor for e in events if e.event == "RecordEndorsed"),
-            disputes=tuple(e.actor for e in events if e.event == "RecordDisputed"),
+            endorsements=tuple(e.actor for e in events if e.event == "RecordEndorsed" and e.actor is not None),
+            disputes=tuple(e.actor for e in events if e.event == "RecordDisputed" and e.actor is not None),
             own_verdict_failed=failed,
         )
 
