@@ -102,17 +102,22 @@ def abi_decode(types: Sequence[str], data: bytes, *, what: str, url: str = "") -
 
 _MESSAGES = {
     "ZeroValue": "the subject, batch root or statement digest must not be zero",
-    "InvalidKind": "kind {kind} is not 0 (model), 1 (dataset) or 2 (other)",
+    "InvalidKind": "kind {kind} is not 0 (model), 1 (dataset), 2 (other) or 3 (evaluation)",
+    "InvalidReason": "reason code {code} is not 0 (other), 1 (erasure), 2 (wrong_claims), 3 (key_compromise) "
+    "or 4 (withdrawn)",
+    "TooManyParents": "a record lists {count} parents; at most {max} are allowed",
+    "UriTooLong": "a uri is {length} bytes long; at most {max} are allowed",
     "AlreadyRegistered": "record {recordId} is already registered",
     "UnknownRecord": "record {recordId} is not registered on this registry (a batched record must be proven first)",
     "NotPublisher": "{caller} is not the publisher of record {recordId}",
-    "InvalidSignature": "the signature is not {publisher}'s for this registry and chain",
+    "InvalidSignature": "the signature is not {publisher}'s for this registry and chain under its current nonce",
+    "SignatureExpired": "the signature expired: its deadline {deadline} is before the block's time {timestamp}",
     "AlreadyRevoked": "record {recordId} is already revoked",
     "AlreadySuperseded": "record {recordId} is already superseded",
     "SelfSupersede": "record {recordId} cannot supersede itself",
     "EmptyBatch": "a batch must hold at least one record",
-    "BatchAlreadyAnchored": "batch root {root} is already anchored",
-    "BatchNotAnchored": "batch root {root} was never anchored",
+    "BatchAlreadyAnchored": "{submitter} already anchored batch root {root}",
+    "BatchNotAnchored": "{submitter} never anchored batch root {root}",
     "InvalidProof": "the proof does not place record {recordId} in batch {root}",
 }
 

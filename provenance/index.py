@@ -24,8 +24,14 @@ the verifier service or read from a batch document) and ``files`` (the
 SHA-256 of every whole file in their manifests, with its subject and path), so
 that a file's digest leads to the artifacts that hold it
 (:meth:`Index.add_statement`, :meth:`Index.statement`,
-:meth:`Index.statements_for`, :meth:`Index.files`). A version 1 file is
-brought forward on open; a file of a newer version is refused.
+:meth:`Index.statements_for`, :meth:`Index.files`).
+
+Schema version 3 follows registry version 2: a batch is (submitter, root), so
+``BatchAnchored`` and ``BatchedRecordProven`` rows carry the ``submitter``
+(:meth:`Index.batch` takes both; :meth:`Index.batches` lists a root's
+anchors by every submitter), revocations and supersessions their
+``reason_code``, and ``NonceUsed`` its ``nonce``. An older file is brought
+forward on open; a file of a newer version is refused.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance.errors import IndexFileError, InvalidValue, UsageError
-from provenance.record import parse_address
+from provenance.record import ReasonCode, parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import ChainEvent
@@ -56,7 +62,7 @@ __all__ = [
     "EVENT_NAMES",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -84,10 +90,11 @@ CREATE TABLE IF NOT EXISTS events (
     log_index    INTEGER NOT NULL,
     tx_hash      TEXT    NOT NULL,
     name         TEXT    NOT NULL,       -- the Solidity event name
-    record_id    TEXT,                   -- every event but BatchAnchored
-    actor        TEXT,                   -- publisher, submitter, endorser or disputer
+    record_id    TEXT,                   -- every event but BatchAnchored and NonceUsed
+    actor        TEXT,                   -- publisher (of registered, proven, revoked, superseded records and
+                                         -- of NonceUsed), submitter (BatchAnchored), endorser or disputer
     subject      TEXT,                   -- RecordRegistered
-    kind         INTEGER,                -- RecordRegistered: 0 model, 1 dataset, 2 other
+    kind         INTEGER,                -- RecordRegistered: 0 model, 1 dataset, 2 other, 3 evaluation
     claims_root  TEXT,                   -- RecordRegistered
     parents      TEXT,                   -- RecordRegistered: JSON list of 0x subjects
     uri          TEXT,                   -- RecordRegistered, BatchAnchored, endorse, dispute
@@ -95,7 +102,11 @@ CREATE TABLE IF NOT EXISTS events (
     count        INTEGER,                -- BatchAnchored
     successor    TEXT,                   -- RecordSuperseded
     digest       TEXT,                   -- RecordEndorsed, RecordDisputed: statement digest
-    reason       TEXT,                   -- RecordRevoked
+    reason       TEXT,                   -- RecordRevoked, RecordSuperseded
+    submitter    TEXT,                   -- BatchAnchored, BatchedRecordProven: who anchored the batch
+    struct_hash  TEXT,                   -- BatchedRecordProven
+    reason_code  INTEGER,                -- RecordRevoked, RecordSuperseded: 0 other, 1 erasure, ...
+    nonce        INTEGER,                -- NonceUsed
     UNIQUE (chain_id, registry, tx_hash, log_index)
 );
 CREATE INDEX IF NOT EXISTS events_record  ON events (record_id);
@@ -124,6 +135,13 @@ CREATE TABLE IF NOT EXISTS files (
 _MIGRATIONS: dict[int, str] = {
     # 1 -> 2: Statements posted to the service and the file digests of their manifests.
     2: "",  # the CREATE ... IF NOT EXISTS statements in _SCHEMA add the new tables
+    # 2 -> 3: the columns of registry version 2's events (rows of a version 1 registry keep them NULL).
+    3: """
+ALTER TABLE events ADD COLUMN submitter TEXT;
+ALTER TABLE events ADD COLUMN struct_hash TEXT;
+ALTER TABLE events ADD COLUMN reason_code INTEGER;
+ALTER TABLE events ADD COLUMN nonce INTEGER;
+""",
 }
 
 #: The registry's event names, as stored in ``events.name``.
@@ -135,6 +153,7 @@ EVENT_NAMES = (
     "RecordSuperseded",
     "RecordEndorsed",
     "RecordDisputed",
+    "NonceUsed",
 )
 
 _RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
@@ -145,7 +164,11 @@ _RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
 
 @dataclass(frozen=True)
 class IndexedRecord:
-    """A record as the index knows it; ``subject`` etc. are None for batched records."""
+    """A record as the index knows it; ``subject`` etc. are None for batched records.
+
+    A batched record (proven on chain) has ``batch_root`` and ``batch_submitter``:
+    the batch it was proven into. Reason codes are labels (``erasure``, ...).
+    """
 
     record_id: str
     publisher: str
@@ -165,6 +188,10 @@ class IndexedRecord:
     successor: str | None
     endorsements: int
     disputes: int
+    batch_submitter: str | None = None
+    revoke_code: str | None = None
+    supersede_code: str | None = None
+    supersede_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,6 +212,8 @@ class HistoryEntry:
 
 @dataclass(frozen=True)
 class Batch:
+    """One anchor of a root: the registry's batch (``submitter``, ``root``)."""
+
     root: str
     submitter: str
     count: int
@@ -237,6 +266,7 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
     record_id = a.get("recordId")
     actor = a.get("publisher") or a.get("submitter") or a.get("endorser") or a.get("disputer")
     parents = a.get("parents")
+    nonce = a.get("nonce")
     return (
         chain_id,
         registry,
@@ -256,19 +286,25 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
         _hex(a.get("successor")),
         _hex(a.get("statementDigest")),
         a.get("reason"),
+        a.get("submitter"),
+        _hex(a.get("structHash")),
+        a.get("reasonCode"),
+        # a nonce counts one by one from 0; one past SQLite's integers is kept as its digits
+        None if nonce is None else (nonce if nonce < 2**63 else str(nonce)),
     )
 
 
 _INSERT = (
     "INSERT OR IGNORE INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
-    " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason,"
+    " submitter, struct_hash, reason_code, nonce)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 _EVENT_COLUMNS = (
     "e.chain_id, e.registry, e.block_number, e.log_index, e.tx_hash, e.name, e.record_id, e.actor,"
     " e.subject, e.kind, e.claims_root, e.parents, e.uri, e.root, e.count, e.successor, e.digest, e.reason,"
-    " b.timestamp"
+    " e.submitter, e.struct_hash, e.reason_code, e.nonce, b.timestamp"
 )
 _EVENT_FROM = (
     "FROM events e LEFT JOIN blocks b"
@@ -277,16 +313,17 @@ _EVENT_FROM = (
 _DETAIL_FIELDS = {
     "RecordRegistered": ("subject", "kind", "claims_root", "parents", "uri"),
     "BatchAnchored": ("root", "count", "uri"),
-    "BatchedRecordProven": ("root",),
-    "RecordRevoked": ("reason",),
-    "RecordSuperseded": ("successor",),
+    "BatchedRecordProven": ("root", "submitter", "struct_hash"),
+    "RecordRevoked": ("reason_code", "reason"),
+    "RecordSuperseded": ("successor", "reason_code", "reason"),
     "RecordEndorsed": ("digest", "uri"),
     "RecordDisputed": ("digest", "uri"),
+    "NonceUsed": ("nonce",),
 }
 _COLUMN_NAMES = (
     "chain_id", "registry", "block_number", "log_index", "tx_hash", "name", "record_id", "actor",
     "subject", "kind", "claims_root", "parents", "uri", "root", "count", "successor", "digest", "reason",
-    "timestamp",
+    "submitter", "struct_hash", "reason_code", "nonce", "timestamp",
 )  # fmt: skip
 
 
@@ -539,12 +576,19 @@ class Index:
         rows = self._events(where, tuple(params), limit=max(int(limit), 0))
         return [_entry(r) for r in rows]
 
-    def batch(self, root: str | bytes) -> Batch | None:
-        rows = self._events("e.root = ? AND e.name = 'BatchAnchored'", (_norm(root).lower(),))
-        if not rows:
-            return None
-        r = rows[-1]
-        return Batch(r["root"], r["actor"], r["count"], r["uri"], r["block_number"], r["timestamp"], r["tx_hash"])
+    def batch(self, root: str | bytes, submitter: str) -> Batch | None:
+        """The batch ``root`` as ``submitter`` anchored it, or None (another submitter's anchor of the same
+        root is another batch: it says nothing about this one)."""
+        address = parse_address(submitter, "submitter address")
+        rows = self._events(
+            "e.root = ? AND e.name = 'BatchAnchored' AND e.actor = ?", (_norm(root).lower(), address), order="ASC"
+        )
+        return _batch(rows[0]) if rows else None
+
+    def batches(self, root: str | bytes) -> list[Batch]:
+        """Every anchor of ``root``, by any submitter, oldest first."""
+        rows = self._events("e.root = ? AND e.name = 'BatchAnchored'", (_norm(root).lower(),), order="ASC")
+        return [_batch(r) for r in rows]
 
     def publishers(self) -> list[Publisher]:
         """Every address that registered or proved a record, by address."""
@@ -699,12 +743,20 @@ class _Tx:
             self._index._lock.release()
 
 
+def _batch(r: dict[str, Any]) -> Batch:
+    return Batch(r["root"], r["actor"], r["count"], r["uri"], r["block_number"], r["timestamp"], r["tx_hash"])
+
+
 def _entry(r: dict[str, Any]) -> HistoryEntry:
     details = {}
     for field in _DETAIL_FIELDS.get(r["name"], ()):
         value = r[field]
         if field == "parents" and value is not None:
             value = json.loads(value)
+        elif field == "reason_code":
+            value = ReasonCode.label_of(value)
+        elif field == "nonce" and isinstance(value, str):
+            value = int(value)
         details[field] = value
     return HistoryEntry(
         event=r["name"],
@@ -751,4 +803,8 @@ def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
         successor=None if superseded is None else superseded["successor"],
         endorsements=sum(r["name"] == "RecordEndorsed" for r in rows),
         disputes=sum(r["name"] == "RecordDisputed" for r in rows),
+        batch_submitter=base["submitter"] if base["name"] == "BatchedRecordProven" else None,
+        revoke_code=None if revoked is None else ReasonCode.label_of(revoked["reason_code"]),
+        supersede_code=None if superseded is None else ReasonCode.label_of(superseded["reason_code"]),
+        supersede_reason=None if superseded is None else superseded["reason"],
     )

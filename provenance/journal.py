@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.errors import ProvenanceError
+from provenance.errors import ProvenanceError, StoreCorrupted
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
@@ -137,10 +137,17 @@ class Journal:
             try:
                 self._drive(ledger, entry.tx_hash, bytes(raw))
             except ProvenanceError:
-                if self.entry(entry.tx_hash).status != "failed":
+                if self._existing(entry.tx_hash).status != "failed":
                     raise  # the node is down or slow: the row stays open for the next resume
-            done.append(self.entry(entry.tx_hash))
+            done.append(self._existing(entry.tx_hash))
         return done
+
+    def _existing(self, tx_hash: bytes) -> JournalEntry:
+        """The row of a transaction this journal wrote; gone only if someone altered the file."""
+        entry = self.entry(tx_hash)
+        if entry is None:
+            raise StoreCorrupted(f"the journal lost transaction 0x{tx_hash.hex()}; it was altered")
+        return entry
 
     def _drive(self, ledger: Ledger, tx_hash: bytes, raw: bytes) -> Receipt:
         from provenance.ledger import SignedTx  # lazy: the ledger's imports (~50 ms) only when a tx is driven
@@ -167,5 +174,5 @@ class Journal:
         )
 
 
-def _entry(row: tuple) -> JournalEntry:
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
     return JournalEntry(bytes.fromhex(row[0][2:]), row[1], row[2], row[3], row[4], row[5], row[6], row[7])

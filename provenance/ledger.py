@@ -51,7 +51,8 @@ from provenance.errors import (
     RpcError,
     TransactionFailed,
 )
-from provenance.record import Domain, Record, parse_address
+from provenance.record import DOMAIN_VERSION, Domain, ReasonCode, Record, parse_address
+from provenance.signing import NO_DEADLINE
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
@@ -65,9 +66,14 @@ __all__ = [
     "ChainEvent",
     "ProveBatchedCall",
     "registry_artifact",
+    "ERC1271_MAGIC",
 ]
 
 DEFAULT_TIMEOUT = 5.0
+
+#: What an ERC-1271 wallet's ``isValidSignature(bytes32,bytes)`` returns for a signature it accepts
+#: (the function's own selector).
+ERC1271_MAGIC = bytes.fromhex("1626ba7e")
 
 
 def registry_artifact() -> dict[str, Any]:
@@ -97,7 +103,11 @@ class RecordState:
 
 @dataclass(frozen=True)
 class BatchState:
-    """Who anchored a batch root, when, and how many records it holds; ``None`` submitter if never."""
+    """A batch (submitter, root): when it was anchored and how many records it holds; ``None`` submitter if never.
+
+    Batches are keyed by their submitter too: the same root anchored by two
+    addresses is two batches, and neither says anything about the other's.
+    """
 
     submitter: str | None
     anchored_at: int
@@ -127,10 +137,11 @@ class Receipt:
 
 @dataclass(frozen=True)
 class ProveBatchedCall:
-    """The arguments of a ``proveBatched`` call: who proved which record into which batch, with what proof."""
+    """The arguments of a ``proveBatched`` call: which record, into which batch (submitter, root), with what proof."""
 
     publisher: str
     struct_hash: bytes
+    submitter: str
     root: bytes
     proof: tuple[bytes, ...]
 
@@ -195,9 +206,11 @@ class Ledger:
             separator = self._raw_call(address, "domainSeparator()")[:32]
         except (RpcError, BadNodeAnswer, ValueError):  # reverts or answers garbage: not the registry
             version, separator = None, b""
-        if version != "1" or separator != Domain(self.chain_id, address).separator():
+        if version != DOMAIN_VERSION or separator != Domain(self.chain_id, address).separator():
+            found = "" if version is None else f"; it says version {version!r}"
             raise RegistryNotFound(
-                f"the contract at {address} on chain {self.chain_id} is not a ProvenanceRegistry (version 1)",
+                f"the contract at {address} on chain {self.chain_id} is not a ProvenanceRegistry "
+                f"(version {DOMAIN_VERSION}){found}",
                 url=self.rpc_url,
             )
         self.registry = address
@@ -310,10 +323,12 @@ class Ledger:
         if bytes(calldata[:4]) != selector:
             return None
         try:
-            publisher, struct_hash, root, proof = abi_decode(types, calldata[4:], what="proveBatched calldata")
+            publisher, struct_hash, submitter, root, proof = abi_decode(
+                types, calldata[4:], what="proveBatched calldata"
+            )
         except BadNodeAnswer:  # a malformed call is just not one we can read
             return None
-        return ProveBatchedCall(publisher, struct_hash, root, tuple(proof))
+        return ProveBatchedCall(publisher, struct_hash, submitter, root, tuple(proof))
 
     def prove_batched_call(self, tx_hash: bytes) -> ProveBatchedCall | None:
         """The ``proveBatched`` call transaction ``tx_hash`` made; None if it is unknown or made another call."""
@@ -490,37 +505,84 @@ class Ledger:
 
     # ------------------------------------------------------------ registry writes
 
+    # The relayed forms take the deadline the publisher signed (provenance.signing's NO_DEADLINE by default,
+    # as there); the nonce is not an argument: the registry reads the publisher's current one.
+
     def register(self, account: LocalAccount, record: Record) -> Receipt:
         return self.send(account, "register", record.as_tuple())
 
-    def register_for(self, account: LocalAccount, record: Record, publisher: str, signature: bytes) -> Receipt:
-        return self.send(account, "registerFor", record.as_tuple(), publisher, signature)
+    def register_for(
+        self, account: LocalAccount, record: Record, publisher: str, signature: bytes, *, deadline: int = NO_DEADLINE
+    ) -> Receipt:
+        """Relay a registration ``publisher`` signed (:func:`provenance.signing.sign_register_for`)."""
+        return self.send(account, "registerFor", record.as_tuple(), publisher, deadline, signature)
 
     def anchor_batch(self, account: LocalAccount, root: bytes, count: int, uri: str) -> Receipt:
         return self.send(account, "anchorBatch", root, count, uri)
 
     def prove_batched(
-        self, account: LocalAccount, publisher: str, struct_hash: bytes, root: bytes, proof: Sequence[bytes]
+        self,
+        account: LocalAccount,
+        publisher: str,
+        struct_hash: bytes,
+        submitter: str,
+        root: bytes,
+        proof: Sequence[bytes],
     ) -> Receipt:
-        return self.send(account, "proveBatched", publisher, struct_hash, root, list(proof))
+        """Store a batched record of the batch (``submitter``, ``root``); only its publisher may when the
+        submitter is someone else."""
+        return self.send(account, "proveBatched", publisher, struct_hash, submitter, root, list(proof))
 
-    def revoke(self, account: LocalAccount, record_id: bytes, reason: str) -> Receipt:
-        return self.send(account, "revoke", record_id, reason)
+    def revoke(
+        self, account: LocalAccount, record_id: bytes, reason: str, *, code: ReasonCode = ReasonCode.OTHER
+    ) -> Receipt:
+        return self.send(account, "revoke", record_id, int(code), reason)
 
-    def revoke_by_sig(self, account: LocalAccount, record_id: bytes, reason: str, signature: bytes) -> Receipt:
-        return self.send(account, "revokeBySig", record_id, reason, signature)
+    def revoke_by_sig(
+        self,
+        account: LocalAccount,
+        record_id: bytes,
+        reason: str,
+        signature: bytes,
+        *,
+        code: ReasonCode = ReasonCode.OTHER,
+        deadline: int = NO_DEADLINE,
+    ) -> Receipt:
+        return self.send(account, "revokeBySig", record_id, int(code), reason, deadline, signature)
 
-    def supersede(self, account: LocalAccount, record_id: bytes, successor: bytes) -> Receipt:
-        return self.send(account, "supersede", record_id, successor)
+    def supersede(
+        self,
+        account: LocalAccount,
+        record_id: bytes,
+        successor: bytes,
+        *,
+        code: ReasonCode = ReasonCode.OTHER,
+        reason: str = "",
+    ) -> Receipt:
+        return self.send(account, "supersede", record_id, successor, int(code), reason)
 
-    def supersede_by_sig(self, account: LocalAccount, record_id: bytes, successor: bytes, signature: bytes) -> Receipt:
-        return self.send(account, "supersedeBySig", record_id, successor, signature)
+    def supersede_by_sig(
+        self,
+        account: LocalAccount,
+        record_id: bytes,
+        successor: bytes,
+        signature: bytes,
+        *,
+        code: ReasonCode = ReasonCode.OTHER,
+        reason: str = "",
+        deadline: int = NO_DEADLINE,
+    ) -> Receipt:
+        return self.send(account, "supersedeBySig", record_id, successor, int(code), reason, deadline, signature)
 
     def endorse(self, account: LocalAccount, record_id: bytes, statement_digest: bytes, uri: str = "") -> Receipt:
         return self.send(account, "endorse", record_id, statement_digest, uri)
 
     def dispute(self, account: LocalAccount, record_id: bytes, statement_digest: bytes, uri: str = "") -> Receipt:
         return self.send(account, "dispute", record_id, statement_digest, uri)
+
+    def use_nonce(self, account: LocalAccount) -> Receipt:
+        """Consume ``account``'s nonce: every signature it made with it (registerFor, revoke, supersede) is void."""
+        return self.send(account, "useNonce")
 
     # ------------------------------------------------------------ registry views
 
@@ -535,11 +597,16 @@ class Ledger:
         successor = bytes(successor)
         return RecordState(publisher, int(registered_at), int(revoked_at), successor if any(successor) else None)
 
-    def batch_state(self, root: bytes) -> BatchState:
-        submitter, anchored_at, count = self._call("batchState", root)
-        if int(submitter, 16) == 0:
+    def batch_state(self, submitter: str, root: bytes) -> BatchState:
+        """The batch ``root`` as ``submitter`` anchored it (another submitter's anchor of it is another batch)."""
+        found, anchored_at, count = self._call("batchState", parse_address(submitter, "submitter"), root)
+        if int(found, 16) == 0:
             return BatchState(None, 0, 0)
-        return BatchState(submitter, int(anchored_at), int(count))
+        return BatchState(found, int(anchored_at), int(count))
+
+    def nonce(self, publisher: str) -> int:
+        """The nonce ``publisher``'s signatures must name now (the registry's ``nonces``)."""
+        return int(self._call("nonces", parse_address(publisher, "publisher")))
 
     def verify_inclusion(self, root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
         return bool(self._call("verifyInclusion", root, leaf, list(proof)))
@@ -552,6 +619,37 @@ class Ledger:
 
     def version(self) -> str:
         return str(self._call("version"))
+
+    # ------------------------------------------------------------ other contracts (ERC-1271 wallets)
+
+    def has_code(self, address: str, block: int | str = "latest") -> bool:
+        """Whether ``address`` holds a contract (a publisher that may be an ERC-1271 wallet)."""
+        tag = block if isinstance(block, str) else hex(block)
+        code = self.rpc("eth_getCode", [parse_address(address), tag])
+        return self._data(code, "eth_getCode") != b""
+
+    def is_valid_signature(self, wallet: str, digest: bytes, signature: bytes, block: int | str = "latest") -> bool:
+        """Whether the ERC-1271 wallet at ``wallet`` accepts ``signature`` of ``digest``.
+
+        ``isValidSignature(bytes32,bytes)`` by ``eth_call``; true only on the magic
+        value. A revert, or any other return value (not a wallet, or a wallet that
+        refuses), is false; a node that does not answer, or answers something that
+        is not hex data, raises as everywhere else.
+        """
+        if len(digest) != 32:
+            raise InvalidValue(f"a digest is 32 bytes, got {len(digest)}")
+        # abi.encode(bytes32 digest, bytes signature): head (digest, offset 0x40), then length and padded bytes
+        padded = bytes(signature) + bytes(-len(signature) % 32)
+        data = ERC1271_MAGIC + bytes(digest) + (64).to_bytes(32, "big") + len(signature).to_bytes(32, "big") + padded
+        tag = block if isinstance(block, str) else hex(block)
+        try:
+            answer = self.rpc("eth_call", [{"to": parse_address(wallet), "data": "0x" + data.hex()}, tag])
+        except RpcError as err:
+            if err.code == 3 or "revert" in str(err).lower():  # the wallet refused: no valid signature shown
+                return False
+            raise
+        word = self._data(answer, "isValidSignature")
+        return len(word) == 32 and word[:4] == ERC1271_MAGIC and not any(word[4:])
 
     # ------------------------------------------------------------ events
 

@@ -13,8 +13,9 @@ nothing twice:
    ``batching`` under that root and journals the transaction; only then sends.
    The next ``anchor`` after a crash resumes that very transaction (same raw
    bytes, same hash) instead of building a second batch.
-4. Once mined, each Statement gets its anchor (the tx, or root + proof), is
-   written beside its artifact, and the record becomes ``anchored``.
+4. Once mined, each Statement gets its anchor (the tx, or the batch's
+   submitter and root + proof), is written beside its artifact, and the
+   record becomes ``anchored``.
 
 :func:`resume` runs at the start of every chain command: it confirms or
 re-broadcasts journaled transactions and finishes steps 4 that a crash cut.
@@ -35,18 +36,18 @@ import signal
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from provenance import merkle
 from provenance._files import write_atomic
 from provenance.claims import Claims
 from provenance.commitments import Commitment, commit
-from provenance.errors import InvalidValue, StoreCorrupted
+from provenance.errors import InvalidValue, NotFound, StoreCorrupted
 from provenance.manifest import Manifest
-from provenance.record import Domain, Kind, Record, hex32
+from provenance.record import Domain, Kind, ReasonCode, Record, hex32
 from provenance.signing import sign_record
 from provenance.statement import Anchor, Statement
-from provenance.store import Store
+from provenance.store import EncodedRecord, Store
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
@@ -96,10 +97,10 @@ def prepare(
     statement_path: Path | None = None,
 ) -> Prepared:
     """Commit to ``claims`` and sign the record of an artifact (its manifest, or a bare subject)."""
-    if manifest is None and subject is None:
-        raise InvalidValue("a record needs the artifact's manifest or its subject")
     if manifest is not None:
         subject = manifest.subject
+    if subject is None:
+        raise InvalidValue("a record needs the artifact's manifest or its subject")
     claimed = Kind.parse(claims.kind)
     if kind is not None and kind != claimed:
         raise InvalidValue(
@@ -127,9 +128,9 @@ _CHUNK = 250  # records per task of queue_subjects' workers
 
 def _encoded_rows(
     account: LocalAccount, domain: Domain, claims: Claims, uri: str, subjects: Sequence[bytes]
-) -> list[tuple]:
+) -> list[EncodedRecord]:
     """Prepare and encode records for :meth:`Store.add_encoded`."""
-    rows = []
+    rows: list[EncodedRecord] = []
     with _gc_paused():
         for subject in subjects:
             prepared = prepare(account=account, domain=domain, claims=claims, subject=subject, uri=uri)
@@ -155,14 +156,15 @@ def _start_worker(account: LocalAccount, domain: Domain, claims: Claims, uri: st
     _worker_job = (account, domain, claims, uri)
 
 
-def _worker_rows(subjects: Sequence[bytes]) -> list[tuple]:
+def _worker_rows(subjects: Sequence[bytes]) -> list[EncodedRecord]:
     """A worker's task: one chunk of subjects, with the job :func:`_start_worker` kept."""
     return _encoded_rows(*_worker_job, subjects)
 
 
 def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: Ledger, home: Path) -> list[bytes]:
     """The parents that neither the local store nor the registry's events know."""
-    missing = [p for p in parents if not store.known_subject(p, ledger.chain_id, ledger.registry)]
+    registry = ledger.domain.verifying_contract
+    missing = [p for p in parents if not store.known_subject(p, ledger.chain_id, registry)]
     if not missing:
         return []
     from provenance.index import Index
@@ -253,7 +255,7 @@ class Publisher:
         job = (self.account, self.ledger.domain, claims, uri)
         chunks = [subjects[i : i + _CHUNK] for i in range(0, len(subjects), _CHUNK)]
         pool = None
-        results: Iterator[list[tuple]]
+        results: Iterator[list[EncodedRecord]]
         try:
             if workers <= 1 or len(chunks) <= 1:
                 results = (_encoded_rows(*job, chunk) for chunk in chunks)
@@ -277,9 +279,9 @@ class Publisher:
         # the queue is read, the nonce taken and the batch journaled in one write transaction, so that two
         # `anchor` commands at once neither batch the same records twice nor sign with the same nonce
         with self.store.transaction():
+            registry = self.ledger.domain.verifying_contract
             ids = self.store.record_ids(
-                state="queued", chain_id=self.ledger.chain_id, registry=self.ledger.registry,
-                publisher=self.account.address,
+                state="queued", chain_id=self.ledger.chain_id, registry=registry, publisher=self.account.address,
             )
             if not ids:
                 return None
@@ -289,53 +291,83 @@ class Publisher:
                 nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
             )
             self.store.add_batch(
-                tree.root, self.ledger.chain_id, self.ledger.registry, self.account.address, len(ids), uri, tx.tx_hash
+                tree.root, self.ledger.chain_id, registry, self.account.address, len(ids), uri, tx.tx_hash
             )
             self.store.set_batching(ids, tx.tx_hash, tree.root)
             self.store.journal.record(tx, self.ledger.chain_id, ref=hex32(tree.root))
         receipt = self._drive(tx)
-        statements = _finish_batch(self.store, tree.root, receipt.tx_hash, receipt.block_number)
+        statements = _finish_batch(self.store, tree.root, self.account.address, receipt.tx_hash, receipt.block_number)
         return BatchResult(tree.root, len(ids), receipt.tx_hash, receipt.block_number, receipt.gas_used, statements)
 
     # ------------------------------------------------------------ status changes
 
-    def revoke(self, record_id: bytes, reason: str) -> Receipt:
+    def revoke(self, record_id: bytes, reason: str, code: ReasonCode = ReasonCode.OTHER) -> Receipt:
+        """Revoke a record of this publisher, with a reason code (``erasure``, ...) and text for people."""
         self.prove_if_batched(record_id)
-        return self.submit("revoke", record_id, reason, ref=hex32(record_id))
+        return self.submit("revoke", record_id, int(code), reason, ref=hex32(record_id))
 
-    def supersede(self, record_id: bytes, successor: bytes) -> Receipt:
+    def supersede(
+        self, record_id: bytes, successor: bytes, code: ReasonCode = ReasonCode.OTHER, reason: str = ""
+    ) -> Receipt:
+        """Point a record of this publisher at its successor (any publisher's stored record), with a reason."""
         self.prove_if_batched(record_id)
         self.prove_if_batched(successor)
-        return self.submit("supersede", record_id, successor, ref=hex32(record_id))
+        return self.submit("supersede", record_id, successor, int(code), reason, ref=hex32(record_id))
 
     def prove_if_batched(self, record_id: bytes) -> Receipt | None:
         """Make a batched record of the local store known to the registry (``proveBatched``), if it is not yet.
 
-        The registry knows a batched record only by its batch root until someone
-        proves it; revoking or superseding it (or pointing at it as a successor)
-        needs it proven first. Journaled like every other transaction; None when
-        nothing was needed (a direct record, one already proven, or one this
-        store does not hold: the registry then says what is wrong).
+        The registry knows a batched record only by its batch (submitter, root)
+        until someone proves it; revoking, superseding, endorsing or disputing
+        it (or pointing at it as a successor) needs it proven first. Journaled
+        like every other transaction; None when nothing was needed or nothing
+        can be done here (a direct record, one already proven, one this store
+        does not hold, or one in another's batch that only its publisher may
+        prove): the registry then says what is wrong.
         """
         stored = self.store.record(record_id)
         if stored is None or stored.state != "anchored":
             return None
         statement = stored.statement
         anchor = statement.anchor
-        if anchor is None or anchor.type != "batch" or self.ledger.record_state(record_id).known:
+        if anchor is None or anchor.type != "batch" or anchor.batch_root is None:
+            return None
+        submitter = anchor.submitter or statement.publisher  # a Statement of registry version 1 names none
+        if submitter != statement.publisher and self.account.address != statement.publisher:
+            return None  # the registry lets only the publisher prove a record into someone else's batch
+        if self.ledger.record_state(record_id).known:
             return None
         return self.submit(
-            "proveBatched", statement.publisher, statement.record.struct_hash(), anchor.batch_root,
+            "proveBatched", statement.publisher, statement.record.struct_hash(), submitter, anchor.batch_root,
             list(anchor.proof), ref=hex32(record_id),
         )
 
     def endorse(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> Receipt:
+        """Endorse a stored record (a batched one this store holds is proven first)."""
+        self._require_stored(record_id, "endorse")
         return self.submit("endorse", record_id, statement_digest, uri, ref=hex32(record_id))
 
     def dispute(self, record_id: bytes, statement_digest: bytes, uri: str = "") -> Receipt:
+        """Dispute a stored record (a batched one this store holds is proven first)."""
+        self._require_stored(record_id, "dispute")
         return self.submit("dispute", record_id, statement_digest, uri, ref=hex32(record_id))
 
-    def submit(self, function: str, *args, ref: str = "") -> Receipt:
+    def _require_stored(self, record_id: bytes, action: str) -> None:
+        """Prove the record if this store can; else refuse, before paying for a transaction that would revert."""
+        self.prove_if_batched(record_id)
+        if self.ledger.record_state(record_id).known:
+            return
+        raise NotFound(
+            f"record {hex32(record_id)} is not stored in registry {self.ledger.registry} on chain "
+            f"{self.ledger.chain_id}, so it cannot be {action}d: the registry takes endorsements and disputes of "
+            "stored records only, and a batched record is stored once it is proven (proveBatched), which this "
+            "store cannot do (it does not hold the record's Statement, or only the record's publisher may prove "
+            "it into the batch that holds it)",
+            hint="check the record id; for a batched record, run this where its Statement is in the local store, "
+            "or ask its publisher to prove it",
+        )
+
+    def submit(self, function: str, *args: Any, ref: str = "") -> Receipt:
         """Any other registry call, journaled like the rest."""
         with self.store.transaction():  # nonce and journal row together, as in register()
             tx = self.ledger.prepare(
@@ -360,6 +392,8 @@ class Publisher:
 
 def _finish_direct(store: Store, record_id: bytes | str, tx_hash: bytes, block: int) -> Statement:
     stored = store.record(record_id)
+    if stored is None:
+        raise StoreCorrupted(f"the local store lost record {record_id!r} while it was being registered; it was altered")
     statement = stored.statement.with_anchor(Anchor("direct", tx_hash, block))
     _write_statement(statement, stored.statement_path)
     with store.transaction():
@@ -390,7 +424,7 @@ def _anchor_json(anchor: Anchor) -> str:
     return json.dumps(anchor.to_json(), separators=(",", ":"))
 
 
-def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tuple[str, ...]:
+def _finish_batch(store: Store, root: bytes, submitter: str, tx_hash: bytes, block: int) -> tuple[str, ...]:
     with _gc_paused():
         members = store.statement_texts(batch_root=root)
         leaves = [merkle.record_leaf(bytes.fromhex(record_id[2:])) for record_id, _, _ in members]
@@ -398,8 +432,8 @@ def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tupl
         if tree.root != root:
             raise StoreCorrupted(f"the local store's batch {hex32(root)} no longer gives its root; it was altered")
         texts, anchors = [], []
-        for (_, text, path), leaf in zip(members, leaves):
-            anchor = _anchor_json(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf))))
+        for (_, text, path), leaf in zip(members, leaves, strict=True):
+            anchor = _anchor_json(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf)), submitter))
             anchored = Statement.with_anchor_text(text, anchor)
             if path is not None:
                 _write_statement(Statement.from_json(json.loads(anchored), source="the local store"), path)
@@ -409,7 +443,8 @@ def _finish_batch(store: Store, root: bytes, tx_hash: bytes, block: int) -> tupl
         _write_batch_document(store, root, texts)
         with store.transaction():
             # only the anchors are written: the store joins them to the Statements it holds on reading
-            store.set_anchored([(bytes.fromhex(rid[2:]), anchor) for (rid, _, _), anchor in zip(members, anchors)])
+            anchored_ids = [bytes.fromhex(rid[2:]) for rid, _, _ in members]
+            store.set_anchored(list(zip(anchored_ids, anchors, strict=True)))
             store.set_batch_state(root, "anchored", block)
     return tuple(texts)
 
@@ -432,23 +467,25 @@ def resume(store: Store, ledger: Ledger) -> list[str]:
     for entry in store.journal.resume(ledger):
         done.append(f"{entry.purpose} 0x{entry.tx_hash.hex()}: {entry.status}")
     for stored in store.records(state="sending", chain_id=ledger.chain_id):
+        if stored.tx_hash is None:  # never: a record is written 'sending' together with its transaction
+            continue
         tx_hash = bytes.fromhex(stored.tx_hash[2:])
-        entry = store.journal.entry(tx_hash)
-        if entry is not None and entry.status == "mined":
-            _finish_direct(store, stored.record_id, tx_hash, entry.block_number)
+        found = store.journal.entry(tx_hash)
+        if found is not None and found.status == "mined" and found.block_number is not None:
+            _finish_direct(store, stored.record_id, tx_hash, found.block_number)
             done.append(f"registered {stored.record_id}")
-        elif entry is None or entry.status == "failed":
+        elif found is None or found.status == "failed":
             with store.transaction():
                 store.update_record(stored.record_id, state="failed", error="the register transaction failed")
             done.append(f"register of {stored.record_id} failed on chain")
     for batch in store.batches(state="sending", chain_id=ledger.chain_id):
         tx_hash = bytes.fromhex(batch.tx_hash[2:])
-        entry = store.journal.entry(tx_hash)
+        found = store.journal.entry(tx_hash)
         root = bytes.fromhex(batch.root[2:])
-        if entry is not None and entry.status == "mined":
-            _finish_batch(store, root, tx_hash, entry.block_number)
+        if found is not None and found.status == "mined" and found.block_number is not None:
+            _finish_batch(store, root, batch.submitter, tx_hash, found.block_number)
             done.append(f"anchored batch {batch.root} ({batch.count} records)")
-        elif entry is None or entry.status == "failed":
+        elif found is None or found.status == "failed":
             with store.transaction():
                 store.requeue_batch(root)
             done.append(f"batch {batch.root} failed on chain; its {batch.count} records are queued again")

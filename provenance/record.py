@@ -1,14 +1,19 @@
 """The Record a publisher signs, and the ids the registry derives from it.
 
-A record is EIP-712 typed data under the domain ("ProvenanceRegistry", "1",
-chainId, registry address)::
+A record is EIP-712 typed data under the domain ("ProvenanceRegistry", "2",
+chainId, registry address) of the registry's version 2::
 
     Record(bytes32 subject,uint8 kind,bytes32 claimsRoot,bytes32[] parents,string uri)
 
 Its struct hash and ``recordId = keccak256(abi.encode(publisher, structHash))``
 are computed here in plain Python, byte for byte as the contract does, so a
-record's id is known before anything is sent. Signing lives in
-:mod:`provenance.signing`; this module needs no key and no network.
+record's id is known before anything is sent. The registry's bounds (at most
+:data:`MAX_PARENTS` parents, a uri of at most :data:`MAX_URI_LENGTH` bytes)
+are checked here, before anything is signed, rather than by a revert.
+
+:class:`Kind` and :class:`ReasonCode` are the registry's ``uint8`` vocabularies.
+Signing lives in :mod:`provenance.signing`; this module needs no key and no
+network.
 """
 
 from __future__ import annotations
@@ -22,11 +27,19 @@ from typing import Any
 from provenance._keccak import keccak256
 from provenance.errors import InvalidValue
 
-__all__ = ["Kind", "Record", "Domain", "RECORD_TYPE", "parse_bytes32", "parse_address", "checksum_address", "hex32"]
+__all__ = [
+    "Kind", "ReasonCode", "Record", "Domain", "RECORD_TYPE", "DOMAIN_VERSION", "MAX_PARENTS", "MAX_URI_LENGTH",
+    "parse_bytes32", "parse_address", "checksum_address", "hex32",
+]
 
 RECORD_TYPE = "Record(bytes32 subject,uint8 kind,bytes32 claimsRoot,bytes32[] parents,string uri)"
 DOMAIN_NAME = "ProvenanceRegistry"
-DOMAIN_VERSION = "1"
+#: The registry's ``version()``, which is also its EIP-712 domain version.
+DOMAIN_VERSION = "2"
+#: At most this many parents per record (the registry's ``MAX_PARENTS``).
+MAX_PARENTS = 64
+#: At most this many bytes (UTF-8) per uri (the registry's ``MAX_URI_LENGTH``).
+MAX_URI_LENGTH = 512
 
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
@@ -38,14 +51,53 @@ class Kind(enum.IntEnum):
     MODEL = 0
     DATASET = 1
     OTHER = 2
+    EVALUATION = 3
 
     @classmethod
     def parse(cls, text: str) -> Kind:
         try:
             return cls[text.upper()]
-        except KeyError:
+        except (KeyError, AttributeError):
             accepted = ", ".join(k.name.lower() for k in cls)
             raise InvalidValue(f"unknown kind {text!r}; accepted: {accepted}") from None
+
+
+class ReasonCode(enum.IntEnum):
+    """Why a publisher revoked or superseded a record; the value is the on-chain ``uint8 reasonCode``.
+
+    The machine-readable half of a revocation or supersession (the other half is
+    free text for people): a verifier acts on ``erasure`` without reading prose.
+    """
+
+    OTHER = 0
+    ERASURE = 1
+    WRONG_CLAIMS = 2
+    KEY_COMPROMISE = 3
+    WITHDRAWN = 4
+
+    @property
+    def label(self) -> str:
+        """The name users type and JSON shows: ``erasure``, ``wrong_claims``, ..."""
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> ReasonCode:
+        """``erasure``, ``wrong_claims`` (or ``wrong-claims``), ...; an error listing the accepted names."""
+        try:
+            return cls[text.strip().upper().replace("-", "_")]
+        except (KeyError, AttributeError):
+            accepted = ", ".join(c.label for c in cls)
+            raise InvalidValue(f"unknown reason code {text!r}; accepted: {accepted}") from None
+
+    @classmethod
+    def label_of(cls, value: int | None) -> str | None:
+        """The label of an on-chain code; an unknown number (no version-2 registry emits one) as its digits."""
+        if value is None:
+            return None
+        try:
+            return cls(value).label
+        except ValueError:
+            return str(value)
 
 
 def parse_bytes32(text: str, what: str = "value") -> bytes:
@@ -66,7 +118,8 @@ def checksum_address(raw: bytes) -> str:
     """EIP-55: the 20-byte address in hex, each letter upper-cased where the hash of the hex has a high nibble."""
     lower = raw.hex()
     digest = keccak256(lower.encode()).hex()
-    return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, digest))
+    nibbles = digest[: len(lower)]  # the first 40 of the hash's 64 hex digits
+    return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(lower, nibbles, strict=True))
 
 
 def hex32(value: bytes) -> str:
@@ -144,10 +197,20 @@ class Record:
         for parent in parents:
             if not isinstance(parent, bytes) or len(parent) != 32:
                 raise InvalidValue("every parent must be a 32-byte subject")
+        if len(parents) > MAX_PARENTS:
+            raise InvalidValue(f"a record lists at most {MAX_PARENTS} parents, this one {len(parents)}")
+        if not isinstance(uri, str):
+            raise InvalidValue(f"uri must be a string, got {uri!r}")
+        if len(uri.encode("utf-8")) > MAX_URI_LENGTH:
+            raise InvalidValue(
+                f"a record's uri is at most {MAX_URI_LENGTH} bytes (UTF-8), this one {len(uri.encode('utf-8'))}"
+            )
         try:
             kind = Kind(kind)
         except ValueError:
-            raise InvalidValue(f"kind must be 0 (model), 1 (dataset) or 2 (other), got {kind}") from None
+            raise InvalidValue(
+                f"kind must be 0 (model), 1 (dataset), 2 (other) or 3 (evaluation), got {kind}"
+            ) from None
         return cls(subject, kind, claims_root, parents, uri)
 
     def struct_hash(self) -> bytes:
@@ -198,7 +261,7 @@ class Record:
             },
         }
 
-    def as_tuple(self) -> tuple:
+    def as_tuple(self) -> tuple[bytes, int, bytes, list[bytes], str]:
         """The ABI tuple the contract's ``Record`` argument takes."""
         return (self.subject, int(self.kind), self.claims_root, list(self.parents), self.uri)
 

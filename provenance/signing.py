@@ -1,4 +1,19 @@
-"""EIP-712 signatures over records, revocations and supersessions: the one signer.
+"""EIP-712 signatures over records and the registry's relayed operations: the one signer.
+
+Four types, under the registry's domain ("ProvenanceRegistry", "2", chainId,
+registry):
+
+- ``Record``: what a Statement carries, the publisher's word on the record;
+- ``RegisterFor(Record record,address publisher,uint256 nonce,uint256 deadline)``
+  (the nested record by its struct hash), for a relayer to call ``registerFor``;
+- ``Revoke(bytes32 recordId,uint8 reasonCode,string reason,uint256 nonce,uint256 deadline)``;
+- ``Supersede(bytes32 recordId,bytes32 successor,uint8 reasonCode,string reason,uint256 nonce,uint256 deadline)``.
+
+``nonce`` is the publisher's current ``nonces()`` value (read it with
+:meth:`provenance.ledger.Ledger.nonce`): the registry does not consume it when
+a signature is used, and ``useNonce()`` voids every signature made with it.
+``deadline`` is the last block timestamp at which the signature is accepted;
+:data:`NO_DEADLINE` (the default) signs ``type(uint256).max``, never expiring.
 
 The digest is computed here in plain Python, byte for byte as the registry
 computes it: ``keccak256(0x1901 ‖ domainSeparator ‖ structHash)``. It is
@@ -24,15 +39,32 @@ from coincurve import PrivateKey, PublicKey
 
 from provenance._keccak import keccak256
 from provenance.errors import InvalidValue, SignatureError
-from provenance.record import Domain, Record, checksum_address
+from provenance.record import RECORD_TYPE, Domain, ReasonCode, Record, checksum_address, parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
 
-__all__ = ["sign_record", "recover_record_signer", "sign_revoke", "sign_supersede"]
+__all__ = [
+    "sign_record",
+    "sign_register_for",
+    "sign_revoke",
+    "sign_supersede",
+    "recover_record_signer",
+    "NO_DEADLINE",
+    "REGISTER_FOR_TYPE",
+    "REVOKE_TYPE",
+    "SUPERSEDE_TYPE",
+]
 
-REVOKE_TYPE = "Revoke(bytes32 recordId,string reason)"
-SUPERSEDE_TYPE = "Supersede(bytes32 recordId,bytes32 successor)"
+#: ``type(uint256).max``: a signature that never expires.
+NO_DEADLINE = 2**256 - 1
+
+REGISTER_FOR_TYPE = "RegisterFor(Record record,address publisher,uint256 nonce,uint256 deadline)" + RECORD_TYPE
+REVOKE_TYPE = "Revoke(bytes32 recordId,uint8 reasonCode,string reason,uint256 nonce,uint256 deadline)"
+SUPERSEDE_TYPE = (
+    "Supersede(bytes32 recordId,bytes32 successor,uint8 reasonCode,string reason,uint256 nonce,uint256 deadline)"
+)
+_REGISTER_FOR_TYPEHASH = keccak256(REGISTER_FOR_TYPE.encode())
 _REVOKE_TYPEHASH = keccak256(REVOKE_TYPE.encode())
 _SUPERSEDE_TYPEHASH = keccak256(SUPERSEDE_TYPE.encode())
 
@@ -44,14 +76,62 @@ def sign_record(account: LocalAccount, record: Record, domain: Domain) -> bytes:
     return _sign(account, domain, record.struct_hash())
 
 
-def sign_revoke(account: LocalAccount, record_id: bytes, reason: str, domain: Domain) -> bytes:
-    """Signature of ``Revoke(bytes32 recordId,string reason)``, for a relayer to submit."""
-    return _sign(account, domain, keccak256(_REVOKE_TYPEHASH + _bytes32(record_id) + keccak256(reason.encode())))
+def sign_register_for(
+    account: LocalAccount,
+    record: Record,
+    domain: Domain,
+    *,
+    nonce: int,
+    deadline: int = NO_DEADLINE,
+    publisher: str | None = None,
+) -> bytes:
+    """Signature of ``RegisterFor``, for a relayer to call ``registerFor(record, publisher, deadline, sig)``.
+
+    ``publisher`` defaults to the signer; an ERC-1271 wallet's owner names the wallet.
+    """
+    publisher = account.address if publisher is None else parse_address(publisher, "publisher")
+    struct_hash = keccak256(
+        _REGISTER_FOR_TYPEHASH + record.struct_hash() + _word(int(publisher, 16)) + _uint(nonce, "nonce")
+        + _uint(deadline, "deadline")
+    )
+    return _sign(account, domain, struct_hash)
 
 
-def sign_supersede(account: LocalAccount, record_id: bytes, successor: bytes, domain: Domain) -> bytes:
-    """Signature of ``Supersede(bytes32 recordId,bytes32 successor)``."""
-    return _sign(account, domain, keccak256(_SUPERSEDE_TYPEHASH + _bytes32(record_id) + _bytes32(successor)))
+def sign_revoke(
+    account: LocalAccount,
+    record_id: bytes,
+    reason: str,
+    domain: Domain,
+    *,
+    nonce: int,
+    code: ReasonCode = ReasonCode.OTHER,
+    deadline: int = NO_DEADLINE,
+) -> bytes:
+    """Signature of ``Revoke``, for a relayer to call ``revokeBySig``."""
+    struct_hash = keccak256(
+        _REVOKE_TYPEHASH + _bytes32(record_id) + _reason_code(code) + keccak256(reason.encode())
+        + _uint(nonce, "nonce") + _uint(deadline, "deadline")
+    )
+    return _sign(account, domain, struct_hash)
+
+
+def sign_supersede(
+    account: LocalAccount,
+    record_id: bytes,
+    successor: bytes,
+    domain: Domain,
+    *,
+    nonce: int,
+    code: ReasonCode = ReasonCode.OTHER,
+    reason: str = "",
+    deadline: int = NO_DEADLINE,
+) -> bytes:
+    """Signature of ``Supersede``, for a relayer to call ``supersedeBySig``."""
+    struct_hash = keccak256(
+        _SUPERSEDE_TYPEHASH + _bytes32(record_id) + _bytes32(successor) + _reason_code(code)
+        + keccak256(reason.encode()) + _uint(nonce, "nonce") + _uint(deadline, "deadline")
+    )
+    return _sign(account, domain, struct_hash)
 
 
 def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> str:
@@ -100,6 +180,25 @@ def _private_key(account: LocalAccount) -> PrivateKey:
     if key is None:
         key = _KEYS[account] = PrivateKey(bytes(account.key))
     return key
+
+
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _reason_code(code: ReasonCode | int) -> bytes:
+    try:
+        return _word(int(ReasonCode(code)))
+    except ValueError:
+        accepted = ", ".join(f"{int(c)} {c.label}" for c in ReasonCode)
+        raise InvalidValue(f"reason code must be one of {accepted}; got {code!r}") from None
+
+
+def _uint(value: int, what: str) -> bytes:
+    """A uint256 word; an error naming ``what`` for a value that is not one."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= NO_DEADLINE:
+        raise InvalidValue(f"{what} must be an integer from 0 to 2**256 - 1, got {value!r}")
+    return _word(value)
 
 
 def _bytes32(value: bytes) -> bytes:

@@ -8,7 +8,8 @@ It keeps what only the publisher has and what must survive a crash:
 - the state of each record: ``queued`` for the next batch, ``sending`` (a
   direct register journaled, maybe sent), ``batching`` (in a batch whose
   anchor is journaled), ``anchored``, or ``failed`` (the chain refused it);
-- batches and their anchor transaction;
+- batches and their anchor transaction, under the address that anchored them
+  (``submitter``: the registry keys a batch by (submitter, root));
 - the SHA-256 of every file of every registered artifact, so a user holding
   one file can find the artifact it belongs to;
 - the transaction journal (:mod:`provenance.journal`) in the same database, so
@@ -25,6 +26,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from provenance.claims import resolve_fields
 from provenance.commitments import Commitment
@@ -33,7 +35,13 @@ from provenance.journal import Journal
 from provenance.record import hex32
 from provenance.statement import Statement
 
-__all__ = ["Store", "StoredRecord", "StoredBatch", "STORE_FILE"]
+__all__ = ["Store", "StoredRecord", "StoredBatch", "EncodedRecord", "STORE_FILE"]
+
+#: A record ready for :meth:`Store.add_encoded`: (record id, chain id, registry, publisher, subject, kind,
+#: Statement compact JSON, commitment JSON).
+EncodedRecord = tuple[str, int, str, str, str, int, str, str]
+#: An encoded record with its Statement path and transaction hash, as ``_insert`` writes it.
+_Row = tuple[str, int, str, str, str, int, str, str, str | None, str | None]
 
 STORE_FILE = "store.db"
 RECORD_STATES = ("queued", "sending", "batching", "anchored", "failed")
@@ -69,7 +77,7 @@ CREATE TABLE IF NOT EXISTS batches (
     root        TEXT PRIMARY KEY,
     chain_id    INTEGER NOT NULL,
     registry    TEXT NOT NULL,
-    publisher   TEXT NOT NULL,
+    submitter   TEXT NOT NULL,             -- the account that anchors it: its records' publisher
     count       INTEGER NOT NULL,
     uri         TEXT NOT NULL,
     tx_hash     TEXT NOT NULL,
@@ -103,10 +111,12 @@ class StoredRecord:
 
 @dataclass(frozen=True)
 class StoredBatch:
+    """A batch this store anchored: ``submitter`` sent ``anchorBatch`` (its records' publisher)."""
+
     root: str
     chain_id: int
     registry: str
-    publisher: str
+    submitter: str
     count: int
     uri: str
     tx_hash: str
@@ -179,12 +189,12 @@ class Store:
         self._insert([_encoded(s, c, p) for s, c, p in items], state=state)
         self._add_files(*(statement for statement, _, _ in items))
 
-    def add_encoded(self, rows: list[tuple], *, state: str) -> None:
+    def add_encoded(self, rows: list[EncodedRecord], *, state: str) -> None:
         """Records already encoded, as (record id, chain id, registry, publisher, subject, kind, Statement
         compact JSON, commitment JSON): bulk queueing prepares them in worker processes."""
         self._insert([(*row, None, None) for row in rows], state=state)
 
-    def _insert(self, rows: list[tuple], *, state: str) -> None:
+    def _insert(self, rows: list[_Row], *, state: str) -> None:
         """Rows of (record id, chain id, registry, publisher, subject, kind, Statement JSON, commitment JSON,
         Statement path, tx hash) into ``records`` and ``documents``."""
         now = time.time()
@@ -366,12 +376,12 @@ class Store:
 
     # ------------------------------------------------------------ batches
 
-    def add_batch(self, root: bytes, chain_id: int, registry: str, publisher: str, count: int, uri: str,
+    def add_batch(self, root: bytes, chain_id: int, registry: str, submitter: str, count: int, uri: str,
                   tx_hash: bytes) -> None:
         self._db.execute(
-            "INSERT INTO batches (root, chain_id, registry, publisher, count, uri, tx_hash, state, created_at)"
+            "INSERT INTO batches (root, chain_id, registry, submitter, count, uri, tx_hash, state, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?)",
-            (hex32(root), chain_id, registry, publisher, count, uri, hex32(tx_hash), time.time()),
+            (hex32(root), chain_id, registry, submitter, count, uri, hex32(tx_hash), time.time()),
         )
 
     def set_batch_state(self, root: bytes | str, state: str, block_number: int | None = None) -> None:
@@ -390,7 +400,8 @@ class Store:
         )
 
     def batches(self, *, state: str | None = None, chain_id: int | None = None) -> list[StoredBatch]:
-        clauses, values = [], []
+        clauses: list[str] = []
+        values: list[str | int] = []
         if state is not None:
             clauses.append("state = ?")
             values.append(state)
@@ -399,7 +410,7 @@ class Store:
             values.append(chain_id)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         rows = self._db.execute(
-            "SELECT root, chain_id, registry, publisher, count, uri, tx_hash, state, block_number FROM batches"
+            "SELECT root, chain_id, registry, submitter, count, uri, tx_hash, state, block_number FROM batches"
             + where + " ORDER BY created_at",
             values,
         ).fetchall()
@@ -412,7 +423,7 @@ _SELECT = (
 )
 
 
-def _encoded(statement: Statement, commitment: Commitment, path: Path | None, tx_hash: bytes | None = None) -> tuple:
+def _encoded(statement: Statement, commitment: Commitment, path: Path | None, tx_hash: bytes | None = None) -> _Row:
     return (
         hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
         hex32(statement.subject), int(statement.record.kind), statement.dumps_compact(), commitment.to_json(),
@@ -421,7 +432,11 @@ def _encoded(statement: Statement, commitment: Commitment, path: Path | None, tx
 
 
 def _migrate(db: sqlite3.Connection) -> None:
-    """Bring a store made by an earlier version to this layout (anchors apart, texts in ``documents``)."""
+    """Bring a store made by an earlier version to this layout (anchors apart, texts in ``documents``,
+    a batch's anchoring account named ``submitter``)."""
+    batch_columns = {row[1] for row in db.execute("PRAGMA table_info(batches)")}
+    if "publisher" in batch_columns:
+        db.execute("ALTER TABLE batches RENAME COLUMN publisher TO submitter")
     columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
     if "anchor" not in columns:
         db.execute("ALTER TABLE records ADD COLUMN anchor TEXT")
@@ -444,11 +459,11 @@ def _key(value: bytes | str) -> str:
     return hex32(value) if isinstance(value, bytes) else value.lower()
 
 
-def _loads(text: str):
+def _loads(text: str) -> Any:
     return json.loads(text)
 
 
-def _stored(row: tuple) -> StoredRecord:
+def _stored(row: tuple[Any, ...]) -> StoredRecord:
     return StoredRecord(
         record_id=row[0], chain_id=row[1], registry=row[2], publisher=row[3], subject=row[4], state=row[5],
         statement=Statement.from_json(_loads(_joined(row[6], row[11])), source="the local store"),

@@ -115,11 +115,12 @@ def populate(ledger: Ledger, accounts) -> Scenario:
     tree = MerkleTree.from_leaves(record_leaf(i) for i in batched_ids)
     anchored = ledger.anchor_batch(relayer, tree.root, 3, "ipfs://batch-doc")
     proof1 = tree.proof(record_leaf(batched_ids[1]))
-    ledger.prove_batched(publisher, publisher.address, batched[1].struct_hash(), tree.root, proof1)
+    # a relayer's batch: only the publisher may prove its records into it (the registry's consent rule)
+    ledger.prove_batched(publisher, publisher.address, batched[1].struct_hash(), relayer.address, tree.root, proof1)
 
     tuned_statement = _statement(ledger, other, tuned_rec, tuned_manifest, None)
     batch_anchor = Anchor("batch", anchored.tx_hash, anchored.block_number, tree.root,
-                          tuple(tree.proof(record_leaf(batched_ids[0]))))
+                          tuple(tree.proof(record_leaf(batched_ids[0]))), relayer.address)
     batch_statement = _statement(ledger, publisher, batched[0], batch_manifests[0], batch_anchor)
     return Scenario(
         publisher=publisher, other=other, auditor=auditor, relayer=relayer,

@@ -103,6 +103,20 @@ def test_verify_a_statement_and_refuse_a_forged_one(published):
     assert not_ours.status_code == 422 and "in-toto" in not_ours.json()["detail"]
 
 
+def test_a_statement_for_another_chain_or_registry_is_refused(published):
+    ledger, client, dataset, _, _ = published
+    for key, value in (("chainId", ledger.chain_id + 1), ("registry", "0x" + "33" * 20)):
+        other = dataset.to_json()
+        other["predicate"]["chain"][key] = value  # the record id does not depend on the chain: only this says it
+        refused = client.post("/v1/statements", json=other)
+        assert refused.status_code == 422, refused.text
+        body = refused.json()
+        assert body["type"].endswith("/other-registry")
+        assert f"this service follows registry {ledger.registry} on chain {ledger.chain_id}" in body["detail"]
+        verdict = client.post("/v1/verify/statement", json=other).json()
+        assert verdict["overall"] == "fail" and "BAD_SIGNATURE" in _codes(verdict)
+
+
 def test_verify_an_uploaded_file_finds_its_artifact(published):
     _, client, dataset, _, root = published
     client.post("/v1/statements", json=dataset.to_json())

@@ -166,7 +166,11 @@ DISCLOSED = {
 def _needles(value) -> dict[str, bytes]:
     """Every form in which a value could leak: as text, as committed JSON, and hashed without salt."""
     encoded = canonical_json(value)
-    forms = {"canonical JSON": encoded, "keccak256(JSON)": keccak256(encoded), "sha256(JSON)": hashlib.sha256(encoded).digest()}
+    forms = {
+        "canonical JSON": encoded,
+        "keccak256(JSON)": keccak256(encoded),
+        "sha256(JSON)": hashlib.sha256(encoded).digest(),
+    }
     items = value if isinstance(value, list) else [value]
     for item in items:
         text = str(item).encode()
@@ -259,7 +263,8 @@ def test_end_to_end_dataset_direct_model_batched_read_back_and_no_claim_value_on
     assert anchored.args["count"] == 1 and anchored.args["submitter"] == publisher
     assert (anchored.tx_hash, anchored.block_number) == (md.anchor.tx_hash, md.anchor.block_number)
     assert hex32(anchored.args["root"]) == batch["batchRoot"]
-    assert ledger.batch_state(md.anchor.batch_root).count == 1
+    assert md.anchor.submitter == publisher  # the registry's batch is (submitter, root)
+    assert ledger.batch_state(publisher, md.anchor.batch_root).count == 1
     assert ledger.verify_inclusion(md.anchor.batch_root, merkle.record_leaf(md.record_id), md.anchor.proof)
     assert md.record_id == md.record.record_id(publisher) == ledger.record_id_of(publisher, md.record)
     assert md.record.subject == Manifest.from_path(model).subject
@@ -278,8 +283,12 @@ def test_end_to_end_dataset_direct_model_batched_read_back_and_no_claim_value_on
         assert {k: view[k] for k in expected} == expected
 
     # revoke the dataset, endorse the model from another key: both reach the chain
-    result = home.run("revoke", hex32(ds.record_id), "--reason", "erasure request", "--key", "pub", "--json")
+    result = home.run("revoke", hex32(ds.record_id), "--reason", "erasure request", "--reason-code", "erasure",
+                      "--key", "pub", "--json")
     assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["reasonCode"] == "erasure"
+    (revocation,) = [e for e in ledger.events(0) if e.name == "RecordRevoked"]
+    assert (revocation.args["reasonCode"], revocation.args["reason"]) == (1, "erasure request")
     review = tmp_path / "review.json"
     review.write_text('{"reviewed": true}')
     result = home.run("endorse", hex32(md.record_id), "--statement", str(review), "--key", "auditor", "--json")
@@ -291,7 +300,9 @@ def test_end_to_end_dataset_direct_model_batched_read_back_and_no_claim_value_on
     # the scan: no claim value, disclosed or not, plain or hashed without salt, in any input or log
     blobs = _chain_blobs(ledger)
     assert len(blobs) >= 1 + 4 + 4 * 2  # deploy + 4 calls; at least their 4 logs (topics and data)
-    secrets = {f"dataset {k}": v for k, v in DATASET_SECRETS.items()} | {f"model {k}": v for k, v in MODEL_SECRETS.items()}
+    secrets = (
+        {f"dataset {k}": v for k, v in DATASET_SECRETS.items()} | {f"model {k}": v for k, v in MODEL_SECRETS.items()}
+    )
     assert _leaks(blobs, secrets) == []
     assert _leaks(blobs, DISCLOSED) == []
     assert _leaks(blobs, {"the revoke reason": "erasure request"})  # the scan does find what is there
@@ -427,7 +438,8 @@ def test_unregistered_parent_is_refused_naming_it_then_accepted_with_allow_unkno
 
     # a registered parent (even one only queued in the local store) needs no flag
     child = make_artifact(tmp_path, "child")
-    result = home.run("register", str(child), "--claims", str(claims), "--parent", json.loads(accepted.stdout)["subject"],
+    parent = json.loads(accepted.stdout)["subject"]
+    result = home.run("register", str(child), "--claims", str(claims), "--parent", parent,
                       "--batch")
     assert result.returncode == 0, result.stderr
 
@@ -442,17 +454,53 @@ def test_revoke_and_supersede_of_batched_records_prove_them_first(tmp_path, home
     assert home.run("anchor").returncode == 0
     assert not ledger.record_state(bytes.fromhex(ids[0][2:])).known  # batched: only the root is on chain
 
-    superseded = home.run("supersede", ids[0], "--by", ids[1], "--json")
+    superseded = home.run("supersede", ids[0], "--by", ids[1], "--reason-code", "wrong_claims", "--reason",
+                          "licence corrected", "--json")
     assert superseded.returncode == 0, superseded.stderr
+    assert json.loads(superseded.stdout)["reasonCode"] == "wrong_claims"
     revoked = home.run("revoke", ids[2], "--reason", "erasure request", "--json")
     assert revoked.returncode == 0, revoked.stderr
+    assert json.loads(revoked.stdout)["reasonCode"] == "other"  # the default
 
     v1, v2, v3 = (ledger.record_state(bytes.fromhex(i[2:])) for i in ids)
     assert v1.successor == bytes.fromhex(ids[1][2:]) and not v2.revoked and v3.revoked
-    names = [e.name for e in ledger.events(0)]
+    events = ledger.events(0)
+    names = [e.name for e in events]
     assert names.count("BatchedRecordProven") == 3 and names.count("RecordSuperseded") == 1
     assert names.count("RecordRevoked") == 1
+    (supersession,) = [e for e in events if e.name == "RecordSuperseded"]
+    assert (supersession.args["reasonCode"], supersession.args["reason"]) == (2, "licence corrected")
+    bad = home.run("revoke", ids[1], "--reason", "x", "--reason-code", "typo")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
     # proven once: a second status change of a proven record sends no second proof
     again = home.run("revoke", ids[1], "--reason", "withdrawn")
     assert again.returncode == 0, again.stderr
     assert [e.name for e in ledger.events(0)].count("BatchedRecordProven") == 3
+
+
+def test_endorse_and_dispute_prove_a_batched_record_first_or_say_why_not(tmp_path, home, ledger):
+    home.add_key("auditor")
+    result = home.run("register", str(make_artifact(tmp_path, "data")), "--claims", str(EXAMPLES / "dataset.yaml"),
+                      "--batch", "--key", "pub", "--json")
+    assert result.returncode == 0, result.stderr
+    record_id = json.loads(result.stdout)["recordId"]
+    assert home.run("anchor", "--key", "pub").returncode == 0
+    review = tmp_path / "review.json"
+    review.write_text('{"reviewed": true}')
+
+    # the auditor's store holds the record's Statement (same home): the batch is its publisher's, so anyone may
+    # prove the record into it, and the dispute reaches the chain
+    disputed = home.run("dispute", record_id, "--statement", str(review), "--key", "auditor", "--json")
+    assert disputed.returncode == 0, disputed.stderr
+    names = [e.name for e in ledger.events(0)]
+    assert names.count("BatchedRecordProven") == 1 and names.count("RecordDisputed") == 1
+    endorsed = home.run("endorse", record_id, "--statement", str(review), "--key", "pub", "--json")
+    assert endorsed.returncode == 0, endorsed.stderr
+    assert [e.name for e in ledger.events(0)].count("BatchedRecordProven") == 1  # proven once
+
+    # a record the registry does not store and this store cannot prove: refused before anything is sent
+    sent = len(ledger.events(0))
+    unknown = home.run("endorse", "0x" + "ab" * 32, "--statement", str(review), "--key", "auditor")
+    assert unknown.returncode == 2
+    assert "is not stored in registry" in unknown.stderr and "proven" in unknown.stderr
+    assert len(ledger.events(0)) == sent

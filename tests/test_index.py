@@ -10,7 +10,7 @@ from provenance.index import Index, IndexFileError
 from provenance.indexer import Indexer
 from provenance.ledger import Ledger
 from provenance.merkle import MerkleTree, record_leaf
-from provenance.record import Kind, Record, parse_address
+from provenance.record import Kind, ReasonCode, Record, parse_address
 from tests.helpers import free_port, start_anvil
 
 pytestmark = pytest.mark.chain
@@ -43,7 +43,7 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     registered = ledger.register(publisher, old)
     ledger.register(publisher, new)
     old_id, new_id = old.record_id(publisher.address), new.record_id(publisher.address)
-    ledger.supersede(publisher, old_id, new_id)
+    ledger.supersede(publisher, old_id, new_id, code=ReasonCode.WRONG_CLAIMS, reason="licence corrected")
     ledger.endorse(auditor, new_id, b"\x01" * 32, "https://audit.example/ok")
     ledger.dispute(auditor, old_id, b"\x02" * 32)
 
@@ -51,14 +51,16 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     ids = [r.record_id(publisher.address) for r in batched]
     tree = MerkleTree.from_leaves(record_leaf(i) for i in ids)
     ledger.anchor_batch(relayer, tree.root, 3, "ipfs://batch")
+    ledger.anchor_batch(auditor, tree.root, 3, "")  # the same root by another submitter: another batch
     proof = tree.proof(record_leaf(ids[1]))
-    ledger.prove_batched(publisher, publisher.address, batched[1].struct_hash(), tree.root, proof)
-    ledger.revoke(publisher, ids[1], "withdrawn")
+    ledger.prove_batched(publisher, publisher.address, batched[1].struct_hash(), relayer.address, tree.root, proof)
+    ledger.revoke(publisher, ids[1], "withdrawn", code=ReasonCode.WITHDRAWN)
+    ledger.use_nonce(publisher)
 
     result = Indexer(index, ledger).sync()
 
-    assert result.events == 8 and result.lag == 0 and result.reorged_from is None
-    assert index.count() == 8
+    assert result.events == 10 and result.lag == 0 and result.reorged_from is None
+    assert index.count() == 10
 
     record = index.record(old_id)
     assert record is not None
@@ -67,7 +69,9 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     assert record.claims_root == _hex(old.claims_root)
     assert record.parents == tuple(_hex(p) for p in old.parents)
     assert record.successor == _hex(new_id)
+    assert (record.supersede_code, record.supersede_reason) == ("wrong_claims", "licence corrected")
     assert (record.disputes, record.endorsements, record.revoked) == (1, 0, False)
+    assert record.batch_submitter is None
     assert record.block_number == registered.block_number
     assert record.tx_hash == _hex(registered.tx_hash)
     assert record.block_time == ledger.block_timestamp(registered.block_number)
@@ -80,11 +84,18 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     proven = index.record(ids[1])
     assert proven is not None
     assert (proven.subject, proven.batch_root, proven.revoked) == (None, _hex(tree.root), True)
-    assert proven.revoke_reason == "withdrawn"
+    assert (proven.batch_submitter, proven.revoke_code, proven.revoke_reason) == (
+        relayer.address, "withdrawn", "withdrawn"
+    )
 
-    batch = index.batch(tree.root)
+    batch = index.batch(tree.root, relayer.address)
     assert batch is not None
     assert (batch.submitter, batch.count, batch.uri) == (relayer.address, 3, "ipfs://batch")
+    other = index.batch(tree.root, auditor.address.lower())
+    assert other is not None and (other.submitter, other.uri) == (auditor.address, "")
+    assert index.batch(tree.root, publisher.address) is None  # the publisher anchored no batch of this root
+    assert [b.submitter for b in index.batches(tree.root)] == [relayer.address, auditor.address]
+    assert index.batches(b"\x00" * 32) == []
 
     history = index.history(subject=subject)
     assert [h.event for h in history] == [
@@ -99,10 +110,17 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     assert history[-1].details["parents"] == [_hex(p) for p in old.parents]
     assert all(h.tx_hash.startswith("0x") and h.block_time for h in history)
 
-    by_record = [h.event for h in index.history(record_id=ids[1])]
-    assert by_record == ["RecordRevoked", "BatchedRecordProven"]
+    by_record = index.history(record_id=ids[1])
+    assert [h.event for h in by_record] == ["RecordRevoked", "BatchedRecordProven"]
+    assert by_record[0].details == {"reason_code": "withdrawn", "reason": "withdrawn"}
+    assert by_record[1].details == {"root": _hex(tree.root), "submitter": relayer.address,
+                                    "struct_hash": _hex(batched[1].struct_hash())}
+    assert index.history(record_id=old_id)[-2].details == {
+        "successor": _hex(new_id), "reason_code": "wrong_claims", "reason": "licence corrected",
+    }
     by_publisher = [h.event for h in index.history(publisher=publisher.address.lower())]
     assert by_publisher == [
+        "NonceUsed",
         "RecordRevoked",
         "BatchedRecordProven",
         "RecordDisputed",
@@ -113,11 +131,13 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     ]
     assert len(index.history(publisher=publisher.address, limit=2)) == 2
     assert [h.event for h in index.history(publisher=relayer.address)] == ["BatchAnchored"]
+    (used,) = index.events(name="NonceUsed")
+    assert (used.actor, used.details, used.record_id) == (publisher.address, {"nonce": 0}, None)
 
     (summary,) = index.publishers()
     assert (summary.address, summary.records, summary.revoked) == (publisher.address, 3, 1)
     assert [e.event for e in index.events(name="RecordEndorsed")] == ["RecordEndorsed"]
-    assert len(index.events(limit=3, offset=6)) == 2
+    assert len(index.events(limit=3, offset=8)) == 2
 
 
 def test_confirmations_hold_back_recent_blocks(ledger, make_account, index):
@@ -167,23 +187,56 @@ def test_schema_version_is_checked(tmp_path):
         Index.open(path)
 
 
-def test_a_version_1_file_is_migrated_in_place(tmp_path):
-    from provenance.index import _SCHEMA, SCHEMA_VERSION, _statements
+# The events table of schema versions 1 and 2 (registry version 1's events), as those versions created it.
+_EVENTS_V1 = """
+CREATE TABLE events (
+    chain_id INTEGER NOT NULL, registry TEXT NOT NULL, block_number INTEGER NOT NULL, log_index INTEGER NOT NULL,
+    tx_hash TEXT NOT NULL, name TEXT NOT NULL, record_id TEXT, actor TEXT, subject TEXT, kind INTEGER,
+    claims_root TEXT, parents TEXT, uri TEXT, root TEXT, count INTEGER, successor TEXT, digest TEXT, reason TEXT,
+    UNIQUE (chain_id, registry, tx_hash, log_index)
+)"""
 
-    path = tmp_path / "v1.sqlite"
-    with sqlite3.connect(path) as db:  # the version 1 schema: everything before the statements table
-        v1 = _SCHEMA[: _SCHEMA.index("CREATE TABLE IF NOT EXISTS statements")]
-        for statement in _statements(v1):
+
+def _old_index(path, version: int) -> None:
+    """An index file as schema ``version`` (1 or 2) left it, with one event of a version 1 registry."""
+    from provenance.index import _SCHEMA, _statements
+
+    with sqlite3.connect(path) as db:
+        # version 1: everything before the statements table; version 2 adds statements and files
+        end = "CREATE TABLE IF NOT EXISTS statements" if version == 1 else None
+        script = _SCHEMA if end is None else _SCHEMA[: _SCHEMA.index(end)]
+        for statement in _statements(script):
+            if statement.startswith("CREATE TABLE IF NOT EXISTS events"):
+                statement = _EVENTS_V1
             db.execute(statement)
-        db.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(version),))
         db.execute("INSERT INTO cursors VALUES (1, '0xabc', 41)")
+        db.execute(
+            "INSERT INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id, actor, reason)"
+            " VALUES (1, '0xabc', 40, 0, '0x' || hex(randomblob(32)), 'RecordRevoked', ?, ?, 'old')",
+            ("0x" + "01" * 32, "0x" + "22" * 20),
+        )
     db.close()
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_older_file_is_migrated_in_place(tmp_path, version):
+    from provenance.index import SCHEMA_VERSION
+
+    path = tmp_path / f"v{version}.sqlite"
+    _old_index(path, version)
     with Index.open(path) as index:
         assert index.cursor(1, "0xabc") == 41
         assert index.statements_for(b"\x01" * 32) == [] and index.files("00" * 32) == []
+        (old,) = index.history(record_id=b"\x01" * 32)  # a version 1 registry's revocation: no reason code
+        assert (old.event, old.details) == ("RecordRevoked", {"reason_code": None, "reason": "old"})
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta").fetchone() == (str(SCHEMA_VERSION),)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+        assert {"submitter", "struct_hash", "reason_code", "nonce"} <= columns
     db.close()
+    with Index.open(path) as index:  # opening a current file again changes nothing
+        assert index.cursor(1, "0xabc") == 41
 
 
 @pytest.fixture
@@ -211,7 +264,7 @@ def _funded(node: Ledger):
 def test_reorg_is_rolled_back_and_replayed(fresh_chain, tmp_path, shorter):
     node = fresh_chain
     publisher = _funded(node)
-    kept = node.register(publisher, _record(100))
+    node.register(publisher, _record(100))
     index = Index.open(tmp_path / "reorg.sqlite")
     indexer = Indexer(index, node)
     indexer.sync()
@@ -263,8 +316,9 @@ def test_hand_decoding_of_logs_equals_eth_abi(ledger, make_account):
     for event, log in zip(fast, raw, strict=True):
         topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
         spec = ledger._events[topics[0]]
-        expected = {n: decode([k], t)[0] for (n, k), t in zip(spec.indexed, topics[1:])}
-        expected.update(zip(spec.data_names, decode(list(spec.data_types), bytes.fromhex(log["data"][2:]))))
+        expected = {n: decode([k], t)[0] for (n, k), t in zip(spec.indexed, topics[1:], strict=True)}
+        data = decode(list(spec.data_types), bytes.fromhex(log["data"][2:]))
+        expected.update(zip(spec.data_names, data, strict=True))
         for name, value in expected.items():
             got = event.args[name]
             if isinstance(value, str):  # addresses: eth_abi gives lowercase, the ledger checksums

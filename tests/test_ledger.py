@@ -23,8 +23,15 @@ from provenance.errors import (
 )
 from provenance.ledger import Ledger
 from provenance.merkle import MerkleTree, record_leaf
-from provenance.record import Kind, Record
-from provenance.signing import recover_record_signer, sign_record, sign_revoke
+from provenance.record import Kind, ReasonCode, Record
+from provenance.signing import (
+    recover_record_signer,
+    sign_record,
+    sign_register_for,
+    sign_revoke,
+    sign_supersede,
+)
+from tests.wallet import deploy_wallet, wallet_execute
 
 
 def _record(seed: int, parents: int = 2, uri: str = "ipfs://bafy-example") -> Record:
@@ -44,6 +51,7 @@ def test_python_struct_hash_and_record_id_equal_the_contracts(ledger, make_accou
     assert ledger.hash_record(record) == record.struct_hash()
     assert ledger.record_id_of(publisher.address, record) == record.record_id(publisher.address)
     assert ledger.domain.separator() == Domain_separator(ledger)
+    assert ledger.version() == "2"
 
 
 def Domain_separator(ledger):
@@ -57,13 +65,15 @@ def test_record_signed_in_python_with_typed_data_is_accepted_relayed(ledger, mak
     signature = sign_record(publisher, record, ledger.domain)
     assert recover_record_signer(record, ledger.domain, signature) == publisher.address
 
-    receipt = ledger.register_for(relayer, record, publisher.address, signature)
+    assert ledger.nonce(publisher.address) == 0
+    relayed = sign_register_for(publisher, record, ledger.domain, nonce=ledger.nonce(publisher.address))
+    receipt = ledger.register_for(relayer, record, publisher.address, relayed)
 
     assert receipt.succeeded
     state = ledger.record_state(record.record_id(publisher.address))
     assert state.publisher == publisher.address
     assert state.registered_at == ledger.block_timestamp(receipt.block_number)
-    (event,) = [e for e in ledger.events(receipt.block_number, receipt.block_number)]
+    (event,) = ledger.events(receipt.block_number, receipt.block_number)
     assert event.name == "RecordRegistered"
     assert event.args["recordId"] == record.record_id(publisher.address)
     assert event.args["publisher"] == publisher.address
@@ -105,8 +115,68 @@ def test_signature_for_another_chain_is_rejected(ledger, make_account):
     record = _record(9)
     wrong = Domain(ledger.chain_id + 1, ledger.registry)
     with pytest.raises(ContractRejected) as err:
-        ledger.register_for(relayer, record, publisher.address, sign_record(publisher, record, wrong))
+        ledger.register_for(relayer, record, publisher.address, sign_register_for(publisher, record, wrong, nonce=0))
     assert err.value.error == "InvalidSignature"
+    # a bare Record signature (what a Statement carries) is no registerFor authorisation
+    with pytest.raises(ContractRejected) as bare:
+        ledger.register_for(relayer, record, publisher.address, sign_record(publisher, record, ledger.domain))
+    assert bare.value.error == "InvalidSignature"
+
+
+@pytest.mark.chain
+def test_deadlines_and_nonces_bound_relayed_signatures(ledger, make_account):
+    publisher, relayer = make_account(), make_account()
+    record, later = _record(11), _record(13)
+    now = ledger.block_timestamp()
+    expired = sign_register_for(publisher, record, ledger.domain, nonce=0, deadline=now - 1)
+    with pytest.raises(ContractRejected) as late:
+        ledger.register_for(relayer, record, publisher.address, expired, deadline=now - 1)
+    assert late.value.error == "SignatureExpired" and late.value.args_by_name["deadline"] == now - 1
+    assert "expired" in str(late.value)
+
+    # signed with nonce 0, then the publisher cancels every outstanding signature
+    pending = sign_register_for(publisher, later, ledger.domain, nonce=0)
+    receipt = ledger.use_nonce(publisher)
+    assert ledger.nonce(publisher.address) == 1
+    (used,) = ledger.events(receipt.block_number, receipt.block_number)
+    assert used.name == "NonceUsed" and used.args == {"publisher": publisher.address, "nonce": 0}
+    with pytest.raises(ContractRejected) as void:
+        ledger.register_for(relayer, later, publisher.address, pending)
+    assert void.value.error == "InvalidSignature" and "current nonce" in str(void.value)
+    # a signature names the current nonce, which using it does not consume
+    deadline = now + 3600
+    fresh = sign_register_for(publisher, later, ledger.domain, nonce=1, deadline=deadline)
+    ledger.register_for(relayer, later, publisher.address, fresh, deadline=deadline)
+    assert ledger.nonce(publisher.address) == 1
+    later_id = later.record_id(publisher.address)
+    ledger.revoke_by_sig(
+        relayer, later_id, "key lost", sign_revoke(publisher, later_id, "key lost", ledger.domain, nonce=1,
+                                                   code=ReasonCode.KEY_COMPROMISE),
+        code=ReasonCode.KEY_COMPROMISE,
+    )
+    assert ledger.record_state(later_id).revoked
+
+
+@pytest.mark.chain
+def test_an_erc1271_wallet_publishes_through_its_owners_signatures(ledger, make_account):
+    owner, relayer, stranger = make_account(), make_account(), make_account()
+    wallet = deploy_wallet(ledger, owner.address)
+    record = _record(15)
+    digest = record.digest(ledger.domain)
+    assert ledger.has_code(wallet) and not ledger.has_code(owner.address)
+    statement_signature = sign_record(owner, record, ledger.domain)  # what the wallet's Statement carries
+    assert ledger.is_valid_signature(wallet, digest, statement_signature)
+    assert not ledger.is_valid_signature(wallet, digest, sign_record(stranger, record, ledger.domain))
+    assert not ledger.is_valid_signature(wallet, digest, b"\x12\x34")
+    assert not ledger.is_valid_signature(owner.address, digest, statement_signature)  # no code: no wallet
+
+    relayed = sign_register_for(owner, record, ledger.domain, nonce=ledger.nonce(wallet), publisher=wallet)
+    ledger.register_for(relayer, record, wallet, relayed)
+    record_id = record.record_id(wallet)
+    assert ledger.record_state(record_id).publisher == wallet
+    # the wallet revokes it itself, calling the registry
+    wallet_execute(ledger, wallet, owner, "revoke", record_id, int(ReasonCode.WRONG_CLAIMS), "wrong licence")
+    assert ledger.record_state(record_id).revoked
 
 
 @pytest.mark.chain
@@ -117,9 +187,10 @@ def test_batch_built_in_python_is_anchored_proven_and_revoked_by_signature(ledge
     tree = MerkleTree.from_leaves(record_leaf(i) for i in ids)
 
     anchored = ledger.anchor_batch(relayer, tree.root, len(ids), "ipfs://batch")
-    batch = ledger.batch_state(tree.root)
+    batch = ledger.batch_state(relayer.address, tree.root)
     assert (batch.submitter, batch.count) == (relayer.address, 5)
     assert batch.anchored_at == ledger.block_timestamp(anchored.block_number)
+    assert ledger.batch_state(publisher.address, tree.root).submitter is None  # another submitter's batch
 
     target = records[2]
     proof = tree.proof(record_leaf(ids[2]))
@@ -127,22 +198,51 @@ def test_batch_built_in_python_is_anchored_proven_and_revoked_by_signature(ledge
     assert not ledger.verify_inclusion(tree.root, record_leaf(ids[3]), proof)
 
     with pytest.raises(ContractRejected) as bad:
-        ledger.prove_batched(relayer, relayer.address, target.struct_hash(), tree.root, proof)
+        ledger.prove_batched(relayer, relayer.address, target.struct_hash(), relayer.address, tree.root, proof)
     assert bad.value.error == "InvalidProof"
+    with pytest.raises(ContractRejected) as elsewhere:
+        ledger.prove_batched(publisher, publisher.address, target.struct_hash(), publisher.address, tree.root, proof)
+    assert elsewhere.value.error == "BatchNotAnchored"
+    assert elsewhere.value.args_by_name["submitter"] == publisher.address
 
     # A relayer cannot attribute a batched record to a publisher who did not act...
     with pytest.raises(ContractRejected) as foreign:
-        ledger.prove_batched(relayer, publisher.address, target.struct_hash(), tree.root, proof)
+        ledger.prove_batched(relayer, publisher.address, target.struct_hash(), relayer.address, tree.root, proof)
     assert foreign.value.error == "NotPublisher"
     # ...the publisher proves it.
-    ledger.prove_batched(publisher, publisher.address, target.struct_hash(), tree.root, proof)
+    proven = ledger.prove_batched(
+        publisher, publisher.address, target.struct_hash(), relayer.address, tree.root, proof
+    )
     assert ledger.record_state(ids[2]).registered_at == batch.anchored_at
+    (event,) = ledger.events(proven.block_number, proven.block_number)
+    assert event.name == "BatchedRecordProven"
+    assert event.args == {"recordId": ids[2], "publisher": publisher.address, "root": tree.root,
+                          "submitter": relayer.address, "structHash": target.struct_hash()}
 
-    signature = sign_revoke(publisher, ids[2], "withdrawn", ledger.domain)
-    ledger.revoke_by_sig(relayer, ids[2], "withdrawn", signature)
+    signature = sign_revoke(publisher, ids[2], "withdrawn", ledger.domain, nonce=0, code=ReasonCode.WITHDRAWN)
+    ledger.revoke_by_sig(relayer, ids[2], "withdrawn", signature, code=ReasonCode.WITHDRAWN)
     assert ledger.record_state(ids[2]).revoked
-    names = [e.name for e in ledger.events(anchored.block_number)]
-    assert names == ["BatchAnchored", "BatchedRecordProven", "RecordRevoked"]
+    events = ledger.events(anchored.block_number)
+    assert [e.name for e in events] == ["BatchAnchored", "BatchedRecordProven", "RecordRevoked"]
+    assert events[2].args["reasonCode"] == ReasonCode.WITHDRAWN and events[2].args["reason"] == "withdrawn"
+
+
+@pytest.mark.chain
+def test_the_same_root_anchored_by_two_submitters_is_two_batches(ledger, make_account):
+    publisher, stranger = make_account(), make_account()
+    record = _record(60, parents=0)
+    root = MerkleTree.from_leaves([record_leaf(record.record_id(publisher.address))]).root
+    ledger.anchor_batch(stranger, root, 1, "")  # a front-run of the publisher's one-leaf root
+    ledger.anchor_batch(publisher, root, 1, "ipfs://mine")  # blocks nobody
+    assert ledger.batch_state(stranger.address, root).submitter == stranger.address
+    assert ledger.batch_state(publisher.address, root).submitter == publisher.address
+    with pytest.raises(ContractRejected) as twice:
+        ledger.anchor_batch(publisher, root, 1, "")
+    assert twice.value.error == "BatchAlreadyAnchored"
+    assert publisher.address in str(twice.value)
+    # anyone may prove a record into the publisher's own batch
+    ledger.prove_batched(stranger, publisher.address, record.struct_hash(), publisher.address, root, [])
+    assert ledger.record_state(record.record_id(publisher.address)).known
 
 
 @pytest.mark.chain
@@ -152,7 +252,10 @@ def test_supersede_endorse_and_dispute_events(ledger, make_account):
     ledger.register(publisher, old)
     ledger.register(publisher, new)
     old_id, new_id = old.record_id(publisher.address), new.record_id(publisher.address)
-    receipt = ledger.supersede(publisher, old_id, new_id)
+    with pytest.raises(ContractRejected) as unknown:
+        ledger.endorse(auditor, b"\x77" * 32, bytes(range(32)))
+    assert unknown.value.error == "UnknownRecord"
+    receipt = ledger.supersede(publisher, old_id, new_id, code=ReasonCode.ERASURE, reason="erasure request")
     assert ledger.record_state(old_id).successor == new_id
     digest = bytes(range(32))
     ledger.endorse(auditor, new_id, digest, "https://audit.example/report")
@@ -163,8 +266,28 @@ def test_supersede_endorse_and_dispute_events(ledger, make_account):
         ("RecordEndorsed", new_id),
         ("RecordDisputed", old_id),
     ]
+    assert events[0].args["reasonCode"] == ReasonCode.ERASURE and events[0].args["reason"] == "erasure request"
     assert events[1].args["endorser"] == auditor.address
     assert events[1].args["statementDigest"] == digest
+
+
+@pytest.mark.chain
+def test_reason_codes_out_of_range_and_relayed_supersession(ledger, make_account):
+    publisher, relayer = make_account(), make_account()
+    old, new = _record(70), _record(80)
+    ledger.register(publisher, old)
+    ledger.register(publisher, new)
+    old_id, new_id = old.record_id(publisher.address), new.record_id(publisher.address)
+    with pytest.raises(ContractRejected) as bad:
+        ledger.revoke(publisher, old_id, "", code=7)  # type: ignore[arg-type]  # a code no enum member has
+    assert bad.value.error == "InvalidReason" and "reason code 7" in str(bad.value)
+    signature = sign_supersede(publisher, old_id, new_id, ledger.domain, nonce=0, code=ReasonCode.WRONG_CLAIMS,
+                               reason="licence was wrong")
+    receipt = ledger.supersede_by_sig(relayer, old_id, new_id, signature, code=ReasonCode.WRONG_CLAIMS,
+                                      reason="licence was wrong")
+    (event,) = ledger.events(receipt.block_number, receipt.block_number)
+    assert event.name == "RecordSuperseded" and event.args["publisher"] == publisher.address
+    assert (event.args["reasonCode"], event.args["reason"]) == (ReasonCode.WRONG_CLAIMS, "licence was wrong")
 
 
 @pytest.mark.chain
@@ -229,10 +352,8 @@ def test_node_that_never_answers_times_out_naming_the_url():
     def accept():
         server.settimeout(0.2)
         while not stop.is_set():
-            try:
+            with contextlib.suppress(OSError):  # the accept timed out: look at the stop flag again
                 held.append(server.accept()[0])
-            except OSError:
-                pass
 
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
@@ -416,12 +537,15 @@ def _word(n: int) -> str:
 @pytest.mark.parametrize(
     "log",
     [
-        # RecordRevoked(recordId, publisher, string reason) with the string cut short: eth_abi's fallback refuses it
-        lambda: _log([_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20], "0x" + _word(32)),
+        # RecordRevoked(recordId, publisher, uint8 reasonCode, string reason) with the string cut short:
+        # eth_abi's fallback refuses it
+        lambda: _log(
+            [_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20], "0x" + _word(1) + _word(64)
+        ),
         # the same with a reason that is not UTF-8
         lambda: _log(
             [_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20],
-            "0x" + _word(32) + _word(2) + "fffe" + "00" * 30,
+            "0x" + _word(1) + _word(64) + _word(2) + "fffe" + "00" * 30,
         ),
         # too few topics for the event's indexed arguments
         lambda: _log([_topic("RecordRevoked"), "0x" + "01" * 32], "0x"),
@@ -441,12 +565,12 @@ def test_an_undecodable_log_is_a_bad_node_answer_not_an_eth_abi_error(log):
 def test_logs_of_other_events_are_skipped_and_known_ones_decoded():
     revoked = _log(
         [_topic("RecordRevoked"), "0x" + "01" * 32, "0x" + "00" * 12 + "22" * 20],
-        "0x" + _word(32) + _word(3) + b"why".hex() + "00" * 29,
+        "0x" + _word(1) + _word(64) + _word(3) + b"why".hex() + "00" * 29,
     )
     foreign = _log(["0x" + "99" * 32], "0x")
     with _node(eth_getLogs=[foreign, revoked]) as url:
         (event,) = _ledger(url).events(0, 10)
-    assert event.name == "RecordRevoked" and event.args["reason"] == "why"
+    assert event.name == "RecordRevoked" and event.args["reason"] == "why" and event.args["reasonCode"] == 1
     assert event.args["recordId"] == b"\x01" * 32 and event.args["publisher"].lower() == "0x" + "22" * 20
     assert (event.block_number, event.log_index) == (5, 0)
 
@@ -467,12 +591,15 @@ def test_prove_batched_calldata_is_decoded_by_the_ledger():
 
     ledger = Ledger(None, "http://127.0.0.1:9", 1, _REGISTRY)
     publisher, struct_hash, root, proof = "0x" + "ab" * 20, b"\x01" * 32, b"\x02" * 32, [b"\x03" * 32, b"\x04" * 32]
-    selector = keccak256(b"proveBatched(address,bytes32,bytes32,bytes32[])")[:4]
-    calldata = selector + encode(["address", "bytes32", "bytes32", "bytes32[]"], [publisher, struct_hash, root, proof])
+    submitter = "0x" + "cd" * 20
+    selector = keccak256(b"proveBatched(address,bytes32,address,bytes32,bytes32[])")[:4]
+    calldata = selector + encode(
+        ["address", "bytes32", "address", "bytes32", "bytes32[]"], [publisher, struct_hash, submitter, root, proof]
+    )
 
     call = ledger.decode_prove_batched(calldata)
 
-    assert call is not None and call.publisher.lower() == publisher
+    assert call is not None and call.publisher.lower() == publisher and call.submitter.lower() == submitter
     assert (call.struct_hash, call.root, call.proof) == (struct_hash, root, tuple(proof))
     assert call.record_id == keccak256(bytes(12) + bytes.fromhex(publisher[2:]) + struct_hash)
     assert ledger.decode_prove_batched(b"\x00\x00\x00\x00" + calldata[4:]) is None  # another function

@@ -79,11 +79,13 @@ def test_batch_queue_anchor_and_inclusion_on_chain(tmp_path, ledger, make_accoun
     assert len(store.records(state="queued")) == 5
     result = publisher.anchor(uri="https://example.org/batch.json")
     assert result.count == 5
-    assert ledger.batch_state(result.root).anchored_at > 0
+    assert ledger.batch_state(account.address, result.root).anchored_at > 0
     for statement in result.statements:
         anchor = statement.anchor
         leaf = merkle.record_leaf(statement.record_id)
         assert anchor.type == "batch" and anchor.batch_root == result.root
+        assert anchor.submitter == account.address  # the batch is (submitter, root) on chain
+        assert anchor.to_json()["submitter"] == account.address
         assert ledger.verify_inclusion(result.root, leaf, anchor.proof)
     assert store.records(state="queued") == []
     assert publisher.anchor() is None  # nothing left: no second anchor
@@ -101,7 +103,8 @@ def test_resume_finishes_a_batch_whose_process_died_after_journaling(tmp_path, l
     queued = store.records(state="queued")
     record_id = bytes.fromhex(queued[0].record_id[2:])
     tree = merkle.MerkleTree.from_leaves([merkle.record_leaf(record_id)])
-    tx = ledger.prepare(account, "anchorBatch", tree.root, 1, "", nonce=store.journal.next_nonce(ledger, account.address))
+    nonce = store.journal.next_nonce(ledger, account.address)
+    tx = ledger.prepare(account, "anchorBatch", tree.root, 1, "", nonce=nonce)
     with store.transaction():
         store.add_batch(tree.root, ledger.chain_id, ledger.registry, account.address, 1, "", tx.tx_hash)
         store.update_record(record_id, state="batching", tx_hash=tx.tx_hash, batch_root=tree.root)
@@ -111,9 +114,11 @@ def test_resume_finishes_a_batch_whose_process_died_after_journaling(tmp_path, l
     store = Store.open(home)
     done = resume(store, ledger)
     assert any("anchored batch" in line for line in done)
-    assert store.records(state="anchored")[0].statement.anchor.batch_root == tree.root
+    anchor = store.records(state="anchored")[0].statement.anchor
+    assert (anchor.batch_root, anchor.submitter) == (tree.root, account.address)
+    assert [b.submitter for b in store.batches()] == [account.address]
     assert Publisher(store, ledger, account).anchor() is None
-    assert ledger.batch_state(tree.root).anchored_at > 0
+    assert ledger.batch_state(account.address, tree.root).anchored_at > 0
 
 
 def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
@@ -122,7 +127,7 @@ def test_anchor_splice_equals_parse_and_encode(ledger, make_account):
 
     account = make_account()
     prepared = prepare(account=account, domain=ledger.domain, claims=Claims.from_mapping(DATASET), subject=b"\x07" * 32)
-    anchor = Anchor("batch", b"\x01" * 32, 12, b"\x02" * 32, (b"\x03" * 32, b"\x04" * 32))
+    anchor = Anchor("batch", b"\x01" * 32, 12, b"\x02" * 32, (b"\x03" * 32, b"\x04" * 32), account.address)
     text = prepared.statement.dumps_compact()
     assert _with_anchor_text(text, anchor) == prepared.statement.with_anchor(anchor).dumps_compact()
     odd = text[:-1] + " }"  # not the shape the store writes: parsed, not spliced
@@ -152,6 +157,27 @@ def test_a_store_of_the_earlier_layout_is_migrated(tmp_path, ledger, make_accoun
     assert store.commitment(statement.record_id).claims_root == statement.record.claims_root
     result = Publisher(store, ledger, account).anchor()
     assert result.count == 1 and store.statements_for(statement.subject)[0].anchor.batch_root == result.root
+
+
+def test_a_store_whose_batches_name_the_publisher_is_migrated(tmp_path):
+    """Stores made for registry version 1 called a batch's anchoring account ``publisher``."""
+    db = sqlite3.connect(tmp_path / "store.db")
+    db.executescript(
+        "CREATE TABLE batches (root TEXT PRIMARY KEY, chain_id INTEGER NOT NULL, registry TEXT NOT NULL,"
+        " publisher TEXT NOT NULL, count INTEGER NOT NULL, uri TEXT NOT NULL, tx_hash TEXT NOT NULL,"
+        " state TEXT NOT NULL, block_number INTEGER, created_at REAL NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO batches VALUES (?, 1, ?, ?, 2, '', ?, 'anchored', 5, 0)",
+        ("0x" + "01" * 32, "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "03" * 32),
+    )
+    db.commit()
+    db.close()
+    store = Store.open(tmp_path)
+    (batch,) = store.batches()
+    assert (batch.root, batch.submitter, batch.count) == ("0x" + "01" * 32, "0x" + "22" * 20, 2)
+    store.close()
+    assert Store.open(tmp_path).batches() == [batch]  # opened again: nothing to migrate
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -2,7 +2,10 @@
 
 eth-account encodes the full EIP-712 message the way wallets do; the signer
 computes the digest itself and signs it with coincurve. Both must give the
-very same 65 bytes for every message type, record shape and domain.
+very same 65 bytes for every message type (Record, RegisterFor with its nested
+Record, Revoke, Supersede), record shape, nonce, deadline, reason code and
+domain. The messages below are written out here from the registry's type
+strings, not built by the code under test.
 """
 
 from __future__ import annotations
@@ -13,8 +16,15 @@ from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
 from provenance.errors import InvalidValue, SignatureError
-from provenance.record import Domain, Kind, Record, checksum_address
-from provenance.signing import recover_record_signer, sign_record, sign_revoke, sign_supersede
+from provenance.record import Domain, Kind, ReasonCode, Record, checksum_address
+from provenance.signing import (
+    NO_DEADLINE,
+    recover_record_signer,
+    sign_record,
+    sign_register_for,
+    sign_revoke,
+    sign_supersede,
+)
 
 # fixed keys, so that a failure reproduces; never funded anywhere
 ACCOUNTS = [Account.from_key(bytes([n]) * 32) for n in (1, 0x42, 0x7F)]
@@ -30,7 +40,11 @@ RECORDS = [
     Record.create(b"\x01" * 32, Kind.MODEL, b"\x02" * 32, [b"\x03" * 32], "ipfs://x"),
     Record.create(b"\x05" * 32, Kind.DATASET, b"\x06" * 32, [], ""),
     Record.create(b"\xff" * 32, Kind.OTHER, bytes(32), [bytes([i]) * 32 for i in range(1, 6)], "https://ex.org/ü/☃"),
+    Record.create(b"\x07" * 32, Kind.EVALUATION, b"\x08" * 32, [b"\x01" * 32, b"\xff" * 32], "hf://org/evals@main"),
 ]
+
+# (nonce, deadline) pairs: the first signature, a later nonce with a deadline, the extremes
+NONCES = [(0, NO_DEADLINE), (3, 1_900_000_000), (2**256 - 1, 0)]
 
 _DOMAIN_TYPE = [
     {"name": "name", "type": "string"},
@@ -45,27 +59,81 @@ def _oracle(account, typed_data: dict) -> bytes:
     return bytes(account.sign_message(encode_typed_data(full_message=typed_data)).signature)
 
 
-def _revoke_message(record_id: bytes, reason: str, domain: Domain) -> dict:
+_RECORD_TYPE = [
+    {"name": "subject", "type": "bytes32"},
+    {"name": "kind", "type": "uint8"},
+    {"name": "claimsRoot", "type": "bytes32"},
+    {"name": "parents", "type": "bytes32[]"},
+    {"name": "uri", "type": "string"},
+]
+
+
+def _register_for_message(record: Record, publisher: str, nonce: int, deadline: int, domain: Domain) -> dict:
     return {
         "types": {
             "EIP712Domain": _DOMAIN_TYPE,
-            "Revoke": [{"name": "recordId", "type": "bytes32"}, {"name": "reason", "type": "string"}],
+            "RegisterFor": [
+                {"name": "record", "type": "Record"},
+                {"name": "publisher", "type": "address"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+            "Record": _RECORD_TYPE,
         },
-        "primaryType": "Revoke",
+        "primaryType": "RegisterFor",
         "domain": domain.as_typed_data(),
-        "message": {"recordId": record_id, "reason": reason},
+        "message": {
+            "record": {
+                "subject": record.subject,
+                "kind": int(record.kind),
+                "claimsRoot": record.claims_root,
+                "parents": list(record.parents),
+                "uri": record.uri,
+            },
+            "publisher": publisher,
+            "nonce": nonce,
+            "deadline": deadline,
+        },
     }
 
 
-def _supersede_message(record_id: bytes, successor: bytes, domain: Domain) -> dict:
+def _revoke_message(record_id: bytes, code: int, reason: str, nonce: int, deadline: int, domain: Domain) -> dict:
     return {
         "types": {
             "EIP712Domain": _DOMAIN_TYPE,
-            "Supersede": [{"name": "recordId", "type": "bytes32"}, {"name": "successor", "type": "bytes32"}],
+            "Revoke": [
+                {"name": "recordId", "type": "bytes32"},
+                {"name": "reasonCode", "type": "uint8"},
+                {"name": "reason", "type": "string"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
+        },
+        "primaryType": "Revoke",
+        "domain": domain.as_typed_data(),
+        "message": {"recordId": record_id, "reasonCode": code, "reason": reason, "nonce": nonce,
+                    "deadline": deadline},
+    }
+
+
+def _supersede_message(record_id: bytes, successor: bytes, code: int, reason: str, nonce: int, deadline: int,
+                       domain: Domain) -> dict:
+    return {
+        "types": {
+            "EIP712Domain": _DOMAIN_TYPE,
+            "Supersede": [
+                {"name": "recordId", "type": "bytes32"},
+                {"name": "successor", "type": "bytes32"},
+                {"name": "reasonCode", "type": "uint8"},
+                {"name": "reason", "type": "string"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint256"},
+            ],
         },
         "primaryType": "Supersede",
         "domain": domain.as_typed_data(),
-        "message": {"recordId": record_id, "successor": successor},
+        "message": {"recordId": record_id, "successor": successor, "reasonCode": code, "reason": reason,
+                    "nonce": nonce, "deadline": deadline},
     }
 
 
@@ -79,25 +147,66 @@ def test_record_signatures_equal_eth_accounts(domain):
 
 
 @pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: str(d.chain_id))
+def test_register_for_signatures_equal_eth_accounts(domain):
+    wallet = to_checksum_address("0x" + "5a" * 20)  # an ERC-1271 wallet's owner signs for the wallet
+    for account in ACCOUNTS:
+        for record in RECORDS:
+            for nonce, deadline in NONCES:
+                assert sign_register_for(account, record, domain, nonce=nonce, deadline=deadline) == _oracle(
+                    account, _register_for_message(record, account.address, nonce, deadline, domain)
+                )
+            assert sign_register_for(account, record, domain, nonce=1, publisher=wallet.lower()) == _oracle(
+                account, _register_for_message(record, wallet, 1, NO_DEADLINE, domain)
+            )
+
+
+@pytest.mark.parametrize("domain", DOMAINS, ids=lambda d: str(d.chain_id))
 def test_revoke_and_supersede_signatures_equal_eth_accounts(domain):
     for account in ACCOUNTS:
         for record in RECORDS:
             record_id = record.record_id(account.address)
-            for reason in ("", "withdrawn", "erasure request (GDPR art. 17) — données effacées"):
-                assert sign_revoke(account, record_id, reason, domain) == _oracle(
-                    account, _revoke_message(record_id, reason, domain)
-                )
             successor = RECORDS[0].record_id(account.address)
-            assert sign_supersede(account, record_id, successor, domain) == _oracle(
-                account, _supersede_message(record_id, successor, domain)
-            )
+            for code in ReasonCode:
+                for reason in ("", "withdrawn", "erasure request (GDPR art. 17) — données effacées"):
+                    for nonce, deadline in NONCES:
+                        revoke = sign_revoke(account, record_id, reason, domain, nonce=nonce, code=code,
+                                             deadline=deadline)
+                        assert revoke == _oracle(
+                            account, _revoke_message(record_id, int(code), reason, nonce, deadline, domain)
+                        )
+                        supersede = sign_supersede(account, record_id, successor, domain, nonce=nonce, code=code,
+                                                   reason=reason, deadline=deadline)
+                        assert supersede == _oracle(
+                            account, _supersede_message(record_id, successor, int(code), reason, nonce, deadline,
+                                                        domain)
+                        )
+
+
+def test_signed_operations_default_to_no_deadline_and_reason_code_other():
+    account, domain, record_id = ACCOUNTS[0], DOMAINS[0], b"\x01" * 32
+    assert sign_revoke(account, record_id, "x", domain, nonce=0) == _oracle(
+        account, _revoke_message(record_id, 0, "x", 0, 2**256 - 1, domain)
+    )
+    assert sign_supersede(account, record_id, b"\x02" * 32, domain, nonce=0) == _oracle(
+        account, _supersede_message(record_id, b"\x02" * 32, 0, "", 0, 2**256 - 1, domain)
+    )
 
 
 def test_a_record_id_of_the_wrong_length_is_refused():
     with pytest.raises(InvalidValue, match="32 bytes"):
-        sign_revoke(ACCOUNTS[0], b"\x01" * 31, "withdrawn", DOMAINS[0])
+        sign_revoke(ACCOUNTS[0], b"\x01" * 31, "withdrawn", DOMAINS[0], nonce=0)
     with pytest.raises(InvalidValue, match="32 bytes"):
-        sign_supersede(ACCOUNTS[0], b"\x01" * 32, b"\x02" * 33, DOMAINS[0])
+        sign_supersede(ACCOUNTS[0], b"\x01" * 32, b"\x02" * 33, DOMAINS[0], nonce=0)
+
+
+def test_nonces_deadlines_and_reason_codes_out_of_range_are_refused():
+    account, domain, record_id = ACCOUNTS[0], DOMAINS[0], b"\x01" * 32
+    with pytest.raises(InvalidValue, match="nonce"):
+        sign_revoke(account, record_id, "", domain, nonce=-1)
+    with pytest.raises(InvalidValue, match="deadline"):
+        sign_register_for(account, RECORDS[0], domain, nonce=0, deadline=2**256)
+    with pytest.raises(InvalidValue, match="reason code"):
+        sign_revoke(account, record_id, "", domain, nonce=0, code=5)
 
 
 def test_recovery_matches_eth_account_and_refuses_malleable_signatures():

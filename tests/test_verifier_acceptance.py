@@ -74,7 +74,17 @@ def test_a_statement_for_another_registry_is_refused_before_any_check(world):
     acceptance = _verifier(world).accept_statement(elsewhere)
     assert not acceptance.accepted and acceptance.other_registry
     assert acceptance.checks == () and acceptance.refused_by == ()
-    assert f"for registry {elsewhere.registry}, this service follows {world[0].registry}" in acceptance.reason()
+    assert (f"for registry {elsewhere.registry} on chain {direct.chain_id}, this service follows registry "
+            f"{world[0].registry} on chain {world[0].chain_id}") in acceptance.reason()
+
+
+def test_a_statement_for_this_registry_address_on_another_chain_is_refused(world):
+    ledger, direct = world[0], world[2]
+    elsewhere = replace(direct, chain_id=ledger.chain_id + 1)  # same address, same record id: another chain
+    acceptance = _verifier(world).accept_statement(elsewhere)
+    assert not acceptance.accepted and acceptance.other_registry and acceptance.checks == ()
+    assert f"on chain {ledger.chain_id + 1}, this service follows registry {ledger.registry} on chain " \
+           f"{ledger.chain_id}" in acceptance.reason()
 
 
 def test_a_forged_signature_is_refused(world):

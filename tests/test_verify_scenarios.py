@@ -32,6 +32,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from provenance import merkle
 from provenance.claims import Claims
 from provenance.commitments import Commitment, Opening, commit
 from provenance.index import Index
@@ -41,7 +42,7 @@ from provenance.policy import Policy
 from provenance.publish import Prepared, Publisher, prepare
 from provenance.record import Kind, Record, hex32
 from provenance.signing import sign_record
-from provenance.statement import Statement
+from provenance.statement import Anchor, Statement
 from provenance.store import Store
 from provenance.verdict import Check, CheckName, Code, Status, Verdict, verdict_schema
 from provenance.verifier import Verifier
@@ -177,7 +178,7 @@ class World:
         """Make a batched record known to the registry's storage (needed before revoking it)."""
         anchor = statement.anchor
         self.publisher(who).submit(
-            "proveBatched", statement.publisher, statement.record.struct_hash(), anchor.batch_root,
+            "proveBatched", statement.publisher, statement.record.struct_hash(), anchor.submitter, anchor.batch_root,
             list(anchor.proof), ref=hex32(statement.record_id),
         )
 
@@ -286,8 +287,6 @@ def test_not_registered_statement_anchored_on_another_registry(world, anvil_url,
     assert verdict.exit_code() == 1
 
     # the same with a Statement for this registry that was never sent, given a made-up anchor
-    from provenance.statement import Anchor
-
     never = world.prepare("acme", claims_for("model")).statement.with_anchor(Anchor("direct", os.urandom(32), 1))
     verdict = world.verifier(world.policy("acme")).verify_statement(never)
     expect(verdict, Code.NOT_REGISTERED, Status.FAIL, "anchoring")
@@ -1166,6 +1165,141 @@ def test_a_forged_unanchored_parent_statement_does_not_silence_the_registered_re
     assert line.evidence["ancestor"] == hex32(record.subject)
     expect(verdict, Code.PRIVACY_UNVERIFIED, Status.WARN, "privacy")
     assert verdict.overall is Status.WARN
+
+
+# --------------------------------------------------------------------------- registry version 2: reasons, domains,
+# submitters, contract wallets
+
+
+@pytest.mark.covers(Code.ERASURE_AFFECTED, Code.REVOKED, Code.SUPERSEDED)
+def test_reason_codes_show_and_an_erasure_code_reaches_the_fine_tune_whatever_the_text(world, tmp_path):
+    from provenance.record import ReasonCode
+
+    gen = three_generations(world, tmp_path, {
+        "privacy.personal_data": "present", "privacy.lawful_basis": "consent", "privacy.erasure": "retrain"},
+        base_changes={"privacy.anonymization": ["anonymisation"]},
+        tune_changes={"privacy.anonymization": ["anonymisation"]})
+    world.prove("datahub", gen.dataset)
+    world.publisher("datahub").revoke(gen.dataset.record_id, "ticket 2026-200", ReasonCode.ERASURE)
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    line = expect(verdict, Code.ERASURE_AFFECTED, Status.FAIL, "privacy")
+    assert line.evidence["ancestor"] == hex32(gen.dataset.subject)
+    assert line.evidence["reason"] == "erasure: ticket 2026-200"
+    revoked = expect(world.verifier(trusting_all(world)).verify_statement(gen.dataset), Code.REVOKED, Status.FAIL)
+    assert (revoked.evidence["reasonCode"], revoked.evidence["reason"]) == ("erasure", "ticket 2026-200")
+    assert "(erasure)" in revoked.message
+
+    successor = world.register("tuner", claims_for("model"))
+    world.prove("tuner", gen.tune)
+    world.publisher("tuner").supersede(gen.tune.record_id, successor.record_id, ReasonCode.ERASURE, "retrained")
+    line = expect(world.verifier(trusting_all(world)).verify_path(gen.tune_path), Code.SUPERSEDED, Status.WARN)
+    assert (line.evidence["reasonCode"], line.evidence["reason"]) == ("erasure", "retrained")
+    assert "superseded" in line.message and "(erasure)" in line.message
+
+
+@pytest.mark.covers(Code.BAD_SIGNATURE, Code.NOT_ANCHORED)
+def test_a_statement_signed_for_another_chain_or_registry_is_refused_here(world, anvil_url):
+    """A record's id does not depend on the chain: a Statement signed for another registry, its record
+    anchored here in a one-leaf root by a stranger, must not pass (it did, checked under its own domain)."""
+    other = fresh_registry(anvil_url)
+    statement = prepare(account=world.account("acme"), domain=other.domain,
+                        claims=Claims.from_mapping(claims_for("model")), subject=os.urandom(32)).statement
+    root = merkle.MerkleTree.from_leaves([merkle.record_leaf(statement.record_id)]).root
+    mallory = world.account("mallory")
+    anchored = world.ledger.anchor_batch(mallory, root, 1, "")
+    elsewhere = statement.with_anchor(Anchor("batch", anchored.tx_hash, anchored.block_number, root, (),
+                                             mallory.address))
+    verdict = world.verifier(world.policy("acme")).verify_statement(elsewhere)
+    line = expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
+    for named in (other.registry, str(other.chain_id), world.ledger.registry):
+        assert named in line.message
+    expect(verdict, Code.NOT_ANCHORED, Status.WARN, "anchoring")  # the stranger's root anchors nothing
+    assert verdict.exit_code() == 1
+
+    # the same Statement claiming this registry: its signature is checked under this registry's domain
+    def here(predicate):
+        predicate["chain"]["registry"] = world.ledger.registry
+
+    verdict = world.verifier(world.policy("acme")).verify_statement(_tampered(elsewhere, here))
+    line = expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
+    assert "does not match its publisher" in line.message
+
+    # and one signed for this registry that claims another chain
+    mine = world.register("acme", claims_for("model"))
+
+    def other_chain(predicate):
+        predicate["chain"]["chainId"] = world.ledger.chain_id + 1
+
+    line = expect(world.verifier(world.policy("acme")).verify_statement(_tampered(mine, other_chain)),
+                  Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
+    assert f"on chain {world.ledger.chain_id + 1}" in line.message
+
+
+@pytest.mark.covers(Code.NOT_ANCHORED, Code.OK)
+def test_a_root_anchored_by_a_stranger_does_not_anchor_a_record_until_its_publisher_proves_it(world, tmp_path):
+    acme, mallory = world.account("acme"), world.account("mallory")
+    policy = world.policy("acme")
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    statement = world.prepare("acme", claims_for("model"), path=path).statement  # signed, never anchored by acme
+    root = merkle.MerkleTree.from_leaves([merkle.record_leaf(statement.record_id)]).root
+    anchored = world.ledger.anchor_batch(mallory, root, 1, "")  # a one-leaf root of someone else's record
+    claimed = statement.with_anchor(Anchor("batch", anchored.tx_hash, anchored.block_number, root, (),
+                                           mallory.address))
+    verdict = world.verifier(policy).verify_statement(claimed)
+    line = expect(verdict, Code.NOT_ANCHORED, Status.WARN, "anchoring")
+    assert mallory.address in line.message and acme.address in line.message
+    strict = world.policy("acme", require={"anchoring": True})
+    expect(world.verifier(strict).verify_statement(claimed), Code.NOT_ANCHORED, Status.FAIL, "anchoring")
+    acceptance = world.verifier(policy).accept_statement(claimed)
+    assert not acceptance.accepted and {c.code for c in acceptance.refused_by} == {Code.NOT_ANCHORED}
+    # a Statement naming no submitter (registry version 1) is looked up under the publisher: not found either
+    unnamed = statement.with_anchor(Anchor("batch", anchored.tx_hash, anchored.block_number, root, ()))
+    expect(world.verifier(policy).verify_statement(unnamed), Code.NOT_ANCHORED, Status.WARN, "anchoring")
+
+    # the publisher proves its record into that batch: its consent, so the batch now anchors it
+    world.publisher("acme").submit("proveBatched", acme.address, statement.record.struct_hash(), mallory.address,
+                                   root, [], ref=hex32(statement.record_id))
+    verdict = world.verifier(policy).verify_statement(claimed)
+    line = expect(verdict, Code.OK, Status.PASS, "anchoring")
+    assert line.evidence["submitter"] == mallory.address
+    assert world.verifier(policy).accept_statement(claimed).accepted
+
+    # a front-run does not block the publisher: its own anchor of the same root counts
+    other = world.prepare("acme", claims_for("model")).statement
+    root = merkle.MerkleTree.from_leaves([merkle.record_leaf(other.record_id)]).root
+    world.ledger.anchor_batch(mallory, root, 1, "")
+    own = world.ledger.anchor_batch(acme, root, 1, "")
+    verdict = world.verifier(policy).verify_statement(
+        other.with_anchor(Anchor("batch", own.tx_hash, own.block_number, root, (), acme.address)))
+    line = expect(verdict, Code.OK, Status.PASS, "anchoring")
+    assert line.evidence["submitter"] == acme.address
+
+
+@pytest.mark.covers(Code.OK, Code.BAD_SIGNATURE)
+def test_an_erc1271_wallet_publisher_is_authentic_through_its_owners_signature(world):
+    from provenance.signing import sign_register_for
+    from tests.wallet import deploy_wallet
+
+    owner = world.account("wallet-owner")
+    wallet = deploy_wallet(world.ledger, owner.address)
+    record = Record.create(os.urandom(32), Kind.MODEL, commit(Claims.from_mapping(claims_for("model"))).claims_root)
+    relayed = sign_register_for(owner, record, world.ledger.domain, nonce=world.ledger.nonce(wallet), publisher=wallet)
+    world.ledger.register_for(world.account("relayer"), record, wallet, relayed)
+
+    def statement_signed_by(account) -> Statement:
+        return Statement.create(
+            name="wallet model", record=record, publisher=wallet,
+            signature=sign_record(account, record, world.ledger.domain), chain_id=world.ledger.chain_id,
+            registry=world.ledger.registry,
+        )
+
+    policy = Policy.from_mapping({"trusted_publishers": [wallet]})
+    verdict = world.verifier(policy).verify_statement(statement_signed_by(owner))
+    line = expect(verdict, Code.OK, Status.PASS, "authenticity")
+    assert line.evidence["wallet"] == "ERC-1271" and "ERC-1271" in line.message
+    expect(verdict, Code.OK, Status.PASS, "anchoring")
+    verdict = world.verifier(policy).verify_statement(statement_signed_by(world.account("mallory")))
+    expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
 
 
 # --------------------------------------------------------------------------- the corpus is complete

@@ -46,9 +46,10 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
     statement = index.statement(rid)
     anchor = statement.anchor if statement is not None else None
     leaf = record_leaf(record_id)
-    if anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
+    if statement is not None and anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
         root = anchor.batch_root
-        batch = index.batch(root)
+        # the batch (submitter, root) the Statement names; one of registry version 1 names none: the publisher's
+        batch = index.batch(root, anchor.submitter or statement.publisher)
         return ProofOut(
             recordId=rid,
             type="batch",
@@ -84,7 +85,7 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
             title="Inclusion proof unavailable",
             hint="post the record's Statement to the service",
         )
-    batch = index.batch(root)
+    batch = index.batch(root, call.submitter)
     return ProofOut(
         recordId=rid,
         type="batch",

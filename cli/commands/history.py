@@ -47,8 +47,7 @@ def run(args: Namespace) -> int:
         entries, what = index.history(subject=text), "subject"
         if not entries:
             entries, what = index.history(record_id=text), "record"
-            batch = index.batch(text)
-            if not entries and batch is not None:
+            if not entries and index.batches(text):  # a batch root, anchored by one submitter or more
                 entries, what = [e for e in index.events(name="BatchAnchored", limit=10_000)
                                  if e.details.get("root") == text.lower()], "batch"
     items: list[dict[str, Any]] = [
@@ -81,4 +80,3 @@ def table(items: list[dict[str, Any]]) -> list[str]:
         event, actor, tx = (printable(str(item[key] or "-")) for key in ("event", "actor", "txHash"))
         lines.append(f"{item['time']:21} {event:20} {item['blockNumber']:>7}  {short:20} {actor:42} {tx}")
     return lines
-

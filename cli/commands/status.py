@@ -1,23 +1,41 @@
 """`provenance revoke|supersede|endorse|dispute RECORD`: change or comment on a record's status.
 
-revoke and supersede are for the record's publisher; endorse and dispute for
-anyone (auditors, rights holders), who point at a signed statement of theirs
-by its keccak256 digest. RECORD is a record id, or a subject the local store
-holds exactly one record of.
+revoke and supersede are for the record's publisher, with a machine-readable
+reason code (erasure, wrong_claims, key_compromise, withdrawn, other) and text
+for people; endorse and dispute for anyone (auditors, rights holders), who
+point at a signed statement of theirs by its keccak256 digest. RECORD is a
+record id, or a subject the local store holds exactly one record of. A batched
+record the local store holds is proven on chain first (the registry acts on
+stored records only).
 """
 
 from __future__ import annotations
 
 import json
+from argparse import ArgumentParser, Namespace, _SubParsersAction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.store import Store
+
+REASON_CODES = ("erasure", "wrong_claims", "key_compromise", "withdrawn", "other")
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     revoke = sub.add_parser("revoke", help="revoke a record you published")
     revoke.add_argument("record", help="record id (or a subject the local store knows)")
-    revoke.add_argument("--reason", required=True, help="why (public; e.g. 'erasure request')")
+    revoke.add_argument("--reason", required=True, help="why, for people (public; e.g. 'erasure request 2026-114')")
     supersede = sub.add_parser("supersede", help="point a record you published at its successor")
     supersede.add_argument("record")
     supersede.add_argument("--by", required=True, metavar="RECORD", help="the successor record")
+    supersede.add_argument("--reason", default="", help="why, for people (public; may be empty)")
+    for parser in (revoke, supersede):
+        parser.add_argument(
+            "--reason-code", choices=REASON_CODES, default="other",
+            help="why, for machines: verifiers act on it (e.g. erasure reaches every derived artifact); "
+            "default: other",
+        )
     endorse = sub.add_parser("endorse", help="endorse a record's claims with a signed statement of yours")
     dispute = sub.add_parser("dispute", help="dispute a record's claims with a signed statement of yours")
     for parser in (endorse, dispute):
@@ -30,7 +48,7 @@ def add_parser(sub) -> None:
         parser.set_defaults(handler=run)
 
 
-def resolve_record(text: str, store) -> bytes:
+def resolve_record(text: str, store: Store) -> bytes:
     """A record id, or the one record the store holds for a subject."""
     from provenance.errors import InvalidValue
     from provenance.record import parse_bytes32
@@ -49,22 +67,26 @@ def resolve_record(text: str, store) -> bytes:
     return value
 
 
-def run(args) -> int:
-    from pathlib import Path
-
-    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
+def _statement_digest(path: str) -> bytes:
+    """keccak256 of the bytes of the endorser's or disputer's statement file, as the registry records it."""
     from provenance._keccak import keccak256
-    from provenance.errors import InvalidValue, LedgerUnavailable
+    from provenance.errors import InvalidValue
+
+    try:
+        return keccak256(Path(path).read_bytes())
+    except OSError as err:
+        raise InvalidValue(f"statement file {path} cannot be read: {err.strerror}") from None
+
+
+def run(args: Namespace) -> int:
+    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
+    from provenance.errors import LedgerUnavailable
     from provenance.publish import Publisher
-    from provenance.record import hex32
+    from provenance.record import ReasonCode, hex32
 
     settings = settings_from(args)
-    digest = None
-    if args.command in ("endorse", "dispute"):
-        try:
-            digest = keccak256(Path(args.statement).read_bytes())
-        except OSError as err:
-            raise InvalidValue(f"statement file {args.statement} cannot be read: {err.strerror}") from None
+    comments = args.command in ("endorse", "dispute")
+    digest = _statement_digest(args.statement) if comments else b""  # read first: a bad path sends nothing
     account = unlock_key(settings, args.key)
     try:
         ledger = open_ledger(settings)
@@ -73,20 +95,24 @@ def run(args) -> int:
         ensure_funds(settings, ledger, account.address)
         publisher = Publisher(store, ledger, account)
         if args.command == "revoke":
-            receipt = publisher.revoke(record_id, args.reason)
+            receipt = publisher.revoke(record_id, args.reason, ReasonCode.parse(args.reason_code))
         elif args.command == "supersede":
-            receipt = publisher.supersede(record_id, resolve_record(args.by, store))
-        elif args.command == "endorse":
-            receipt = publisher.endorse(record_id, digest, args.uri)
+            receipt = publisher.supersede(
+                record_id, resolve_record(args.by, store), ReasonCode.parse(args.reason_code), args.reason
+            )
         else:
-            receipt = publisher.dispute(record_id, digest, args.uri)
+            comment = publisher.endorse if args.command == "endorse" else publisher.dispute
+            receipt = comment(record_id, digest, args.uri)
     except LedgerUnavailable as err:
         raise chain_unavailable(settings, err) from None
-    payload = {
+    payload: dict[str, object] = {
         "action": args.command, "recordId": hex32(record_id), "by": account.address,
         "txHash": hex32(receipt.tx_hash), "blockNumber": receipt.block_number,
     }
-    if digest is not None:
+    if args.command in ("revoke", "supersede"):
+        payload["reasonCode"] = args.reason_code
+        payload["reason"] = args.reason
+    if comments:
         payload["statementDigest"] = hex32(digest)
     if args.json:
         print(json.dumps(payload, indent=2))
