@@ -111,7 +111,7 @@ def run_batch(ledger: Ledger, account, home: Path, count: int) -> dict:
         store.close()
     if result is None or result.count != count or anchored < count:
         raise SystemExit(f"anchored {result and result.count} records ({anchored} in the store), expected {count}")
-    if not ledger.batch_state(result.root).anchored_at:
+    if not ledger.batch_state(account.address, result.root).anchored_at:
         raise SystemExit("the batch root is not anchored on chain")
     total = ended - began
     return {

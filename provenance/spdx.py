@@ -71,8 +71,12 @@ DEFAULT_CREATOR = "provenance-ledger"
 _CREATION_INFO = "_:creationinfo"
 _NO_ASSERTION_LICENSE = "expandedlicensing_NoAssertionLicense"
 _PROFILES = ["core", "software", "ai", "dataset", "simpleLicensing", "expandedLicensing"]
-_TYPES = {Kind.MODEL: "ai_AIPackage", Kind.DATASET: "dataset_DatasetPackage", Kind.OTHER: "software_Package"}
-_PURPOSE = {Kind.MODEL: "model", Kind.DATASET: "data", Kind.OTHER: "other"}
+# an evaluation record (registry kind 3) is a plain package until evaluation records get their own mapping
+_TYPES = {
+    Kind.MODEL: "ai_AIPackage", Kind.DATASET: "dataset_DatasetPackage", Kind.OTHER: "software_Package",
+    Kind.EVALUATION: "software_Package",
+}
+_PURPOSE = {Kind.MODEL: "model", Kind.DATASET: "data", Kind.OTHER: "other", Kind.EVALUATION: "other"}
 _PRESENCE = {"present": "yes", "absent": "no", "unknown": "noAssertion"}
 _SUBJECT_COMMENT = (
     "provenance-ledger subject: root of an OpenZeppelin StandardMerkleTree over the manifest, one leaf "

@@ -38,6 +38,23 @@ def test_round_trip_with_a_batch_anchor(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["provenance.json"]
 
 
+def test_a_batch_anchor_names_its_submitter():
+    """A batch of registry version 2 is (submitter, root); a version 1 anchor named none and still reads."""
+    submitter = "0x" + "ab" * 20
+    anchor = Anchor("batch", b"\x07" * 32, 12, b"\x08" * 32, (b"\x09" * 32,), submitter)
+    data = _statement().with_anchor(anchor).to_json()
+    assert data["predicate"]["anchor"]["submitter"].lower() == submitter
+    again = Statement.from_json(data).anchor
+    assert again is not None and again.submitter is not None and again.submitter.lower() == submitter
+    del data["predicate"]["anchor"]["submitter"]
+    assert Statement.from_json(data).anchor.submitter is None
+    data["predicate"]["anchor"]["submitter"] = "0x1234"
+    with pytest.raises(StatementError, match="anchor.submitter"):
+        Statement.from_json(data)
+    direct = Anchor("direct", b"\x07" * 32, 12).to_json()
+    assert "submitter" not in direct and "batchRoot" not in direct
+
+
 @pytest.mark.parametrize(
     "mutate, message",
     [
