@@ -315,8 +315,8 @@ def _combination_problems(claims: Claims) -> list[tuple[str, str]]:
     """Impossible combinations of otherwise valid fields, as (path, text)."""
     problems = []
     cr, pv = claims.copyright, claims.privacy
-    if cr.commercial_use and cr.license:
-        use = licenses.license_terms(cr.license).use_class
+    if cr.commercial_use and cr.license and not licenses.allows_commercial_use(cr.license, cr.license_url):
+        use = licenses.license_terms(cr.license, cr.license_url).use_class
         if use in (licenses.UseClass.NON_COMMERCIAL, licenses.UseClass.ACADEMIC_ONLY):
             problems.append((
                 "copyright.commercial_use",

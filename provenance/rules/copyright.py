@@ -10,9 +10,25 @@ Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
     under a commercial license (the publisher's word is the stricter one).
   * Intended uses other than commercial (policy.py): ``non-commercial`` is not
     permitted by academic-only terms; ``research`` is permitted by every class.
-  * Terms the table cannot classify (``LicenseRef-`` with a URL, Hugging Face
-    ``other``/``cc``) warn ``LICENSE_UNSPECIFIED`` too, whatever the intended
-    use: the verifier cannot say the use is allowed, so it does not pass.
+  * Terms the table cannot classify (``LicenseRef-``/``other`` whose
+    ``copyright.license_url`` the table does not know, Hugging Face ``cc``)
+    warn ``LICENSE_UNSPECIFIED`` too, whatever the intended use: the verifier
+    cannot say the use is allowed, so it does not pass. A URL the table knows
+    (a research-only data agreement, a model license) classifies the license,
+    so e.g. ImageNet's terms give ``USE_NOT_PERMITTED`` for commercial use.
+  * Unknown parts of an ``AND`` warn, and the classified parts keep their
+    terms: ``unknown AND CC-BY-NC-SA-4.0`` is non-commercial (and share-alike)
+    besides the warning. Of an ``OR``, the option that breaks fewest of these
+    rules for the policy's intended use and the artifact's own license is
+    taken (an option with unknown terms only when no option is classified),
+    so the verdict passes when some option satisfies every rule.
+  * An ancestor's license applies in full along a path without a training
+    step; an ancestor reached only through a model trained on it (or on data
+    derived from it) contributes only the terms that reach a trained model
+    (licenses.json ``trained_model``): C-UDA, O-UDA and CDLA leave trained
+    models (their "Results") free; Creative Commons terms all reach. A model
+    trains on a parent that is not a model, and any artifact on what its
+    ``lineage.trained_on`` names.
   * ``NO_DERIVATIVES`` applies to any artifact derived from a no-derivatives
     ancestor, not only to models.
   * ``RESTRICTIONS_DROPPED``: every restriction label of an ancestor's license
@@ -38,11 +54,12 @@ Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from provenance.errors import ClaimsError
-from provenance.licenses import LicenseTerms, UseClass, license_terms, most_restrictive, share_alike_compatible
+from provenance.licenses import LicenseTerms, UseClass, carries_share_alike, license_terms, most_restrictive
 from provenance.policy import Policy
 from provenance.record import Kind
 from provenance.rules._facts import MISSING, ArtifactFacts
@@ -57,14 +74,23 @@ _RESERVED = ("notAllowed", "constrained")
 @dataclass(frozen=True)
 class _License:
     expression: str | None
+    url: str | None  # copyright.license_url
     terms: LicenseTerms | None
-    problem: str | None  # why the license counts as unspecified (rule 1)
+    problem: str | None  # why (part of) the license counts as unspecified (rule 1)
     use: UseClass  # with commercial_use: false folded in
     field: str  # the field that set ``use``
 
 
-def _license(facts: ArtifactFacts) -> _License:
+_FAIL, _WARN = 1_000_000, 1  # what a broken rule costs when an OR option is chosen (fails first)
+_RESTRICTIVE = (UseClass.NON_COMMERCIAL, UseClass.ACADEMIC_ONLY)
+
+
+def _license(
+    facts: ArtifactFacts, *, trained_model: bool = False, penalty: Callable[[LicenseTerms], int] | None = None
+) -> _License:
     value = facts.claim("copyright.license", MISSING)
+    url = facts.claim("copyright.license_url")
+    url = url if isinstance(url, str) and url else None
     terms, problem = None, None
     if value is MISSING:
         problem = "is not disclosed"
@@ -74,22 +100,91 @@ def _license(facts: ArtifactFacts) -> _License:
         problem = f"is not a license expression ({value!r})"
     else:
         try:
-            terms = license_terms(value)
+            terms = license_terms(value, url, trained_model=trained_model, penalty=penalty)
         except ClaimsError as err:
             problem = f"is not a valid license expression ({err})"
     expression = value if isinstance(value, str) and value else None
     if terms is not None:
-        url = facts.claim("copyright.license_url")
-        custom = [k for k in terms.licenses if k.split(":")[-1].startswith("LicenseRef-") or k == "other"]
-        if "unknown" in terms.licenses:
-            problem = "is unknown"
+        whole = terms.licenses == terms.unspecified
+        custom = [k for k in terms.unspecified if k.split(":")[-1].startswith("LicenseRef-") or k == "other"]
+        if "unknown" in terms.unspecified:
+            problem = "is unknown" if whole else f"is partly unknown ({_parts(terms)})"
         elif custom and not url:
             problem = f"names {', '.join(custom)} without copyright.license_url"
-    use = terms.use_class if terms and not problem else UseClass.UNSPECIFIED
+    # unknown parts count as unspecified; classified parts keep their class (the most restrictive wins)
+    use = terms.use_class if terms else UseClass.UNSPECIFIED
     field_name = "copyright.license"
     if facts.claim("copyright.commercial_use") is False and use.rank < UseClass.NON_COMMERCIAL.rank:
         use, field_name = UseClass.NON_COMMERCIAL, "copyright.commercial_use"
-    return _License(expression, terms, problem, use, field_name)
+    return _License(expression, url, terms, problem, use, field_name)
+
+
+def _parts(terms: LicenseTerms) -> str:
+    """What is known beside the unknown parts of an expression, for a message."""
+    known = [k for k in terms.licenses if k not in terms.unspecified]
+    return f"{', '.join(terms.unspecified)} unknown; {', '.join(known)} {terms.use_class.value}"
+
+
+def _trains_on(child: ArtifactFacts, parent: ArtifactFacts) -> bool:
+    """Whether ``child`` was trained on ``parent``: its lineage.trained_on names it, or a model over non-model data."""
+    trained_on = child.claim("lineage.trained_on", ())
+    items = trained_on if isinstance(trained_on, (list, tuple)) else ()
+    named = {i.lower() for i in items if isinstance(i, str)} | {hex_of(i) for i in items if isinstance(i, bytes)}
+    return hex_of(parent.subject) in named or (child.kind is Kind.MODEL and parent.kind is not Kind.MODEL)
+
+
+def _reached_untrained(graph: Graph) -> set[bytes]:
+    """Ancestors whose terms reach the root along a path with no training step.
+
+    The others reach it only through a model trained on them (or on data
+    derived from them): of their licenses, only the terms that reach a trained
+    model apply (licenses.json ``trained_model``; C-UDA and CDLA leave
+    trained models, their "Results", free).
+    """
+    root = graph.root.subject
+    seen, stack = {root}, [root]
+    while stack:
+        child = stack.pop()
+        for parent in graph.parents[child]:
+            if parent in seen or parent not in graph.nodes:
+                continue
+            if _trains_on(graph.nodes[child], graph.nodes[parent]):
+                continue
+            seen.add(parent)
+            stack.append(parent)
+    return seen - {root}
+
+
+def _penalty(policy: Policy, root: ArtifactFacts, mine: _License | None) -> Callable[[LicenseTerms], int]:
+    """What one license of an OR option would break: rules 2 and 3, and for an ancestor (``mine`` given) 4 to 6."""
+    claims_commercial = root.claim("copyright.commercial_use") is True
+    own_restrictions = set(mine.terms.restrictions) if mine and mine.terms else set()
+
+    def penalty(terms: LicenseTerms) -> int:
+        cost = 0
+        if terms.use_class not in policy.permitted_use_classes:
+            cost += _FAIL
+        if claims_commercial and terms.use_class in _RESTRICTIVE:
+            cost += _FAIL
+        if mine is None:
+            return cost
+        if terms.no_derivatives or set(terms.restrictions) - own_restrictions:
+            cost += _FAIL
+        if terms.share_alike and not _carries(terms, mine):
+            cost += _WARN
+        return cost
+
+    return penalty
+
+
+def _carries(terms: LicenseTerms, mine: _License) -> bool:
+    """Whether the artifact's own license honours the share-alike licenses in ``terms``."""
+    if mine.terms is None or not mine.expression:
+        return False
+    try:
+        return carries_share_alike(terms, mine.expression, mine.url)
+    except ClaimsError:
+        return False
 
 
 def _shown(lic: _License) -> str:
@@ -100,8 +195,13 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
     out = Findings(graph, CheckName.COPYRIGHT)
     root = graph.root
     members = [root.subject, *graph.ancestors]
-    lic = {s: _license(graph.nodes[s]) for s in members}
-    mine = lic[root.subject]
+    # the artifact's own license first: an ancestor's OR option is chosen against it (rules 5, 6)
+    mine = _license(root, penalty=_penalty(policy, root, None))
+    lic = {root.subject: mine}
+    untrained = _reached_untrained(graph)
+    ancestor_penalty = _penalty(policy, root, mine)
+    for s in graph.ancestors:
+        lic[s] = _license(graph.nodes[s], trained_model=s not in untrained, penalty=ancestor_penalty)
     unspecified_status = policy.status_of(Code.LICENSE_UNSPECIFIED)
 
     # rule 1, and unclassifiable terms under a commercial use
@@ -117,11 +217,16 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
                 field="copyright.license",
                 license=item.expression,
             )
-        elif item.terms and item.terms.use_class is UseClass.UNSPECIFIED:
+        elif item.terms and item.terms.unspecified:
+            unclassified = (
+                "whose terms"
+                if item.terms.licenses == item.terms.unspecified
+                else f"part of whose terms ({', '.join(item.terms.unspecified)})"
+            )
             out.add(
                 unspecified_status,
                 Code.LICENSE_UNSPECIFIED,
-                f"The copyright.license of {out.who(s)} is {item.expression}, whose terms this verifier "
+                f"The copyright.license of {out.who(s)} is {item.expression}, {unclassified} this verifier "
                 f"cannot classify; read them before {policy.use} use",
                 s,
                 field="copyright.license",
@@ -146,7 +251,7 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
             )
     # rule 3
     if root.claim("copyright.commercial_use") is True:
-        restrictive = (UseClass.NON_COMMERCIAL, UseClass.ACADEMIC_ONLY)
+        restrictive = _RESTRICTIVE
         if mine.terms and mine.terms.use_class in restrictive:
             out.add(
                 Status.FAIL,
@@ -173,7 +278,7 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
                     useClass=item.use.value,
                 )
     # rules 4, 5 and 6
-    own_restrictions = set(mine.terms.restrictions) if mine.terms and not mine.problem else set()
+    own_restrictions = set(mine.terms.restrictions) if mine.terms else set()  # known parts carry theirs
     for s in graph.ancestors:
         item = lic[s]
         if item.terms is None or item.expression is None:  # terms come with their expression
@@ -188,25 +293,18 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
                 field="copyright.license",
                 license=item.expression,
             )
-        if item.terms.is_share_alike:
-            compatible = False
-            if mine.terms is not None and mine.expression:
-                try:
-                    compatible = share_alike_compatible(item.expression, mine.expression)
-                except ClaimsError:
-                    compatible = False
-            if not compatible:
-                out.add(
-                    Status.WARN,
-                    Code.SHARE_ALIKE,
-                    f"{cap(out.who(s))} is share-alike ({item.expression}); this artifact's "
-                    f"copyright.license ({_shown(mine)}) is not the same or a compatible one",
-                    s,
-                    field="copyright.license",
-                    license=mine.expression,
-                    ancestorLicense=item.expression,
-                    shareAlike=list(item.terms.share_alike),
-                )
+        if item.terms.is_share_alike and not _carries(item.terms, mine):
+            out.add(
+                Status.WARN,
+                Code.SHARE_ALIKE,
+                f"{cap(out.who(s))} is share-alike ({item.expression}); this artifact's "
+                f"copyright.license ({_shown(mine)}) is not the same or a compatible one",
+                s,
+                field="copyright.license",
+                license=mine.expression,
+                ancestorLicense=item.expression,
+                shareAlike=list(item.terms.share_alike),
+            )
         dropped = sorted(set(item.terms.restrictions) - own_restrictions)
         if dropped:
             out.add(
