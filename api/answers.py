@@ -18,11 +18,12 @@ from collections.abc import Callable, Hashable
 
 from fastapi.responses import Response
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import index_info
 from api.service import Service
 
-__all__ = ["answer"]
+__all__ = ["answer", "answer_off_loop"]
 
 
 def answer(service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200) -> Response:
@@ -32,6 +33,16 @@ def answer(service: Service, key: Hashable, build: Callable[[], BaseModel], stat
     state = service.state
     info = service.cached(("index-json", state), lambda: index_info(service).model_dump_json().encode(), generation)
     return Response(head + b',"index":' + info + b"}", status_code=status_code, media_type="application/json")
+
+
+async def answer_off_loop(
+    service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200
+) -> Response:
+    """:func:`answer` for answers that may be slow to build (a lineage graph, every publisher): a
+    remembered one on the event loop, a new one built in the thread pool, so it never stalls the loop."""
+    if service.peek(("answer", key)) is not None:
+        return answer(service, key, build, status_code)
+    return await run_in_threadpool(answer, service, key, build, status_code)
 
 
 def _without_index(model: BaseModel) -> bytes:

@@ -5,7 +5,9 @@ The app opens the index, runs the indexer in a background thread (see
 (every module there that exposes ``router``) and, when present, the auditors'
 web page of :mod:`api.web`. It is read-only towards the chain and holds no
 key. Errors are ``application/problem+json`` (:mod:`api.problems`); request
-bodies above ``upload_limit`` are refused with 413 while they stream in.
+bodies above their limit (``upload_limit`` for the file upload route,
+``json_limit`` for every other) are refused with 413 while they stream in,
+before anything parses them.
 
     app = create_app(ServiceSettings(rpc_url=..., registry=..., index_path=Path("index.sqlite")))
 
@@ -46,28 +48,35 @@ working while the Ethereum node is down. Answers that need the node are then
 """
 
 
-class BodyLimit:
-    """Refuse request bodies larger than ``limit`` bytes: at once by Content-Length, else while streaming."""
+#: Routes that take a file upload: their bodies may reach ``upload_limit``; every other body ``json_limit``.
+UPLOAD_PATHS = frozenset({"/v1/verify/file"})
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Refuse request bodies larger than ``limit`` bytes (``uploads`` for the paths in ``UPLOAD_PATHS``):
+    at once by Content-Length, else while streaming, before any route parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int, uploads: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.uploads = limit if uploads is None else uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads if scope.get("path") in UPLOAD_PATHS else self.limit
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = 0
-                if declared > self.limit:
-                    err = BodyTooLarge(self.limit)
+                if declared > limit:
+                    err = BodyTooLarge(limit)
                     response = problem_response(
                         Request(scope), 413, "body-too-large", str(err), title="Request body too large",
-                        limit=self.limit,
+                        limit=limit,
                     )
                     await response(scope, receive, send)
                     return
@@ -78,8 +87,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         await self.app(scope, limited, send)
@@ -155,7 +164,10 @@ def create_app(settings: ServiceSettings, *, start_indexer: bool = True) -> Fast
         from api import web
 
         app.include_router(web.router)
-    app.add_middleware(BodyLimit, limit=settings.upload_limit)
+    # upload_limit bounds every body; JSON bodies have the smaller json_limit (json.loads holds it all)
+    app.add_middleware(
+        BodyLimit, limit=min(settings.json_limit, settings.upload_limit), uploads=settings.upload_limit
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]  # FastAPI's documented override
     return app
 

@@ -12,9 +12,12 @@ Index-backed routes are ``async def``, take the ``Request`` and call
 :func:`service_of` (a sub-dependency costs them ~30% of a request): the
 index's queries are short SQLite reads, cheaper inline on the event loop than
 a hop to the thread pool, and their answers are cached per index generation
-(:mod:`api.answers`). Anything that talks to the node (``LedgerDep``,
-``/readyz``, proofs read from a transaction) is a plain ``def`` and runs in
-the thread pool, so a slow node never stalls the loop.
+(:mod:`api.answers`). Answers that may be slow to build the first time
+(a lineage graph, the publishers list) are built in the thread pool
+(:func:`api.answers.answer_off_loop`) and then answered from memory on the
+loop. Anything that talks to the node (``LedgerDep``, ``/readyz``, proofs read
+from a transaction) or verifies runs in the thread pool, so neither a slow
+node nor a long verification stalls the loop.
 """
 
 from __future__ import annotations

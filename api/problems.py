@@ -91,12 +91,19 @@ class ApiProblem(Exception):
         self.extra = extra
 
 
-class BodyTooLarge(Exception):
-    """A request body went over the service's upload limit."""
+class BodyTooLarge(StarletteHTTPException):
+    """A request body went over the service's limit for its route.
+
+    An HTTPException so that FastAPI lets it out of its body parsing (which
+    answers 400 for any other error) to the handler that answers 413.
+    """
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than the limit of {limit} bytes")
+        super().__init__(413, f"the request body is larger than the limit of {limit} bytes")
         self.limit = limit
+
+    def __str__(self) -> str:
+        return str(self.detail)
 
 
 def problem_response(

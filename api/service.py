@@ -21,7 +21,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -198,6 +199,7 @@ class Service:
         self._cache_bytes = 0
         self._cache_generation: tuple[int, int] | None = None
         self._cache_lock = threading.Lock()
+        self._verifications = threading.BoundedSemaphore(settings.max_verifications)
 
     @property
     def state(self) -> ChainState:
@@ -255,6 +257,18 @@ class Service:
             if generation != self._cache_generation:
                 return None
             return self._cache.get(key)
+
+    @contextmanager
+    def verification(self) -> Iterator[bool]:
+        """One of the ``max_verifications`` this process runs at once: yields False (and runs nothing
+        more) when all are taken, so a flood of verifications is refused rather than queued."""
+        if not self._verifications.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._verifications.release()
 
     def ledger(self) -> Ledger:
         """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down."""

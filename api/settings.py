@@ -30,7 +30,13 @@ class ServiceSettings:
     by every worker, one of which runs the indexer). ``confirmations``: blocks
     below the head before an event is indexed. ``poll_interval``: seconds
     between syncs, and between retries while the node is down.
-    ``upload_limit``: the largest request body accepted, in bytes (413 above).
+    ``upload_limit``: the largest file upload accepted (``POST /v1/verify/file``),
+    in bytes; ``json_limit``: the largest body of any other request (JSON: a
+    Statement; never more than ``upload_limit``), in bytes. 413 above either,
+    while the body streams in.
+    ``manifest_limit``: the most manifest entries a posted Statement may list
+    (413 above). ``max_verifications``: verifications one worker runs at once
+    (503 with ``Retry-After`` beyond).
     ``start_block``: the first block to index. ``rpc_timeout``: seconds per
     JSON-RPC call of the indexer and chain-dependent answers;
     ``ready_timeout``: of the readiness probe. ``ready_max_lag``: blocks the
@@ -44,6 +50,9 @@ class ServiceSettings:
     confirmations: int = 0
     poll_interval: float = 2.0
     upload_limit: int = 1 << 30
+    json_limit: int = 16 << 20
+    manifest_limit: int = 1_000_000
+    max_verifications: int = 8
     start_block: int = 0
     rpc_timeout: float = 10.0
     ready_timeout: float = 1.0
@@ -61,8 +70,11 @@ class ServiceSettings:
             raise InvalidValue("confirmations, start_block and ready_max_lag must be >= 0")
         if self.poll_interval <= 0 or self.rpc_timeout <= 0 or self.ready_timeout <= 0:
             raise InvalidValue("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
-        if self.upload_limit < 1 or self.retry_after < 1:
-            raise InvalidValue("upload_limit and retry_after must be >= 1")
+        limits = ("upload_limit", "json_limit", "manifest_limit", "max_verifications", "retry_after")
+        for name in limits:
+            value = getattr(self, name)
+            if type(value) is not int or value < 1:
+                raise InvalidValue(f"{name} must be an integer >= 1, got {value!r}")
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -33,7 +33,7 @@ import contextlib
 import os
 import stat
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import sha256
 from typing import TypeVar
 
@@ -57,6 +57,9 @@ BATCH_BYTES = 16 * 1024 * 1024
 
 PROGRESS_STEP = 16 * 1024 * 1024
 """Large files report progress (and check for an abort) every so many bytes."""
+
+MAX_DEPTH = 256
+"""Directories nested deeper than this are refused (a walk of a hostile tree ends with an error)."""
 
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
 
@@ -148,45 +151,26 @@ def walk(root: str, *, allow_symlinks: bool, ignore: Iterable[str]) -> list[File
 
     ignored = frozenset(p.strip("/") for p in ignore)
     out: list[FileRef] = []
-    # directories on the way down, by (dev, inode): a followed link back up is a loop
-    stack: list[tuple[int, int]] = [(st.st_dev, st.st_ino)]
+    # The directories being listed, outermost first: (entries left, prefix, (dev, inode)). A loop over
+    # this stack rather than recursion, so that a tree 1,000 levels deep is walked like any other; the
+    # (dev, inode) on it tell a followed link back up (a loop).
+    frames: list[tuple[Iterator[os.DirEntry[str]], str, tuple[int, int]]] = []
 
-    def visit(directory: str, prefix: str) -> None:
+    def enter(directory: str, prefix: str, key: tuple[int, int]) -> None:
+        if len(frames) > MAX_DEPTH:
+            raise ManifestError(
+                f"{prefix[:200]}...: directories nested more than {MAX_DEPTH} levels deep; refused",
+                hint="no artifact needs such a tree; hash a shallower copy",
+            )
         try:
             with os.scandir(directory) as it:
                 entries = list(it)
         except OSError as err:
             raise ManifestError(f"{prefix or root}: cannot list the directory ({err.strerror})") from None
-        append = out.append
-        for entry in entries:
-            name = entry.name
-            rel = prefix + name
-            if rel in ignored:
-                continue
-            if not name.isascii():
-                _check_name(rel, os.path.join(root, rel))
-            try:
-                if entry.is_file(follow_symlinks=False):
-                    est = entry.stat(follow_symlinks=False)
-                    append(FileRef(rel, entry.path, est.st_size, est.st_mtime_ns, est.st_ino, est.st_dev))
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    est = entry.stat(follow_symlinks=False)
-                    stack.append((est.st_dev, est.st_ino))
-                    visit(entry.path, rel + "/")
-                    stack.pop()
-                    continue
-                est = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                raise ManifestError(f"{rel}: disappeared while the directory was listed") from None
-            except OSError as err:
-                raise ManifestError(f"{rel}: cannot read it ({err.strerror})") from None
-            if stat.S_ISLNK(est.st_mode):
-                follow_link(entry.path, rel)
-            else:
-                raise ManifestError(f"{rel}: is {_kind(est.st_mode)}; only regular files can be hashed")
+        frames.append((iter(entries), prefix, key))
 
-    def follow_link(path: str, rel: str) -> None:
+    def follow_link(path: str, rel: str) -> bool:
+        """Add the link's target; True when it is a directory, entered (its listing is next)."""
         if not allow_symlinks:
             raise ManifestError(
                 f"{rel}: is a symbolic link; refused",
@@ -201,17 +185,46 @@ def walk(root: str, *, allow_symlinks: bool, ignore: Iterable[str]) -> list[File
             raise ManifestError(f"{rel}: broken symbolic link ({err.strerror})") from None
         if stat.S_ISREG(tst.st_mode):
             out.append(_ref(rel, target, tst))
-        elif stat.S_ISDIR(tst.st_mode):
+            return False
+        if stat.S_ISDIR(tst.st_mode):
             key = (tst.st_dev, tst.st_ino)
-            if key in stack:
+            if any(frame[2] == key for frame in frames):
                 raise ManifestError(f"{rel}: is a symbolic link to a directory that contains it (a loop); refused")
-            stack.append(key)
-            visit(target, rel + "/")
-            stack.pop()
-        else:
-            raise ManifestError(f"{rel}: is a symbolic link to {_kind(tst.st_mode)}; refused")
+            enter(target, rel + "/", key)
+            return True
+        raise ManifestError(f"{rel}: is a symbolic link to {_kind(tst.st_mode)}; refused")
 
-    visit(root, "")
+    enter(root, "", (st.st_dev, st.st_ino))
+    append = out.append
+    while frames:
+        entries, prefix, _ = frames[-1]
+        for entry in entries:  # resumes where the listing was left to enter a subdirectory
+            name = entry.name
+            rel = prefix + name
+            if rel in ignored:
+                continue
+            if not name.isascii():
+                _check_name(rel, os.path.join(root, rel))
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    est = entry.stat(follow_symlinks=False)
+                    append(FileRef(rel, entry.path, est.st_size, est.st_mtime_ns, est.st_ino, est.st_dev))
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    est = entry.stat(follow_symlinks=False)
+                    enter(entry.path, rel + "/", (est.st_dev, est.st_ino))
+                    break
+                est = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                raise ManifestError(f"{rel}: disappeared while the directory was listed") from None
+            except OSError as err:
+                raise ManifestError(f"{rel}: cannot read it ({err.strerror})") from None
+            if not stat.S_ISLNK(est.st_mode):
+                raise ManifestError(f"{rel}: is {_kind(est.st_mode)}; only regular files can be hashed")
+            if follow_link(entry.path, rel):
+                break
+        else:
+            frames.pop()
     return out
 
 

@@ -62,6 +62,13 @@ DEFAULT_IGNORES: tuple[str, ...] = (".git", ".cache/huggingface", "provenance.js
 """Paths relative to the root that are never part of a manifest (nor anything below them)."""
 
 FORMAT_VERSION = 1
+_UINT256_END = 1 << 256
+
+
+def _brief(value: object) -> str:
+    """``repr(value)``, cut short: an error message must not echo a 4,000-digit number."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class Progress(Protocol):
@@ -100,12 +107,17 @@ class ManifestEntry:
 
     def __post_init__(self) -> None:
         _check_path(self.path)
-        if type(self.size) is not int or self.size < 0:
-            raise ManifestError(f"{self.path}: size must be an integer >= 0, got {self.size!r}")
+        # a size is a uint256 in the Merkle leaf; an offset only needs the shard's end to be one too
+        if type(self.size) is not int or not 0 <= self.size < _UINT256_END:
+            raise ManifestError(f"{self.path}: size must be an integer from 0 to 2^256-1, got {_brief(self.size)}")
         if not isinstance(self.sha256, bytes) or len(self.sha256) != 32:
             raise ManifestError(f"{self.path}: sha256 must be 32 bytes")
-        if self.offset is not None and (type(self.offset) is not int or self.offset < 0):
-            raise ManifestError(f"{self.path}: offset must be an integer >= 0, got {self.offset!r}")
+        if self.offset is not None and (
+            type(self.offset) is not int or not 0 <= self.offset < _UINT256_END - self.size
+        ):
+            raise ManifestError(
+                f"{self.path}: offset must be an integer from 0 to 2^256-1-size, got {_brief(self.offset)}"
+            )
 
     @classmethod
     def _trusted(cls, path: str, size: int, sha256: bytes, offset: int | None) -> ManifestEntry:
@@ -474,8 +486,13 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
+        """A manifest from JSON text that may be hostile: pydantic-core's parser refuses nesting deeper
+        than 200 levels with an error, where the standard library's hits the recursion limit (a
+        traceback) or, once eth-account raised that limit, overflows the stack (a crash)."""
+        from pydantic_core import from_json
+
         try:
-            data = json.loads(text)
-        except (ValueError, UnicodeDecodeError) as err:
+            data = from_json(text, allow_inf_nan=False)
+        except ValueError as err:
             raise ManifestError(f"the manifest is not valid JSON ({err})") from None
         return cls.from_dict(data)

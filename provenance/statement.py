@@ -21,7 +21,7 @@ from typing import Any
 
 from provenance._files import write_atomic
 from provenance.errors import ProvenanceError, StatementError
-from provenance.record import Record, hex32, parse_bytes32
+from provenance.record import MAX_PARENTS, MAX_URI_LENGTH, Record, hex32, parse_bytes32
 from provenance.record import parse_address as _parse_address
 
 
@@ -52,6 +52,57 @@ SUBJECT_DIGEST = "provenanceMerkleRoot"
 
 
 _UNANCHORED_TAIL = ',"anchor":null}}'
+_UINT256_END = 1 << 256
+#: Block numbers above this cannot be kept (SQLite integers are signed 64-bit) and no chain is near it.
+MAX_BLOCK_NUMBER = (1 << 63) - 1
+
+
+def _check_record_bounds(record: object, source: str) -> None:
+    """The registry's bounds on the raw ``predicate.record``, before any parent is parsed: a posted
+    Statement with 200,000 parents is refused at once, not after 200,000 look-ups."""
+    if not isinstance(record, dict):
+        raise StatementError(f"{source}: predicate.record must be an object")
+    parents = record.get("parents", [])
+    if not isinstance(parents, list):
+        raise StatementError(f"{source}: predicate.record.parents must be a list of 32-byte hex subjects")
+    if len(parents) > MAX_PARENTS:
+        raise StatementError(
+            f"{source}: predicate.record.parents lists {len(parents)} parents; a record has at most "
+            f"{MAX_PARENTS} (the registry's MAX_PARENTS)"
+        )
+    size = len(_utf8(record.get("uri", ""), "predicate.record.uri", source).encode("utf-8"))
+    if size > MAX_URI_LENGTH:
+        raise StatementError(
+            f"{source}: predicate.record.uri is {size} bytes (UTF-8); a record's uri is at most "
+            f"{MAX_URI_LENGTH} bytes (the registry's MAX_URI_LENGTH)"
+        )
+
+
+def _chain_id(value: object, source: str) -> int:
+    """``predicate.chain.chainId``: a JSON integer that fits the EIP-712 domain's uint256."""
+    if type(value) is not int or not 0 <= value < _UINT256_END:
+        raise StatementError(
+            f"{source}: predicate.chain.chainId must be an integer from 0 to 2^256-1, got {_brief(value)}"
+        )
+    return value
+
+
+def _brief(value: object) -> str:
+    """``repr(value)``, cut short: an error message must not echo a 4,000-digit number."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _utf8(value: object, what: str, source: str) -> str:
+    """A string that can be written as UTF-8 (JSON's ``\\ud800`` escapes give lone surrogates)."""
+    if not isinstance(value, str):
+        raise StatementError(f"{source}: {what} must be a string, got {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as err:
+        where = f"a lone surrogate at character {err.start}"
+        raise StatementError(f"{source}: {what} is not valid UTF-8 ({where})") from None
+    return value
 
 
 def is_statement_file(path: Path) -> bool:
@@ -112,8 +163,8 @@ class Anchor:
         if kind not in ("direct", "batch"):
             raise StatementError(f"anchor.type must be 'direct' or 'batch', got {kind!r}")
         block = data.get("blockNumber")
-        if not isinstance(block, int) or block < 0:
-            raise StatementError("anchor.blockNumber must be a non-negative integer")
+        if type(block) is not int or not 0 <= block <= MAX_BLOCK_NUMBER:
+            raise StatementError(f"anchor.blockNumber must be an integer from 0 to 2^63-1, got {_brief(block)}")
         # JSON values, possibly absent: parse_bytes32 checks that each is a string (its annotation is narrower)
         tx_hash: Any = data.get("txHash")
         batch_root: Any = data.get("batchRoot")
@@ -237,11 +288,25 @@ class Statement:
             raise StatementError(f"statement file {path} does not exist") from None
         except (OSError, UnicodeDecodeError) as err:
             raise StatementError(f"cannot read statement file {path}: {type(err).__name__}") from None
+        return cls.loads(text, source=str(path))
+
+    @classmethod
+    def loads(cls, text: str | bytes, *, source: str = "statement") -> Statement:
+        """A Statement from JSON text that may be hostile (a downloaded file, a request body).
+
+        Parsed by pydantic-core's parser, which refuses nesting deeper than 200
+        levels (a Statement has about six) with an error: the standard library's
+        parser recurses in C as deep as the recursion limit, and eth-account's
+        py_ecc raises that limit to 100,000 on import, so a million brackets
+        would overflow the stack and kill the process instead of raising.
+        """
+        from pydantic_core import from_json
+
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise StatementError(f"{path} is not JSON ({err.msg} at line {err.lineno})") from None
-        return cls.from_json(data, source=str(path))
+            data = from_json(text, allow_inf_nan=False)
+        except ValueError as err:
+            raise StatementError(f"{source} is not JSON ({err})") from None
+        return cls.from_json(data, source=source)
 
     @classmethod
     def from_json(cls, data: Any, *, source: str = "statement") -> Statement:
@@ -254,6 +319,7 @@ class Statement:
             )
         try:
             predicate = data["predicate"]
+            _check_record_bounds(predicate["record"], source)
             record = Record.from_json(predicate["record"])
             subjects = data["subject"]
             if not isinstance(subjects, list) or len(subjects) != 1:
@@ -266,15 +332,23 @@ class Statement:
                 raise StatementError(f"{source}: predicate.signature must be 0x-hex")
             chain = predicate["chain"]
             anchor = predicate.get("anchor")
+            manifest = predicate.get("manifest")
+            if manifest is not None and not isinstance(manifest, dict):
+                raise StatementError(f"{source}: predicate.manifest must be an object or null")
+            disclosures = predicate.get("disclosures") or []
+            if not isinstance(disclosures, list) or not all(isinstance(d, dict) for d in disclosures):
+                raise StatementError(f"{source}: predicate.disclosures must be a list of objects")
+            if anchor is not None and not isinstance(anchor, dict):
+                raise StatementError(f"{source}: predicate.anchor must be an object or null")
             statement = cls(
-                name=str(subjects[0].get("name", "")),
+                name=_utf8(subjects[0].get("name", ""), "subject[0].name", source),
                 record=record,
                 publisher=parse_address(predicate["publisher"], "predicate.publisher"),
                 signature=bytes.fromhex(signature_hex[2:]),
-                chain_id=int(chain["chainId"]),
+                chain_id=_chain_id(chain["chainId"], source),
                 registry=parse_address(chain["registry"], "predicate.chain.registry"),
-                manifest=predicate.get("manifest"),
-                disclosures=tuple(predicate.get("disclosures") or ()),
+                manifest=manifest,
+                disclosures=tuple(disclosures),
                 anchor=Anchor.from_json(anchor) if anchor else None,
             )
         except StatementError:

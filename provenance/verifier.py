@@ -21,6 +21,9 @@ claims        every disclosure against the signed claimsRoot;
 then copyright, privacy, lineage and endorsements over the whole lineage,
 with parents resolved from chain events and from Statements the sources
 (the local store, the service's index, Statements given by the caller) hold.
+When integrity, authenticity or anchoring fails, those four are not evaluated
+(unverifiable, "not evaluated: <check> failed"): a forged Statement costs no
+lineage walk.
 
 A wrong pass is the worst defect this tool can have, so every path that
 cannot prove something says so: nothing defaults to OK.
@@ -144,6 +147,21 @@ def _revocation_reason(code: str | None, reason: str | None) -> str | None:
     if text.lower().startswith(code):
         return text
     return f"{code}: {text}" if text else code
+
+
+# A Statement that fails one of these is not what it says (or not on this registry): its lineage is not
+# walked (no ancestor look-ups for parents anyone can write into a forged Statement) and the rules' lines
+# say why. An untrusted publisher is the policy's view, not a failure of the Statement: its lineage is judged.
+_GATES = (CheckName.INTEGRITY, CheckName.AUTHENTICITY, CheckName.ANCHORING)
+_RULES = (CheckName.COPYRIGHT, CheckName.PRIVACY, CheckName.LINEAGE, CheckName.ENDORSEMENTS)
+
+
+def _not_evaluated(subject: bytes, failed: Check) -> list[Check]:
+    """The rules' lines when ``failed`` stopped the verification: unverifiable, with its code."""
+    return [Check(rule, Status.UNVERIFIABLE, failed.code,
+                  f"not evaluated: {failed.check} failed ({failed.code}); the rules are judged only for a "
+                  "Statement whose integrity, authenticity and anchoring hold",
+                  {"subject": subject, "notEvaluatedBecause": failed.check.value}) for rule in _RULES]
 
 
 class Verifier:
@@ -304,8 +322,13 @@ class Verifier:
         checks += self._status(statement, chain_state)
         claims_check, _ = self._claims(statement)
         checks.append(claims_check)
-        facts = self._facts(found, own_checks=checks)
-        checks += self._evaluate(facts)
+        failed = next((c for c in checks if c.check in _GATES and c.status is Status.FAIL
+                       and c.code is not Code.UNTRUSTED_PUBLISHER), None)
+        if failed is not None:
+            checks += _not_evaluated(statement.subject, failed)
+        else:
+            facts = self._facts(found, own_checks=checks)
+            checks += self._evaluate(facts)
         return Verdict(statement.subject, statement.record_id, tuple(checks))
 
     def _integrity(self, statement: Statement, files: Manifest | None, path: Path | None) -> Check:

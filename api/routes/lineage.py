@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.answers import answer
+from api.answers import answer_off_loop
 from api.deps import Subject, index_info, service_of
 from api.models import KIND_NAMES, LineageEdge, LineageNode, LineageOut
 from api.problems import ApiProblem, problem_responses
@@ -50,7 +50,7 @@ async def lineage(
         nodes, edges, truncated = graph
         return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
 
-    return answer(service, ("lineage", root, depth), build)
+    return await answer_off_loop(service, ("lineage", root, depth), build)
 
 
 def _graph(index: Index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:

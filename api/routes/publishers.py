@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.answers import answer
+from api.answers import answer_off_loop
 from api.deps import index_info, service_of
 from api.models import PublisherOut, PublishersOut
 from api.problems import problem_responses
@@ -40,4 +40,4 @@ async def publishers(
             index=index_info(service),
         )
 
-    return answer(service, ("publishers", offset, limit), build)
+    return await answer_off_loop(service, ("publishers", offset, limit), build)

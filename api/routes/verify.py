@@ -10,6 +10,14 @@ digests become known to the service.
 
 Verification reads the chain head for confirmations: while the node is down
 these answers are 503 with ``Retry-After`` (never a pass from stale data).
+
+Bounds, so that one request cannot hold a worker: a JSON body is at most
+``json_limit`` bytes (413, :class:`api.app.BodyLimit`); a posted Statement is
+parsed before anything else (422 when it is malformed, its parents and uri
+over the registry's bounds included), its manifest lists at most
+``manifest_limit`` entries (413) that must each be well formed (422); each
+worker runs at most ``max_verifications`` at once (503 with ``Retry-After``
+beyond), in the thread pool, never on the event loop.
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, File, Query, UploadFile
+from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +38,8 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ServiceDep, Subject
 from api.problems import ApiProblem, problem_responses
 from api.service import Service
-from provenance.errors import ProvenanceError
+from provenance.errors import ManifestError, ProvenanceError
+from provenance.manifest import FORMAT_VERSION, ManifestEntry
 from provenance.statement import Statement
 from provenance.verdict import CheckName, Code, Status, Verdict
 
@@ -99,6 +110,21 @@ def _answer(verdict: Verdict, strict: bool) -> VerdictOut:
     return VerdictOut.model_validate(verdict.to_json(strict=strict))
 
 
+@contextmanager
+def _slot(service: Service) -> Iterator[None]:
+    """Run one verification, or answer 503 when this worker already runs ``max_verifications``."""
+    with service.verification() as granted:
+        if not granted:
+            settings = service.settings
+            raise ApiProblem(
+                503, "too-busy",
+                f"this worker already runs {settings.max_verifications} verifications; try again shortly",
+                title="Too many verifications at once",
+                headers={"Retry-After": str(settings.retry_after)},
+            )
+        yield
+
+
 @router.get(
     "/verify/{subject}",
     response_model=VerdictOut,
@@ -121,7 +147,8 @@ async def verify_subject(
         body = service.peek(("verify", key, use, strict, state.head))
         if body is not None:
             return Response(body, media_type="application/json")
-    body = await run_in_threadpool(_verify_subject, service, key, use, strict)
+    with _slot(service):
+        body = await run_in_threadpool(_verify_subject, service, key, use, strict)
     return Response(body, media_type="application/json")
 
 
@@ -154,30 +181,91 @@ def verify_file(
     """
     from provenance.verifier import NotFound
 
-    work = Path(tempfile.mkdtemp(prefix="provenance-upload-"))
-    try:
-        name = os.path.basename(file.filename or "upload") or "upload"
-        target = work / name
-        with open(target, "wb") as out:
-            shutil.copyfileobj(file.file, out, 1 << 20)
-        verifier = _verifier(service, use)
+    with _slot(service):
+        work = Path(tempfile.mkdtemp(prefix="provenance-upload-"))
         try:
-            verdict = verifier.verify_path(target)
-        except NotFound as err:
-            raise ApiProblem(404, "unknown-file", str(err), title="No registered artifact holds this file") from None
-        return _answer(verdict, strict)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            target = work / _upload_name(file.filename)
+            with open(target, "wb") as out:
+                shutil.copyfileobj(file.file, out, 1 << 20)
+            verifier = _verifier(service, use)
+            try:
+                verdict = verifier.verify_path(target)
+            except NotFound as err:
+                raise ApiProblem(
+                    404, "unknown-file", str(err), title="No registered artifact holds this file"
+                ) from None
+            return _answer(verdict, strict)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
-def _statement(body: dict[str, Any]) -> Statement:
+def _upload_name(filename: str | None) -> str:
+    """The upload's own name when it is one plain file name (only messages show it), else ``upload``:
+    ``.``, ``..``, a path, a NUL, a name that is not UTF-8 or longer than a file name may be."""
+    name = os.path.basename(filename or "")
     try:
-        return Statement.from_json(body, source="the request body")
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "upload"
+    if name in ("", ".", "..") or "\0" in name or size > 255:
+        return "upload"
+    return name
+
+
+def _statement(service: Service, body: bytes) -> Statement:
+    """The posted Statement, refused before any verification when it is malformed or too large.
+
+    The body is parsed here rather than by FastAPI: :meth:`Statement.loads` refuses
+    nesting deeper than 200 levels and lone surrogates, where the standard library's
+    parser would overflow the stack of a process whose recursion limit web3's
+    imports raised (a crash, not an error).
+    """
+    try:
+        statement = Statement.loads(body, source="the request body")
     except ProvenanceError as err:
         raise ApiProblem(422, "invalid-statement", str(err), title="Not a provenance Statement") from None
+    manifest = statement.manifest
+    if manifest is not None:
+        files = manifest.get("files")
+        if manifest.get("version") != FORMAT_VERSION:
+            raise ApiProblem(
+                422, "invalid-statement",
+                f"the request body: predicate.manifest.version must be {FORMAT_VERSION}, "
+                f"got {str(manifest.get('version'))[:40]!r}",
+                title="Not a provenance Statement",
+            )
+        if not isinstance(files, list):
+            raise ApiProblem(422, "invalid-statement", "the request body: predicate.manifest needs a 'files' list",
+                             title="Not a provenance Statement")
+        limit = service.settings.manifest_limit
+        if len(files) > limit:
+            raise ApiProblem(
+                413, "manifest-too-large",
+                f"the Statement's manifest lists {len(files)} files; this service takes at most {limit}",
+                title="Manifest too large", limit=limit,
+            )
+        try:  # each entry well formed (sizes within uint256, normalized paths); whether they give the
+            for item in files:  # subject is the verdict's integrity check
+                ManifestEntry.from_dict(item)
+        except ManifestError as err:
+            raise ApiProblem(
+                422, "invalid-statement", f"the request body: predicate.manifest: {err}",
+                title="Not a provenance Statement",
+            ) from None
+    return statement
 
 
 _STATEMENT_EXAMPLE = {"_type": "https://in-toto.io/Statement/v1", "subject": [], "predicateType": "…", "predicate": {}}
+# The body as the OpenAPI document describes it; the routes read it themselves (see _statement).
+_STATEMENT_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {
+            "type": "object", "additionalProperties": True, "description": "the Statement (in-toto v1 JSON)",
+            "examples": [_STATEMENT_EXAMPLE], "title": "Body",
+        }}},
+    }
+}
 
 
 @router.post(
@@ -185,15 +273,20 @@ _STATEMENT_EXAMPLE = {"_type": "https://in-toto.io/Statement/v1", "subject": [],
     response_model=VerdictOut,
     responses=problem_responses(400, 413, 422, 503),
     summary="Verify a Statement (provenance.json)",
+    openapi_extra=_STATEMENT_BODY,
 )
-def verify_statement(
-    service: ServiceDep,
-    body: Annotated[dict[str, Any], Body(description="the Statement (in-toto v1 JSON)", examples=[_STATEMENT_EXAMPLE])],
-    use: UseParam = None,
-    strict: StrictParam = False,
+async def verify_statement(
+    request: Request, service: ServiceDep, use: UseParam = None, strict: StrictParam = False
 ) -> VerdictOut:
-    verdict = _verifier(service, use).verify_statement(_statement(body))
-    return _answer(verdict, strict)
+    body = await request.body()  # at most json_limit bytes (api.app.BodyLimit)
+    return await run_in_threadpool(_verify_statement, service, body, use, strict)
+
+
+def _verify_statement(service: Service, body: bytes, use: str | None, strict: bool) -> VerdictOut:
+    statement = _statement(service, body)
+    with _slot(service):
+        verdict = _verifier(service, use).verify_statement(statement)
+        return _answer(verdict, strict)
 
 
 @router.post(
@@ -202,16 +295,20 @@ def verify_statement(
     status_code=201,
     responses=problem_responses(400, 413, 422, 503),
     summary="Post a publisher's Statement",
+    openapi_extra=_STATEMENT_BODY,
 )
-def post_statement(
-    service: ServiceDep,
-    body: Annotated[dict[str, Any], Body(description="the Statement (in-toto v1 JSON)", examples=[_STATEMENT_EXAMPLE])],
-) -> StatementAccepted:
+async def post_statement(request: Request, service: ServiceDep) -> StatementAccepted:
     """Kept only when it verifies: manifest gives the subject, signature by the publisher, anchored
     on this service's registry (directly or in an anchored batch, proof valid), disclosures
     matching claimsRoot (the rule: ``Verifier.accept_statement``). 422 with the failing checks otherwise."""
-    statement = _statement(body)
-    acceptance = _verifier(service, None).accept_statement(statement)
+    body = await request.body()  # at most json_limit bytes (api.app.BodyLimit)
+    return await run_in_threadpool(_accept_statement, service, body)
+
+
+def _accept_statement(service: Service, body: bytes) -> StatementAccepted:
+    statement = _statement(service, body)
+    with _slot(service):
+        acceptance = _verifier(service, None).accept_statement(statement)
     if acceptance.other_registry:
         raise ApiProblem(422, "other-registry", acceptance.reason(), title="Statement for another registry")
     if not acceptance.accepted:

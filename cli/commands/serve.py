@@ -27,7 +27,20 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
                         help="blocks below the head before indexing (default 0)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
     parser.add_argument(
-        "--upload-limit", type=int, default=1 << 30, help="largest request body in bytes (default 1 GiB)"
+        "--upload-limit", type=int, default=1 << 30,
+        help="largest file upload (POST /v1/verify/file) in bytes (default 1 GiB; 413 above)",
+    )
+    parser.add_argument(
+        "--json-limit", type=int, default=16 << 20,
+        help="largest body of any other request (a JSON Statement) in bytes (default 16 MiB; 413 above)",
+    )
+    parser.add_argument(
+        "--manifest-limit", type=int, default=1_000_000,
+        help="most manifest entries a posted Statement may list (default 1000000; 413 above)",
+    )
+    parser.add_argument(
+        "--max-verifications", type=int, default=8,
+        help="verifications each worker runs at once (default 8; 503 with Retry-After beyond)",
     )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
@@ -60,6 +73,9 @@ def resolve(args: Namespace) -> ServiceSettings:
         confirmations=args.confirmations,
         poll_interval=args.poll_interval,
         upload_limit=args.upload_limit,
+        json_limit=args.json_limit,
+        manifest_limit=args.manifest_limit,
+        max_verifications=args.max_verifications,
     )
 
 
