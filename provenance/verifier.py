@@ -488,9 +488,12 @@ class Verifier:
                               evidence)], record
         batch = self._accepted_batch(statement, record)
         if batch is not None:
-            evidence.update(batchRoot=bytes.fromhex(batch.root[2:]), block=batch.block_number, txHash=batch.tx_hash,
+            batch_root = bytes.fromhex(batch.root[2:])
+            if anchor is None or anchor.batch_root != batch_root:
+                evidence.pop("proof", None)  # proven on chain into another batch than the Statement's
+            evidence.update(batchRoot=batch_root, block=batch.block_number, txHash=batch.tx_hash,
                             submitter=batch.submitter)
-            return [self._confirmed(batch.block_number, f"in batch {batch.root[:10]}... of {batch.count} records "
+            return [self._confirmed(batch.block_number, f"in batch {_short(batch_root)} of {batch.count} records "
                                     f"anchored by {batch.submitter}", evidence)], record
         if anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
             root = anchor.batch_root
