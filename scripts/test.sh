@@ -5,6 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+echo "== ruff"
+.venv/bin/ruff check .
+
+echo "== mypy"
+.venv/bin/mypy
+
 echo "== Hardhat tests (tests/contracts)"
 npx --no-install hardhat test
 
