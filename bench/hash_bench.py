@@ -47,7 +47,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _common, when imported rather than run
-from _common import RESULTS, machine, record  # noqa: E402
+from _common import RESULTS, machine, record  # noqa: E402 - after the sys.path entry for the repository
 
 REPO = HERE.parent
 DATA = HERE / ".data"
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
 
     m, t = results["model"], results["tree"]
-    gbps = lambda runs, k, name: sizes[name] / runs[k].seconds / 1e9  # noqa: E731
+    gbps = lambda runs, k, name: sizes[name] / runs[k].seconds / 1e9  # noqa: E731 - a one-line helper local to this loop
     r_openssl = m["openssl x2 procs"].seconds / m["provenance hash"].seconds
     r_ms = m["model_signing sign"].seconds / m["provenance hash"].seconds
     tree_fps = counts["tree"] / t["provenance hash"].seconds

@@ -32,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _common, when imported rather than run
-from _common import RESULTS, free_port, machine, record  # noqa: E402
+from _common import RESULTS, free_port, machine, record  # noqa: E402 - after the sys.path entry for the repository
 
 REPO = HERE.parent
 ARTIFACT = REPO / ".hardhat/artifacts/contracts/test/EventEmitter.sol/EventEmitter.json"
@@ -40,10 +40,10 @@ TARGET = 5_000
 
 sys.path.insert(0, str(REPO))
 
-from provenance.index import Index  # noqa: E402
-from provenance.indexer import Indexer  # noqa: E402
-from provenance.ledger import Ledger  # noqa: E402
-from provenance.localchain import spawn_anvil  # noqa: E402
+from provenance.index import Index  # noqa: E402 - after the sys.path entry for the repository
+from provenance.indexer import Indexer  # noqa: E402 - after the sys.path entry for the repository
+from provenance.ledger import Ledger  # noqa: E402 - after the sys.path entry for the repository
+from provenance.localchain import spawn_anvil  # noqa: E402 - after the sys.path entry for the repository
 
 
 def artifact() -> dict:

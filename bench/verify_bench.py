@@ -40,7 +40,7 @@ sys.path.insert(0, str(HERE))  # _common and hash_bench, when imported rather th
 sys.path.insert(0, str(HERE.parent))
 
 import hash_bench  # noqa: E402  (the data set and process timing)
-from _common import free_port, machine, record  # noqa: E402
+from _common import free_port, machine, record  # noqa: E402 - after the sys.path entry for the repository
 
 TARGET_RATIO = 1.0
 TARGET_SUBJECT_SECONDS = 0.5

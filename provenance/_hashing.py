@@ -500,7 +500,7 @@ def hash_files(
 # If that library cannot be loaded, or gives a wrong answer on a known
 # vector, ``file_leaf`` itself is used. Tests compare both on many inputs.
 
-from provenance._keccak import load_c_keccak as _load_keccak  # noqa: E402
+from provenance._keccak import load_c_keccak as _load_keccak  # noqa: E402 - after the pure-Python fallback it replaces
 
 FAST_LEAVES_FROM = 1000
 """Below this many leaves, loading ctypes costs more than it saves."""

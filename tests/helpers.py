@@ -11,6 +11,10 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from provenance.statement import Statement
 
 __all__ = ["ROOT", "free_port", "start_anvil", "fresh_registry", "account_factory", "run_cli"]
 
@@ -69,3 +73,55 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 120) -> subpro
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+def sample_statement() -> Statement:
+    """A signed-looking dataset Statement (fixed bytes, not a real signature) for tests that need one."""
+    from provenance.record import Kind, Record  # lazy: conftest imports this module in every run
+    from provenance.statement import Statement
+
+    record = Record.create(b"\x01" * 32, Kind.DATASET, b"\x02" * 32, [b"\x03" * 32], "ipfs://x")
+    return Statement.create(
+        name="sample-dataset", record=record, publisher="0x" + "11" * 20, signature=b"\x05" * 65,
+        chain_id=31337, registry="0x" + "22" * 20,
+        manifest={"version": 1, "files": []},
+        disclosures=[{"field": "copyright.license", "value": "CC-BY-4.0"}],
+    )
+
+
+def deep_tree(root, levels: int) -> None:
+    """``root/d/d/.../d/f.txt``, made level by level (os.makedirs recurses, and so would a long path)."""
+    os.mkdir(root)
+    here = os.getcwd()
+    try:
+        os.chdir(root)
+        for _ in range(levels):
+            os.mkdir("d")
+            os.chdir("d")
+        with open("f.txt", "w") as handle:
+            handle.write("deep")
+    finally:
+        os.chdir(here)
+
+
+def remove_deep_tree(root) -> None:
+    """Remove a ``deep_tree`` tree: shutil.rmtree (and so pytest's clean-up of tmp_path) recurses per level."""
+    here = os.getcwd()
+    try:
+        os.chdir(root)
+        depth = 0
+        while True:
+            if os.path.exists("f.txt"):
+                os.unlink("f.txt")
+            if os.path.isdir("d"):
+                os.chdir("d")
+                depth += 1
+                continue
+            if depth == 0:
+                break
+            os.chdir("..")
+            os.rmdir("d")
+            depth -= 1
+    finally:
+        os.chdir(here)
+    os.rmdir(root)

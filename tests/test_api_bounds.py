@@ -23,8 +23,8 @@ from provenance.signing import sign_record
 from provenance.statement import Statement
 from provenance.store import Store
 from provenance.verdict import CheckName, Code, Status
+from tests.api_helpers import catch_up, settings_for
 from tests.helpers import account_factory, fresh_registry, run_cli
-from tests.test_api import catch_up, settings_for
 
 pytestmark = pytest.mark.chain
 
@@ -310,15 +310,15 @@ def test_lineage_and_publishers_are_built_off_the_event_loop(world, monkeypatch)
 
 
 def test_provenance_verify_of_a_deep_tree_exits_2_with_a_message(world, tmp_path):
-    from tests.test_input_bounds import _nested, _unnest
+    from tests.helpers import deep_tree, remove_deep_tree
 
     ledger, *_ = world
     env = {"PROVENANCE_HOME": str(tmp_path / "home"), "PROVENANCE_RPC_URL": ledger.rpc_url,
            "PROVENANCE_REGISTRY": ledger.registry}
-    _nested(tmp_path / "deep", 1_000)
+    deep_tree(tmp_path / "deep", 1_000)
     try:
         done = run_cli("verify", str(tmp_path / "deep"), env=env)
     finally:
-        _unnest(tmp_path / "deep")
+        remove_deep_tree(tmp_path / "deep")
     assert done.returncode == 2, done.stderr
     assert "directories nested more than 256 levels deep" in done.stderr and "Traceback" not in done.stderr

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.app import create_app
+from tests.api_helpers import catch_up, populate, settings_for
 from tests.helpers import account_factory, fresh_registry
-from tests.test_api import catch_up, populate, settings_for
 
 pytestmark = pytest.mark.chain
 

@@ -19,8 +19,8 @@ import pytest
 
 from provenance.ledger import Ledger
 from provenance.localchain import load_networks
+from tests.api_helpers import PROBLEM, populate
 from tests.helpers import ROOT, account_factory, free_port, run_cli
-from tests.test_api import PROBLEM, populate
 
 pytestmark = [pytest.mark.chain, pytest.mark.slow]
 

@@ -14,8 +14,8 @@ from provenance.manifest import Manifest
 from provenance.publish import Publisher, prepare
 from provenance.store import Store
 from provenance.verdict import verdict_schema
+from tests.api_helpers import catch_up, settings_for
 from tests.helpers import account_factory, fresh_registry
-from tests.test_api import catch_up, settings_for
 
 pytestmark = pytest.mark.chain
 

@@ -36,7 +36,7 @@ from provenance.record import parse_address
 from provenance.statement import Statement, statement_path_for
 from provenance.store import STORE_FILE
 from tests.helpers import ROOT, free_port, start_anvil
-from tests.test_cli_publish import EXAMPLES, Home, db_rows, make_artifact, make_home
+from tests.publisher_home import EXAMPLES, Home, db_rows, make_artifact, make_home
 
 pytestmark = pytest.mark.chain
 

@@ -11,7 +11,7 @@ import pytest
 
 from provenance._files import write_atomic
 from provenance.errors import InvalidValue, KeystoreError
-from tests.test_statement import _statement
+from tests.helpers import sample_statement
 
 SECRET = "do not touch\n"
 
@@ -87,14 +87,14 @@ def test_a_failed_write_removes_the_temporary_file(tmp_path, monkeypatch):
 def test_statement_write_follows_no_link(tmp_path, victim):
     path = tmp_path / "model" / "provenance.json"
     _plant(path.with_name(f".{path.name}.tmp{os.getpid()}"), victim)
-    _statement().write(path)
+    sample_statement().write(path)
     assert json.loads(path.read_text())["_type"] == "https://in-toto.io/Statement/v1"
     _assert_untouched(victim, path.parent)
 
     path.unlink()
     _plant(path, victim)
     with pytest.raises(InvalidValue, match=f"refusing to write {path}: it is a symbolic link"):
-        _statement().write(path)
+        sample_statement().write(path)
     _assert_untouched(victim, path.parent)
 
 
@@ -104,7 +104,7 @@ def test_publish_refuses_a_statement_path_that_is_a_link_with_its_hint(tmp_path,
     path = tmp_path / "provenance.json"
     _plant(path, victim)
     with pytest.raises(InvalidValue, match="symbolic link") as caught:
-        _write_statement(_statement(), path)
+        _write_statement(sample_statement(), path)
     assert caught.value.hint is not None and "provenance export" in caught.value.hint
     assert victim.read_text() == SECRET
 

@@ -14,6 +14,7 @@ from provenance.errors import ManifestError, StatementError
 from provenance.manifest import Manifest, ManifestEntry
 from provenance.record import MAX_PARENTS, MAX_URI_LENGTH, Kind, Record
 from provenance.statement import Statement
+from tests.helpers import deep_tree, remove_deep_tree
 
 PUBLISHER = "0x" + "11" * 20
 REGISTRY = "0x" + "22" * 20
@@ -135,44 +136,6 @@ def test_a_manifest_size_beyond_uint256_is_a_manifest_error(size):
     assert largest.total_size == 2**256 - 1 and len(largest.subject) == 32
 
 
-def _nested(root, levels: int) -> None:
-    """``root/d/d/.../d/f.txt``, made level by level (os.makedirs recurses, and so would a long path)."""
-    os.mkdir(root)
-    here = os.getcwd()
-    try:
-        os.chdir(root)
-        for _ in range(levels):
-            os.mkdir("d")
-            os.chdir("d")
-        with open("f.txt", "w") as handle:
-            handle.write("deep")
-    finally:
-        os.chdir(here)
-
-
-def _unnest(root) -> None:
-    """Remove a ``_nested`` tree: shutil.rmtree (and so pytest's clean-up of tmp_path) recurses per level."""
-    here = os.getcwd()
-    try:
-        os.chdir(root)
-        depth = 0
-        while True:
-            if os.path.exists("f.txt"):
-                os.unlink("f.txt")
-            if os.path.isdir("d"):
-                os.chdir("d")
-                depth += 1
-                continue
-            if depth == 0:
-                break
-            os.chdir("..")
-            os.rmdir("d")
-            depth -= 1
-    finally:
-        os.chdir(here)
-    os.rmdir(root)
-
-
 @pytest.fixture
 def nest(tmp_path):
     """``nest(name, levels)``: a tree ``levels`` directories deep under tmp_path, removed afterwards."""
@@ -180,12 +143,12 @@ def nest(tmp_path):
 
     def make(name: str, levels: int):
         made.append(tmp_path / name)
-        _nested(made[-1], levels)
+        deep_tree(made[-1], levels)
         return made[-1]
 
     yield make
     for root in made:
-        _unnest(root)
+        remove_deep_tree(root)
 
 
 def test_a_tree_deeper_than_the_walk_goes_is_a_manifest_error(nest):

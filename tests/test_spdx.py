@@ -92,7 +92,7 @@ def make_statement(
     manifest = Manifest.from_path(root, shard_size=shard_size)
     parsed = Claims.from_mapping(claims)
     if fixed:
-        salt = lambda field: hashlib.sha256(f"{name}/{field}".encode()).digest()[:16] + bytes(16)  # noqa: E731
+        salt = lambda field: hashlib.sha256(f"{name}/{field}".encode()).digest()[:16] + bytes(16)  # noqa: E731 - a one-line helper local to this loop
         openings = (Opening.of(f, salt(f), v) for f, v in parsed.field_values().items())
         commitment = Commitment.from_openings(openings, parsed.disclose)
     else:

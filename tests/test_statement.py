@@ -7,26 +7,16 @@ import json
 import pytest
 
 from provenance.errors import StatementError
-from provenance.record import Kind, Record
 from provenance.statement import Anchor, Statement, statement_path_for
+from tests.helpers import sample_statement
 
 PUBLISHER = "0x" + "11" * 20
 REGISTRY = "0x" + "22" * 20
 
 
-def _statement() -> Statement:
-    record = Record.create(b"\x01" * 32, Kind.DATASET, b"\x02" * 32, [b"\x03" * 32], "ipfs://x")
-    return Statement.create(
-        name="sample-dataset", record=record, publisher=PUBLISHER, signature=b"\x05" * 65,
-        chain_id=31337, registry=REGISTRY,
-        manifest={"version": 1, "files": []},
-        disclosures=[{"field": "copyright.license", "value": "CC-BY-4.0"}],
-    )
-
-
 def test_round_trip_with_a_batch_anchor(tmp_path):
     anchor = Anchor("batch", b"\x07" * 32, 12, b"\x08" * 32, (b"\x09" * 32,))
-    statement = _statement().with_anchor(anchor)
+    statement = sample_statement().with_anchor(anchor)
     path = tmp_path / "provenance.json"
     statement.write(path)
     data = json.loads(path.read_text())
@@ -42,7 +32,7 @@ def test_a_batch_anchor_names_its_submitter():
     """A batch of registry version 2 is (submitter, root); a version 1 anchor named none and still reads."""
     submitter = "0x" + "ab" * 20
     anchor = Anchor("batch", b"\x07" * 32, 12, b"\x08" * 32, (b"\x09" * 32,), submitter)
-    data = _statement().with_anchor(anchor).to_json()
+    data = sample_statement().with_anchor(anchor).to_json()
     assert data["predicate"]["anchor"]["submitter"].lower() == submitter
     again = Statement.from_json(data).anchor
     assert again is not None and again.submitter is not None and again.submitter.lower() == submitter
@@ -67,7 +57,7 @@ def test_a_batch_anchor_names_its_submitter():
     ],
 )
 def test_refuses_what_is_not_ours(mutate, message):
-    data = _statement().to_json()
+    data = sample_statement().to_json()
     mutate(data)
     with pytest.raises(StatementError, match=message):
         Statement.from_json(data)

@@ -22,7 +22,7 @@ def _hex(value: bytes) -> str:
     responses=problem_responses(404, 422, 502, 503),
     summary="Anchoring evidence of a record",
 )
-def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803
+def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803 - the path parameter keeps the API's camelCase name
     """For a record registered directly: its transaction and block. For a batched record: the batch
     root, the record's leaf and its inclusion proof, and the anchoring transaction.
 

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["records"])
     responses=problem_responses(404, 422),
     summary="One record",
 )
-async def record(recordId: RecordId, request: Request) -> Response:  # noqa: N803
+async def record(recordId: RecordId, request: Request) -> Response:  # noqa: N803 - the path parameter keeps the API's camelCase name
     """The record, its revocation, successor, endorsement and dispute counts, and the index lag."""
     service = service_of(request)
     rid = recordId.lower()
