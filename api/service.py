@@ -8,6 +8,15 @@ holds the index's lock file, runs :meth:`Indexer.sync`. A node that does not
 answer is recorded (:attr:`ChainState.reachable` false) and retried at the
 next tick; the index keeps answering meanwhile.
 
+Answers that need the chain (verifications, proofs read from a transaction)
+go through :meth:`Service.ledger`, which refuses them (503 with
+``Retry-After``, problem ``index-behind``) while the index trails the node's
+head by more than ``confirmations + max_index_lag`` blocks: a verdict from an
+index that stopped (or has not caught up) could miss a later revocation.
+
+The node's URL may carry a provider's API key: logs name it by
+:func:`provenance._rpc.redact_url` only (so do the library's errors).
+
 Several uvicorn workers share one index file: the first to take an exclusive
 ``flock`` on ``<index>.indexer.lock`` indexes; the others read (SQLite WAL) and
 keep trying the lock, so another worker takes over if the indexing one dies.
@@ -26,6 +35,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from api.problems import ApiProblem
+from provenance._rpc import redact_url
 from provenance.errors import LedgerUnavailable, ProvenanceError
 from provenance.index import Index
 from provenance.indexer import Indexer
@@ -169,7 +180,7 @@ class IndexerLoop:
             service._set_state(reachable=False, error=str(err))
             return False
         if not service.state.reachable and service.state.error is not None:
-            log.info("the node at %s answers again (head %d)", service.settings.rpc_url, head)
+            log.info("the node at %s answers again (head %d)", redact_url(service.settings.rpc_url), head)
         service._set_state(
             reachable=True,
             chain_id=ledger.chain_id,
@@ -271,8 +282,40 @@ class Service:
             self._verifications.release()
 
     def ledger(self) -> Ledger:
-        """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down."""
-        return self.link.ledger()
+        """For chain-dependent answers: raises LedgerUnavailable (503) while the node is down, and
+        ApiProblem 503 while the index is not in step with the chain (:meth:`require_fresh_index`)."""
+        ledger = self.link.ledger()
+        self.require_fresh_index(ledger)
+        return ledger
+
+    def require_fresh_index(self, ledger: Ledger) -> None:
+        """Refuse (503, ``Retry-After``) while the index trails the head by more than ``confirmations +
+        max_index_lag`` blocks, or has never synced: the answer would be from an index that may miss
+        later events (a revocation: a false pass). The head is the one the indexer loop saw at its last
+        tick when that is recent (two poll intervals), else the node's own (no loop, or a loop that stalls)."""
+        settings = self.settings
+        state = self._state
+        recent = state.checked_at is not None and time.time() - state.checked_at <= 2 * settings.poll_interval
+        head = state.head if state.reachable and recent and state.head is not None else ledger.block_number()
+        synced = self.synced_to()
+        retry = {"Retry-After": str(settings.retry_after)}
+        if synced is None:
+            raise ApiProblem(
+                503, "index-not-ready",
+                "the index has not completed its first sync; this answer needs it in step with the chain. "
+                "Answers from the index keep working.",
+                title="Index not ready", headers=retry, head=head,
+            )
+        lag = max(head - synced, 0)
+        allowed = settings.confirmations + settings.max_index_lag
+        if lag > allowed:
+            raise ApiProblem(
+                503, "index-behind",
+                f"the index is {lag} blocks behind the chain head {head} (synced to block {synced}; this "
+                f"answer needs it within {allowed}: confirmations {settings.confirmations} + max_index_lag "
+                f"{settings.max_index_lag}). Answers from the index keep working.",
+                title="Index catching up", headers=retry, head=head, syncedTo=synced, lag=lag, maxLag=allowed,
+            )
 
     def start(self) -> None:
         self.loop.start()

@@ -41,6 +41,10 @@ class ServiceSettings:
     JSON-RPC call of the indexer and chain-dependent answers;
     ``ready_timeout``: of the readiness probe. ``ready_max_lag``: blocks the
     index may trail ``head - confirmations`` and still be ready.
+    ``max_index_lag``: blocks the index may trail ``head - confirmations`` and
+    still back answers that need the chain (verifications, proofs read from the
+    chain); beyond, they are 503 with ``Retry-After`` (index-backed answers keep
+    working, with their lag).
     ``retry_after``: seconds clients are told to wait when the node is down.
     """
 
@@ -58,16 +62,21 @@ class ServiceSettings:
     ready_timeout: float = 1.0
     ready_max_lag: int = 5
     retry_after: int = 5
+    max_index_lag: int = 64
 
     def __post_init__(self) -> None:
         from provenance.record import parse_address
 
         if not self.rpc_url.startswith(("http://", "https://")):
-            raise InvalidValue(f"the RPC URL must start with http:// or https://, got {self.rpc_url!r}")
+            from provenance._rpc import redact_url  # the URL may carry an API key
+
+            raise InvalidValue(f"the RPC URL must start with http:// or https://, got {redact_url(self.rpc_url)!r}")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         object.__setattr__(self, "index_path", Path(self.index_path))
         if self.confirmations < 0 or self.start_block < 0 or self.ready_max_lag < 0:
             raise InvalidValue("confirmations, start_block and ready_max_lag must be >= 0")
+        if type(self.max_index_lag) is not int or self.max_index_lag < 0:
+            raise InvalidValue(f"max_index_lag must be an integer >= 0, got {self.max_index_lag!r}")
         if self.poll_interval <= 0 or self.rpc_timeout <= 0 or self.ready_timeout <= 0:
             raise InvalidValue("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
         limits = ("upload_limit", "json_limit", "manifest_limit", "max_verifications", "retry_after")

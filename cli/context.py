@@ -1,4 +1,8 @@
-"""Settings resolved once at the edge from options and the environment."""
+"""Settings resolved once at the edge from options and the environment.
+
+An RPC URL may carry a provider's API key (in its path, user info or query):
+messages name the node by :func:`provenance._rpc.redact_url` only.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,7 @@ def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
     """Connect to the configured chain; the local chain is started when it is needed and not running."""
     import sys
 
+    from provenance._rpc import redact_url
     from provenance.errors import RegistryNotFound
     from provenance.ledger import Ledger
     from provenance.localchain import LocalChain, load_networks
@@ -50,7 +55,7 @@ def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
             ledger.use_registry(registry)
         elif need_registry:
             raise RegistryNotFound(
-                f"no registry address is known for chain {ledger.chain_id} at {settings.rpc_url}",
+                f"no registry address is known for chain {ledger.chain_id} at {redact_url(settings.rpc_url)}",
                 hint="pass --registry or set PROVENANCE_REGISTRY",
             )
         return ledger
@@ -87,6 +92,7 @@ def ensure_funds(settings: Settings, ledger: Ledger, address: str) -> None:
     """On the local chain a new key is given test ether; elsewhere an empty account is an error."""
     import sys
 
+    from provenance._rpc import redact_url
     from provenance.errors import Conflict
 
     if ledger.balance(address) >= 10**16:
@@ -96,7 +102,7 @@ def ensure_funds(settings: Settings, ledger: Ledger, address: str) -> None:
         print(f"funded {address} with 100 test ETH on the local chain", file=sys.stderr)
         return
     raise Conflict(
-        f"account {address} has no ETH to pay for gas on chain {ledger.chain_id} ({ledger.rpc_url})",
+        f"account {address} has no ETH to pay for gas on chain {ledger.chain_id} ({redact_url(ledger.rpc_url)})",
         hint="fund it from a faucet (Sepolia) and run the command again",
     )
 
@@ -120,11 +126,12 @@ def kept_hint(what: str) -> str:
 
 def registry_of(ledger: Ledger) -> str:
     """The ledger's registry address; ``open_ledger(settings)`` has set one (or raised this already)."""
+    from provenance._rpc import redact_url
     from provenance.errors import RegistryNotFound
 
     if ledger.registry is None:
         raise RegistryNotFound(
-            f"no registry address is known for chain {ledger.chain_id} at {ledger.rpc_url}",
+            f"no registry address is known for chain {ledger.chain_id} at {redact_url(ledger.rpc_url)}",
             hint="pass --registry or set PROVENANCE_REGISTRY",
         )
     return ledger.registry

@@ -5,6 +5,9 @@ heavy modules (web3, FastAPI) are imported inside the handlers, so ``--help``
 stays fast. Only :class:`provenance.errors.ProvenanceError` is caught here: its
 message is printed and the process exits with the documented code
 (0 success, 1 verification failed, 2 bad input or could not do the work).
+Messages never show the configured RPC URL whole (it may carry a provider's
+API key): the library names a node by scheme, host and port, and this edge
+redacts the URL once more wherever a message would quote it.
 """
 
 from __future__ import annotations
@@ -54,14 +57,26 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         from provenance._text import printable  # messages quote file names and other untrusted text
 
-        print("error: " + printable(str(err), keep="\n"), file=sys.stderr)
+        print("error: " + printable(_redacted(str(err), args), keep="\n"), file=sys.stderr)
         if err.hint:
-            print("hint: " + printable(err.hint, keep="\n"), file=sys.stderr)
+            print("hint: " + printable(_redacted(err.hint, args), keep="\n"), file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     return int(code or 0)
+
+
+def _redacted(text: str, args: argparse.Namespace) -> str:
+    """``text`` with the RPC URLs of the options and environment shown by scheme, host and port only."""
+    import os
+
+    from provenance._rpc import redact_url
+
+    for url in (getattr(args, "rpc_url", None), os.environ.get("PROVENANCE_RPC_URL")):
+        if url:
+            text = text.replace(url, redact_url(url))
+    return text
 
 
 if __name__ == "__main__":  # pragma: no cover

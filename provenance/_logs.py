@@ -10,10 +10,24 @@ Logs are decoded by hand for the flat ABI types the registry's events use
 (bytes32, address, uintN, bool, string, bytes, bytes32[]); any other type goes
 through eth_abi. The indexer reads tens of thousands of logs per call; web3's
 formatters and eth_abi made a sync ~5x slower.
+
+A Solidity ``string`` is whatever bytes its sender chose (anyone may endorse a
+record with uri ``hex"ff"``): one that is not UTF-8 decodes to an
+:class:`AbiText`, its text with the odd bytes backslash-escaped and its exact
+bytes in ``raw``, so that no string ever stops a log from decoding.
+
+:meth:`Decoder.decode_logs` refuses an answer whose logs it cannot place
+(no block, transaction hash or log index) as :class:`BadNodeAnswer`. A log it
+can place but not decode (topics or data that do not fit the event's ABI)
+raises too, unless the caller passes an ``anomalies`` list: then the log is
+skipped, recorded there as a :class:`LogAnomaly` and logged with its
+transaction hash and log index, and the other logs of the range are decoded
+(the indexer does so: one odd log must not stop it for good).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -23,7 +37,67 @@ from provenance._keccak import keccak256
 from provenance.errors import BadNodeAnswer, ContractRejected
 from provenance.record import checksum_address
 
-__all__ = ["ChainEvent", "Decoder", "EventSpec", "ErrorSpec", "abi_decode", "abi_string", "abi_type", "plain"]
+__all__ = [
+    "AbiText",
+    "ChainEvent",
+    "Decoder",
+    "EventSpec",
+    "ErrorSpec",
+    "LogAnomaly",
+    "abi_decode",
+    "abi_string",
+    "abi_text",
+    "abi_type",
+    "plain",
+    "raw_bytes",
+]
+
+log = logging.getLogger("provenance.logs")
+
+
+class AbiText(str):
+    """A Solidity ``string`` that is not UTF-8: shown with its odd bytes escaped (``\\xff``), ``raw`` exact.
+
+    A ``str`` so that everything reading event values keeps working; the escaped
+    text alone would be ambiguous (a string may spell ``\\xff`` itself), so the
+    bytes ride along for whoever stores or compares them (:func:`raw_bytes`).
+    """
+
+    raw: bytes
+
+    def __new__(cls, raw: bytes) -> AbiText:
+        text = super().__new__(cls, raw.decode("utf-8", "backslashreplace"))
+        text.raw = bytes(raw)
+        return text
+
+
+def abi_text(raw: bytes) -> str:
+    """The value of a Solidity ``string`` with these bytes: a plain ``str`` when they are UTF-8, else an
+    :class:`AbiText`. Never fails: any bytes are a string to the EVM."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return AbiText(raw)
+
+
+def raw_bytes(value: str) -> bytes:
+    """The exact bytes of a string decoded by :func:`abi_text`."""
+    return value.raw if isinstance(value, AbiText) else value.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class LogAnomaly:
+    """A registry log that could be placed (block, transaction, log index) but not decoded."""
+
+    block_number: int
+    tx_hash: bytes
+    log_index: int
+    event: str | None  # the event its topic 0 names, when it names one
+    error: str
+
+    def __str__(self) -> str:
+        what = self.event or "log"
+        return f"{what} in tx 0x{self.tx_hash.hex()} (log index {self.log_index}, block {self.block_number})"
 
 
 @dataclass(frozen=True)
@@ -93,8 +167,13 @@ def abi_decode(types: Sequence[str], data: bytes, *, what: str, url: str = "") -
     from eth_abi.abi import decode  # lazy: importing eth_abi costs ~0.3 s, and most decoding is done by hand
     from eth_abi.exceptions import DecodingError
 
+    # a string is encoded as bytes are; decoded as bytes, any content is a value (abi_text)
+    wire = ["bytes" if t == "string" else t for t in types]
     try:
-        return [_typed(v, t) for v, t in zip(decode(list(types), bytes(data)), types, strict=True)]
+        return [
+            abi_text(bytes(v)) if t == "string" else _typed(v, t)
+            for v, t in zip(decode(wire, bytes(data)), types, strict=True)
+        ]
     except (DecodingError, UnicodeDecodeError, ValueError) as err:
         where = f" from the node at {url}" if url else ""
         raise BadNodeAnswer(f"{what}{where} cannot be decoded as ({','.join(types)}): {err}", url=url) from None
@@ -181,8 +260,15 @@ class Decoder:
         message = template.format(**{k: _show(v) for k, v in args.items()})
         return ContractRejected(spec.name, args, f"the registry refused: {message} ({spec.name})")
 
-    def decode_logs(self, logs: Any, *, url: str = "") -> list[ChainEvent]:
-        """Every log of a known event as a :class:`ChainEvent`, in the order given; others are skipped."""
+    def decode_logs(
+        self, logs: Any, *, url: str = "", anomalies: list[LogAnomaly] | None = None
+    ) -> list[ChainEvent]:
+        """Every log of a known event as a :class:`ChainEvent`, in the order given; others are skipped.
+
+        A log of a known event that does not fit its ABI raises BadNodeAnswer, or,
+        given an ``anomalies`` list, is skipped and recorded there (see the module
+        docstring). A log that cannot be placed always raises.
+        """
         checksums: dict[bytes, str] = {}
         specs = self.events
 
@@ -223,46 +309,57 @@ class Decoder:
                         raw = data[body : body + length]
                         if len(raw) != length:
                             raise ValueError("short bytes")
-                        values.append(raw.decode() if kind == "string" else raw)
+                        values.append(abi_text(raw) if kind == "string" else raw)
                 else:
                     values.append(static(kind, word))
             return values
 
-        events = []
-        log: Any = None
-        try:
-            for log in logs or ():
-                topics = [bytes.fromhex(t[2:]) for t in log["topics"]]
-                spec = specs.get(topics[0]) if topics else None
-                if spec is None:
-                    continue
-                if len(topics) != 1 + len(spec.indexed):
-                    raise ValueError(f"{spec.name} has {len(spec.indexed)} indexed arguments, not {len(topics) - 1}")
-                args: dict[str, Any] = {}
-                for (name, kind), topic in zip(spec.indexed, topics[1:], strict=True):
-                    try:
-                        args[name] = static(kind, topic)
-                    except KeyError:
-                        (args[name],) = abi_decode([kind], topic, what=f"{spec.name}.{name}", url=url)
-                data = bytes.fromhex(log["data"][2:])
+        def decode(entry: Any, topics: list[bytes], spec: EventSpec) -> dict[str, Any]:
+            if len(topics) != 1 + len(spec.indexed):
+                raise ValueError(f"{spec.name} has {len(spec.indexed)} indexed arguments, not {len(topics) - 1}")
+            args: dict[str, Any] = {}
+            for (name, kind), topic in zip(spec.indexed, topics[1:], strict=True):
                 try:
-                    values = data_values(spec, data)
-                except (KeyError, ValueError, UnicodeDecodeError):
-                    values = abi_decode(spec.data_types, data, what=f"the data of a {spec.name} log", url=url)
-                args.update(zip(spec.data_names, values, strict=True))
-                events.append(
-                    ChainEvent(
-                        spec.name,
-                        args,
-                        int(log["blockNumber"], 16),
-                        bytes.fromhex(log["blockHash"][2:]),
-                        bytes.fromhex(log["transactionHash"][2:]),
-                        int(log["logIndex"], 16),
-                    )
+                    args[name] = static(kind, topic)
+                except KeyError:
+                    (args[name],) = abi_decode([kind], topic, what=f"{spec.name}.{name}", url=url)
+            data = bytes.fromhex(entry["data"][2:])
+            try:
+                values = data_values(spec, data)
+            except (KeyError, ValueError):
+                values = abi_decode(spec.data_types, data, what=f"the data of a {spec.name} log", url=url)
+            args.update(zip(spec.data_names, values, strict=True))
+            return args
+
+        events = []
+        entry: Any = None
+        try:
+            for entry in logs or ():
+                # where the log is: without it nothing can be recorded, and the answer is refused
+                place = (
+                    int(entry["blockNumber"], 16),
+                    bytes.fromhex(entry["blockHash"][2:]),
+                    bytes.fromhex(entry["transactionHash"][2:]),
+                    int(entry["logIndex"], 16),
                 )
+                spec: EventSpec | None = None
+                try:
+                    topics = [bytes.fromhex(t[2:]) for t in entry["topics"]]
+                    spec = specs.get(topics[0]) if topics else None
+                    if spec is None:
+                        continue
+                    args = decode(entry, topics, spec)
+                except (KeyError, IndexError, TypeError, ValueError, BadNodeAnswer) as err:
+                    if anomalies is None:
+                        raise
+                    anomaly = LogAnomaly(place[0], place[2], place[3], spec.name if spec else None, str(err))
+                    anomalies.append(anomaly)
+                    log.warning("skipped a registry log that does not fit the ABI: %s: %s", anomaly, err)
+                    continue
+                events.append(ChainEvent(spec.name, args, *place))
         except (KeyError, IndexError, TypeError, ValueError) as err:
             where = f" from the node at {url}" if url else ""
             raise BadNodeAnswer(
-                f"a log{where} is not a registry log as its ABI says ({err}): {log!r:.200}", url=url
+                f"a log{where} is not a registry log as its ABI says ({err}): {entry!r:.200}", url=url
             ) from None
         return events

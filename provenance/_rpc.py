@@ -8,6 +8,10 @@ becomes :class:`LedgerUnavailable`; a JSON-RPC ``error`` member becomes
 an ``eth_getLogs`` range the node will not serve; an answer that is not
 JSON-RPC becomes :class:`BadNodeAnswer`.
 
+An RPC URL often carries a provider's API key (``https://host/v3/KEY``,
+``https://user:key@host``, ``?apikey=KEY``): :func:`redact_url` keeps only its
+scheme, host and port, and every message, log line and banner shows that.
+
 http.client rather than urllib.request or requests: it is what urllib uses
 underneath, and importing it alone keeps a short command's start-up short.
 """
@@ -21,7 +25,24 @@ from typing import Any
 
 from provenance.errors import BadNodeAnswer, LedgerUnavailable, LogRangeRefused, RpcError
 
-__all__ = ["RpcClient", "error_answer", "is_range_refusal"]
+__all__ = ["RpcClient", "error_answer", "is_range_refusal", "redact_url"]
+
+
+def redact_url(url: str) -> str:
+    """``url`` as messages may show it: scheme, host and port only (no user, password, path, query or
+    fragment, where providers put API keys); ``<RPC URL>`` when it has no recognisable host."""
+    from urllib.parse import urlsplit  # lazy, as in RpcClient
+
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number, a malformed IPv6 host: show neither
+        return "<RPC URL>"
+    if not parts.scheme or not host:
+        return "<RPC URL>"
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}" + ("" if port is None else f":{port}")
 
 # What a provider's gateway answers while the node behind it is down, overloaded or rate limiting:
 # the node did not do the work, and asking again later is the remedy.
@@ -72,6 +93,7 @@ def error_answer(url: str, method: str, error: Any) -> RpcError:
     if not isinstance(code, int) or isinstance(code, bool):
         code = None
     text = "no message" if message is None else str(message)
+    url = redact_url(url)
     detail = f"{method} failed on {url}: {text}" + ("" if code is None else f" (code {code})")
     if method == "eth_getLogs" and is_range_refusal(code, text if data is None else f"{text} {data}"):
         return LogRangeRefused(detail, url=url, code=code, hint="ask for a smaller block range")
@@ -85,6 +107,7 @@ class RpcClient:
         from urllib.parse import urlsplit  # lazy, as http.client below: only a command that calls a node pays
 
         self.url = url
+        self.shown = redact_url(url)  # what messages name: no API key
         self.timeout = timeout
         parts = urlsplit(url)
         self._https = parts.scheme == "https"
@@ -111,7 +134,7 @@ class RpcClient:
             answer = connection.getresponse()
             payload = answer.read()
         except (OSError, http.client.HTTPException) as err:
-            raise LedgerUnavailable(self.url, type(err).__name__) from None
+            raise LedgerUnavailable(self.shown, type(err).__name__) from None
         finally:
             connection.close()
         try:
@@ -119,11 +142,11 @@ class RpcClient:
         except ValueError:
             response = None
         if isinstance(response, dict) and "error" in response:
-            raise error_answer(self.url, method, response["error"])
+            raise error_answer(self.shown, method, response["error"])
         if answer.status != 200:
             if answer.status in _UNAVAILABLE_STATUSES:
-                raise LedgerUnavailable(self.url, f"HTTP {answer.status}")
-            raise RpcError(f"{method} failed on {self.url}: HTTP {answer.status}", url=self.url)
+                raise LedgerUnavailable(self.shown, f"HTTP {answer.status}")
+            raise RpcError(f"{method} failed on {self.shown}: HTTP {answer.status}", url=self.shown)
         if not isinstance(response, dict) or "result" not in response:
-            raise BadNodeAnswer(f"the node at {self.url} did not answer JSON-RPC to {method}", url=self.url)
+            raise BadNodeAnswer(f"the node at {self.shown} did not answer JSON-RPC to {method}", url=self.shown)
         return response["result"]

@@ -182,17 +182,28 @@ class StoreCorrupted(Conflict):
 
 
 class NodeError(ProvenanceError):
-    """Trouble with the Ethereum node or what it serves; ``url`` names the node."""
+    """Trouble with the Ethereum node or what it serves; ``url`` names the node.
+
+    Only by scheme, host and port (:func:`provenance._rpc.redact_url`): an RPC URL
+    may carry a provider's API key, so the full URL is replaced wherever the
+    message quotes it, and ``url`` holds the redacted form.
+    """
 
     def __init__(self, message: str, *, url: str = "", hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.url = url
+        from provenance._rpc import redact_url  # lazy: provenance._rpc imports this module
+
+        shown = redact_url(url) if url else ""
+        super().__init__(message.replace(url, shown) if url else message, hint=hint)
+        self.url = shown
 
 
 class LedgerUnavailable(NodeError):
     """The Ethereum node does not answer; nothing was sent."""
 
     def __init__(self, url: str, detail: str = "", *, hint: str | None = None) -> None:
+        from provenance._rpc import redact_url  # lazy: provenance._rpc imports this module
+
+        url = redact_url(url)
         message = f"the Ethereum node at {url} does not answer"
         if detail:
             message += f" ({detail})"

@@ -30,8 +30,15 @@ Schema version 3 follows registry version 2: a batch is (submitter, root), so
 ``BatchAnchored`` and ``BatchedRecordProven`` rows carry the ``submitter``
 (:meth:`Index.batch` takes both; :meth:`Index.batches` lists a root's
 anchors by every submitter), revocations and supersessions their
-``reason_code``, and ``NonceUsed`` its ``nonce``. An older file is brought
-forward on open; a file of a newer version is refused.
+``reason_code``, and ``NonceUsed`` its ``nonce``.
+
+Schema version 4 keeps strings exactly: a Solidity ``string`` is any bytes
+(anyone may endorse with uri ``hex"ff"``); when a uri or reason is not UTF-8,
+``uri``/``reason`` hold it with the odd bytes backslash-escaped and
+``uri_hex``/``reason_hex`` its exact bytes (0x-hex; NULL when the text is
+exact), which histories show as ``details["uri_hex"]``/``details["reason_hex"]``.
+
+An older file is brought forward on open; a file of a newer version is refused.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from provenance._logs import AbiText
 from provenance.errors import IndexFileError, InvalidValue, UsageError
 from provenance.record import ReasonCode, parse_address
 
@@ -62,7 +70,7 @@ __all__ = [
     "EVENT_NAMES",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -107,6 +115,8 @@ CREATE TABLE IF NOT EXISTS events (
     struct_hash  TEXT,                   -- BatchedRecordProven
     reason_code  INTEGER,                -- RecordRevoked, RecordSuperseded: 0 other, 1 erasure, ...
     nonce        INTEGER,                -- NonceUsed
+    uri_hex      TEXT,                   -- the uri's exact bytes (0x-hex) when they are not UTF-8
+    reason_hex   TEXT,                   -- the reason's exact bytes (0x-hex) when they are not UTF-8
     UNIQUE (chain_id, registry, tx_hash, log_index)
 );
 CREATE INDEX IF NOT EXISTS events_record  ON events (record_id);
@@ -141,6 +151,12 @@ ALTER TABLE events ADD COLUMN submitter TEXT;
 ALTER TABLE events ADD COLUMN struct_hash TEXT;
 ALTER TABLE events ADD COLUMN reason_code INTEGER;
 ALTER TABLE events ADD COLUMN nonce INTEGER;
+""",
+    # 3 -> 4: the exact bytes of strings that are not UTF-8 (a file of version 3 holds none: such a
+    # string stopped its indexer)
+    4: """
+ALTER TABLE events ADD COLUMN uri_hex TEXT;
+ALTER TABLE events ADD COLUMN reason_hex TEXT;
 """,
 }
 
@@ -192,6 +208,7 @@ class IndexedRecord:
     revoke_code: str | None = None
     supersede_code: str | None = None
     supersede_reason: str | None = None
+    uri_hex: str | None = None  # the uri's exact bytes when they are not UTF-8 (``uri`` shows them escaped)
 
 
 @dataclass(frozen=True)
@@ -221,6 +238,7 @@ class Batch:
     block_number: int
     block_time: int | None
     tx_hash: str
+    uri_hex: str | None = None  # the uri's exact bytes when they are not UTF-8 (``uri`` shows them escaped)
 
 
 @dataclass(frozen=True)
@@ -260,6 +278,14 @@ def _norm(value: str | bytes) -> str:
     return value if value.startswith("0x") else "0x" + value
 
 
+def _text(value: str | None) -> tuple[str | None, str | None]:
+    """A decoded string as stored: (its text, escaped if need be; its exact bytes in 0x-hex, or None when
+    the text is exact)."""
+    if value is None:
+        return None, None
+    return str(value), ("0x" + value.raw.hex() if isinstance(value, AbiText) else None)
+
+
 def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
     a = event.args
     name = event.name
@@ -267,6 +293,8 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
     actor = a.get("publisher") or a.get("submitter") or a.get("endorser") or a.get("disputer")
     parents = a.get("parents")
     nonce = a.get("nonce")
+    uri, uri_hex = _text(a.get("uri"))
+    reason, reason_hex = _text(a.get("reason"))
     return (
         chain_id,
         registry,
@@ -280,31 +308,33 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
         a.get("kind"),
         _hex(a.get("claimsRoot")),
         None if parents is None else json.dumps([_hex(p) for p in parents]),
-        a.get("uri"),
+        uri,
         _hex(a.get("root")),
         a.get("count"),
         _hex(a.get("successor")),
         _hex(a.get("statementDigest")),
-        a.get("reason"),
+        reason,
         a.get("submitter"),
         _hex(a.get("structHash")),
         a.get("reasonCode"),
         # a nonce counts one by one from 0; one past SQLite's integers is kept as its digits
         None if nonce is None else (nonce if nonce < 2**63 else str(nonce)),
+        uri_hex,
+        reason_hex,
     )
 
 
 _INSERT = (
     "INSERT OR IGNORE INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
     " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason,"
-    " submitter, struct_hash, reason_code, nonce)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " submitter, struct_hash, reason_code, nonce, uri_hex, reason_hex)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 _EVENT_COLUMNS = (
     "e.chain_id, e.registry, e.block_number, e.log_index, e.tx_hash, e.name, e.record_id, e.actor,"
     " e.subject, e.kind, e.claims_root, e.parents, e.uri, e.root, e.count, e.successor, e.digest, e.reason,"
-    " e.submitter, e.struct_hash, e.reason_code, e.nonce, b.timestamp"
+    " e.submitter, e.struct_hash, e.reason_code, e.nonce, e.uri_hex, e.reason_hex, b.timestamp"
 )
 _EVENT_FROM = (
     "FROM events e LEFT JOIN blocks b"
@@ -323,8 +353,10 @@ _DETAIL_FIELDS = {
 _COLUMN_NAMES = (
     "chain_id", "registry", "block_number", "log_index", "tx_hash", "name", "record_id", "actor",
     "subject", "kind", "claims_root", "parents", "uri", "root", "count", "successor", "digest", "reason",
-    "submitter", "struct_hash", "reason_code", "nonce", "timestamp",
+    "submitter", "struct_hash", "reason_code", "nonce", "uri_hex", "reason_hex", "timestamp",
 )  # fmt: skip
+# Shown in details only when set: the exact bytes of a string that is not UTF-8.
+_EXACT_FIELDS = {"uri": "uri_hex", "reason": "reason_hex"}
 
 
 # ---------------------------------------------------------------- the index
@@ -744,7 +776,9 @@ class _Tx:
 
 
 def _batch(r: dict[str, Any]) -> Batch:
-    return Batch(r["root"], r["actor"], r["count"], r["uri"], r["block_number"], r["timestamp"], r["tx_hash"])
+    return Batch(
+        r["root"], r["actor"], r["count"], r["uri"], r["block_number"], r["timestamp"], r["tx_hash"], r["uri_hex"]
+    )
 
 
 def _entry(r: dict[str, Any]) -> HistoryEntry:
@@ -758,6 +792,9 @@ def _entry(r: dict[str, Any]) -> HistoryEntry:
         elif field == "nonce" and isinstance(value, str):
             value = int(value)
         details[field] = value
+        exact = _EXACT_FIELDS.get(field)
+        if exact is not None and r[exact] is not None:
+            details[exact] = r[exact]
     return HistoryEntry(
         event=r["name"],
         block_number=r["block_number"],
@@ -807,4 +844,5 @@ def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
         revoke_code=None if revoked is None else ReasonCode.label_of(revoked["reason_code"]),
         supersede_code=None if superseded is None else ReasonCode.label_of(superseded["reason_code"]),
         supersede_reason=None if superseded is None else superseded["reason"],
+        uri_hex=base["uri_hex"] if base["name"] == "RecordRegistered" else None,
     )

@@ -13,6 +13,12 @@ too many blocks or results) is halved and retried; any other node error
 propagates, and the caller tries again later (the service's loop does so every
 poll interval).
 
+One log never stops the indexer: a registry log that does not fit the ABI
+is skipped, logged with its transaction hash and log index, and counted
+(:attr:`SyncResult.anomalies`, :attr:`Indexer.anomalies`); the range is stored
+without it and the cursor moves on. (A Solidity string that is not UTF-8 is
+no anomaly: it is decoded losslessly, see :mod:`provenance._logs`.)
+
 Before advancing, :meth:`Indexer.sync` checks that the stored hash of the last
 synced block is still the chain's. If it is not (a reorg), it walks back over
 the stored blocks to the newest one whose hash still matches, deletes every
@@ -24,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from provenance._logs import LogAnomaly
 from provenance.errors import LogRangeRefused, UsageError
 from provenance.index import Index
 
@@ -46,6 +53,7 @@ class SyncResult:
     head: int
     events: int  # events written
     reorged_from: int | None = None  # first block rolled back, when a reorg was found
+    anomalies: int = 0  # logs skipped because they do not fit the ABI (logged one by one)
 
     @property
     def lag(self) -> int:
@@ -87,6 +95,7 @@ class Indexer:
         self.chain_id = ledger.chain_id
         self.registry: str = ledger.registry
         self._timestamps: dict[str, int] = {}
+        self.anomalies = 0  # logs this indexer skipped (each one is logged by the decoder)
 
     # ------------------------------------------------------------ public
 
@@ -99,6 +108,7 @@ class Indexer:
         first = start
         target = head - self.confirmations
         written = 0
+        skipped = self.anomalies
         ranges = 0
         size = self.batch_size
         while start <= target and (max_ranges is None or ranges < max_ranges):
@@ -116,7 +126,9 @@ class Indexer:
             ranges += 1
             start = end + 1
         final = self.index.cursor(self.chain_id, self.registry)
-        return SyncResult(first, start - 1 if final is None else final, head, written, reorged_from)
+        return SyncResult(
+            first, start - 1 if final is None else final, head, written, reorged_from, self.anomalies - skipped
+        )
 
     def lag(self) -> int | None:
         return self.index.lag(self.chain_id, self.registry, self.ledger.block_number())
@@ -145,7 +157,8 @@ class Indexer:
     def _apply_range(self, start: int, end: int) -> int | None:
         """Read and store the events of blocks [start, end]; None if the chain moved meanwhile."""
         end_hash = _hex(self.ledger.block_hash(end))
-        events = self.ledger.events(start, end)
+        anomalies: list[LogAnomaly] = []
+        events = self.ledger.events(start, end, anomalies=anomalies)
         if end_hash is None or _hex(self.ledger.block_hash(end)) != end_hash:
             return None
         hashes: dict[int, str] = {}
@@ -158,7 +171,9 @@ class Indexer:
                 return None
             blocks[number] = (hash_, stamp)
         blocks.setdefault(end, (end_hash, None))
-        return self.index.store_range(self.chain_id, self.registry, events, blocks, synced_to=end)
+        stored = self.index.store_range(self.chain_id, self.registry, events, blocks, synced_to=end)
+        self.anomalies += len(anomalies)  # counted once the range is stored (a range read again is not)
+        return stored
 
     def _timestamp(self, block_hash: str) -> int | None:
         """The timestamp of a block by hash (cached); None when the node no longer has that block."""

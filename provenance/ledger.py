@@ -39,8 +39,8 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from provenance._keccak import keccak256
-from provenance._logs import ChainEvent, Decoder, EventSpec, abi_decode, abi_string
-from provenance._rpc import RpcClient, error_answer
+from provenance._logs import ChainEvent, Decoder, EventSpec, LogAnomaly, abi_decode, abi_string
+from provenance._rpc import RpcClient, error_answer, redact_url
 from provenance.errors import (
     BadNodeAnswer,
     ContractRejected,
@@ -184,7 +184,7 @@ class Ledger:
     @classmethod
     def connect(cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Ledger:
         if not rpc_url.startswith(("http://", "https://")):
-            raise InvalidValue(f"RPC URL must start with http:// or https://, got {rpc_url!r}")
+            raise InvalidValue(f"RPC URL must start with http:// or https://, got {redact_url(rpc_url)!r}")
         ledger = cls(None, rpc_url, 0, None, timeout=timeout)
         ledger.chain_id = ledger._quantity(ledger.rpc("eth_chainId"), "eth_chainId")
         if registry is not None:
@@ -225,7 +225,7 @@ class Ledger:
     def block_timestamp(self, block: int | str = "latest") -> int:
         found = self.rpc("eth_getBlockByNumber", [block if isinstance(block, str) else hex(block), False])
         if found is None:
-            raise InvalidValue(f"block {block} does not exist on {self.rpc_url}")
+            raise InvalidValue(f"block {block} does not exist on {redact_url(self.rpc_url)}")
         return self._quantity(self._field(found, "timestamp"), "a block's timestamp")
 
     def block_hash(self, block: int) -> bytes | None:
@@ -653,14 +653,17 @@ class Ledger:
 
     # ------------------------------------------------------------ events
 
-    def events(self, from_block: int, to_block: int | str = "latest") -> list[ChainEvent]:
+    def events(
+        self, from_block: int, to_block: int | str = "latest", *, anomalies: list[LogAnomaly] | None = None
+    ) -> list[ChainEvent]:
         """Every registry event in the block range, in chain order.
 
         The logs are fetched raw (``eth_getLogs`` without web3's result
         formatters) and decoded by :class:`provenance._logs.Decoder`. A range
         the node will not serve raises LogRangeRefused; a log that does not fit
-        the ABI, BadNodeAnswer.
+        the ABI, BadNodeAnswer, unless ``anomalies`` is given: then it is
+        skipped and recorded there (the indexer's way).
         """
         to = to_block if isinstance(to_block, str) else hex(to_block)
         query = {"address": self._require_registry(), "fromBlock": hex(from_block), "toBlock": to}
-        return self._decoder.decode_logs(self.rpc("eth_getLogs", [query]), url=self.rpc_url)
+        return self._decoder.decode_logs(self.rpc("eth_getLogs", [query]), url=self.rpc_url, anomalies=anomalies)

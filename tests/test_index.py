@@ -349,7 +349,7 @@ class _FakeLedger:
         assert method == "eth_getBlockByHash"
         return {"timestamp": hex(1_700_000_000)}
 
-    def events(self, start: int, end: int) -> list:
+    def events(self, start: int, end: int, *, anomalies: list | None = None) -> list:
         from provenance.errors import LogRangeRefused
         from provenance.ledger import ChainEvent
 
@@ -384,7 +384,7 @@ def test_refused_ranges_are_halved_and_deep_reorgs_roll_back_to_the_start(index)
 class _FailingLedger(_FakeLedger):
     """A node that answers eth_getLogs with an error other than a refused range."""
 
-    def events(self, start: int, end: int) -> list:
+    def events(self, start: int, end: int, *, anomalies: list | None = None) -> list:
         from provenance.errors import RpcError
 
         self.calls.append((start, end))

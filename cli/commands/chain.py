@@ -65,7 +65,9 @@ def run(args: Namespace) -> int:
 def _remote_status(settings: Settings) -> ChainStatus:
     """Status of the node named by --rpc-url (and its registry, checked, when one is known)."""
     from cli.context import open_ledger
+    from provenance._rpc import redact_url
     from provenance.localchain import ChainStatus
 
     ledger = open_ledger(settings, need_registry=False)
-    return ChainStatus(True, ledger.rpc_url, ledger.chain_id, ledger.block_number(), ledger.registry, None)
+    # shown by scheme, host and port: a provider's URL carries its API key
+    return ChainStatus(True, redact_url(ledger.rpc_url), ledger.chain_id, ledger.block_number(), ledger.registry, None)

@@ -42,6 +42,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
         "--max-verifications", type=int, default=8,
         help="verifications each worker runs at once (default 8; 503 with Retry-After beyond)",
     )
+    parser.add_argument(
+        "--max-index-lag", type=int, default=64,
+        help="blocks the index may trail head - confirmations and still back verifications (default 64; "
+        "503 with Retry-After beyond)",
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
 
@@ -76,6 +81,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         json_limit=args.json_limit,
         manifest_limit=args.manifest_limit,
         max_verifications=args.max_verifications,
+        max_index_lag=args.max_index_lag,
     )
 
 
@@ -85,6 +91,7 @@ def run(args: Namespace) -> int:
 
     from api.settings import ENV_VAR
     from cli.terminal import PASSWORD_ENV
+    from provenance._rpc import redact_url  # the URL may carry an API key
 
     service = resolve(args)
     os.environ[ENV_VAR] = service.to_json()
@@ -92,7 +99,7 @@ def run(args: Namespace) -> int:
     os.environ.pop(PASSWORD_ENV, None)
     print(
         f"serving on http://{args.host}:{args.port} ({args.workers} worker{'s' if args.workers > 1 else ''}); "
-        f"chain {service.rpc_url}, registry {service.registry}, index {service.index_path}",
+        f"chain {redact_url(service.rpc_url)}, registry {service.registry}, index {service.index_path}",
         file=sys.stderr,
     )
     import uvicorn
