@@ -46,6 +46,9 @@ class ServiceSettings:
     chain); beyond, they are 503 with ``Retry-After`` (index-backed answers keep
     working, with their lag).
     ``retry_after``: seconds clients are told to wait when the node is down.
+    ``insecure_rpc``: accept a plain ``http://`` ``rpc_url`` to a host other
+    than this machine (refused otherwise: anyone on the way could rewrite the
+    node's answers; ``provenance serve --insecure-rpc``).
     """
 
     rpc_url: str
@@ -63,6 +66,7 @@ class ServiceSettings:
     ready_max_lag: int = 5
     retry_after: int = 5
     max_index_lag: int = 64
+    insecure_rpc: bool = False
 
     def __post_init__(self) -> None:
         from provenance.record import parse_address
@@ -71,6 +75,11 @@ class ServiceSettings:
             from provenance._rpc import redact_url  # the URL may carry an API key
 
             raise InvalidValue(f"the RPC URL must start with http:// or https://, got {redact_url(self.rpc_url)!r}")
+        if not isinstance(self.insecure_rpc, bool):
+            raise InvalidValue(f"insecure_rpc must be true or false, got {self.insecure_rpc!r}")
+        from provenance.ledger import check_rpc_url
+
+        check_rpc_url(self.rpc_url, insecure=self.insecure_rpc, flag="--insecure-rpc (insecure_rpc)")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         object.__setattr__(self, "index_path", Path(self.index_path))
         if self.confirmations < 0 or self.start_block < 0 or self.ready_max_lag < 0:

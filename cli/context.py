@@ -28,6 +28,7 @@ class Settings:
     rpc_url: str | None
     registry: str | None
     network: str
+    insecure_rpc: bool = False  # --insecure-rpc: plain http:// to a node not on this machine is accepted
 
 
 def settings_from(args: Namespace) -> Settings:
@@ -36,7 +37,7 @@ def settings_from(args: Namespace) -> Settings:
     rpc_url = args.rpc_url or os.environ.get("PROVENANCE_RPC_URL")
     registry = args.registry or os.environ.get("PROVENANCE_REGISTRY")
     network = args.network or ("custom" if rpc_url else "local")
-    return Settings(Path(home).expanduser(), rpc_url, registry, network)
+    return Settings(Path(home).expanduser(), rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)))
 
 
 def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
@@ -45,10 +46,11 @@ def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
 
     from provenance._rpc import redact_url
     from provenance.errors import RegistryNotFound
-    from provenance.ledger import Ledger
+    from provenance.ledger import Ledger, check_rpc_url
     from provenance.localchain import LocalChain, load_networks
 
     if settings.rpc_url:
+        check_rpc_url(settings.rpc_url, insecure=settings.insecure_rpc)
         ledger = Ledger.connect(settings.rpc_url)
         registry = settings.registry or load_networks(settings.home).get(str(ledger.chain_id), {}).get("registry")
         if registry:

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", help="state directory (default: $PROVENANCE_HOME or ~/.provenance)")
     parser.add_argument("--network", default=None, help="'local' (default) or a name for --rpc-url")
     parser.add_argument("--rpc-url", help="Ethereum JSON-RPC URL (default: $PROVENANCE_RPC_URL or the local chain)")
+    parser.add_argument("--insecure-rpc", action="store_true", help="allow plain http:// to a node not on this machine")
     parser.add_argument("--registry",
                         help="ProvenanceRegistry address (default: $PROVENANCE_REGISTRY or the recorded one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")

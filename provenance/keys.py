@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance._files import write_atomic
+from provenance._imports import recursion_limit_kept
 from provenance.errors import KeystoreError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,7 +85,8 @@ class Keystore:
 
     def create(self, name: str, password: str, *, scrypt_n: int = DEFAULT_SCRYPT_N) -> KeyInfo:
         """Generate a new key and store it encrypted under ``password``."""
-        from eth_account import Account  # lazy: ~0.5 s of imports; `keys list` and `keys show` need none
+        with recursion_limit_kept():
+            from eth_account import Account  # lazy: ~0.5 s of imports; `keys list` and `keys show` need none
 
         self._check_password(password)
         self._path(name)
@@ -107,7 +109,8 @@ class Keystore:
         whose ``address`` field names another account is refused, and so is an
         existing ``name`` unless ``replace``.
         """
-        from eth_account import Account  # lazy: as in create()
+        with recursion_limit_kept():
+            from eth_account import Account  # lazy: as in create()
 
         self._check_password(password)
         self._path(name)
@@ -165,7 +168,8 @@ class Keystore:
 
     def unlock(self, name: str, password: str) -> LocalAccount:
         """The account of key ``name``; a wrong password is a KeystoreError naming the key."""
-        from eth_account import Account  # lazy: as in create()
+        with recursion_limit_kept():
+            from eth_account import Account  # lazy: as in create()
 
         path = self._path(name)
         account: LocalAccount = Account.from_key(self._decrypt(self._load(name, path), password, path))
@@ -186,7 +190,8 @@ class Keystore:
 
     @staticmethod
     def _decrypt(keyfile: dict[str, Any], password: str, where: Path) -> bytes:
-        from eth_account import Account  # lazy: as in create()
+        with recursion_limit_kept():
+            from eth_account import Account  # lazy: as in create()
 
         try:
             return bytes(Account.decrypt(keyfile, password))

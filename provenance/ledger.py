@@ -19,7 +19,15 @@ subclasses; no web3, eth_abi or transport exception leaves it:
 Reads go through :meth:`Ledger.rpc` (plain JSON-RPC over http.client, in
 :mod:`provenance._rpc`) and the hand-written decoder of :mod:`provenance._logs`;
 web3 is imported only for writes and a few views, when first needed (it costs
-about a second of start-up).
+about a second of start-up, and raises the recursion limit, which
+:func:`provenance._imports.recursion_limit_kept` puts back).
+
+:meth:`Ledger.record_state` and :meth:`Ledger.batch_state` read the registry's
+storage at any block; :meth:`Ledger.settled` names the newest block the node
+calls ``finalized`` (else ``safe``, else ``latest``), which the verifier reads
+them at to cross-check the events it was given (docs/verdicts.md, "Trust in
+the node"). :func:`check_rpc_url` refuses plain ``http://`` to a host that is
+not this machine unless the caller accepts it.
 
 Transactions are split in three steps (:meth:`Ledger.prepare`,
 :meth:`Ledger.broadcast`, :meth:`Ledger.wait`) so that a journal can store the
@@ -30,6 +38,7 @@ crash; :meth:`Ledger.send` runs the three in a row.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -38,6 +47,7 @@ from functools import cached_property
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from provenance._imports import recursion_limit_kept
 from provenance._keccak import keccak256
 from provenance._logs import ChainEvent, Decoder, EventSpec, LogAnomaly, abi_decode, abi_string
 from provenance._rpc import RpcClient, error_answer, redact_url
@@ -50,8 +60,9 @@ from provenance.errors import (
     RegistryNotFound,
     RpcError,
     TransactionFailed,
+    UsageError,
 )
-from provenance.record import DOMAIN_VERSION, Domain, ReasonCode, Record, parse_address
+from provenance.record import DOMAIN_VERSION, Domain, ReasonCode, Record, checksum_address, parse_address
 from provenance.signing import NO_DEADLINE
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,12 +72,16 @@ __all__ = [
     "Ledger",
     "RecordState",
     "BatchState",
+    "Settled",
+    "SETTLED_TAGS",
     "SignedTx",
     "Receipt",
     "ChainEvent",
     "ProveBatchedCall",
     "registry_artifact",
     "ERC1271_MAGIC",
+    "check_rpc_url",
+    "is_loopback",
 ]
 
 DEFAULT_TIMEOUT = 5.0
@@ -74,6 +89,50 @@ DEFAULT_TIMEOUT = 5.0
 #: What an ERC-1271 wallet's ``isValidSignature(bytes32,bytes)`` returns for a signature it accepts
 #: (the function's own selector).
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
+
+
+#: The block tags :meth:`Ledger.settled` asks for, most settled first.
+SETTLED_TAGS = ("finalized", "safe", "latest")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine: ``localhost``, 127.0.0.0/8 or ``::1`` (brackets allowed)."""
+    host = host.strip("[]").lower().removesuffix(".")
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def check_rpc_url(url: str, *, insecure: bool = False, flag: str = "--insecure-rpc") -> None:
+    """Refuse a plain ``http://`` URL to a host other than this machine, unless ``insecure``.
+
+    Over plain HTTP anyone on the path reads and rewrites the node's answers
+    (hides a revocation, invents a registration); over loopback there is no
+    path. ``flag`` is how the caller accepts the risk, named in the error
+    (UsageError, exit 2), which names the host and never the rest of the URL
+    (paths and queries carry API keys).
+    """
+    from urllib.parse import urlsplit  # lazy: most commands never get here
+
+    if not url.lower().startswith("http://") or insecure:
+        return
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:  # a malformed IPv6 host or port: not loopback either
+        host = ""
+    if host and is_loopback(host):
+        return
+    raise UsageError(
+        f"refusing plain http:// to the RPC host {host or '(none)'}, which is not this machine: anyone on the "
+        "way can read and change the node's answers (hide a revocation, fake a registration)",
+        hint=f"use https://, a node on this machine (127.0.0.1, ::1, localhost), or pass {flag} to accept the risk",
+    )
 
 
 def registry_artifact() -> dict[str, Any]:
@@ -112,6 +171,14 @@ class BatchState:
     submitter: str | None
     anchored_at: int
     count: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The block :meth:`Ledger.settled` found: the tag the node answered for and its number."""
+
+    tag: str  # "finalized", "safe" or "latest"
+    number: int
 
 
 @dataclass(frozen=True)
@@ -172,7 +239,8 @@ class Ledger:
     @cached_property
     def _w3(self) -> Any:
         """web3, created on first use: reads go through :meth:`rpc`, and importing web3 costs ~1 s."""
-        from web3 import HTTPProvider, Web3  # lazy: see above
+        with recursion_limit_kept():
+            from web3 import HTTPProvider, Web3  # lazy: see above
 
         provider = HTTPProvider(
             self.rpc_url, request_kwargs={"timeout": self._timeout}, exception_retry_configuration=None
@@ -227,6 +295,24 @@ class Ledger:
         if found is None:
             raise InvalidValue(f"block {block} does not exist on {redact_url(self.rpc_url)}")
         return self._quantity(self._field(found, "timestamp"), "a block's timestamp")
+
+    def settled(self) -> Settled:
+        """The newest ``finalized`` block; ``safe`` where the node names none, else ``latest``.
+
+        A tag the node does not support (an error answer, or null: no such
+        block yet) falls through to the next; ``latest`` must be answered.
+        """
+        for tag in SETTLED_TAGS:
+            try:
+                found = self.rpc("eth_getBlockByNumber", [tag, False])
+            except RpcError:
+                if tag == SETTLED_TAGS[-1]:
+                    raise
+                continue
+            if found is None and tag != SETTLED_TAGS[-1]:
+                continue
+            return Settled(tag, self._quantity(self._field(found, "number"), f"the {tag} block's number"))
+        raise AssertionError("unreachable: latest either answers or raises")  # pragma: no cover
 
     def block_hash(self, block: int) -> bytes | None:
         found = self.rpc("eth_getBlockByNumber", [hex(block), False])
@@ -343,17 +429,19 @@ class Ledger:
         # lazy, like web3 itself: these imports cost most of a second
         import requests
         from eth_abi.exceptions import DecodingError, EncodingError
-        from web3.exceptions import (
-            ContractLogicError,
-            InvalidAddress,
-            MismatchedABI,
-            ProviderConnectionError,
-            RequestTimedOut,
-            TooManyRequests,
-            Web3Exception,
-            Web3RPCError,
-            Web3ValidationError,
-        )
+
+        with recursion_limit_kept():
+            from web3.exceptions import (
+                ContractLogicError,
+                InvalidAddress,
+                MismatchedABI,
+                ProviderConnectionError,
+                RequestTimedOut,
+                TooManyRequests,
+                Web3Exception,
+                Web3RPCError,
+                Web3ValidationError,
+            )
 
         reverted = None
         try:
@@ -430,7 +518,8 @@ class Ledger:
 
     def receipt(self, tx_hash: bytes) -> Receipt | None:
         """The receipt of a mined transaction, or None while it is pending or unknown."""
-        from web3.exceptions import TransactionNotFound  # lazy, like web3 itself
+        with recursion_limit_kept():
+            from web3.exceptions import TransactionNotFound  # lazy, like web3 itself
 
         with self._web3_errors("eth_getTransactionReceipt"):
             try:
@@ -590,19 +679,58 @@ class Ledger:
         with self._web3_errors(f"eth_call {function}"):
             return getattr(self._contract.functions, function)(*args).call(block_identifier=block)
 
-    def record_state(self, record_id: bytes) -> RecordState:
-        publisher, registered_at, revoked_at, successor = self._call("recordState", record_id)
-        if int(publisher, 16) == 0:
-            return RecordState(None, 0, 0, None)
-        successor = bytes(successor)
-        return RecordState(publisher, int(registered_at), int(revoked_at), successor if any(successor) else None)
+    def _view(self, function: str, args: bytes, block: int | str, words: int) -> list[bytes]:
+        """The ``words`` 32-byte words a static view returns, by a raw ``eth_call`` at ``block``.
 
-    def batch_state(self, submitter: str, root: bytes) -> BatchState:
-        """The batch ``root`` as ``submitter`` anchored it (another submitter's anchor of it is another batch)."""
-        found, anchored_at, count = self._call("batchState", parse_address(submitter, "submitter"), root)
-        if int(found, 16) == 0:
+        No code at that block (before the registry was deployed) answers
+        nothing: all-zero words, as for a record or batch the registry does not know.
+        """
+        selector, _ = self._decoder.function(function)
+        tag = block if isinstance(block, str) else hex(block)
+        call = {"to": self._require_registry(), "data": "0x" + (selector + args).hex()}
+        answer = self._data(self.rpc("eth_call", [call, tag]), f"eth_call {function}")
+        if not answer:
+            answer = bytes(32 * words)
+        if len(answer) != 32 * words:
+            raise self._bad("0x" + answer.hex(), f"eth_call {function}", f"{words} ABI words")
+        return [answer[i : i + 32] for i in range(0, len(answer), 32)]
+
+    def _address_word(self, word: bytes, what: str) -> str | None:
+        """An ABI-encoded address, None for the zero address."""
+        if any(word[:12]):
+            raise self._bad("0x" + word.hex(), what, "an ABI-encoded address")
+        return checksum_address(word[12:]) if any(word[12:]) else None
+
+    def _uint_word(self, word: bytes, bits: int, what: str) -> int:
+        value = int.from_bytes(word, "big")
+        if value >> bits:
+            raise self._bad("0x" + word.hex(), what, f"a uint{bits}")
+        return value
+
+    def record_state(self, record_id: bytes, *, block: int | str = "latest") -> RecordState:
+        """What the registry stores about ``record_id`` at ``block`` (a number or a tag)."""
+        if len(record_id) != 32:
+            raise InvalidValue(f"a record id is 32 bytes, got {len(record_id)}")
+        publisher_word, registered_at, revoked_at, successor = self._view("recordState", bytes(record_id), block, 4)
+        publisher = self._address_word(publisher_word, "recordState's publisher")
+        if publisher is None:
+            return RecordState(None, 0, 0, None)
+        return RecordState(publisher, self._uint_word(registered_at, 48, "recordState's registeredAt"),
+                           self._uint_word(revoked_at, 48, "recordState's revokedAt"),
+                           successor if any(successor) else None)
+
+    def batch_state(self, submitter: str, root: bytes, *, block: int | str = "latest") -> BatchState:
+        """The batch ``root`` as ``submitter`` anchored it, at ``block`` (another submitter's anchor of it is
+        another batch)."""
+        if len(root) != 32:
+            raise InvalidValue(f"a batch root is 32 bytes, got {len(root)}")
+        key = bytes(12) + bytes.fromhex(parse_address(submitter, "submitter")[2:]) + bytes(root)
+        found_word, anchored_at, count = self._view("batchState", key, block, 3)
+        found = self._address_word(found_word, "batchState's submitter")
+        if found is None:
             return BatchState(None, 0, 0)
-        return BatchState(found, int(anchored_at), int(count))
+        return BatchState(found, self._uint_word(anchored_at, 48, "batchState's anchoredAt"),
+                          self._uint_word(count, 32, "batchState's count"))
 
     def nonce(self, publisher: str) -> int:
         """The nonce ``publisher``'s signatures must name now (the registry's ``nonces``)."""

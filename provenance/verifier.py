@@ -17,6 +17,10 @@ anchoring     a direct record in the registry, or a batch the publisher itself
               proof; confirmations;
 status        revoked, superseded, with their reason codes (from the registry's
               events);
+              anchoring and status are then cross-checked with the registry's
+              storage (``recordState``, ``batchState``) read at the node's
+              finalized block (:mod:`provenance.crosscheck`): where the two
+              answers differ the check is unverifiable, naming both;
 claims        every disclosure against the signed claimsRoot;
 then copyright, privacy, lineage and endorsements over the whole lineage,
 with parents resolved from chain events and from Statements the sources
@@ -39,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from provenance import merkle
 from provenance.claims import CLAIM_FIELDS
 from provenance.commitments import Disclosure, disclosed_view
+from provenance.crosscheck import Disagreement, batch_disagreements, record_disagreements
 from provenance.errors import ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
 from provenance.lineage import walk
 from provenance.manifest import Manifest
@@ -51,7 +56,7 @@ from provenance.verdict import Check, CheckName, Code, Status, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.index import Batch, HistoryEntry, Index, IndexedRecord
-    from provenance.ledger import Ledger
+    from provenance.ledger import Ledger, RecordState, Settled
 
 __all__ = ["Verifier", "StatementSource", "NotFound", "Acceptance", "ACCEPTANCE_CHECKS"]
 
@@ -193,6 +198,8 @@ class Verifier:
 
             Indexer(index, ledger).sync()
         self._head = ledger.block_number() if head is None else head
+        self._settled: Settled | None = None  # read when first needed (crosscheck), then fixed
+        self._states: dict[bytes, RecordState] = {}
 
     # ------------------------------------------------------------ entry points
 
@@ -467,6 +474,27 @@ class Verifier:
     def _anchoring(
         self, statement: Statement, record: IndexedRecord | None
     ) -> tuple[list[Check], IndexedRecord | None]:
+        """Anchoring by the events, then cross-checked with the registry's storage (:meth:`_doubted`)."""
+        checks, record = self._anchoring_by_events(statement, record)
+        if any(c.code is Code.BAD_PROOF for c in checks):  # the Statement's own proof fails: no chain read helps
+            return checks, record
+        doubts = [d for d in self._record_doubts(statement.record_id, record) if d.check is CheckName.ANCHORING]
+        keys: list[tuple[str, bytes]] = []
+        anchor = statement.anchor
+        if anchor is not None and anchor.type == "batch" and anchor.batch_root is not None:
+            keys.append((statement.publisher, anchor.batch_root))
+        if record is not None and record.batch_root is not None and record.batch_submitter is not None:
+            keys.append((record.batch_submitter, bytes.fromhex(record.batch_root[2:])))
+        for submitter, root in dict.fromkeys(keys):
+            settled = self._settled_block()
+            state = self.ledger.batch_state(submitter, root, block=settled.number)
+            doubts += batch_disagreements(state, self.index.batch(root, submitter), settled,
+                                          submitter=submitter, root=root)
+        return self._doubted(CheckName.ANCHORING, checks, doubts, statement.record_id), record
+
+    def _anchoring_by_events(
+        self, statement: Statement, record: IndexedRecord | None
+    ) -> tuple[list[Check], IndexedRecord | None]:
         rid = statement.record_id
         evidence: dict[str, Any] = {"recordId": rid}
         if record is not None and record.batch_root is None:  # registered directly, seen on chain
@@ -535,8 +563,60 @@ class Verifier:
                      f"Anchored ({how}) in block {block}, {confirmations} confirmations", evidence)
 
     def _status(self, statement: Statement, record: IndexedRecord | None) -> list[Check]:
-        events = self._record_events(statement.record_id)
-        return self._status_lines(statement.record_id, events)
+        rid = statement.record_id
+        lines = self._status_lines(rid, self._record_events(rid))
+        doubts = [d for d in self._record_doubts(rid, record) if d.check is CheckName.STATUS]
+        return self._doubted(CheckName.STATUS, lines, doubts, rid)
+
+    # ------------------------------------------------------------ the second opinion (provenance.crosscheck)
+
+    def _settled_block(self) -> Settled:
+        """The block the registry's storage is read at: the node's finalized one (else safe, else latest)."""
+        if self._settled is None:
+            self._settled = self.ledger.settled()
+        return self._settled
+
+    def _record_doubts(self, record_id: bytes, record: IndexedRecord | None) -> list[Disagreement]:
+        """Where ``recordState`` at the settled block and the record's events disagree."""
+        settled = self._settled_block()
+        state = self._states.get(record_id)
+        if state is None:
+            state = self._states[record_id] = self.ledger.record_state(record_id, block=settled.number)
+        return record_disagreements(state, record, self._record_events(record_id), settled)
+
+    def _doubted(self, check: CheckName, lines: list[Check], doubts: Sequence[Disagreement],
+                 record_id: bytes) -> list[Check]:
+        """``lines`` of ``check`` with what ``doubts`` contradicts replaced by unverifiable lines naming both answers.
+
+        Anchoring is one line: it becomes one unverifiable line with the first disagreement's code (and
+        the events' line's evidence). Status lines are per fact: a revocation or
+        supersession the two answers tell differently is one unverifiable line, in place of the
+        events' line of that code and of the OK line.
+        """
+        if not doubts:
+            return lines
+        settled = self._settled_block()
+        cursor = self.index.cursor(self.ledger.chain_id, self.ledger.registry or "")
+        indexed = "" if cursor is None else f" (indexed up to block {cursor})"
+
+        def line(code: Code, found: Sequence[Disagreement], evidence: dict[str, Any]) -> Check:
+            said = "; ".join(f"the registry's state says {d.chain}, the events{indexed} say {d.events}"
+                             for d in found)
+            what = "Anchoring" if check is CheckName.ANCHORING else "The record's status"
+            return Check(check, Status.UNVERIFIABLE, code,
+                         f"{what} cannot be verified: at the {settled.tag} block {settled.number} {said}. The node "
+                         "left events out, or the index is stale, or the state it answers is wrong: verify against "
+                         "your own node or another provider",
+                         {**evidence, "recordId": record_id, "settledTag": settled.tag,
+                          "settledBlock": settled.number, "chainSays": [d.chain for d in found],
+                          "eventsSay": [d.events for d in found]})
+
+        if check is CheckName.ANCHORING:
+            return [line(doubts[0].code, doubts, dict(lines[0].evidence)), *lines[1:]]
+        codes = {d.code for d in doubts}
+        kept = [c for c in lines if c.code is not Code.OK and c.code not in codes]
+        return kept + [line(code, [d for d in doubts if d.code is code], {}) for code in dict.fromkeys(
+            d.code for d in doubts)]
 
     def _status_lines(self, record_id: bytes, events: Sequence[HistoryEntry]) -> list[Check]:
         lines: list[Check] = []
@@ -579,9 +659,13 @@ class Verifier:
     def _chain_only_checks(self, found: _Found) -> list[Check]:
         record = found.on_chain
         rid = bytes.fromhex(record.record_id[2:])
-        checks = [self._confirmed(record.block_number, "registered directly",
-                                  {"recordId": rid, "txHash": record.tx_hash, "block": record.block_number})]
-        checks += self._status_lines(rid, self._record_events(rid))
+        doubts = self._record_doubts(rid, record)
+        checks = self._doubted(CheckName.ANCHORING, [self._confirmed(
+            record.block_number, "registered directly",
+            {"recordId": rid, "txHash": record.tx_hash, "block": record.block_number})],
+            [d for d in doubts if d.check is CheckName.ANCHORING], rid)
+        checks += self._doubted(CheckName.STATUS, self._status_lines(rid, self._record_events(rid)),
+                                [d for d in doubts if d.check is CheckName.STATUS], rid)
         return checks
 
     # ------------------------------------------------------------ lineage
@@ -636,7 +720,7 @@ class Verifier:
         """The rules over the lineage. An ancestor subject with several records (anyone may register
         any subject) is judged by each of them in turn and every problem found is kept: picking one
         record would let a second registration hide a revocation or an opt-out of the first."""
-        lineage, alternatives, unanchored = self._lineage(root)
+        lineage, alternatives, unanchored, doubted = self._lineage(root)
         checks = evaluate(lineage, self.policy)
         for subject, others in alternatives.items():
             for other in others:
@@ -653,11 +737,19 @@ class Verifier:
                 "it is not registered, cannot be revoked, and its claims are taken on its Statement alone",
                 {"subject": root.subject, "ancestor": facts.subject, "recordId": facts.record_id},
             ))
+        for facts, line in doubted:  # an ancestor whose record the chain's two answers tell differently
+            checks.append(Check(
+                CheckName.LINEAGE, Status.UNVERIFIABLE, Code.PARENT_FAILED,
+                f"Ancestor {facts.kind.name.lower()} {_short(facts.subject)} cannot be verified ({line.check} "
+                f"{line.code}): {line.message}",
+                {**line.evidence, "subject": root.subject, "ancestor": facts.subject},
+            ))
         problems = {c.check for c in checks if c.code is not Code.OK}
         return [c for c in checks if c.code is not Code.OK or c.check not in problems]
 
-    def _ancestor_facts(self, found: _Found) -> tuple[ArtifactFacts, bool]:
-        """An ancestor's facts, and whether its record is on chain."""
+    def _ancestor_facts(self, found: _Found) -> tuple[ArtifactFacts, bool, list[Check]]:
+        """An ancestor's facts, whether its record is on chain, and its lines the registry's storage
+        contradicts (:meth:`_doubted`)."""
         own: list[Check] = []
         if found.statement is not None:
             own += self._authenticity(found.statement)
@@ -667,13 +759,17 @@ class Verifier:
         else:
             own += self._chain_only_checks(found)
         on_chain = any(c.check is CheckName.ANCHORING and c.code in (Code.OK, Code.UNCONFIRMED) for c in own)
-        return self._facts(found, own_checks=own), on_chain
+        doubted = [c for c in own if c.status is Status.UNVERIFIABLE and "settledBlock" in c.evidence]
+        return self._facts(found, own_checks=own), on_chain, doubted
 
     def _lineage(
         self, root: ArtifactFacts
-    ) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]], list[ArtifactFacts]]:
-        """The lineage with the best record of each ancestor, the facts of its other records, and the
-        ancestors none of whose records is on chain (and did not fail otherwise)."""
+    ) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]], list[ArtifactFacts], list[tuple[ArtifactFacts, Check]]]:
+        """The lineage with the best record of each ancestor, the facts of its other records, the
+        ancestors none of whose records is on chain (and did not fail otherwise), and the ancestors'
+        lines the registry's storage contradicts."""
+        doubted: dict[bytes, list[tuple[ArtifactFacts, Check]]] = {}
+
         def look_up(subject: bytes) -> tuple[ArtifactFacts, list[ArtifactFacts], bool] | None:
             """The facts of the best record, of the others, and whether any of them is on chain."""
             if subject == root.subject:
@@ -681,12 +777,14 @@ class Verifier:
             candidates = self._candidates(subject)
             if not candidates:
                 return None
-            facts, on_chain = self._ancestor_facts(candidates[0])
+            facts, on_chain, doubts = self._ancestor_facts(candidates[0])
+            doubted[subject] = [(facts, line) for line in doubts]
             others = []
             for other in candidates[1:]:
-                alternative, also = self._ancestor_facts(other)
+                alternative, also, doubts = self._ancestor_facts(other)
                 on_chain = on_chain or also
                 others.append(alternative)
+                doubted[subject] += [(alternative, line) for line in doubts]
             return facts, others, on_chain
 
         def parents_of(_: bytes, found: tuple[ArtifactFacts, list[ArtifactFacts], bool]) -> list[bytes]:
@@ -702,6 +800,7 @@ class Verifier:
             ancestors.append(facts)
             if others:
                 alternatives[subject] = others
-            if not on_chain and not facts.own_verdict_failed:
+            if not on_chain and not facts.own_verdict_failed and not doubted.get(subject):
                 unanchored.append(facts)
-        return Lineage.build(root, ancestors, walked.unknown), alternatives, unanchored
+        lines = [item for subject in walked.found if subject != root.subject for item in doubted.get(subject, [])]
+        return Lineage.build(root, ancestors, walked.unknown), alternatives, unanchored, lines

@@ -126,11 +126,14 @@ def test_a_malformed_statement_is_a_422_on_both_routes_not_a_verdict(world, clie
         assert message in problem["detail"]
 
 
-def test_json_nested_a_million_levels_deep_is_a_422_not_a_crash(world, client):
+def test_json_nested_a_million_levels_deep_is_a_422_not_a_crash(world, client, request):
     import sys
 
-    import eth_account  # noqa: F401  # imported by the service's web3: its py_ecc raises the limit
-    assert sys.getrecursionlimit() >= 100_000  # so the standard library's parser would overflow the C stack
+    # the limit py_ecc (eth-account) sets on import, which the library puts back (provenance._imports):
+    # with it the standard library's parser would overflow the C stack; the service's must not care
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(100_000, limit))
+    request.addfinalizer(lambda: sys.setrecursionlimit(limit))
     _, _, dataset, _, _ = world
     deep = b'{"_type": "https://in-toto.io/Statement/v1", "x": ' + b"[" * 1_000_000 + b"]" * 1_000_000 + b"}"
     for path in STATEMENT_ROUTES:
@@ -193,7 +196,7 @@ def test_an_upload_named_dot_or_dotdot_is_verified_not_a_500(world, client, name
 
 def test_verifications_beyond_the_workers_limit_are_503_with_retry_after(world):
     _, _, dataset, _, app_with = world
-    with app_with(max_verifications=1, retry_after=3) as client:
+    with app_with(max_verifications=1, verification_wait=0.2, retry_after=3) as client:
         service = client.app.state.service
         subject = "0x" + dataset.subject.hex()
         with service.verification() as granted:  # the one slot, taken as a running verification would

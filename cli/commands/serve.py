@@ -82,6 +82,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         manifest_limit=args.manifest_limit,
         max_verifications=args.max_verifications,
         max_index_lag=args.max_index_lag,
+        insecure_rpc=bool(getattr(args, "insecure_rpc", False)),
     )
 
 
