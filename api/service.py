@@ -271,9 +271,10 @@ class Service:
 
     @contextmanager
     def verification(self) -> Iterator[bool]:
-        """One of the ``max_verifications`` this process runs at once: yields False (and runs nothing
-        more) when all are taken, so a flood of verifications is refused rather than queued."""
-        if not self._verifications.acquire(blocking=False):
+        """One of the ``max_verifications`` this process runs at once, waited for at most
+        ``verification_wait`` seconds (in a worker thread, never on the event loop): yields False (and
+        runs nothing more) when none frees in time, so a flood of verifications is refused, not queued."""
+        if not self._verifications.acquire(timeout=self.settings.verification_wait):
             yield False
             return
         try:

@@ -35,8 +35,10 @@ class ServiceSettings:
     Statement; never more than ``upload_limit``), in bytes. 413 above either,
     while the body streams in.
     ``manifest_limit``: the most manifest entries a posted Statement may list
-    (413 above). ``max_verifications``: verifications one worker runs at once
-    (503 with ``Retry-After`` beyond).
+    (413 above). ``max_verifications``: verifications one worker runs at once;
+    a further one waits up to ``verification_wait`` seconds for a slot (a burst
+    of look-ups of one new verdict then computes it once and serves the rest
+    from memory), then is refused with 503 and ``Retry-After``.
     ``start_block``: the first block to index. ``rpc_timeout``: seconds per
     JSON-RPC call of the indexer and chain-dependent answers;
     ``ready_timeout``: of the readiness probe. ``ready_max_lag``: blocks the
@@ -60,6 +62,7 @@ class ServiceSettings:
     json_limit: int = 16 << 20
     manifest_limit: int = 1_000_000
     max_verifications: int = 8
+    verification_wait: float = 2.0
     start_block: int = 0
     rpc_timeout: float = 10.0
     ready_timeout: float = 1.0
@@ -88,6 +91,8 @@ class ServiceSettings:
             raise InvalidValue(f"max_index_lag must be an integer >= 0, got {self.max_index_lag!r}")
         if self.poll_interval <= 0 or self.rpc_timeout <= 0 or self.ready_timeout <= 0:
             raise InvalidValue("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
+        if not 0 <= self.verification_wait <= 60:
+            raise InvalidValue(f"verification_wait must be from 0 to 60 seconds, got {self.verification_wait!r}")
         limits = ("upload_limit", "json_limit", "manifest_limit", "max_verifications", "retry_after")
         for name in limits:
             value = getattr(self, name)

@@ -147,12 +147,16 @@ async def verify_subject(
         body = service.peek(("verify", key, use, strict, state.head))
         if body is not None:
             return Response(body, media_type="application/json")
-    with _slot(service):
-        body = await run_in_threadpool(_verify_subject, service, key, use, strict)
+    body = await run_in_threadpool(_verify_subject, service, key, use, strict)
     return Response(body, media_type="application/json")
 
 
 def _verify_subject(service: Service, key: str, use: str | None, strict: bool) -> bytes:
+    with _slot(service):  # in the thread: waiting for a slot must not hold the event loop
+        return _verify_subject_now(service, key, use, strict)
+
+
+def _verify_subject_now(service: Service, key: str, use: str | None, strict: bool) -> bytes:
     head = _head(service)
 
     def compute() -> bytes:

@@ -40,7 +40,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--max-verifications", type=int, default=8,
-        help="verifications each worker runs at once (default 8; 503 with Retry-After beyond)",
+        help="verifications each worker runs at once (default 8); one more waits for a slot",
+    )
+    parser.add_argument(
+        "--verification-wait", type=float, default=2.0,
+        help="seconds a verification waits for a slot before 503 with Retry-After (default 2)",
     )
     parser.add_argument(
         "--max-index-lag", type=int, default=64,
@@ -81,6 +85,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         json_limit=args.json_limit,
         manifest_limit=args.manifest_limit,
         max_verifications=args.max_verifications,
+        verification_wait=args.verification_wait,
         max_index_lag=args.max_index_lag,
         insecure_rpc=bool(getattr(args, "insecure_rpc", False)),
     )
