@@ -38,7 +38,7 @@ module.exports = {
   solidity: {
     version: SOLC_VERSION,
     settings: {
-      optimizer: { enabled: true, runs: 10000 },
+      optimizer: { enabled: true, runs: 1000 },
       evmVersion: "cancun",
     },
   },
