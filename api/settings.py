@@ -13,8 +13,12 @@ import json
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from provenance.errors import InvalidValue, UsageError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.policy import Policy
 
 __all__ = ["ServiceSettings", "ENV_VAR"]
 
@@ -51,6 +55,10 @@ class ServiceSettings:
     ``insecure_rpc``: accept a plain ``http://`` ``rpc_url`` to a host other
     than this machine (refused otherwise: anyone on the way could rewrite the
     node's answers; ``provenance serve --insecure-rpc``).
+    ``policy_path``: the trust policy (docs/policy.md) of the verification
+    routes (``provenance serve --policy``); None: the default policy, which
+    trusts no publisher. Read and validated here, once per process (a
+    :class:`PolicyError` for a bad file): :attr:`policy` is what the routes use.
     """
 
     rpc_url: str
@@ -70,6 +78,7 @@ class ServiceSettings:
     retry_after: int = 5
     max_index_lag: int = 64
     insecure_rpc: bool = False
+    policy_path: Path | None = None
 
     def __post_init__(self) -> None:
         from provenance.record import parse_address
@@ -98,10 +107,24 @@ class ServiceSettings:
             value = getattr(self, name)
             if type(value) is not int or value < 1:
                 raise InvalidValue(f"{name} must be an integer >= 1, got {value!r}")
+        from provenance.policy import Policy
+
+        if self.policy_path is not None:
+            object.__setattr__(self, "policy_path", Path(self.policy_path))
+        # not a field: derived from policy_path, so equality, to_json and the workers' copy follow the file
+        policy = Policy.default() if self.policy_path is None else Policy.from_file(self.policy_path)
+        object.__setattr__(self, "_policy", policy)
+
+    @property
+    def policy(self) -> Policy:
+        """The service's trust policy (read from ``policy_path`` at construction, or the default)."""
+        policy: Policy = self.__dict__["_policy"]
+        return policy
 
     def to_json(self) -> str:
         data = asdict(self)
         data["index_path"] = str(self.index_path)
+        data["policy_path"] = None if self.policy_path is None else str(self.policy_path)
         return json.dumps(data)
 
     @classmethod

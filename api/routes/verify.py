@@ -3,7 +3,10 @@
 ``GET /v1/verify/{subject}``, ``POST /v1/verify/file`` (one file, multipart,
 streamed to a temporary file under the upload limit) and ``POST
 /v1/verify/statement`` answer with the verdict JSON of docs/verdicts.md, the
-same as ``provenance verify --json``. ``POST /v1/statements`` keeps a
+same as ``provenance verify --json``, under the service's trust policy
+(``serve --policy``, :attr:`ServiceSettings.policy`; ``use`` overrides its
+intended use). ``POST /v1/verify`` verifies a subject under the caller's own
+policy, sent in the JSON body. ``POST /v1/statements`` keeps a
 publisher's Statement once it verifies (signature, anchoring on this
 registry, disclosures), so batched records, their claims and their file
 digests become known to the service.
@@ -31,19 +34,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ServiceDep, Subject
+from api.deps import HEX32_PATTERN, ServiceDep, Subject
 from api.problems import ApiProblem, problem_responses
 from api.service import Service
-from provenance.errors import ManifestError, ProvenanceError
+from provenance.errors import ManifestError, PolicyError, ProvenanceError
 from provenance.manifest import FORMAT_VERSION, ManifestEntry
 from provenance.statement import Statement
 from provenance.verdict import CheckName, Code, Status, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
+    from provenance.policy import Policy
     from provenance.verifier import Verifier
 
 router = APIRouter(prefix="/v1", tags=["verify"])
@@ -96,11 +101,12 @@ def _head(service: Service) -> int:
     return service.ledger().block_number()
 
 
-def _verifier(service: Service, use: str | None, head: int | None = None) -> Verifier:
-    from provenance.policy import Policy
+def _verifier(service: Service, use: str | None, head: int | None = None, policy: Policy | None = None) -> Verifier:
+    """A verifier under ``policy`` (default: the service's, ``serve --policy``), ``use`` overriding its use."""
     from provenance.verifier import Verifier
 
-    policy = Policy.default() if use is None else Policy.default().with_use(use)
+    policy = service.settings.policy if policy is None else policy
+    policy = policy if use is None else policy.with_use(use)
     index = service.index
     return Verifier(service.ledger(), index, policy, [index], sync=False,
                     head=_head(service) if head is None else head)
@@ -134,7 +140,8 @@ def _slot(service: Service) -> Iterator[None]:
 async def verify_subject(
     subject: Subject, service: ServiceDep, use: UseParam = None, strict: StrictParam = False
 ) -> Response:
-    """Every check but integrity (no files are given): the record, its status, its claims and lineage.
+    """Every check but integrity (no files are given): the record, its status, its claims and lineage,
+    under the service's policy (``serve --policy``; the default trusts no publisher).
 
     A verdict is a function of the index's content and the chain head (through
     confirmations), so it is remembered for that pair: a repeated look-up
@@ -156,14 +163,108 @@ def _verify_subject(service: Service, key: str, use: str | None, strict: bool) -
         return _verify_subject_now(service, key, use, strict)
 
 
-def _verify_subject_now(service: Service, key: str, use: str | None, strict: bool) -> bytes:
+def _verify_subject_now(
+    service: Service, key: str, use: str | None, strict: bool, policy: Policy | None = None
+) -> bytes:
+    """The verdict's JSON, remembered per (subject, use, strict, head); with a caller's ``policy``,
+    per that policy too (its canonical JSON, ``use`` applied): a verdict under one policy is never
+    the answer under another. The service's own policy is fixed per process, so it needs no key."""
     head = _head(service)
+    if policy is None:
+        cache_key: tuple[Any, ...] = ("verify", key, use, strict, head)
+    else:
+        policy = policy if use is None else policy.with_use(use)
+        use = None
+        cache_key = ("verify-policy", key, policy.model_dump_json(), strict, head)
 
     def compute() -> bytes:
-        verdict = _verifier(service, use, head).verify_subject(bytes.fromhex(key[2:]))
+        verdict = _verifier(service, use, head, policy).verify_subject(bytes.fromhex(key[2:]))
         return _answer(verdict, strict).model_dump_json().encode()
 
-    return service.cached(("verify", key, use, strict, head), compute)
+    return service.cached(cache_key, compute)
+
+
+class VerifyRequest(BaseModel):
+    """``POST /v1/verify``: a subject verified under the caller's own trust policy."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    subject: str = Field(pattern=HEX32_PATTERN, description="the artifact's subject: 0x + 64 hex digits")
+    policy: dict[str, Any] = Field(description="a trust policy, as a policy file's mapping (docs/policy.md)")
+    use: Literal["commercial", "non-commercial", "research"] | None = Field(
+        default=None, description="intended use, overriding the policy's"
+    )
+    strict: bool = Field(default=False, description="warnings fail too (exitCode 1)")
+
+
+def _policy_schema() -> dict[str, Any]:
+    """The Policy's JSON schema, inline (no ``$ref``: it sits inside the OpenAPI document), with the
+    address rule the model checks in code spelled out, so that generated clients and tests send
+    policies the service accepts."""
+    from provenance.policy import Policy
+
+    schema = Policy.model_json_schema()
+    defs = schema.pop("$defs", {})
+    for prop in schema["properties"].values():
+        ref = prop.pop("$ref", None)
+        if ref is not None:
+            prop.update(defs[ref.rsplit("/", 1)[-1]])
+    for name in ("trusted_publishers", "trusted_auditors"):
+        schema["properties"][name]["items"] = {"type": "string", "pattern": r"^0x[0-9a-fA-F]{40}$"}
+        schema["properties"][name]["uniqueItems"] = True
+    return schema
+
+
+def _verify_request_body() -> dict[str, Any]:
+    schema = VerifyRequest.model_json_schema()
+    schema["properties"]["policy"] = {**_policy_schema(), "description": "a trust policy (docs/policy.md)"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/verify",
+    response_model=VerdictOut,
+    responses=problem_responses(413, 422, 503),
+    summary="Verify an artifact by its subject under your own policy",
+    openapi_extra=_verify_request_body(),
+)
+async def verify_with_policy(request: Request, service: ServiceDep) -> Response:
+    """As ``GET /v1/verify/{subject}``, under the trust policy in the body instead of the service's.
+
+    The body is parsed here (at most ``json_limit`` bytes, nesting bounded: see
+    :func:`_statement`); a policy that cannot be used is a 422 naming each field.
+    """
+    body = await request.body()  # at most json_limit bytes (api.app.BodyLimit)
+    asked, policy = _verify_request(body)
+    answer = await run_in_threadpool(_verify_policy, service, asked, policy)
+    return Response(answer, media_type="application/json")
+
+
+def _verify_request(body: bytes) -> tuple[VerifyRequest, Policy]:
+    from pydantic_core import from_json
+
+    from provenance.policy import Policy
+
+    try:
+        data = from_json(body, allow_inf_nan=False)
+        asked = VerifyRequest.model_validate(data)
+    except ValidationError as err:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in err.errors(include_url=False, include_context=False)]
+        ) from None
+    except ValueError as err:
+        raise ApiProblem(422, "invalid-request", f"the request body is not JSON ({err})",
+                         title="Invalid request") from None
+    try:
+        policy = Policy.from_mapping(asked.policy)
+    except PolicyError as err:
+        raise ApiProblem(422, "invalid-policy", str(err), title="Not a usable policy") from None
+    return asked, policy
+
+
+def _verify_policy(service: Service, asked: VerifyRequest, policy: Policy) -> bytes:
+    with _slot(service):  # the same slots, index-freshness check (service.ledger()) and head as GET
+        return _verify_subject_now(service, asked.subject.lower(), asked.use, asked.strict, policy)
 
 
 @router.post(

@@ -51,6 +51,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
         help="blocks the index may trail head - confirmations and still back verifications (default 64; "
         "503 with Retry-After beyond)",
     )
+    parser.add_argument(
+        "--policy", metavar="FILE",
+        help="trust policy (YAML or JSON, docs/policy.md) of the verification routes (default: the default "
+        "policy, which trusts no publisher); read once at start",
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
 
@@ -64,6 +69,11 @@ def resolve(args: Namespace) -> ServiceSettings:
     from provenance.errors import UsageError
 
     settings = settings_from(args)
+    policy = Path(args.policy).expanduser().resolve() if getattr(args, "policy", None) else None
+    if policy is not None:  # a bad file is refused (exit 2) before any connection is made
+        from provenance.policy import Policy
+
+        Policy.from_file(policy)
     if not 1 <= args.port <= 65535:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
     if args.workers < 1:
@@ -88,6 +98,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         verification_wait=args.verification_wait,
         max_index_lag=args.max_index_lag,
         insecure_rpc=bool(getattr(args, "insecure_rpc", False)),
+        policy_path=policy,
     )
 
 
