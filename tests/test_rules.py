@@ -649,3 +649,113 @@ def test_rule_checks_fit_the_verdict_schema():
     for lineage in (three_generations(), messy):
         checks = run(lineage, trusted_auditors=[AUDITOR])
         validator.validate(Verdict(sub(TUNE), bytes([0x83]) * 32, checks).to_json())
+
+
+# --- privacy, second edition ---------------------------------------------------------------
+
+PEOPLE = {"privacy__personal_data": "present", "privacy__lawful_basis": "consent"}
+
+
+def ref(n: int, relation: str = "finetune") -> dict:
+    return {"subject": "0x" + sub(n).hex(), "relation": relation}
+
+
+@pytest.mark.parametrize(
+    "breaker",
+    [{"privacy__anonymization": ["anonymisation"]}, dp(2)],
+)  # fmt: skip
+def test_anonymisation_or_dp_on_a_derived_model_does_not_break_its_base_models_edge(breaker):
+    # the base model holds personal data; a quantization claiming anonymisation/DP still holds it
+    for tune in (
+        {**breaker, "lineage__base_models": [ref(BASE, "quantized")]},
+        breaker,  # the record's parent is a model: a base, not data it processed
+    ):
+        lineage = Lineage.build(model(TUNE, [BASE], **tune), [dataset(**PEOPLE), model(BASE, [DATASET], **PEOPLE)])
+        conflicts = only(run(lineage), Code.PERSONAL_DATA_CONFLICT)
+        assert {c.evidence["ancestor"] for c in conflicts} == {"0x" + sub(BASE).hex(), "0x" + sub(DATASET).hex()}
+        assert all(c.status is Status.FAIL for c in conflicts)
+
+
+def test_anonymisation_breaks_the_trained_on_edges_of_a_model_with_a_base():
+    # the tune trains on a personal dataset (anonymised) on top of a clean base: nothing flows
+    lineage = Lineage.build(
+        model(TUNE, [BASE, EXTRA], privacy__anonymization=["anonymisation"],
+              lineage__base_models=[ref(BASE)], lineage__trained_on=["0x" + sub(EXTRA).hex()]),
+        [dataset(), model(BASE, [DATASET]), dataset(EXTRA, **PEOPLE)],
+    )  # fmt: skip
+    assert only(run(lineage), Code.PERSONAL_DATA_CONFLICT) == []
+    # distillation: a model listed in trained_on is data the artifact processed
+    distilled = Lineage.build(
+        model(TUNE, [BASE], privacy__anonymization=["anonymisation"], lineage__trained_on=["0x" + sub(BASE).hex()]),
+        [dataset(**PEOPLE), model(BASE, [DATASET], **PEOPLE)],
+    )
+    assert only(run(distilled), Code.PERSONAL_DATA_CONFLICT) == []
+
+
+HEALTH = {**PEOPLE, "privacy__special_categories": ["health"],
+          "privacy__special_category_condition": "explicit_consent"}  # fmt: skip
+
+
+def test_special_categories_are_inherited_and_every_holder_needs_its_own_condition():
+    lineage = three_generations(data=HEALTH, base=PEOPLE, tune={"privacy__personal_data": "unknown"})
+    checks = only(run(lineage), Code.NO_SPECIAL_CATEGORY_CONDITION)
+    assert [c.status for c in checks] == [Status.FAIL, Status.FAIL]
+    on_tune, on_base = sorted(checks, key=lambda c: "ancestor" in c.evidence)
+    assert on_base.evidence["ancestor"] == "0x" + sub(BASE).hex()
+    assert "health from " + short(DATASET) in on_base.message and list(on_base.evidence["value"]) == ["health"]
+    assert on_tune.evidence.get("ancestor") is None and "health" in on_tune.message
+    assert only(run(three_generations(data=HEALTH)), Code.NO_SPECIAL_CATEGORY_CONDITION) == []  # no holder below
+    covered = {**PEOPLE, "privacy__special_category_condition": "explicit_consent"}
+    assert only(run(three_generations(data=HEALTH, base=covered, tune=covered)),
+                Code.NO_SPECIAL_CATEGORY_CONDITION) == []  # fmt: skip
+    # anonymisation of the data breaks the personal data and the categories it carries
+    anonymised = {**PEOPLE, "privacy__anonymization": ["anonymisation"]}
+    assert only(run(three_generations(data=HEALTH, base=anonymised)), Code.NO_SPECIAL_CATEGORY_CONDITION) == []
+    # an undisclosed condition of an inheriting holder is unverified, not failed
+    hidden = three_generations(data=HEALTH, base=dict(PEOPLE, drop=("privacy.special_category_condition",)))
+    check = one(run(hidden), Code.PRIVACY_UNVERIFIED, Status.WARN)
+    assert "privacy.special_category_condition" in check.message
+
+
+def test_a_research_condition_that_reaches_commercial_use_warns():
+    research = {**HEALTH, "privacy__special_category_condition": "research"}
+    check = one(run(Lineage.build(dataset(**research))), Code.NO_SPECIAL_CATEGORY_CONDITION, Status.WARN)
+    assert "research" in check.message and check.evidence["intendedUse"] == "commercial"
+    assert only(run(Lineage.build(dataset(**research)), use="research"), Code.NO_SPECIAL_CATEGORY_CONDITION) == []
+    inherited = three_generations(data=research, base={**HEALTH, "privacy__special_categories": []})
+    check = one(run(inherited), Code.NO_SPECIAL_CATEGORY_CONDITION, Status.WARN)
+    assert check.evidence["ancestor"] == "0x" + sub(DATASET).hex()
+    cut = three_generations(data=research, base={**PEOPLE, "privacy__anonymization": ["anonymisation"]})
+    assert only(run(cut), Code.NO_SPECIAL_CATEGORY_CONDITION) == []  # the research data does not reach it
+
+
+def test_confidentiality_applies_to_descendants_at_a_public_uri():
+    red = three_generations(data={"privacy__confidentiality": "red"}, tune={"uri": "https://hub.example/tune"})
+    check = one(run(red), Code.CONFIDENTIALITY_CONFLICT, Status.WARN, CheckName.PRIVACY)
+    assert check.evidence["ancestor"] == "0x" + sub(DATASET).hex() and check.evidence["value"] == "red"
+    amber = three_generations(base={"privacy__confidentiality": "amber"}, tune={"uri": "ipfs://bafy"})
+    one(run(amber), Code.CONFIDENTIALITY_CONFLICT, Status.WARN)
+    private = three_generations(data={"privacy__confidentiality": "red"}, tune={"uri": "s3://acme/tune"})
+    assert only(run(private), Code.CONFIDENTIALITY_CONFLICT) == []
+    green = three_generations(data={"privacy__confidentiality": "green"}, tune={"uri": "https://hub.example/tune"})
+    assert only(run(green), Code.CONFIDENTIALITY_CONFLICT) == []
+
+
+def test_absent_personal_data_with_special_categories_is_a_contradiction():
+    lineage = Lineage.build(dataset(privacy__special_categories=["health", "genetic"]))
+    check = one(run(lineage), Code.PERSONAL_DATA_CONFLICT, Status.WARN, CheckName.PRIVACY)
+    assert "contradicts" in check.message and list(check.evidence["value"]) == ["health", "genetic"]
+    ancestor = one(run(three_generations(data={"privacy__special_categories": ["health"]})),
+                   Code.PERSONAL_DATA_CONFLICT, Status.WARN)  # fmt: skip
+    assert ancestor.evidence["ancestor"] == "0x" + sub(DATASET).hex()
+
+
+def test_second_edition_privacy_checks_fit_the_verdict_schema():
+    validator = jsonschema.Draft202012Validator(verdict_schema())
+    lineage = three_generations(
+        data={**HEALTH, "privacy__special_category_condition": "research", "privacy__confidentiality": "red"},
+        base=PEOPLE, tune={"privacy__personal_data": "unknown", "uri": "https://hub.example/m"},
+    )
+    checks = run(lineage)
+    assert {Code.NO_SPECIAL_CATEGORY_CONDITION, Code.CONFIDENTIALITY_CONFLICT} <= {c.code for c in checks}
+    validator.validate(Verdict(sub(TUNE), bytes([0x83]) * 32, checks).to_json())

@@ -25,6 +25,21 @@ Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
     registration is worse, not better), until the verified artifact's record
     has a successor registered at or after the erasure.
   * Public URIs: schemes http, https, ipfs, ipns and ar.
+  * Anonymisation or DP breaks only the artifact's data edges: the subjects
+    its ``lineage.trained_on`` lists, and parents it does not classify that
+    are datasets. Its ``base_models`` (and unclassified parents that are not
+    datasets) keep passing personal data through: a quantization, merge or
+    fine-tune does not anonymise the weights it starts from.
+  * Special categories travel with the personal data that carries them; every
+    holder (an artifact that claims personal data, or the verified artifact
+    that inherits it without saying) needs its own Art. 9(2) condition for its
+    own and inherited categories. A ``research`` condition of such a holder
+    whose data reaches the verified artifact warns under ``use: commercial``
+    (``NO_SPECIAL_CATEGORY_CONDITION``: research does not cover commercial use).
+  * ``personal_data: absent`` with special categories is a contradiction:
+    ``PERSONAL_DATA_CONFLICT`` (warn), on any artifact of the lineage.
+  * Rule 6 for descendants: every ancestor with ``confidentiality`` red or amber
+    warns when the verified artifact's record points to a public uri.
 """
 
 from __future__ import annotations
@@ -37,7 +52,8 @@ from urllib.parse import urlsplit
 
 from provenance.claims import differential_privacy_problems
 from provenance.policy import Policy
-from provenance.rules._facts import MISSING, ArtifactFacts
+from provenance.record import Kind
+from provenance.rules._facts import MISSING, ArtifactFacts, is_subject
 from provenance.rules._graph import Findings, Graph, cap, hex_of, same_address, short, utc_time
 from provenance.verdict import Check, CheckName, Code, Status
 
@@ -45,6 +61,7 @@ __all__ = ["privacy_checks", "is_erasure_reason", "is_public_uri", "PUBLIC_URI_S
 
 #: URI schemes whose content anyone can fetch.
 PUBLIC_URI_SCHEMES = frozenset({"http", "https", "ipfs", "ipns", "ar"})
+_SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
 _ERASURE = re.compile(r"\b(erasure|erase|erased)\b", re.IGNORECASE)
 
 
@@ -104,6 +121,35 @@ def _privacy_of(facts: ArtifactFacts, policy: Policy) -> _Privacy:
     return _Privacy(personal, endorsed, dp_claimed, dp, problems, hidden, breaks)
 
 
+def _subjects(items: Any) -> set[bytes]:
+    """The subjects a disclosed ``trained_on`` or ``base_models`` list names (as _facts.derived_from reads them)."""
+    found: set[bytes] = set()
+    for item in items if isinstance(items, (list, tuple)) else ():
+        ref = item.get("subject") if isinstance(item, Mapping) else item
+        if isinstance(ref, str) and _SUBJECT_HEX.fullmatch(ref):
+            found.add(bytes.fromhex(ref[2:]))
+        elif isinstance(ref, bytes) and is_subject(ref):
+            found.add(ref)
+    return found
+
+
+def _data_edges(facts: ArtifactFacts, graph: Graph) -> frozenset[bytes]:
+    """The parents whose data this artifact processed: what its anonymisation or DP can break."""
+    trained = _subjects(facts.claim("lineage.trained_on", ()))
+    bases = _subjects(facts.claim("lineage.base_models", ()))
+    edges = set(trained - bases)
+    for parent in graph.parents.get(facts.subject, ()):
+        node = graph.nodes.get(parent)
+        if parent not in trained and parent not in bases and node is not None and node.kind is Kind.DATASET:
+            edges.add(parent)
+    return frozenset(edges)
+
+
+def _categories(facts: ArtifactFacts) -> tuple[str, ...]:
+    value = facts.claim("privacy.special_categories", ())
+    return tuple(map(str, value)) if isinstance(value, (list, tuple)) else ()
+
+
 def _unverified(item: _Privacy) -> bool:
     return item.personal_data == "unknown" or (item.personal_data == "undisclosed" and not item.endorsed)
 
@@ -116,19 +162,24 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
     unverified = policy.status_of(Code.PRIVACY_UNVERIFIED)
 
     # what reaches each artifact: personal data present, or not known
+    # and the special categories that personal data carries: category -> the artifacts that declare it
     present: dict[bytes, set[bytes]] = {}
     unknown: dict[bytes, set[bytes]] = {}
+    special: dict[bytes, dict[str, set[bytes]]] = {}
     for s in graph.postorder:
-        present[s], unknown[s] = set(), set()
-        if info[s].breaks:
-            continue
+        present[s], unknown[s], special[s] = set(), set(), {}
+        broken = _data_edges(graph.nodes[s], graph) if info[s].breaks else frozenset()
         for p in graph.parents[s]:
-            if p not in graph.nodes:
+            if p not in graph.nodes or p in broken:
                 continue
             present[s] |= present[p]
             unknown[s] |= unknown[p]
+            for category, declared in special[p].items():
+                special[s].setdefault(category, set()).update(declared)
             if info[p].personal_data == "present":
                 present[s].add(p)
+                for category in _categories(graph.nodes[p]):
+                    special[s].setdefault(category, set()).add(p)
             elif _unverified(info[p]):
                 unknown[s].add(p)
 
@@ -159,7 +210,14 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
                     f"this {root.kind.name.lower()} claims privacy.personal_data: absent, but {out.who(s)} "
                     "has personal data present and no anonymisation or differential privacy is claimed on the way",
                     s, field="privacy.personal_data")
+    for s in members:
+        if info[s].personal_data == "absent" and (contradiction := _categories(graph.nodes[s])):
+            out.add(Status.WARN, Code.PERSONAL_DATA_CONFLICT,
+                    f"{out.who(s)} claims privacy.personal_data: absent but lists special categories of "
+                    f"personal data ({', '.join(contradiction)}): the record contradicts itself",
+                    s, field="privacy.special_categories", value=list(contradiction))
     # rule 3
+    reaching = present[root.subject] | {root.subject}
     holders = [s for s in members if info[s].personal_data == "present"]
     if root.subject not in holders and mine.personal_data in ("unknown", "undisclosed") and present[root.subject]:
         holders.insert(0, root.subject)  # it does not say, but inherits personal data
@@ -181,17 +239,33 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
         categories = facts.claim("privacy.special_categories", MISSING)
         if categories is MISSING:
             hidden.append("privacy.special_categories")
-        elif categories:
+            own: list[str] = []
+        elif isinstance(categories, (list, tuple)):
+            own = [str(c) for c in categories]
+        else:
+            own = [str(categories)] if categories else []
+        inherited = {c: ordered(found) for c, found in special[s].items() if c not in own}
+        if own or inherited:
+            every = [*own, *sorted(inherited)]
+            shown = ", ".join(own)
+            if inherited:
+                shown += ("; " if own else "") + "inherited: " + ", ".join(
+                    f"{c} from {', '.join(short(p) for p in found)}" for c, found in sorted(inherited.items()))
             condition = facts.claim("privacy.special_category_condition", MISSING)
             if condition is MISSING:
                 hidden.append("privacy.special_category_condition")
             elif not condition:
-                shown = ", ".join(map(str, categories)) if isinstance(categories, (list, tuple)) else str(categories)
                 out.add(Status.FAIL, Code.NO_SPECIAL_CATEGORY_CONDITION,
                         f"{cap(out.who(s))} has special categories of personal data ({shown}) but no "
-                        "privacy.special_category_condition (GDPR Art. 9(2), Art. 10)",
-                        s, field="privacy.special_category_condition", value=list(categories)
-                        if isinstance(categories, (list, tuple)) else categories)
+                        "privacy.special_category_condition of its own (GDPR Art. 9(2), Art. 10)",
+                        s, field="privacy.special_category_condition", value=every,
+                        inheritedFrom={c: [hex_of(p) for p in src] for c, src in inherited.items()} or None)
+            elif condition == "research" and policy.use == "commercial" and s in reaching:
+                out.add(Status.WARN, Code.NO_SPECIAL_CATEGORY_CONDITION,
+                        f"{cap(out.who(s))} processes special categories of personal data ({shown}) under the "
+                        "research condition (GDPR Art. 9(2)(j)), which does not cover commercial use",
+                        s, field="privacy.special_category_condition", value=every, condition=condition,
+                        intendedUse=policy.use)
         if hidden and not endorsed:
             out.add(unverified, Code.PRIVACY_UNVERIFIED,
                     f"{cap(out.who(s))} has personal data, but {', '.join(hidden)} "
@@ -253,6 +327,14 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
                 f"this {root.kind.name.lower()} claims privacy.confidentiality: {confidentiality}, but its "
                 f"record points to a public uri ({root.uri})",
                 field="privacy.confidentiality", value=confidentiality, uri=root.uri)
+    if is_public_uri(root.uri):
+        for s in graph.ancestors:
+            level = graph.nodes[s].claim("privacy.confidentiality")
+            if level in ("red", "amber"):
+                out.add(Status.WARN, Code.CONFIDENTIALITY_CONFLICT,
+                        f"{out.who(s)} claims privacy.confidentiality: {level}, and this "
+                        f"{root.kind.name.lower()} derived from it points to a public uri ({root.uri})",
+                        s, field="privacy.confidentiality", value=level, uri=root.uri)
 
     return out.done(
         f"The privacy.personal_data of this {root.kind.name.lower()} is {mine.personal_data}"
