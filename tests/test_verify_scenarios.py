@@ -900,6 +900,46 @@ def test_confidentiality_conflict_red_artifact_at_a_public_uri(world, tmp_path):
     all_pass(world.verifier(world.policy("acme")).verify_path(path))
 
 
+@pytest.mark.covers(Code.PERSONAL_DATA_CONFLICT)
+def test_a_quantization_claiming_anonymisation_keeps_its_base_models_personal_data(world, tmp_path):
+    people = {"privacy.personal_data": "present", "privacy.lawful_basis": "consent"}
+    gen = three_generations(world, tmp_path, people, base_changes=people,
+                            tune_changes={"privacy.anonymization": ["anonymisation"]})
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    line = expect(verdict, Code.PERSONAL_DATA_CONFLICT, Status.FAIL, "privacy")
+    assert line.evidence["ancestor"] in (hex32(gen.base.subject), hex32(gen.dataset.subject))
+
+
+@pytest.mark.covers(Code.NO_SPECIAL_CATEGORY_CONDITION, Code.CONFIDENTIALITY_CONFLICT, Code.PERSONAL_DATA_CONFLICT)
+def test_special_categories_confidentiality_and_contradictions_reach_descendants(world, tmp_path):
+    policy = world.policy("acme", "datahub")
+    health = {"privacy.personal_data": "present", "privacy.lawful_basis": "consent",
+              "privacy.special_categories": ["health"], "privacy.special_category_condition": "explicit_consent"}
+    dataset, _, path = _model_on(world, tmp_path / "a", health,
+                                 {"privacy.personal_data": "present", "privacy.lawful_basis": "consent"})
+    line = expect(world.verifier(policy).verify_path(path), Code.NO_SPECIAL_CATEGORY_CONDITION, Status.FAIL)
+    assert line.evidence.get("ancestor") is None and list(line.evidence["value"]) == ["health"]
+    # a research condition that reaches commercial use warns
+    research = {**health, "privacy.special_category_condition": "research"}
+    dataset, _, path = _model_on(world, tmp_path / "b", research, research)
+    line = expect(world.verifier(policy).verify_path(path), Code.NO_SPECIAL_CATEGORY_CONDITION, Status.WARN)
+    absent(world.verifier(world.policy("acme", "datahub", use="research")).verify_path(path),
+           Code.NO_SPECIAL_CATEGORY_CONDITION)
+    # a model trained on red data, published at a public uri
+    dataset = world.register("datahub", claims_for("dataset", {"privacy.confidentiality": "red"}))
+    path = artifact(tmp_path / "c", {"weights.bin": os.urandom(64)})
+    world.register("acme", claims_for("model", {"lineage.trained_on": [hex32(dataset.subject)]}), path=path,
+                   uri="https://huggingface.co/acme/open-model")
+    line = expect(world.verifier(policy).verify_path(path), Code.CONFIDENTIALITY_CONFLICT, Status.WARN, "privacy")
+    assert line.evidence["ancestor"] == hex32(dataset.subject)
+    # absent personal data with special categories contradicts itself (our loader refuses it; other tools may not)
+    path = artifact(tmp_path / "d", {"records.csv": os.urandom(64)})
+    world.publisher("datahub").register(_prepare_with_openings(
+        world, "datahub", claims_for("dataset"), {"privacy.special_categories": ["genetic"]}, path=path))
+    line = expect(world.verifier(policy).verify_path(path), Code.PERSONAL_DATA_CONFLICT, Status.WARN, "privacy")
+    assert list(line.evidence["value"]) == ["genetic"]
+
+
 # --------------------------------------------------------------------------- lineage
 
 
