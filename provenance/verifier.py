@@ -714,6 +714,7 @@ class Verifier:
             endorsements=tuple(e.actor for e in events if e.event == "RecordEndorsed" and e.actor is not None),
             disputes=tuple(e.actor for e in events if e.event == "RecordDisputed" and e.actor is not None),
             own_verdict_failed=failed,
+            statement_missing=statement is None,  # no claims could be read: said so, not "not disclosed"
         )
 
     def _evaluate(self, root: ArtifactFacts) -> list[Check]:
@@ -726,7 +727,7 @@ class Verifier:
             for other in others:
                 artifacts = dict(lineage.artifacts)
                 artifacts[subject] = other
-                for check in evaluate(Lineage(lineage.root, artifacts), self.policy):
+                for check in evaluate(replace(lineage, artifacts=artifacts), self.policy):
                     if check.code is not Code.OK and check not in checks:
                         checks.append(check)
         for facts in unanchored:  # CLAIMS.md: an ancestor that is not registered -> PARENT_UNKNOWN
@@ -803,4 +804,10 @@ class Verifier:
             if not on_chain and not facts.own_verdict_failed and not doubted.get(subject):
                 unanchored.append(facts)
         lines = [item for subject in walked.found if subject != root.subject for item in doubted.get(subject, [])]
-        return Lineage.build(root, ancestors, walked.unknown), alternatives, unanchored, lines
+        # limits are never passes: the parents the walk left out are named as not checked, not as unknown
+        reached = set(walked.order)
+        unchecked = ([p for subject, found in walked.found.items() for p in parents_of(subject, found)
+                      if p not in reached] if walked.truncated else [])
+        lineage = Lineage.build(root, ancestors, walked.unknown, unchecked=unchecked,
+                                limit=MAX_LINEAGE if walked.truncated else None)
+        return lineage, alternatives, unanchored, lines

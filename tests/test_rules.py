@@ -759,3 +759,106 @@ def test_second_edition_privacy_checks_fit_the_verdict_schema():
     checks = run(lineage)
     assert {Code.NO_SPECIAL_CATEGORY_CONDITION, Code.CONFIDENTIALITY_CONFLICT} <= {c.code for c in checks}
     validator.validate(Verdict(sub(TUNE), bytes([0x83]) * 32, checks).to_json())
+
+
+# --- second edition: attribution, vocabulary, limits ---------------------------------------------
+
+
+def test_attribution_of_every_ancestor_license_that_requires_it_reaches_the_copyright_evidence():
+    credited = {"copyright__holders": ["Acme Data Ltd"], "copyright__attribution": "Data (c) Acme, CC-BY-4.0"}
+    lineage = three_generations(data=credited, base={"copyright__license": "CC0-1.0"})
+    checks = run(lineage)
+    assert problems(checks) == []
+    line = next(c for c in checks if c.check is CheckName.COPYRIGHT)
+    assert [dict(a) for a in line.evidence["attribution"]] == [{
+        "subject": "0x" + sub(DATASET).hex(), "license": "CC-BY-4.0",
+        "holders": ("Acme Data Ltd",), "text": "Data (c) Acme, CC-BY-4.0",
+    }]  # CC0 asks no credit; the dataset's CC BY reaches the trained model
+    undisclosed = next(c for c in run(three_generations()) if c.check is CheckName.COPYRIGHT)
+    assert [(a["license"], a["holders"], a["text"]) for a in undisclosed.evidence["attribution"]] == [
+        ("CC-BY-4.0", None, None), ("CC-BY-4.0", None, None)]  # fmt: skip
+    warned = run(three_generations(data={**credited, "copyright__license": "unknown"},
+                                   base={"copyright__license": "MIT"}))
+    assert all("attribution" in c.evidence for c in warned if c.check is CheckName.COPYRIGHT)
+    validator = jsonschema.Draft202012Validator(verdict_schema())
+    validator.validate(Verdict(sub(TUNE), bytes([0x83]) * 32, checks).to_json())
+
+
+def test_no_attribution_evidence_without_an_ancestor_that_asks_for_credit():
+    lineage = three_generations(data={"copyright__license": "CC0-1.0"}, base={"copyright__license": "CC0-1.0"})
+    assert all("attribution" not in c.evidence for c in run(lineage))
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("copyright__tdm_reservation", "true"),
+        ("copyright__training_mining__ai_training", "not_allowed"),
+        ("copyright__training_mining__ai_generative_training", "yes"),
+    ],
+)
+def test_a_disclosed_value_outside_the_vocabulary_counts_as_undisclosed_and_is_said(field, value):
+    lineage = three_generations(data={field: value})
+    data = lineage.artifacts[sub(DATASET)]
+    name = field.replace("__", ".")
+    assert data is not None and not data.discloses(name) and data.invalid_claims == {name: value}
+    checks = run(lineage)
+    said = [c for c in only(checks, Code.LICENSE_UNSPECIFIED) if "is not valid vocabulary" in c.message]
+    assert said and all(c.status is Status.WARN for c in said)
+    assert any("treated as undisclosed" in c.message and c.evidence.get("field") == name for c in said)
+    assert Verdict(sub(TUNE), None, checks).overall is not Status.PASS  # never "allowed"
+    strict = run(lineage, require={"license": True})
+    assert {c.status for c in only(strict, Code.LICENSE_UNSPECIFIED)} == {Status.FAIL}
+
+
+def test_an_invalid_ai_training_value_is_not_explicitly_allowed_for_a_data_mining_opt_out():
+    lineage = three_generations(data={"copyright__training_mining__ai_training": "Allowed",
+                                      "copyright__training_mining__data_mining": "notAllowed"})
+    one(run(lineage), Code.OPT_OUT_VIOLATION, Status.FAIL)
+
+
+def test_an_invalid_privacy_value_is_said_in_the_privacy_check():
+    checks = run(three_generations(data={"privacy__personal_data": "none", "privacy__confidentiality": "secret"}))
+    said = [c for c in checks if c.check is CheckName.PRIVACY and "is not valid vocabulary" in c.message]
+    assert {c.evidence["field"] for c in said} == {"privacy.personal_data", "privacy.confidentiality"}
+    assert all(c.code is Code.PRIVACY_UNVERIFIED and c.status is Status.WARN for c in said)
+    assert not any(c.check is CheckName.PRIVACY and c.code is Code.OK for c in checks)
+
+
+def test_valid_vocabulary_and_nulls_are_not_flagged():
+    lineage = three_generations(data={"copyright__training_mining__ai_training": None,
+                                      "copyright__commercial_use": None, "privacy__special_categories": ["health"],
+                                      "privacy__personal_data": "present", "privacy__lawful_basis": "consent"})
+    assert all(not f.invalid_claims for f in lineage.artifacts.values() if f is not None)
+    whole = dataset(copyright__training_mining={"ai_training": "nope", "data_mining": "allowed"}, drop=(
+        "copyright.training_mining.ai_training", "copyright.training_mining.data_mining"))
+    assert dict(whole.invalid_claims) == {"copyright.training_mining.ai_training": "nope"}  # a section as one map
+    assert whole.claim("copyright.training_mining.data_mining") == "allowed"
+
+
+def test_a_lineage_cut_by_a_limit_is_unverifiable_and_names_what_was_not_checked():
+    lineage = Lineage.build(model(TUNE, [BASE, EXTRA]), [dataset(n=EXTRA)], unchecked=[sub(BASE)], limit=2)
+    checks = run(lineage)
+    check = one(checks, Code.PARENT_UNKNOWN, Status.UNVERIFIABLE, CheckName.LINEAGE)
+    assert "stopped at its limit of 2 artifacts" in check.message and "1 parent(s) were not checked" in check.message
+    assert short(BASE) in check.message and "not registered" not in check.message
+    assert list(check.evidence["unchecked"]) == ["0x" + sub(BASE).hex()] and check.evidence["limit"] == 2
+    verdict = Verdict(sub(TUNE), None, checks)
+    assert verdict.overall is not Status.PASS and verdict.exit_code() == 2  # could not verify
+    with pytest.raises(LineageError):
+        Lineage.build(model(TUNE, [EXTRA]), [dataset(n=EXTRA)], unchecked=[sub(EXTRA)])
+
+
+def test_an_ancestor_whose_statement_could_not_be_obtained_is_said_so():
+    lineage = Lineage.build(
+        model(TUNE, [BASE]),
+        [model(BASE, [DATASET]), dataset(drop=tuple(CLEAN), statement_missing=True)],
+    )
+    checks = run(lineage)
+    lines = [c for c in checks if "could not be obtained" in c.message]
+    assert {c.check for c in lines} >= {CheckName.LINEAGE, CheckName.COPYRIGHT}
+    assert all(short(DATASET) in c.message for c in lines)
+    assert not any("not disclosed" in c.message or "does not disclose" in c.message
+                   for c in checks if c.check in (CheckName.COPYRIGHT, CheckName.LINEAGE))
+    lineage_line = one(checks, Code.PARENT_UNKNOWN, Status.WARN, CheckName.LINEAGE)
+    assert lineage_line.evidence["statementMissing"] is True

@@ -956,6 +956,47 @@ def test_parent_unknown_for_an_unregistered_parent(world, tmp_path):
     expect(verdict, Code.PARENT_UNKNOWN, Status.FAIL, "lineage")
 
 
+@pytest.mark.covers(Code.PARENT_UNKNOWN)
+def test_lineage_cut_by_the_walk_limit_is_unverifiable_and_names_what_was_not_checked(world, tmp_path, monkeypatch):
+    gen = three_generations(world, tmp_path)
+    monkeypatch.setattr("provenance.verifier.MAX_LINEAGE", 2)  # the tune and its base: the dataset is cut
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    line = expect(verdict, Code.PARENT_UNKNOWN, Status.UNVERIFIABLE, "lineage")
+    assert "limit of 2 artifacts" in line.message and "1 parent(s) were not checked" in line.message
+    assert list(line.evidence["unchecked"]) == [hex32(gen.dataset.subject)]
+    assert not any("not registered" in c.message for c in verdict.checks)
+    assert verdict.exit_code() == 2
+    schema_valid(verdict.to_json())
+
+
+@pytest.mark.covers(Code.PARENT_UNKNOWN, Code.LICENSE_UNSPECIFIED)
+def test_an_ancestor_whose_statement_cannot_be_obtained_is_said_so(world, tmp_path):
+    data = world.register("datahub", claims_for("dataset"))  # direct: the chain knows it, not its claims
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    model = world.register("acme", claims_for("model", {"lineage.trained_on": [hex32(data.subject)]}), path=path)
+    bare = Verifier(world.ledger, world.index, world.policy("acme"), [], extra_statements=[model])
+    verdict = bare.verify_statement(model)
+    line = expect(verdict, Code.PARENT_UNKNOWN, Status.WARN, "lineage")
+    assert "could not be obtained" in line.message and line.evidence["ancestor"] == hex32(data.subject)
+    said = expect(verdict, Code.LICENSE_UNSPECIFIED, Status.WARN, "copyright")
+    assert "The Statement of parent dataset" in said.message
+    assert not any("not disclosed" in c.message or "does not disclose" in c.message
+                   for c in verdict.checks if c.check in (CheckName.COPYRIGHT, CheckName.LINEAGE))
+
+
+@pytest.mark.covers(Code.OK)
+def test_attribution_of_the_ancestors_reaches_the_verdict(world, tmp_path):
+    gen = three_generations(world, tmp_path, {"copyright.holders": ["Acme Data Ltd"],
+                                              "copyright.attribution": "Data (c) Acme Data Ltd"})
+    verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
+    all_pass(verdict)
+    line = next(c for c in verdict.checks if c.check is CheckName.COPYRIGHT)
+    credits = {a["subject"]: a for a in line.evidence["attribution"]}
+    assert credits[hex32(gen.dataset.subject)]["holders"] == ("Acme Data Ltd",)
+    assert credits[hex32(gen.dataset.subject)]["text"] == "Data (c) Acme Data Ltd"
+    schema_valid(verdict.to_json())
+
+
 @pytest.mark.covers(Code.OK, Code.PARENT_FAILED)
 def test_parent_failed_for_a_revoked_parent(world, tmp_path):
     dataset, _, path = _model_on(world, tmp_path, {})

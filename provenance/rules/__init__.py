@@ -26,7 +26,8 @@ from provenance.rules.copyright import copyright_checks
 from provenance.rules.endorsements import endorsement_checks
 from provenance.rules.lineage import lineage_checks
 from provenance.rules.privacy import is_erasure_reason, is_public_uri, privacy_checks
-from provenance.verdict import Check
+from provenance.rules.vocabulary import vocabulary_checks
+from provenance.verdict import Check, Code
 
 __all__ = [
     "ArtifactFacts",
@@ -45,9 +46,13 @@ def evaluate(lineage: Lineage, policy: Policy) -> list[Check]:
     line (``OK`` when nothing is wrong), in that order.
     """
     graph = graph_of(lineage)
+    privacy = privacy_checks(graph, policy)
+    invalid = vocabulary_checks(graph, policy, "privacy")  # values privacy read as undisclosed, said so
+    if invalid:
+        privacy = [c for c in privacy if c.code is not Code.OK] + invalid
     return [
         *copyright_checks(graph, policy),
-        *privacy_checks(graph, policy),
-        *lineage_checks(graph, policy),
+        *privacy,
+        *lineage_checks(graph, policy, unchecked=lineage.unchecked, limit=lineage.limit),
         *endorsement_checks(graph, policy),
     ]

@@ -6,20 +6,76 @@ the rules never meet a malformed lineage.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ValidationError
+
+from provenance.claims import Claims
 from provenance.errors import LineageError
 from provenance.record import Kind
 
-__all__ = ["ArtifactFacts", "Lineage", "MISSING", "is_subject", "short"]
+__all__ = ["ArtifactFacts", "Lineage", "MISSING", "VOCABULARY", "is_subject", "is_vocabulary", "short"]
 
 _SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
 #: What a lookup of an undisclosed claim field gives.
 MISSING = object()
+
+
+#: The disclosed fields whose values are claims vocabulary (booleans and enumerations, CLAIMS.md): a value
+#: outside it (``tdm_reservation: "true"``, ``ai_training: not_allowed``) says nothing and counts as
+#: undisclosed, so that no rule reads a misspelt reservation as "no reservation". The license, the
+#: differential privacy parameters and the lineage have rules of their own for what is malformed.
+VOCABULARY: tuple[str, ...] = (
+    "copyright.commercial_use",
+    "copyright.tdm_reservation",
+    "copyright.training_mining.ai_training",
+    "copyright.training_mining.ai_generative_training",
+    "copyright.training_mining.data_mining",
+    "copyright.training_mining.ai_inference",
+    "privacy.personal_data",
+    "privacy.special_categories",
+    "privacy.lawful_basis",
+    "privacy.special_category_condition",
+    "privacy.anonymization",
+    "privacy.erasure",
+    "privacy.confidentiality",
+)
+
+
+def _leaf_model(name: str) -> tuple[type[BaseModel], str]:
+    """The claims model that holds the dotted field ``name``, and the field's name in it."""
+    model: type[BaseModel] = Claims
+    *sections, last = name.split(".")
+    for section in sections:
+        annotation = model.model_fields[section].annotation
+        assert isinstance(annotation, type) and issubclass(annotation, BaseModel), name
+        model = annotation
+    return model, last
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_json(name: str, text: str) -> bool:
+    model, last = _leaf_model(name)
+    try:
+        model.model_validate_json(f'{{"{last}": {text}}}')  # strict: "true" is no boolean
+    except ValidationError:
+        return False
+    return True
+
+
+def is_vocabulary(name: str, value: Any) -> bool:
+    """Whether ``value`` is a valid value of the claim field ``name`` (one of :data:`VOCABULARY`)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):  # bytes, sets...: no claims value is one
+        return False
+    return _valid_json(name, text)
 
 
 def is_subject(value: Any) -> bool:
@@ -41,6 +97,12 @@ class ArtifactFacts:
     absent. ``parents`` are the record's parents. Times are unix seconds.
     ``own_verdict_failed``: this artifact's own integrity, authenticity or
     status checks failed (set by the caller for ancestors).
+    ``statement_missing``: the record is known (on chain) but its Statement
+    could not be obtained, so none of its claims could be read: the rules say
+    that rather than "not disclosed".
+    ``invalid_claims`` (computed): disclosed values of :data:`VOCABULARY`
+    fields that are not valid vocabulary; :meth:`claim` and :meth:`discloses`
+    treat them as undisclosed.
     """
 
     subject: bytes
@@ -58,6 +120,8 @@ class ArtifactFacts:
     endorsements: tuple[str, ...] = ()
     disputes: tuple[str, ...] = ()
     own_verdict_failed: bool = False
+    statement_missing: bool = False
+    invalid_claims: Mapping[str, Any] = field(init=False, default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not is_subject(self.subject):
@@ -77,6 +141,10 @@ class ArtifactFacts:
         if not isinstance(self.claims, Mapping):
             raise LineageError(f"{short(self.subject)}: claims must be a mapping of field to value")
         object.__setattr__(self, "claims", types.MappingProxyType(dict(self.claims)))
+        object.__setattr__(self, "invalid_claims", types.MappingProxyType({}))
+        invalid = {name: value for name in VOCABULARY
+                   if (value := self._lookup(name)) is not MISSING and not is_vocabulary(name, value)}
+        object.__setattr__(self, "invalid_claims", types.MappingProxyType(invalid))
         for name in ("endorsements", "disputes"):
             values = tuple(getattr(self, name))
             if not all(isinstance(v, str) for v in values):
@@ -92,6 +160,8 @@ class ArtifactFacts:
         return self._lookup(name) is not MISSING
 
     def _lookup(self, name: str) -> Any:
+        if name in self.invalid_claims:
+            return MISSING
         if name in self.claims:
             return self.claims[name]
         parts = name.split(".")
@@ -125,10 +195,15 @@ class Lineage:
 
     ``artifacts`` maps subjects to facts, or to None for a parent that is not
     registered or could not be found; the root must be there with its facts.
+    ``unchecked``: parents named in the lineage that a limit left unwalked
+    (``limit`` artifacts at most were walked): they are neither known nor
+    unknown, and the lineage check says what was not checked.
     """
 
     root: bytes
     artifacts: Mapping[bytes, ArtifactFacts | None]
+    unchecked: tuple[bytes, ...] = ()
+    limit: int | None = None
 
     def __post_init__(self) -> None:
         if not is_subject(self.root):
@@ -142,18 +217,29 @@ class Lineage:
         if artifacts.get(self.root) is None:
             raise LineageError(f"the lineage has no facts about its root {short(self.root)}")
         object.__setattr__(self, "artifacts", types.MappingProxyType(artifacts))
+        unchecked = tuple(dict.fromkeys(self.unchecked))
+        if not all(is_subject(s) and s not in artifacts for s in unchecked):
+            raise LineageError("unchecked parents must be 32-byte subjects the lineage does not hold")
+        object.__setattr__(self, "unchecked", unchecked)
 
     @classmethod
     def build(
-        cls, root: ArtifactFacts, ancestors: Iterable[ArtifactFacts] = (), unknown: Iterable[bytes] = ()
+        cls,
+        root: ArtifactFacts,
+        ancestors: Iterable[ArtifactFacts] = (),
+        unknown: Iterable[bytes] = (),
+        *,
+        unchecked: Iterable[bytes] = (),
+        limit: int | None = None,
     ) -> Lineage:
-        """A lineage from the root's facts, its ancestors' and the subjects known to be unregistered."""
+        """A lineage from the root's facts, its ancestors', the subjects known to be unregistered and
+        the parents a limit left unwalked."""
         artifacts: dict[bytes, ArtifactFacts | None] = dict.fromkeys(unknown)
         for facts in (root, *ancestors):
             if artifacts.get(facts.subject) is not None:
                 raise LineageError(f"{short(facts.subject)} is given twice")
             artifacts[facts.subject] = facts
-        return cls(root.subject, artifacts)
+        return cls(root.subject, artifacts, tuple(unchecked), limit)
 
     @property
     def root_facts(self) -> ArtifactFacts:

@@ -50,12 +50,22 @@ Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
     undisclosed warns ``LICENSE_UNSPECIFIED`` (fails under
     ``require.license``), excused like rule 7: a hidden value may be a
     reservation, so it never passes silently.
+  * A disclosed value that is not valid vocabulary (``tdm_reservation:
+    "true"``, ``ai_training: not_allowed``) counts as undisclosed and warns
+    ``LICENSE_UNSPECIFIED`` saying so (:mod:`provenance.rules.vocabulary`).
+    An artifact whose Statement could not be obtained is said to be that,
+    not "not disclosed".
+  * Attribution accumulates: every ancestor whose license terms (as they
+    reach the artifact) require attribution is listed in the evidence of every
+    copyright line, ``attribution: [{subject, license, holders, text}]``
+    (``copyright.holders`` and ``copyright.attribution`` where disclosed,
+    else null), so a user knows what to credit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from provenance.errors import ClaimsError
@@ -64,6 +74,7 @@ from provenance.policy import Policy
 from provenance.record import Kind
 from provenance.rules._facts import MISSING, ArtifactFacts
 from provenance.rules._graph import Findings, Graph, cap, hex_of, same_address
+from provenance.rules.vocabulary import add_vocabulary_findings
 from provenance.verdict import Check, CheckName, Code, Status
 
 __all__ = ["copyright_checks"]
@@ -207,7 +218,17 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
     # rule 1, and unclassifiable terms under a commercial use
     for s in members:
         item = lic[s]
-        if item.problem:
+        if item.problem and graph.nodes[s].statement_missing and item.expression is None:
+            out.add(
+                unspecified_status,
+                Code.LICENSE_UNSPECIFIED,
+                f"The Statement of {out.who(s)} could not be obtained, so its copyright.license cannot be "
+                "read; its terms are unknown, so treat it as restrictive",
+                s,
+                field="copyright.license",
+                statementMissing=True,
+            )
+        elif item.problem:
             out.add(
                 unspecified_status,
                 Code.LICENSE_UNSPECIFIED,
@@ -321,15 +342,39 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
             )
     # rule 7 and opt-outs
     _opt_outs(graph, out, unspecified_status)
+    add_vocabulary_findings(out, graph, policy, "copyright")
 
     worst = most_restrictive(lic[s].use for s in members)
-    return out.done(
+    credits = _attribution(graph, lic)
+    checks = out.done(
         f"license {_shown(mine)}; {len(members) - 1} ancestor license(s) checked; the most restrictive "
         f"use class is {worst.value}, which permits {policy.use} use",
         license=mine.expression,
         useClass=worst.value,
         intendedUse=policy.use,
     )
+    if not credits:
+        return checks
+    return [replace(c, evidence={**c.evidence, "attribution": credits}) for c in checks]
+
+
+def _attribution(graph: Graph, lic: dict[bytes, _License]) -> list[dict[str, Any]]:
+    """What the artifact must credit: each ancestor whose license (as it reaches it) requires attribution."""
+    credits = []
+    for s in graph.ancestors:
+        item, facts = lic[s], graph.nodes[s]
+        if item.terms is None or not item.terms.attribution:
+            continue
+        holders = facts.claim("copyright.holders")
+        text = facts.claim("copyright.attribution")
+        holders_ok = isinstance(holders, (list, tuple)) and all(isinstance(h, str) and h for h in holders)
+        credits.append({
+            "subject": hex_of(s),
+            "license": item.expression,
+            "holders": list(holders) if holders_ok else None,
+            "text": text if isinstance(text, str) and text else None,
+        })
+    return credits
 
 
 def _reservations(facts: ArtifactFacts) -> dict[str, Any]:
@@ -430,10 +475,20 @@ def _undisclosed_training_terms(
     endorsers = {e.lower() for e in (*user.endorsements, *root.endorsements)}
     if data.publisher is not None and data.publisher.lower() in endorsers:
         return
+    invalid = [name for name in hidden if name in data.invalid_claims]
+    undisclosed = [name for name in hidden if name not in data.invalid_claims]
+    if data.statement_missing:
+        said = f"The Statement of {out.who(source)} could not be obtained, so {', '.join(hidden)} cannot be read"
+    else:
+        parts = [f"{out.who(source)} does not disclose {', '.join(undisclosed)}"] if undisclosed else []
+        if invalid:
+            parts.append(("" if undisclosed else f"{out.who(source)} ") + "discloses "
+                         f"{', '.join(invalid)} with a value that is not valid vocabulary (treated as undisclosed)")
+        said = cap(" and ".join(parts))
     out.add(
         status,
         Code.LICENSE_UNSPECIFIED,
-        f"{cap(out.who(source))} does not disclose {', '.join(hidden)}; whether {out.who(consumer)} "
+        f"{said}; whether {out.who(consumer)} "
         f"(publisher {user.publisher or 'unknown'}) may be trained on it cannot be checked",
         source,
         field=hidden[0],

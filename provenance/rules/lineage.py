@@ -12,9 +12,16 @@ graph every rule reads:
     other rules, which still run.
   * An ancestor that was revoked, or whose own verdict failed (the caller's
     ``own_verdict_failed``), is ``PARENT_FAILED``.
+  * Limits are never passes (DESIGN.md): parents a limit left unwalked (the
+    lineage's ``unchecked``) give one ``PARENT_UNKNOWN`` line, unverifiable,
+    naming how many and which were not checked, never "not registered"; an
+    ancestor whose Statement could not be obtained gives ``PARENT_UNKNOWN``
+    with the policy's status, saying exactly that.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from provenance.policy import Policy
 from provenance.rules._graph import Findings, Graph, cap, hex_of, short, utc_time
@@ -23,21 +30,41 @@ from provenance.verdict import Check, CheckName, Code, Status
 __all__ = ["lineage_checks"]
 
 
-def lineage_checks(graph: Graph, policy: Policy) -> list[Check]:
+def lineage_checks(
+    graph: Graph, policy: Policy, *, unchecked: Sequence[bytes] = (), limit: int | None = None
+) -> list[Check]:
+    """``unchecked``: parents a limit (``limit`` artifacts) left unwalked; ``graph`` counts them unknown."""
     out = Findings(graph, CheckName.LINEAGE)
     status = policy.status_of(Code.PARENT_UNKNOWN)
+    cut = set(unchecked)
+    if cut:
+        namers = sorted({c for s in cut for c in graph.unknown.get(s, [])}, key=graph.order.index)
+        at = f"its limit of {limit} artifacts" if limit is not None else "its limit"
+        shown = ", ".join(short(s) for s in list(unchecked)[:10]) + (", ..." if len(cut) > 10 else "")
+        out.add(Status.UNVERIFIABLE, Code.PARENT_UNKNOWN,
+                f"the lineage walk stopped at {at}: {len(cut)} parent(s) were not checked ({shown}), nor "
+                f"their ancestors; named by {', '.join(out.who(c) for c in namers) or 'the lineage'}. "
+                "Their license and privacy claims are not part of this verdict",
+                unchecked=[hex_of(s) for s in unchecked], uncheckedCount=len(cut), limit=limit,
+                namedBy=[hex_of(c) for c in namers])
     for cycle in graph.cycles:
         out.add(Status.FAIL, Code.PARENT_FAILED,
                 "the lineage has a cycle (" + " -> ".join(short(s) for s in cycle) + "), which no honest "
                 "records can form; its lineage claims cannot be trusted",
                 cycle[0], cycle=[hex_of(s) for s in cycle])
-    for subject in sorted(graph.unknown, key=lambda s: (len(graph.via[s]), s)):
+    for subject in sorted(set(graph.unknown) - cut, key=lambda s: (len(graph.via[s]), s)):
         children = graph.unknown[subject]
         named_by = ", ".join(out.who(c) for c in children)
         out.add(status, Code.PARENT_UNKNOWN,
                 f"parent {short(subject)} of {named_by} is not registered or could not be found; its "
                 "license and privacy claims cannot be checked",
                 subject, children=[hex_of(c) for c in children])
+    for s in graph.ancestors:
+        if graph.nodes[s].statement_missing:
+            out.add(status, Code.PARENT_UNKNOWN,
+                    f"the Statement of {out.who(s)} could not be obtained (its record is on chain); its "
+                    "license and privacy claims cannot be read or checked",
+                    s, recordId=graph.nodes[s].record_id, statementMissing=True)
     for s in graph.ancestors:
         facts = graph.nodes[s]
         reasons = []
