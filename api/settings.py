@@ -81,16 +81,12 @@ class ServiceSettings:
     policy_path: Path | None = None
 
     def __post_init__(self) -> None:
+        from provenance.ledger import check_rpc_url, require_http_url
         from provenance.record import parse_address
 
-        if not self.rpc_url.startswith(("http://", "https://")):
-            from provenance._rpc import redact_url  # the URL may carry an API key
-
-            raise InvalidValue(f"the RPC URL must start with http:// or https://, got {redact_url(self.rpc_url)!r}")
+        require_http_url(self.rpc_url)
         if not isinstance(self.insecure_rpc, bool):
             raise InvalidValue(f"insecure_rpc must be true or false, got {self.insecure_rpc!r}")
-        from provenance.ledger import check_rpc_url
-
         check_rpc_url(self.rpc_url, insecure=self.insecure_rpc, flag="--insecure-rpc (insecure_rpc)")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         object.__setattr__(self, "index_path", Path(self.index_path))

@@ -81,6 +81,7 @@ __all__ = [
     "registry_artifact",
     "ERC1271_MAGIC",
     "check_rpc_url",
+    "require_http_url",
     "is_loopback",
 ]
 
@@ -107,6 +108,12 @@ def is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return address.is_loopback
+
+
+def require_http_url(url: str) -> None:
+    """Refuse an RPC URL that is not ``http://`` or ``https://`` (named redacted: it may carry an API key)."""
+    if not url.startswith(("http://", "https://")):
+        raise InvalidValue(f"the RPC URL must start with http:// or https://, got {redact_url(url)!r}")
 
 
 def check_rpc_url(url: str, *, insecure: bool = False, flag: str = "--insecure-rpc") -> None:
@@ -251,8 +258,7 @@ class Ledger:
 
     @classmethod
     def connect(cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Ledger:
-        if not rpc_url.startswith(("http://", "https://")):
-            raise InvalidValue(f"RPC URL must start with http:// or https://, got {redact_url(rpc_url)!r}")
+        require_http_url(rpc_url)
         ledger = cls(None, rpc_url, 0, None, timeout=timeout)
         ledger.chain_id = ledger._quantity(ledger.rpc("eth_chainId"), "eth_chainId")
         if registry is not None:
