@@ -981,7 +981,7 @@ def test_an_ancestor_whose_statement_cannot_be_obtained_is_said_so(world, tmp_pa
     said = expect(verdict, Code.LICENSE_UNSPECIFIED, Status.WARN, "copyright")
     assert "The Statement of parent dataset" in said.message
     assert not any("not disclosed" in c.message or "does not disclose" in c.message
-                   for c in verdict.checks if c.check in (CheckName.COPYRIGHT, CheckName.LINEAGE))
+                   for c in verdict.checks if c.check in (CheckName.COPYRIGHT, CheckName.PRIVACY, CheckName.LINEAGE))
 
 
 @pytest.mark.covers(Code.OK)

@@ -198,11 +198,15 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
                 "endorsed the record", field="privacy.personal_data")
     for s in ordered(unknown[root.subject]):
         state = info[s].personal_data
-        if state == "undisclosed":
-            state = "not disclosed (and not endorsed by a trusted auditor)"
+        if graph.nodes[s].statement_missing:  # nothing could be read: said so, not "not disclosed"
+            said = f"The Statement of {out.who(s)} could not be obtained, so its privacy.personal_data cannot be read"
+        else:
+            if state == "undisclosed":
+                state = "not disclosed (and not endorsed by a trusted auditor)"
+            said = f"The privacy.personal_data of {out.who(s)} is {state}"
         out.add(unverified, Code.PRIVACY_UNVERIFIED,
-                f"The privacy.personal_data of {out.who(s)} is {state}, and it reaches this artifact without "
-                "anonymisation or differential privacy", s, field="privacy.personal_data")
+                f"{said}, and it reaches this artifact without anonymisation or differential privacy", s,
+                field="privacy.personal_data")
     # rule 2
     if mine.personal_data == "absent":
         for s in ordered(present[root.subject]):
