@@ -12,12 +12,22 @@ How the lines add up (docs/verdicts.md repeats this for users):
   warns **or is unverifiable**, else ``pass``. An unverifiable check never
   passes: something the verifier needed was out of reach, so nothing is
   claimed about it.
+* An ``info`` line weighs nothing: ``overall``, :meth:`Verdict.exit_code` and
+  :meth:`Verdict.ok` ignore it, whatever ``strict`` says. It shows what anyone
+  could write about the subject (a stranger's record or dispute), which a
+  verdict must neither hide nor let decide anything; its code says what it is
+  about and is never ``OK``.
 * :meth:`Verdict.exit_code` gives the CLI's code: ``1`` when any check fails,
   or under ``strict`` when any check warns; else ``2`` when any check is
   unverifiable (the verifier could not do its job, whatever ``strict`` says);
   else ``0``. A definite failure outranks "could not verify".
 * A check passes only with code ``OK`` and ``OK`` only passes: a problem code
   can never be reported as a pass.
+
+A verdict also carries the table of every record of its subject it saw
+(:class:`RecordSeen`): whose it is, whether the policy trusts the publisher,
+its state, and whether the verdict relied on it and why (docs/trust.md says
+whose records count). At most one is relied on: the verdict's ``record_id``.
 
 :meth:`Verdict.to_json` writes the documented, versioned JSON of
 ``provenance/data/verdict.schema.json``; :meth:`Verdict.to_table` the plain
@@ -29,11 +39,12 @@ from __future__ import annotations
 import enum
 import json
 import math
+import re
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Literal, get_args
 
 from provenance._text import printable
 from provenance.errors import VerdictError
@@ -43,6 +54,9 @@ __all__ = [
     "CheckName",
     "Code",
     "Check",
+    "RecordSeen",
+    "RECORD_STATES",
+    "RecordState",
     "Verdict",
     "VerdictError",
     "SCHEMA_VERSION",
@@ -54,12 +68,14 @@ SCHEMA_VERSION = 1
 
 
 class Status(enum.StrEnum):
-    """The status of one check; ``unverifiable``: the check could not be carried out."""
+    """The status of one check; ``unverifiable``: the check could not be carried out;
+    ``info``: shown for information, weighs nothing."""
 
     PASS = "pass"
     WARN = "warn"
     FAIL = "fail"
     UNVERIFIABLE = "unverifiable"
+    INFO = "info"
 
 
 class CheckName(enum.StrEnum):
@@ -160,7 +176,9 @@ class Check:
 
     ``evidence`` is copied into an immutable, JSON-ready form: ``bytes`` become
     ``0x``-hex strings, lists become tuples. ``status`` is ``pass`` exactly when
-    ``code`` is ``OK``; anything else is refused as a programming error.
+    ``code`` is ``OK``; anything else is refused as a programming error. So an
+    ``info`` line always has a code saying what it is about (``DISPUTED``,
+    ``UNTRUSTED_PUBLISHER`` ...).
     """
 
     check: CheckName
@@ -197,6 +215,7 @@ class Check:
         }
 
 
+# INFO is absent on purpose: an info line weighs nothing.
 _OVERALL_RANK = {Status.PASS: 0, Status.WARN: 1, Status.UNVERIFIABLE: 1, Status.FAIL: 2}
 
 
@@ -208,17 +227,91 @@ def _hex32(value: bytes | None, what: str) -> bytes | None:
     return value
 
 
+#: The states of a :class:`RecordSeen`, as the records table and the JSON write them.
+RecordState = Literal["registered", "revoked", "superseded", "not anchored"]
+RECORD_STATES: tuple[str, ...] = get_args(RecordState)
+
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+
+
+@dataclass(frozen=True)
+class RecordSeen:
+    """One record of the verified subject, as the verdict saw it.
+
+    ``publisher`` and ``why`` may come from chain data anyone can write: the
+    address is checked to be one, and the table escapes ``why`` as it escapes
+    check messages. ``trusted``: the policy trusts the publisher; ``relied``:
+    the verdict rests on this record; ``why``: one sentence saying why it was
+    relied on, or why not.
+    """
+
+    record_id: bytes
+    publisher: str
+    relied: bool
+    trusted: bool
+    state: str
+    why: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.record_id, bytes) or len(self.record_id) != 32:
+            raise ValueError(f"a record seen needs a 32-byte record_id, not {self.record_id!r}")
+        if not isinstance(self.publisher, str) or not _ADDRESS.fullmatch(self.publisher):
+            raise ValueError(f"a record seen needs a publisher address (0x and 40 hex digits), not {self.publisher!r}")
+        for name in ("relied", "trusted"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"a record seen's {name} must be True or False, not {getattr(self, name)!r}")
+        if self.state not in RECORD_STATES:
+            raise ValueError(f"a record seen's state must be one of {', '.join(RECORD_STATES)}, not {self.state!r}")
+        if not isinstance(self.why, str) or not self.why.strip():
+            raise ValueError("a record seen needs a why: why it was relied on, or why not")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recordId": "0x" + self.record_id.hex(),
+            "publisher": self.publisher,
+            "relied": self.relied,
+            "trusted": self.trusted,
+            "state": self.state,
+            "why": self.why,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RecordSeen:
+        """Read :meth:`to_json` output back; ValueError (or KeyError, TypeError) when it is not one."""
+        if not isinstance(data, Mapping):
+            raise TypeError("a record seen must be a JSON object")
+        unknown = set(data) - {"recordId", "publisher", "relied", "trusted", "state", "why"}
+        if unknown:
+            raise ValueError(f"a record seen has unknown fields: {', '.join(sorted(unknown))}")
+        return cls(
+            record_id=_parse_hex32(data["recordId"]),
+            publisher=data["publisher"],
+            relied=data["relied"],
+            trusted=data["trusted"],
+            state=data["state"],
+            why=data["why"],
+        )
+
+
 @dataclass(frozen=True)
 class Verdict:
     """Every check about one artifact. ``record_id`` is None when no record was found.
 
     ``checks`` are kept in table order (integrity first, endorsements last;
-    within one check, in the order given), so output is deterministic.
+    within one check, in the order given), so output is deterministic. At
+    least one check must weigh something (not ``info``): a verdict of nothing
+    but information would read ``pass`` without having checked anything.
+
+    ``records`` lists every record of the subject the verifier saw: the one
+    relied on first, then those of trusted publishers, then the rest, each
+    group in the order given. At most one is relied on, and it is
+    ``record_id``; a record appears once.
     """
 
     subject: bytes
     record_id: bytes | None
     checks: tuple[Check, ...]
+    records: tuple[RecordSeen, ...] = ()
 
     def __post_init__(self) -> None:
         _hex32(self.subject, "subject")
@@ -228,21 +321,36 @@ class Verdict:
             raise ValueError("a verdict needs at least one check")
         if not all(isinstance(c, Check) for c in checks):
             raise ValueError("a verdict's checks must be Check objects")
+        if all(c.status is Status.INFO for c in checks):
+            raise ValueError("a verdict needs at least one check that is not info: info lines weigh nothing")
         object.__setattr__(self, "checks", tuple(sorted(checks, key=lambda c: c.check.order)))
+        records = tuple(self.records)
+        if not all(isinstance(r, RecordSeen) for r in records):
+            raise ValueError("a verdict's records must be RecordSeen objects")
+        ids = [r.record_id for r in records]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a verdict lists each record it saw once")
+        relied = [r for r in records if r.relied]
+        if len(relied) > 1:
+            raise ValueError("a verdict relies on one record at most")
+        if relied and relied[0].record_id != self.record_id:
+            raise ValueError("the record a verdict relies on must be its record_id")
+        object.__setattr__(self, "records", tuple(sorted(records, key=lambda r: (not r.relied, not r.trusted))))
 
     # --- conclusions -------------------------------------------------------
 
     @property
     def overall(self) -> Status:
-        """``fail``, ``warn`` or ``pass`` (never ``unverifiable``: it counts as ``warn``)."""
-        worst = max(_OVERALL_RANK[c.status] for c in self.checks)
+        """``fail``, ``warn`` or ``pass`` (``unverifiable`` counts as ``warn``; ``info`` lines weigh nothing)."""
+        worst = max(_OVERALL_RANK[c.status] for c in self.checks if c.status is not Status.INFO)
         return (Status.PASS, Status.WARN, Status.FAIL)[worst]
 
     def has(self, status: Status) -> bool:
         return any(c.status is status for c in self.checks)
 
     def exit_code(self, *, strict: bool = False) -> int:
-        """0 pass (and warn unless ``strict``), 1 fail (warn too under ``strict``), 2 could not verify."""
+        """0 pass (and warn unless ``strict``), 1 fail (warn too under ``strict``), 2 could not verify;
+        ``info`` lines weigh nothing."""
         if self.has(Status.FAIL) or (strict and self.has(Status.WARN)):
             return 1
         if self.has(Status.UNVERIFIABLE):
@@ -274,6 +382,7 @@ class Verdict:
             "strict": strict,
             "exitCode": self.exit_code(strict=strict),
             "checks": [c.to_json() for c in self.checks],
+            "records": [r.to_json() for r in self.records],
         }
 
     def to_json_text(self, *, strict: bool = False) -> str:
@@ -281,7 +390,10 @@ class Verdict:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Verdict:
-        """Read :meth:`to_json` output back (the API's clients, stored results); validates it."""
+        """Read :meth:`to_json` output back (the API's clients, stored results); validates it.
+
+        ``records`` may be absent (documents written before it existed): no records.
+        """
         try:
             if not isinstance(data, Mapping):
                 raise TypeError("a verdict must be a JSON object")
@@ -295,6 +407,7 @@ class Verdict:
                     Check(c["check"], c["status"], c["code"], c["message"], c.get("evidence", {}))
                     for c in data["checks"]
                 ),
+                records=tuple(RecordSeen.from_json(r) for r in _json_list(data.get("records", []), "records")),
             )
         except (KeyError, TypeError, ValueError) as err:
             raise VerdictError(f"not a verdict document: {err}") from None
@@ -306,10 +419,10 @@ class Verdict:
         return verdict
 
     def to_table(self, *, strict: bool = False) -> str:
-        """Plain text for a terminal: a header, one line per check, the overall result.
+        """Plain text for a terminal: a header, one line per check, the records seen, the overall result.
 
-        Messages are escaped for the terminal (:func:`provenance._text.printable`);
-        :meth:`to_json` keeps them exact.
+        Messages and the records' ``why`` are escaped for the terminal
+        (:func:`provenance._text.printable`); :meth:`to_json` keeps them exact.
         """
         rows = [("CHECK", "STATUS", "CODE", "REASON")]
         rows += [(c.check.value, c.status.value, c.code.value, _one_line(c.message)) for c in self.checks]
@@ -321,12 +434,48 @@ class Verdict:
             cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
             lines.append(cells + "  " + row[3])
         lines.append("")
+        if self.records:
+            lines += self._records_table()
+            lines.append("")
         code = self.exit_code(strict=strict)
         note = {0: "", 1: " (fails)", 2: " (could not verify every check)"}[code]
         if strict and self.has(Status.WARN) and not self.has(Status.FAIL):
             note = " (warnings fail under --strict)"
         lines.append(f"overall   {self.overall.value}{note}")
         return "\n".join(lines) + "\n"
+
+
+    def _records_table(self) -> list[str]:
+        """The records section: one line per record seen, relied on first."""
+        rows = [
+            (
+                _short(r.record_id),
+                "by " + _one_line(r.publisher),
+                "trusted" if r.trusted else "not trusted",
+                "relied on" if r.relied else "not relied on",
+                r.state,
+                _one_line(r.why),
+            )
+            for r in self.records
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = [f"records   {len(self.records)} of this subject:"]
+        for row in rows:
+            cells = "  ".join(cell.ljust(width) for cell, width in zip(row[:5], widths, strict=True))
+            lines.append("  " + cells + "  " + row[5])
+        return lines
+
+
+def _short(value: bytes) -> str:
+    """A record id as messages name it: the first 8 and last 4 hex digits."""
+    text = value.hex()
+    return f"0x{text[:8]}...{text[-4:]}"
+
+
+def _json_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"{what} must be a list")
+    return value
 
 
 def _one_line(text: str) -> str:

@@ -9,10 +9,12 @@ import jsonschema
 import pytest
 
 from provenance.verdict import (
+    RECORD_STATES,
     SCHEMA_VERSION,
     Check,
     CheckName,
     Code,
+    RecordSeen,
     Status,
     Verdict,
     VerdictError,
@@ -232,3 +234,218 @@ def test_table_escapes_what_a_file_name_could_hide_a_fail_row_with():
     # JSON stays exact
     assert v.to_json()["checks"][0]["message"] == message
     assert json.loads(v.to_json_text())["checks"][0]["message"] == message
+
+
+# ---------------------------------------------------------------- info lines and the records seen
+
+TRUSTED = "0x" + "Ab" * 20
+STRANGER = "0x" + "cd" * 20
+OTHER_RECORD = bytes(range(64, 96))
+
+
+def info(check: str = "status", code: str = "DISPUTED") -> Check:
+    return Check(check, Status.INFO, code, "a stranger disputes this record", {"disputers": [STRANGER]})
+
+
+def seen(record_id: bytes = RECORD, *, publisher: str = TRUSTED, relied: bool = True, trusted: bool = True,
+         state: str = "registered", why: str = "a trusted publisher's record") -> RecordSeen:  # fmt: skip
+    return RecordSeen(record_id, publisher, relied, trusted, state, why)
+
+
+def stranger(record_id: bytes = OTHER_RECORD, why: str = "information: its publisher is not trusted") -> RecordSeen:
+    return seen(record_id, publisher=STRANGER, relied=False, trusted=False, why=why)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "overall", "exit_code", "strict_exit_code"),
+    [
+        (["pass"], "pass", 0, 0),
+        (["warn"], "warn", 0, 1),
+        (["unverifiable"], "warn", 2, 2),
+        (["fail"], "fail", 1, 1),
+    ],
+)
+def test_info_lines_weigh_nothing(statuses, overall, exit_code, strict_exit_code):
+    codes = {"pass": Code.OK, "warn": Code.UNCONFIRMED, "unverifiable": Code.NOT_ANCHORED, "fail": Code.BAD_PROOF}
+    lines = [Check("anchoring", s, codes[s], f"anchoring {s}") for s in statuses]
+    plain = verdict(*lines)
+    informed = verdict(*lines, info(), info("authenticity", "UNTRUSTED_PUBLISHER"))
+    for v in (plain, informed):
+        assert v.overall.value == overall
+        assert v.exit_code() == exit_code and v.exit_code(strict=True) == strict_exit_code
+        assert v.ok() == (exit_code == 0) and v.ok(strict=True) == (strict_exit_code == 0)
+        assert v.to_json(strict=True)["overall"] == overall
+    assert informed.has(Status.INFO) and not plain.has(Status.INFO)
+    assert Code.DISPUTED in informed.codes
+
+
+def test_pass_and_info_is_a_pass_even_under_strict():
+    v = verdict(ok("integrity"), ok("anchoring"), info())
+    assert v.overall is Status.PASS
+    assert v.exit_code(strict=True) == 0 and v.ok(strict=True)
+    assert v.to_table(strict=True).splitlines()[-1] == "overall   pass"
+
+
+def test_an_info_line_says_what_it_is_about_never_ok():
+    with pytest.raises(ValueError, match="only OK passes"):
+        Check("status", Status.INFO, Code.OK, "fine, for information")
+    assert info().code is Code.DISPUTED and info().status is Status.INFO
+
+
+def test_a_verdict_of_nothing_but_information_is_refused():
+    # it would read "pass" without having checked anything
+    with pytest.raises(ValueError, match="not info"):
+        verdict(info(), info("authenticity", "UNTRUSTED_PUBLISHER"))
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"record_id": b"short"}, "32-byte record_id"),
+        ({"record_id": "0x" + "11" * 32}, "32-byte record_id"),
+        ({"publisher": "0x1234"}, "publisher address"),
+        ({"publisher": "0x" + "ab" * 19 + "\x1b[31m"}, "publisher address"),
+        ({"publisher": "0x" + "ab" * 20 + "\n"}, "publisher address"),
+        ({"publisher": bytes(20)}, "publisher address"),
+        ({"relied": 1}, "relied must be True or False"),
+        ({"trusted": "yes"}, "trusted must be True or False"),
+        ({"state": "active"}, "state must be one of"),
+        ({"state": "Revoked"}, "state must be one of"),
+        ({"why": "  "}, "needs a why"),
+        ({"why": None}, "needs a why"),
+    ],
+)
+def test_record_seen_refuses_bad_values(change, match):
+    fields = {"record_id": RECORD, "publisher": TRUSTED, "relied": True, "trusted": True,
+              "state": "registered", "why": "a trusted publisher's record"}  # fmt: skip
+    RecordSeen(**fields)
+    with pytest.raises(ValueError, match=match):
+        RecordSeen(**{**fields, **change})
+
+
+def test_record_seen_json():
+    for state in RECORD_STATES:
+        record = seen(state=state)
+        data = record.to_json()
+        assert data == {
+            "recordId": "0x" + RECORD.hex(), "publisher": TRUSTED, "relied": True, "trusted": True,
+            "state": state, "why": "a trusted publisher's record",
+        }  # fmt: skip
+        assert RecordSeen.from_json(data) == record
+    with pytest.raises(ValueError, match="unknown fields: extra"):
+        RecordSeen.from_json({**seen().to_json(), "extra": 1})
+
+
+def test_records_rely_on_one_record_at_most_the_verdicts_own():
+    v = Verdict(SUBJECT, RECORD, (ok("integrity"),), (stranger(), seen()))
+    assert [r.record_id for r in v.records] == [RECORD, OTHER_RECORD]  # the relied one first
+    assert Verdict(SUBJECT, RECORD, (ok("integrity"),)).records == ()
+    with pytest.raises(ValueError, match="one record at most"):
+        Verdict(SUBJECT, RECORD, (ok("integrity"),), (seen(), seen(OTHER_RECORD)))
+    with pytest.raises(ValueError, match="must be its record_id"):
+        Verdict(SUBJECT, OTHER_RECORD, (ok("integrity"),), (seen(),))
+    with pytest.raises(ValueError, match="must be its record_id"):
+        Verdict(SUBJECT, None, (ok("integrity"),), (seen(),))
+    with pytest.raises(ValueError, match="once"):
+        Verdict(SUBJECT, RECORD, (ok("integrity"),), (seen(), stranger(RECORD)))
+    with pytest.raises(ValueError, match="RecordSeen"):
+        Verdict(SUBJECT, RECORD, (ok("integrity"),), (seen().to_json(),))  # type: ignore[arg-type]
+    # none relied on: e.g. only strangers registered the subject
+    alone = Verdict(SUBJECT, None, (Check("status", "fail", "NOT_REGISTERED", "no trusted record"),), (stranger(),))
+    assert not any(r.relied for r in alone.records)
+
+
+def informed_verdict(why: str = "information: its publisher is not trusted") -> Verdict:
+    trusted_other = seen(bytes(range(96, 128)), relied=False, state="superseded", why="superseded by 0x2021...")
+    return Verdict(
+        SUBJECT,
+        RECORD,
+        (ok("integrity"), Check("lineage", "warn", "PARENT_UNKNOWN", "parent unknown"), info()),
+        (stranger(why=why), trusted_other, seen()),
+    )
+
+
+def test_json_with_records_and_info_lines_round_trips_and_matches_the_schema():
+    validator = jsonschema.Draft202012Validator(verdict_schema())
+    v = informed_verdict()
+    data = json.loads(v.to_json_text(strict=True))
+    validator.validate(data)
+    assert data["overall"] == "warn" and data["exitCode"] == 1
+    assert [r["recordId"] for r in data["records"]] == [
+        "0x" + RECORD.hex(), "0x" + bytes(range(96, 128)).hex(), "0x" + OTHER_RECORD.hex(),
+    ]  # fmt: skip
+    assert [c["status"] for c in data["checks"] if c["code"] == "DISPUTED"] == ["info"]
+    assert Verdict.from_json(data) == v
+    # no records: an empty list is written, and read back
+    plain = verdict(ok("integrity"), info())
+    assert plain.to_json()["records"] == []
+    validator.validate(plain.to_json())
+    assert Verdict.from_json(plain.to_json()) == plain
+
+
+def test_documents_without_records_still_read_and_validate():
+    # as written before the records list existed
+    data = full_verdict().to_json()
+    del data["records"]
+    jsonschema.Draft202012Validator(verdict_schema()).validate(data)
+    assert Verdict.from_json(data) == full_verdict()
+    assert Verdict.from_json(data).records == ()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda d: d["records"][0].update(state="active"),
+        lambda d: d["records"][0].update(publisher="0x12"),
+        lambda d: d["records"][0].update(relied="yes"),
+        lambda d: d["records"][0].update(why=""),
+        lambda d: d["records"][0].update(extra=1),
+        lambda d: d["records"][0].pop("trusted"),
+        lambda d: d.update(records={"0x": 1}),
+        lambda d: next(c for c in d["checks"] if c["status"] == "info").update(code="OK"),  # an info line is never OK
+        lambda d: d.update(checks=[c for c in d["checks"] if c["status"] == "info"]),  # nothing but information
+    ],
+)
+def test_schema_and_from_json_refuse_bad_records_and_info_lines(change):
+    data = json.loads(informed_verdict().to_json_text())
+    change(data)
+    assert not jsonschema.Draft202012Validator(verdict_schema()).is_valid(data)
+    with pytest.raises(VerdictError):
+        Verdict.from_json(data)
+
+
+def test_schema_file_lists_the_record_states():
+    schema = verdict_schema()
+    assert schema["$defs"]["record"]["properties"]["state"]["enum"] == list(RECORD_STATES)
+    assert "records" not in schema["required"] and schema["additionalProperties"] is False
+
+
+def test_table_shows_info_lines_and_the_records_seen():
+    text = informed_verdict().to_table(strict=True)
+    lines = text.splitlines()
+    info_row = next(line for line in lines if line.startswith("status"))
+    assert info_row.split()[:3] == ["status", "info", "DISPUTED"]
+    start = lines.index("records   3 of this subject:")
+    rows = lines[start + 1 : start + 4]
+    assert rows[0].split()[:5] == ["0x20212223...3e3f", "by", TRUSTED, "trusted", "relied"]
+    assert rows[0].endswith("registered  a trusted publisher's record")
+    assert "trusted      not relied on  superseded" in rows[1]
+    assert f"by {STRANGER}  not trusted  not relied on  registered  information: its publisher" in rows[2]
+    # the why column starts at the same place on every line; the section comes before overall
+    whys = ["a trusted", "superseded by", "information"]
+    assert len({row.index(word) for row, word in zip(rows, whys, strict=True)}) == 1
+    assert start > lines.index(info_row)
+    assert lines[-1] == "overall   warn (warnings fail under --strict)"
+    assert "records" not in verdict(ok("integrity")).to_table()
+
+
+def test_table_escapes_a_hostile_why():
+    why = f"information: a stranger says\n{HOSTILE_NAME} \x1b[31mPASS\x1b[0m"
+    v = informed_verdict(why=why)
+    text = v.to_table()
+    assert not [c for c in RAW_CONTROLS if c in text]
+    row = next(line for line in text.splitlines() if STRANGER in line)
+    assert row.endswith("information: a stranger says a\\x1b[2K\\rPASS\\u202e.bin \\x1b[31mPASS\\x1b[0m")
+    assert text.splitlines()[-1].startswith("overall   warn")
+    # JSON stays exact
+    assert json.loads(v.to_json_text())["records"][2]["why"] == why

@@ -150,8 +150,9 @@ def _chromium() -> Iterator[Page]:
 
 
 def _verdict(subject: bytes, hostile: str) -> dict:
-    """A verdict document as the verify endpoint answers it (provenance.verdict), one line per status."""
-    from provenance.verdict import Check, Verdict
+    """A verdict document as the verify endpoint answers it (provenance.verdict), one line per status,
+    and the records seen: the trusted one relied on, a stranger's whose why carries ``hostile``."""
+    from provenance.verdict import Check, RecordSeen, Verdict
 
     checks = (
         Check("integrity", "pass", "OK", "all 3 files match the manifest", {"files": 3}),
@@ -159,8 +160,13 @@ def _verdict(subject: bytes, hostile: str) -> dict:
         Check("status", "warn", "DISPUTED", "1 dispute of this record", {"disputes": 1}),
         Check("copyright", "fail", "LICENSE_CONFLICT", f"licenses conflict: {hostile}", {"note": hostile}),
         Check("privacy", "unverifiable", "PRIVACY_UNVERIFIED", "no privacy claim was disclosed"),
+        Check("endorsements", "info", "DISPUTED", f"a stranger disputes it: {hostile}", {"disputers": 1}),
     )
-    return Verdict(subject=subject, record_id=bytes(32), checks=checks).to_json()
+    records = (
+        RecordSeen(bytes(32), "0x" + "ab" * 20, True, True, "registered", "a trusted publisher's record"),
+        RecordSeen(b"\x01" * 32, "0x" + "cd" * 20, False, False, "registered", f"information: {hostile}"),
+    )
+    return Verdict(subject=subject, record_id=bytes(32), checks=checks, records=records).to_json()
 
 
 def _wait_for_history(base_url: str, subject: str, count: int, timeout: float = 30) -> None:
@@ -348,6 +354,18 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
                 expect(row.locator(".badge")).to_have_text(check["status"])
                 expect(row.locator("td").nth(2)).to_have_text(check["code"])
                 expect(row.locator("td").nth(3)).to_have_text(check["message"])
+            info_row = rows.filter(has_text="DISPUTED").filter(has_text="info")
+            expect(info_row.locator(".badge")).to_have_class(re.compile(r"\bstatus-info\b"))  # neutral
+            expect(verdict.locator("#info-legend")).to_contain_text("weigh nothing")
+            seen = verdict.locator("#verdict-records table.records-seen tbody tr")
+            expect(seen).to_have_count(2)
+            for row, record in zip(seen.all(), verdict_json["records"], strict=True):
+                expect(row.locator("td").nth(0).locator("code")).to_have_attribute("title", record["recordId"])
+                expect(row.locator("td").nth(1).locator("a")).to_have_attribute("title", record["publisher"])
+                expect(row.locator("td").nth(2)).to_have_text("trusted" if record["trusted"] else "not trusted")
+                expect(row.locator("td").nth(3)).to_have_text("relied on" if record["relied"] else "not relied on")
+                expect(row.locator("td").nth(4)).to_have_text(record["state"])
+                expect(row.locator("td").nth(5)).to_have_text(record["why"])
             assert uses[-1] == "research"
             assert page.evaluate("window.__pwned") is None
             assert verdict.locator("img, script").count() == 0

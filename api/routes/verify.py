@@ -45,7 +45,7 @@ from api.service import Service
 from provenance.errors import ManifestError, PolicyError, ProvenanceError
 from provenance.manifest import FORMAT_VERSION, ManifestEntry
 from provenance.statement import Statement
-from provenance.verdict import CheckName, Code, Status, Verdict
+from provenance.verdict import CheckName, Code, RecordState, Status, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.policy import Policy
@@ -68,6 +68,19 @@ class CheckOut(BaseModel):
     evidence: dict[str, Any]
 
 
+class RecordSeenOut(BaseModel):
+    """One record of the verified subject, as the verdict saw it (provenance.verdict.RecordSeen)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    recordId: str = Field(pattern=r"^0x[0-9a-f]{64}$")
+    publisher: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
+    relied: bool = Field(description="the verdict rests on this record (then it is recordId); one at most")
+    trusted: bool = Field(description="the policy trusts the publisher")
+    state: RecordState
+    why: str = Field(min_length=1, description="why the verdict relied on this record, or why not (chain data: text)")
+
+
 class VerdictOut(BaseModel):
     """The verdict document (docs/verdicts.md, provenance/data/verdict.schema.json)."""
 
@@ -80,6 +93,9 @@ class VerdictOut(BaseModel):
     strict: bool
     exitCode: Literal[0, 1, 2]
     checks: list[CheckOut]
+    records: list[RecordSeenOut] = Field(
+        default_factory=list, description="every record of the subject the verifier saw, the one relied on first"
+    )
 
 
 class StatementAccepted(BaseModel):

@@ -507,7 +507,36 @@
         ),
       );
     });
-    return [head, table(["Check", "Status", "Code", "Reason", "Evidence"], rows, "verdict")];
+    const informed = checks.some((c) => pick(c, "status") === "info")
+      ? h("p", { class: "legend muted", id: "info-legend" }, "Info lines are shown for information (what anyone can write about this subject): they weigh nothing in the overall result.")
+      : null;
+    return [head, table(["Check", "Status", "Code", "Reason", "Evidence"], rows, "verdict"), informed, recordsSeen(listOf(verdict, "records"))];
+  }
+
+  // Every record of the subject the verifier saw, and which one the verdict relied on and why.
+  // The publisher and the why come from chain data anyone can write: text only.
+  function recordsSeen(list) {
+    if (!list.length) return null;
+    const rows = list.map((r) => {
+      const relied = pick(r, "relied") === true;
+      const trusted = pick(r, "trusted") === true;
+      return h(
+        "tr",
+        { class: relied ? "record-seen relied" : "record-seen" },
+        h("td", {}, hexCode(pick(r, "recordId"))),
+        h("td", {}, publisherLink(pick(r, "publisher"))),
+        h("td", {}, trusted ? "trusted" : h("span", { class: "muted" }, "not trusted")),
+        h("td", {}, relied ? h("span", { class: "badge relied-on" }, "relied on") : h("span", { class: "muted" }, "not relied on")),
+        h("td", {}, String(pick(r, "state") ?? "—")),
+        h("td", {}, String(pick(r, "why") ?? "")),
+      );
+    });
+    return h(
+      "div",
+      { id: "verdict-records" },
+      h("h3", {}, `Records of this subject the verdict weighed (${list.length})`),
+      table(["Record", "Publisher", "Trusted", "Relied on", "State", "Why"], rows, "records-seen"),
+    );
   }
 
   function recordStatus(r) {
