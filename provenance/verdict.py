@@ -330,11 +330,11 @@ class Verdict:
         ids = [r.record_id for r in records]
         if len(set(ids)) != len(ids):
             raise ValueError("a verdict lists each record it saw once")
-        relied = [r for r in records if r.relied]
-        if len(relied) > 1:
-            raise ValueError("a verdict relies on one record at most")
-        if relied and relied[0].record_id != self.record_id:
-            raise ValueError("the record a verdict relies on must be its record_id")
+        relied = [r.record_id for r in records if r.relied]
+        # several records are relied on when the policy trusts none of their publishers (the most restrictive
+        # decides): record_id is then the most restrictive one, and always one of them
+        if relied and self.record_id not in relied:
+            raise ValueError("a verdict's record_id must be one of the records it relies on")
         object.__setattr__(self, "records", tuple(sorted(records, key=lambda r: (not r.relied, not r.trusted))))
 
     # --- conclusions -------------------------------------------------------

@@ -49,10 +49,11 @@ from provenance.lineage import walk
 from provenance.manifest import Manifest
 from provenance.policy import Policy
 from provenance.record import Domain, Kind, ReasonCode, hex32
-from provenance.rules import ArtifactFacts, Lineage, evaluate
+from provenance.rules import ArtifactFacts, Erasure, Lineage, evaluate
 from provenance.signing import recover_record_signer
 from provenance.statement import Statement, statement_path_for
-from provenance.verdict import Check, CheckName, Code, Status, Verdict
+from provenance.trust import Candidate, Reliance, rely_on_parent, rely_on_subject
+from provenance.verdict import Check, CheckName, Code, RecordSeen, Status, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.index import Batch, HistoryEntry, Index, IndexedRecord
@@ -61,12 +62,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Verifier", "StatementSource", "NotFound", "Acceptance", "ACCEPTANCE_CHECKS"]
 
 MAX_LINEAGE = 256  # artifacts walked at most; a deeper graph is reported, not followed forever
+_MAX_INFORMATION = 10  # records nobody relied on, per ancestor, and information lines they give, at most
 
 
 class StatementSource(Protocol):
     """Where Statements and file digests come from (the local store, the service's index)."""
 
     def statements_for(self, subject: bytes) -> list[Statement]: ...
+
+    def statement(self, record_id: bytes) -> Statement | None: ...
 
     def files(self, sha256_hex: str) -> list[tuple[str, str]]: ...
 
@@ -143,17 +147,6 @@ def _why(code: str | None, reason: str) -> str:
     return f"{named}: {reason!r}" if reason else named
 
 
-def _revocation_reason(code: str | None, reason: str | None) -> str | None:
-    """The reason the rules read: the text, led by the code's name unless it is ``other`` (so that a
-    revocation with reason code ``erasure`` reads as one for erasure whatever its text says)."""
-    if code is None or code == ReasonCode.OTHER.label:
-        return reason
-    text = reason or ""
-    if text.lower().startswith(code):
-        return text
-    return f"{code}: {text}" if text else code
-
-
 # A Statement that fails one of these is not what it says (or not on this registry): its lineage is not
 # walked (no ancestor look-ups for parents anyone can write into a forged Statement) and the rules' lines
 # say why. An untrusted publisher is the policy's view, not a failure of the Statement: its lineage is judged.
@@ -167,6 +160,24 @@ def _not_evaluated(subject: bytes, failed: Check) -> list[Check]:
                   f"not evaluated: {failed.check} failed ({failed.code}); the rules are judged only for a "
                   "Statement whose integrity, authenticity and anchoring hold",
                   {"subject": subject, "notEvaluatedBecause": failed.check.value}) for rule in _RULES]
+
+
+_RANK = {Status.PASS: 0, Status.INFO: 0, Status.WARN: 1, Status.UNVERIFIABLE: 1, Status.FAIL: 2}
+
+
+def _restrictiveness(verdict: Verdict) -> tuple[int, int, int]:
+    """Sort key, most restrictive verdict first: its overall, then how many lines fail, then warn."""
+    fails = sum(c.status is Status.FAIL for c in verdict.checks)
+    doubts = sum(c.status in (Status.WARN, Status.UNVERIFIABLE) for c in verdict.checks)
+    return (-_RANK[verdict.overall], -fails, -doubts)
+
+
+def _state(candidate: Candidate) -> str:
+    if not candidate.anchored:
+        return "not anchored"
+    if candidate.revoked is not None:
+        return "revoked"
+    return "superseded" if candidate.successor is not None else "registered"
 
 
 class Verifier:
@@ -200,6 +211,8 @@ class Verifier:
         self._head = ledger.block_number() if head is None else head
         self._settled: Settled | None = None  # read when first needed (crosscheck), then fixed
         self._states: dict[bytes, RecordState] = {}
+        self._found: dict[bytes, list[_Found]] = {}  # subject -> its records (cleared when a Statement is given)
+        self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
 
     # ------------------------------------------------------------ entry points
 
@@ -212,9 +225,8 @@ class Verifier:
         actual = Manifest.from_path(path)
         if beside.exists():
             return self.verify_statement(Statement.from_file(beside), files=actual, path=path)
-        found = self._best(actual.subject)
-        if found.statement is not None or found.record is not None:
-            return self._verify(found, files=actual, path=path)
+        if self._candidates(actual.subject):
+            return self._verify_subject(actual.subject, files=actual, path=path)
         if path.is_file():
             return self._verify_single_file(path, actual)
         raise NotFound(
@@ -225,21 +237,22 @@ class Verifier:
 
     def verify_subject(self, subject: bytes) -> Verdict:
         """By subject alone: no files are checked, the rest is."""
-        found = self._best(subject)
-        if found.statement is None and found.record is None:
+        if not self._candidates(subject):
             return Verdict(subject, None, (Check(
                 CheckName.ANCHORING, Status.FAIL, Code.NOT_REGISTERED,
                 f"No record of {_short(subject)} is registered in registry {self.ledger.registry} "
                 f"on chain {self.ledger.chain_id}, and no Statement of it is known",
                 {"subject": subject},
             ),))
-        return self._verify(found)
+        return self._verify_subject(subject)
 
     def verify_statement(self, statement: Statement, *, files: Manifest | None = None,
                          path: Path | None = None) -> Verdict:
-        self._given.setdefault(statement.subject, []).insert(0, statement)
-        return self._verify(_Found(statement.subject, statement, self._chain_record(statement)), files=files,
-                            path=path)
+        """The artifact a Statement speaks for. Possession decides nothing (DESIGN.md, "Whose word counts"):
+        the Statement is one of its subject's records, weighed by trust like the others; one whose record
+        is not in this registry is judged as well, so that what it says wrong is said."""
+        self._give(statement)
+        return self._verify_subject(statement.subject, files=files, path=path, given=statement)
 
     def accept_statement(self, statement: Statement) -> Acceptance:
         """Whether a publisher's Statement may be kept (a service learns batched records from them).
@@ -253,7 +266,8 @@ class Verifier:
         acceptance = Acceptance(statement, self.ledger.registry or "", self.ledger.chain_id)
         if acceptance.other_registry:
             return acceptance
-        verdict = self.verify_statement(statement)
+        self._give(statement)
+        verdict = self._verify(_Found(statement.subject, statement, self._chain_record(statement)))
         checks = tuple(c for c in verdict.checks if c.check in ACCEPTANCE_CHECKS)
         refused = tuple(c for c in checks if c.status is Status.FAIL or c.code in _REFUSING)
         return replace(acceptance, checks=checks, refused_by=refused)
@@ -285,28 +299,170 @@ class Verifier:
     def _chain_record(self, statement: Statement) -> IndexedRecord | None:
         return self.index.record(statement.record_id)
 
-    def _best(self, subject: bytes) -> _Found:
-        """The record to verify: a trusted publisher's first, then one not revoked, newest first."""
-        candidates = self._candidates(subject)
-        return candidates[0] if candidates else _Found(subject, None, None)
+    def _give(self, statement: Statement) -> None:
+        """A Statement the caller holds: first among the copies of its record."""
+        self._given.setdefault(statement.subject, []).insert(0, statement)
+        self._found.pop(statement.subject, None)
 
     def _candidates(self, subject: bytes) -> list[_Found]:
-        """Every record known for ``subject``, best first (see :meth:`_best`)."""
+        """Every record known for ``subject``: from Statements (given, then the sources) and from the chain."""
+        cached = self._found.get(subject)
+        if cached is not None:
+            return cached
         statements = self._statements(subject)
         chain = {bytes.fromhex(r.record_id[2:]): r for r in self.index.records_by_subject(subject)}
         candidates = [_Found(subject, s, chain.get(s.record_id) or self.index.record(s.record_id)) for s in statements]
         covered = {s.record_id for s in statements}
         candidates += [_Found(subject, None, r) for rid, r in chain.items() if rid not in covered]
+        self._found[subject] = candidates
+        return candidates
 
-        def rank(found: _Found) -> tuple[bool, bool, bool, int]:
-            publisher = found.statement.publisher if found.statement else found.on_chain.publisher
-            revoked = bool(found.record and found.record.revoked)
-            block = found.record.block_number if found.record else -1
-            return (not self.policy.is_trusted_publisher(publisher), revoked, found.statement is None, -block)
+    def _found_by_record(self, record_id: bytes) -> _Found | None:
+        """The record with this id (a successor, a pinned parent), found through its subject."""
+        subject: bytes | None = None
+        record = self.index.record(record_id)
+        if record is not None and record.subject is not None:
+            subject = bytes.fromhex(record.subject[2:])
+        else:
+            for statements in self._given.values():
+                subject = next((s.subject for s in statements if s.record_id == record_id), subject)
+            for source in self.sources:
+                if subject is None:
+                    found = source.statement(record_id)
+                    subject = found.subject if found is not None else None
+        if subject is None:
+            return None  # a batched record whose Statement no source holds: its subject is unknown
+        return next((f for f in self._candidates(subject) if self._record_id(f) == record_id), None)
 
-        return sorted(candidates, key=rank)
+    @staticmethod
+    def _record_id(found: _Found) -> bytes:
+        return found.statement.record_id if found.statement is not None else bytes.fromhex(found.on_chain.record_id[2:])
+
+    def _candidate(self, found: _Found) -> Candidate:
+        """What trust reads of a record: who published it, whether it is in this registry, its corrections."""
+        rid = self._record_id(found)
+        known = self._trust.get(rid)
+        if known is not None:
+            return known
+        block = -1
+        if found.statement is not None:
+            publisher = found.statement.publisher
+            lines, _ = self._anchoring_by_events(found.statement, found.record)
+            anchored = any(c.code in (Code.OK, Code.UNCONFIRMED) for c in lines)
+            if anchored:
+                block = int(lines[0].evidence.get("block", -1))
+        else:
+            record = found.on_chain
+            publisher = record.publisher
+            batch = self._accepted_batch(None, record) if record.batch_root is not None else None
+            anchored = record.batch_root is None or batch is not None
+            block = record.block_number if record.batch_root is None else (batch.block_number if batch else -1)
+        revoked: str | None = None
+        successor: bytes | None = None
+        for entry in self._record_events(rid):
+            if entry.event == "RecordRevoked" and revoked is None:
+                revoked = entry.details.get("reason_code") or ReasonCode.OTHER.label
+            elif entry.event == "RecordSuperseded" and entry.details.get("successor"):
+                successor = bytes.fromhex(entry.details["successor"][2:])
+        candidate = Candidate(rid, found.subject, publisher, anchored, block, revoked, successor)
+        self._trust[rid] = candidate
+        return candidate
+
+    def _look_up(self, record_id: bytes) -> Candidate | None:
+        known = self._trust.get(record_id)
+        if known is not None:
+            return known
+        found = self._found_by_record(record_id)
+        return self._candidate(found) if found is not None else None
 
     # ------------------------------------------------------------ the checks
+
+    def _verify_subject(self, subject: bytes, *, files: Manifest | None = None, path: Path | None = None,
+                        given: Statement | None = None) -> Verdict:
+        """The verdict on a subject by the records trust relies on (:mod:`provenance.trust`), the most
+        restrictive first, with every record of the subject listed and the others as information."""
+        found = self._candidates(subject)
+        by_id = {self._record_id(f): f for f in found}
+        candidates = [self._candidate(f) for f in found]
+        reliance = rely_on_subject(candidates, self.policy, self._look_up)
+        judged = [f for c in reliance.relied if (f := by_id.get(c.record_id) or self._found_by_record(c.record_id))]
+        trusting = [self._candidate(f) for f in judged]
+        if given is not None and (self._foreign(given) or not self._candidate(by_id[given.record_id]).anchored):
+            # what a Statement in hand says wrong is said: one not in this registry is judged too (one made for
+            # another chain or registry shares its record id with the record here, so it is judged as given)
+            judged.insert(0, _Found(subject, given, self._chain_record(given)))
+            trusting.insert(0, Candidate(given.record_id, subject, given.publisher, anchored=False))
+        if not judged:  # nothing of it is in the registry: judged on the best Statement, which says why
+            judged = [min(found, key=lambda f: (f.statement is None, not self._trusted_found(f)))]
+            trusting = [self._candidate(judged[0])]
+        verdicts = [self._verify(f, files=files, path=path) for f in judged]
+        seen = candidates + [c for c in trusting if c.record_id not in by_id]
+        return self._combined(subject, verdicts, trusting, seen, reliance)
+
+    def _foreign(self, statement: Statement) -> bool:
+        """Made for another chain or registry than the one read here."""
+        return statement.chain_id != self.ledger.chain_id \
+            or statement.registry.lower() != (self.ledger.registry or "").lower()
+
+    def _trusted_found(self, found: _Found) -> bool:
+        publisher = found.statement.publisher if found.statement is not None else found.on_chain.publisher
+        return self.policy.is_trusted_publisher(publisher)
+
+    def _combined(self, subject: bytes, verdicts: list[Verdict], judged: list[Candidate],
+                  candidates: list[Candidate], reliance: Reliance) -> Verdict:
+        """One verdict from the verdicts of every judged record: the most restrictive one's lines, the
+        other records' problems that it lacks, who claims what, and the rest of the records as information."""
+        order = sorted(range(len(verdicts)), key=lambda i: _restrictiveness(verdicts[i]))
+        primary = verdicts[order[0]]
+        checks = list(primary.checks)
+        seen = {(c.check, c.code, c.message) for c in checks}
+        for i in order[1:]:
+            for line in verdicts[i].checks:
+                key = (line.check, line.code, line.message)
+                if line.status in (Status.FAIL, Status.WARN, Status.UNVERIFIABLE) and key not in seen \
+                        and line.check is not CheckName.INTEGRITY:
+                    checks.append(Check(line.check, line.status, line.code, line.message,
+                                        {**line.evidence, "recordId": judged[i].record_id}))
+                    seen.add(key)
+        untrusted = [c for c in judged if not self.policy.is_trusted_publisher(c.publisher)]
+        if len(judged) > 1 and untrusted:
+            said = "; ".join(f"{c.publisher}: record {_short(c.record_id)}, {self._claimed(c, verdicts[i])}"
+                             for i, c in enumerate(judged))
+            agree = len({verdicts[i].overall for i in range(len(judged))}) == 1
+            checks.append(Check(
+                CheckName.AUTHENTICITY, self.policy.status_of(Code.UNTRUSTED_PUBLISHER), Code.UNTRUSTED_PUBLISHER,
+                f"{len(judged)} records of this subject count and the policy trusts none of their publishers; "
+                f"they {'agree on the outcome' if agree else 'disagree'} ({said}). The verdict judges by the most "
+                "restrictive; a policy that trusts one of these publishers settles it",
+                {"subject": subject, "records": [c.record_id for c in judged],
+                 "publishers": [c.publisher for c in judged]}))
+        judged_ids = {c.record_id for c in judged}
+        replaced = {r for earlier in reliance.replaced.values() for r in earlier}
+        for c in candidates:
+            if c.record_id in judged_ids or c.record_id in replaced or not c.anchored:
+                continue
+            checks.append(Check(
+                CheckName.AUTHENTICITY, Status.INFO, Code.UNTRUSTED_PUBLISHER,
+                f"Record {_short(c.record_id)} of this subject by {c.publisher} is not relied on "
+                f"({reliance.why.get(c.record_id, 'not trusted')})",
+                {"subject": subject, "recordId": c.record_id, "publisher": c.publisher}))
+        records = tuple(RecordSeen(
+            record_id=c.record_id, publisher=c.publisher, relied=c.record_id in judged_ids,
+            trusted=self.policy.is_trusted_publisher(c.publisher), state=_state(c),
+            why=reliance.why.get(c.record_id) or "the Statement given with the artifact, not in this registry",
+        ) for c in candidates)
+        return Verdict(subject, primary.record_id, tuple(checks), records=records)
+
+    def _claimed(self, candidate: Candidate, verdict: Verdict) -> str:
+        """Who claims what, in a few words: a record's license, personal data and outcome."""
+        found = self._found_by_record(candidate.record_id)
+        view = self._claims(found.statement)[1] if found is not None and found.statement is not None else {}
+        facts = ArtifactFacts(subject=candidate.subject, kind=Kind.OTHER, claims=view)
+        license_ = facts.claim("copyright.license", "undisclosed")
+        personal = facts.claim("privacy.personal_data", "undisclosed")
+        state = _state(candidate)
+        return f"license {license_}, personal data {personal}, {state}, overall {verdict.overall}"
+
 
     def _verify(self, found: _Found, *, files: Manifest | None = None, path: Path | None = None) -> Verdict:
         statement = found.statement
@@ -386,26 +542,43 @@ class Verifier:
                     member = item.get("path")
                     if isinstance(member, str):
                         hits.append((hex32(given.subject), member))
-        for subject_hex, member in hits:
+        judged: list[tuple[bool, Verdict]] = []
+        for subject_hex, member in dict.fromkeys(hits):
             subject = bytes.fromhex(subject_hex[2:])
-            found = self._best(subject)
-            if found.statement is None or found.statement.manifest is None:
+            manifests = [f.statement.manifest for f in self._candidates(subject)
+                         if f.statement is not None and f.statement.manifest is not None]
+            if not manifests or any(subject == v.subject for _, v in judged):
                 continue
-            registered = Manifest.from_dict(found.statement.manifest)
+            registered = Manifest.from_dict(manifests[0])
             if member not in registered or registered.entry(member).sha256 != entry.sha256:
                 continue
             proof = registered.proof(member)
-            leaf = registered.entry(member).leaf
-            ok = merkle.verify(subject, leaf, proof)
+            ok = merkle.verify(subject, registered.entry(member).leaf, proof)
             check = Check(
                 CheckName.INTEGRITY, Status.PASS if ok else Status.FAIL, Code.OK if ok else Code.BAD_PROOF,
                 (f"{path.name} is {member} of the registered artifact (inclusion proof against its subject)"
                  if ok else f"The inclusion proof of {member} does not lead to the subject"),
                 {"subject": subject, "path": member, "proof": proof},
             )
-            verdict = self._verify(found)
+            verdict = self._verify_subject(subject)
             rest = tuple(c for c in verdict.checks if c.check is not CheckName.INTEGRITY)
-            return Verdict(verdict.subject, verdict.record_id, (check, *rest))
+            trusted = any(r.relied and r.trusted for r in verdict.records)
+            judged.append((trusted, Verdict(verdict.subject, verdict.record_id, (check, *rest), verdict.records)))
+        if judged:
+            # the file alone cannot tell which artifact it came from: a trusted publisher's artifact decides,
+            # else the most restrictive of them (a stranger's artifact holding a copy never makes it pass)
+            pool = [v for trusted, v in judged if trusted] or [v for _, v in judged]
+            chosen = min(pool, key=_restrictiveness)
+            others = [v for _, v in judged if v is not chosen]
+            if not others:
+                return chosen
+            note = Check(CheckName.INTEGRITY, Status.INFO, Code.UNTRUSTED_PUBLISHER,
+                         f"{path.name} is also part of {len(others)} other registered artifact(s) "
+                         f"({', '.join(_short(v.subject) for v in others)}); the verdict is about "
+                         f"{_short(chosen.subject)}, "
+                         + ("a trusted publisher's artifact" if any(t for t, _ in judged) else "the most restrictive"),
+                         {"subject": chosen.subject, "alsoIn": [v.subject for v in others]})
+            return Verdict(chosen.subject, chosen.record_id, (*chosen.checks, note), chosen.records)
         raise NotFound(
             f"no registered artifact is known to contain {path} (sha256 {entry.sha256_hex})",
             hint="verify the whole artifact, or its Statement",
@@ -706,10 +879,9 @@ class Verifier:
             subject=found.subject, kind=kind, publisher=publisher, record_id=rid, registered_at=registered_at,
             uri=uri, parents=tuple(parents), claims=claims,
             revoked_at=revoked[0].block_time if revoked else None,
-            revocation_reason=(
-                _revocation_reason(revoked[0].details.get("reason_code"), revoked[0].details.get("reason"))
-                if revoked else None
-            ),
+            revocation_reason=(revoked[0].details.get("reason") or "") if revoked else None,
+            revocation_code=(revoked[0].details.get("reason_code") or ReasonCode.OTHER.label) if revoked else None,
+            erasure=self._erasure(rid),
             successor=successor, successor_registered_at=successor_at,
             endorsements=tuple(e.actor for e in events if e.event == "RecordEndorsed" and e.actor is not None),
             disputes=tuple(e.actor for e in events if e.event == "RecordDisputed" and e.actor is not None),
@@ -717,11 +889,20 @@ class Verifier:
             statement_missing=statement is None,  # no claims could be read: said so, not "not disclosed"
         )
 
+    def _erasure(self, record_id: bytes) -> Erasure | None:
+        """The record's revocation or supersession with reason code ``erasure``, if its publisher made one."""
+        for entry in self._record_events(record_id):
+            if entry.event in ("RecordRevoked", "RecordSuperseded") \
+                    and entry.details.get("reason_code") == ReasonCode.ERASURE.label:
+                action = "revoked" if entry.event == "RecordRevoked" else "superseded"
+                return Erasure(action, entry.block_time, entry.details.get("reason") or "")
+        return None
+
     def _evaluate(self, root: ArtifactFacts) -> list[Check]:
         """The rules over the lineage. An ancestor subject with several records (anyone may register
         any subject) is judged by each of them in turn and every problem found is kept: picking one
         record would let a second registration hide a revocation or an opt-out of the first."""
-        lineage, alternatives, unanchored, doubted = self._lineage(root)
+        lineage, alternatives, unanchored, doubted, information = self._lineage(root)
         checks = evaluate(lineage, self.policy)
         for subject, others in alternatives.items():
             for other in others:
@@ -730,6 +911,24 @@ class Verifier:
                 for check in evaluate(replace(lineage, artifacts=artifacts), self.policy):
                     if check.code is not Code.OK and check not in checks:
                         checks.append(check)
+        said = {(c.check, c.code) for c in checks}
+        notes: list[Check] = []
+        for subject, others in information.items():  # what records nobody relied on would change: information
+            for other in others:
+                artifacts = dict(lineage.artifacts)
+                artifacts[subject] = other
+                for check in evaluate(replace(lineage, artifacts=artifacts), self.policy):
+                    if check.status in (Status.PASS, Status.INFO) or (check.check, check.code) in said \
+                            or check.code is Code.UNTRUSTED_PUBLISHER:
+                        continue
+                    said.add((check.check, check.code))
+                    notes.append(Check(
+                        check.check, Status.INFO, check.code,
+                        f"Not relied on: record {_short(other.record_id or b'')} of {_short(subject)} by "
+                        f"{other.publisher} would say: {check.message}",
+                        {**check.evidence, "recordId": other.record_id, "publisher": other.publisher,
+                         "wouldBe": check.status.value}))
+        checks += notes[:_MAX_INFORMATION]
         for facts in unanchored:  # CLAIMS.md: an ancestor that is not registered -> PARENT_UNKNOWN
             checks.append(Check(
                 CheckName.LINEAGE, self.policy.status_of(Code.PARENT_UNKNOWN), Code.PARENT_UNKNOWN,
@@ -745,7 +944,7 @@ class Verifier:
                 f"{line.code}): {line.message}",
                 {**line.evidence, "subject": root.subject, "ancestor": facts.subject},
             ))
-        problems = {c.check for c in checks if c.code is not Code.OK}
+        problems = {c.check for c in checks if c.status not in (Status.PASS, Status.INFO)}
         return [c for c in checks if c.code is not Code.OK or c.check not in problems]
 
     def _ancestor_facts(self, found: _Found) -> tuple[ArtifactFacts, bool, list[Check]]:
@@ -763,35 +962,67 @@ class Verifier:
         doubted = [c for c in own if c.status is Status.UNVERIFIABLE and "settledBlock" in c.evidence]
         return self._facts(found, own_checks=own), on_chain, doubted
 
-    def _lineage(
-        self, root: ArtifactFacts
-    ) -> tuple[Lineage, dict[bytes, list[ArtifactFacts]], list[ArtifactFacts], list[tuple[ArtifactFacts, Check]]]:
-        """The lineage with the best record of each ancestor, the facts of its other records, the
-        ancestors none of whose records is on chain (and did not fail otherwise), and the ancestors'
-        lines the registry's storage contradicts."""
+    def _lineage(self, root: ArtifactFacts) -> tuple[
+        Lineage, dict[bytes, list[ArtifactFacts]], list[ArtifactFacts], list[tuple[ArtifactFacts, Check]],
+        dict[bytes, list[ArtifactFacts]],
+    ]:
+        """The lineage with a relied-on record of each ancestor, the facts of its other relied-on
+        records, the ancestors none of whose records is on chain (and did not fail otherwise), the
+        ancestors' lines the registry's storage contradicts, and the facts of records nobody relied on
+        (shown as information)."""
         doubted: dict[bytes, list[tuple[ArtifactFacts, Check]]] = {}
+        pinned: dict[bytes, set[bytes]] = {}  # parent subject -> the record ids children pinned for it
+        named_by: dict[bytes, set[str]] = {}  # parent subject -> publishers of children naming it without a pin
+        used: dict[bytes, tuple[frozenset[bytes], frozenset[str]]] = {}
+        information: dict[bytes, list[ArtifactFacts]] = {}  # records of an ancestor nobody relied on
 
         def look_up(subject: bytes) -> tuple[ArtifactFacts, list[ArtifactFacts], bool] | None:
-            """The facts of the best record, of the others, and whether any of them is on chain."""
+            """The facts of the relied-on record(s) (:func:`provenance.trust.rely_on_parent`) and whether
+            any of them is on chain."""
             if subject == root.subject:
                 return root, [], True
-            candidates = self._candidates(subject)
-            if not candidates:
+            used[subject] = (frozenset(pinned.get(subject, ())), frozenset(named_by.get(subject, ())))
+            found = self._candidates(subject)
+            by_id = {self._record_id(f): f for f in found}
+            reliance = rely_on_parent(subject, [self._candidate(f) for f in found], self.policy, self._look_up,
+                                      pinned=used[subject][0], named_by=used[subject][1])
+            relied = [(c, f) for c in reliance.relied
+                      if (f := by_id.get(c.record_id) or self._found_by_record(c.record_id)) is not None]
+            if not relied:
                 return None
-            facts, on_chain, doubts = self._ancestor_facts(candidates[0])
-            doubted[subject] = [(facts, line) for line in doubts]
-            others = []
-            for other in candidates[1:]:
-                alternative, also, doubts = self._ancestor_facts(other)
-                on_chain = on_chain or also
-                others.append(alternative)
-                doubted[subject] += [(alternative, line) for line in doubts]
-            return facts, others, on_chain
+            mentioned = {c.record_id for c in reliance.relied} | {r for rs in reliance.replaced.values() for r in rs}
+            unrelied = [f for f in found if self._record_id(f) not in mentioned and self._candidate(f).anchored]
+            information[subject] = [replace(self._ancestor_facts(f)[0], subject=subject)
+                                    for f in unrelied[:_MAX_INFORMATION]]
+            all_facts: list[ArtifactFacts] = []
+            on_chain = False
+            doubted[subject] = []
+            for candidate, record in relied:
+                facts, anchored, doubts = self._ancestor_facts(record)
+                earlier = reliance.replaced.get(candidate.record_id, ())
+                erasure = facts.erasure or next((e for r in earlier if (e := self._erasure(r)) is not None), None)
+                facts = replace(facts, subject=subject, replaced=earlier, erasure=erasure)
+                on_chain = on_chain or anchored
+                all_facts.append(facts)
+                doubted[subject] += [(facts, line) for line in doubts]
+            return all_facts[0], all_facts[1:], on_chain
 
         def parents_of(_: bytes, found: tuple[ArtifactFacts, list[ArtifactFacts], bool]) -> list[bytes]:
-            return [p for facts in (found[0], *found[1]) for p in facts.derived_from()]
+            parents: list[bytes] = []
+            for facts in (found[0], *found[1]):
+                pins = facts.pins()
+                for parent in facts.derived_from():
+                    if parent in pins:
+                        pinned.setdefault(parent, set()).add(pins[parent])
+                    elif facts.publisher is not None:
+                        named_by.setdefault(parent, set()).add(facts.publisher)
+                    parents.append(parent)
+            return parents
 
-        walked = walk(root.subject, look_up, parents_of, max_nodes=MAX_LINEAGE)
+        for _ in range(4):  # a child reached after its parent was looked up may pin another record: again
+            walked = walk(root.subject, look_up, parents_of, max_nodes=MAX_LINEAGE)
+            if all(used[s] == (frozenset(pinned.get(s, ())), frozenset(named_by.get(s, ()))) for s in used):
+                break
         ancestors: list[ArtifactFacts] = []
         alternatives: dict[bytes, list[ArtifactFacts]] = {}
         unanchored: list[ArtifactFacts] = []
@@ -810,4 +1041,5 @@ class Verifier:
                       if p not in reached] if walked.truncated else [])
         lineage = Lineage.build(root, ancestors, walked.unknown, unchecked=unchecked,
                                 limit=MAX_LINEAGE if walked.truncated else None)
-        return lineage, alternatives, unanchored, lines
+        shown = {subject: information[subject] for subject in walked.found if information.get(subject)}
+        return lineage, alternatives, unanchored, lines, shown

@@ -7,7 +7,7 @@ import pytest
 
 from provenance.policy import Policy
 from provenance.record import Kind
-from provenance.rules import ArtifactFacts, Lineage, LineageError, evaluate, is_erasure_reason, is_public_uri
+from provenance.rules import ArtifactFacts, Erasure, Lineage, LineageError, evaluate, is_public_uri
 from provenance.verdict import Check, CheckName, Code, Status, Verdict, verdict_schema
 
 DATA_PUB = "0x" + "d1" * 20
@@ -80,7 +80,9 @@ def three_generations(data=None, base=None, tune=None) -> Lineage:
 
 
 def run(lineage: Lineage, policy: Policy | None = None, **policy_data) -> list[Check]:
+    """The rules under a policy that trusts the lineage's publishers unless ``trusted_publishers`` says otherwise."""
     if policy is None:
+        policy_data.setdefault("trusted_publishers", [DATA_PUB, MODEL_PUB])
         policy = Policy.from_mapping(policy_data)
     return evaluate(lineage, policy)
 
@@ -99,7 +101,7 @@ def one(checks: list[Check], code: Code, status: Status, check: CheckName | None
 
 
 def problems(checks: list[Check]) -> list[tuple[str, str]]:
-    return [(c.code.value, c.status.value) for c in checks if c.status is not Status.PASS]
+    return [(c.code.value, c.status.value) for c in checks if c.status not in (Status.PASS, Status.INFO)]
 
 
 # --- clean lineages ---------------------------------------------------------------
@@ -452,7 +454,9 @@ def test_dp_delta_budget():
 
 
 def test_erasure_affected_until_a_successor_is_registered():
-    erased = {"revoked_at": T0 + 30 * DAY, "revocation_reason": "Erasure request #114 (GDPR Art. 17)"}
+    erased = {"revoked_at": T0 + 30 * DAY, "revocation_reason": "Erasure request #114 (GDPR Art. 17)",
+              "revocation_code": "erasure",
+              "erasure": Erasure("revoked", T0 + 30 * DAY, "Erasure request #114 (GDPR Art. 17)")}
     checks = run(three_generations(data=erased))
     check = one(checks, Code.ERASURE_AFFECTED, Status.FAIL, CheckName.PRIVACY)
     assert short(DATASET) in check.message and "after this artifact was registered" in check.message
@@ -475,11 +479,22 @@ def test_erasure_affected_until_a_successor_is_registered():
 
 
 def test_other_revocations_are_not_erasure():
-    checks = run(three_generations(data={"revoked_at": T0 + 30 * DAY, "revocation_reason": "wrong license"}))
+    checks = run(three_generations(data={"revoked_at": T0 + 30 * DAY, "revocation_reason": "wrong license",
+                                         "revocation_code": "wrong_claims"}))
     assert only(checks, Code.ERASURE_AFFECTED) == []
-    assert "wrong license" in one(checks, Code.PARENT_FAILED, Status.FAIL).message
-    assert is_erasure_reason("data erased on request") and is_erasure_reason("ERASURE")
-    assert not is_erasure_reason("eraser") and not is_erasure_reason(None)
+    line = one(checks, Code.PARENT_FAILED, Status.FAIL)
+    assert "wrong license" in line.message and "wrong_claims" in line.message
+    # erasure is a reason code, not a word: free text saying "erasure" under another code is no erasure
+    worded = run(three_generations(data={"revoked_at": T0 + 30 * DAY, "revocation_reason": "erasure request",
+                                         "revocation_code": "other"}))
+    assert only(worded, Code.ERASURE_AFFECTED) == []
+
+
+def test_superseded_for_erasure_reaches_descendants():
+    """Privacy 5 (second edition): a supersession whose reason code is erasure affects descendants too."""
+    erased = {"erasure": Erasure("superseded", T0 + 30 * DAY, "request 2026-7")}
+    check = one(run(three_generations(data=erased)), Code.ERASURE_AFFECTED, Status.FAIL, CheckName.PRIVACY)
+    assert "superseded for erasure" in check.message and check.evidence["erasure"] == "superseded"
 
 
 @pytest.mark.parametrize(
@@ -559,11 +574,27 @@ def test_deep_lineage_is_walked_without_recursion():
 # --- endorsements ----------------------------------------------------------------------
 
 
-def test_disputed_by_a_trusted_auditor_fails_by_anyone_else_warns():
+def test_disputed_by_a_trusted_party_fails_by_anyone_else_is_information():
     disputed = Lineage.build(dataset(disputes=(AUDITOR,)))
     check = one(run(disputed, trusted_auditors=[AUDITOR]), Code.DISPUTED, Status.FAIL, CheckName.ENDORSEMENTS)
     assert AUDITOR in check.message
-    one(run(disputed), Code.DISPUTED, Status.WARN)
+    one(run(disputed, trusted_publishers=[AUDITOR]), Code.DISPUTED, Status.FAIL)  # a trusted publisher's word counts
+    info = one(run(disputed), Code.DISPUTED, Status.INFO)
+    assert "does not trust" in info.message
+    # information weighs nothing: the endorsements line still passes, and --strict has nothing to fail on
+    assert problems(run(disputed)) == []
+    assert [c.code for c in run(disputed) if c.check is CheckName.ENDORSEMENTS] == [Code.OK, Code.DISPUTED]
+
+
+def test_an_ancestor_from_an_untrusted_publisher_is_named_with_the_policys_status():
+    """CLAIMS.md, second edition: the trust policy applies to ancestors too."""
+    lineage = three_generations()
+    line = one(run(lineage, trusted_publishers=[MODEL_PUB]), Code.UNTRUSTED_PUBLISHER, Status.FAIL, CheckName.LINEAGE)
+    assert short(DATASET) in line.message and DATA_PUB in line.message
+    assert line.evidence["publisher"] == DATA_PUB
+    warned = only(run(lineage, trusted_publishers=[]), Code.UNTRUSTED_PUBLISHER)
+    assert {c.status for c in warned} == {Status.WARN} and len(warned) == 2  # the dataset and the base model
+    assert only(run(lineage), Code.UNTRUSTED_PUBLISHER) == []
 
 
 def test_a_trusted_auditors_dispute_of_an_ancestor_warns():
@@ -590,7 +621,8 @@ def test_required_endorsement():
 @pytest.mark.parametrize(
     ("change", "code"),
     [
-        ({"revoked_at": T0 + 40 * DAY, "revocation_reason": "erasure: request 2026-114"}, Code.ERASURE_AFFECTED),
+        ({"revoked_at": T0 + 40 * DAY, "revocation_reason": "request 2026-114", "revocation_code": "erasure",
+          "erasure": Erasure("revoked", T0 + 40 * DAY, "request 2026-114")}, Code.ERASURE_AFFECTED),
         ({"copyright__license": "CC-BY-NC-4.0", "copyright__commercial_use": False}, Code.USE_NOT_PERMITTED),
         ({"copyright__training_mining__ai_training": "notAllowed"}, Code.TRAINING_NOT_ALLOWED),
         ({"copyright__tdm_reservation": True}, Code.TRAINING_NOT_ALLOWED),
@@ -641,7 +673,8 @@ def test_rule_checks_fit_the_verdict_schema():
     validator = jsonschema.Draft202012Validator(verdict_schema())
     messy = three_generations(
         data={"privacy__personal_data": "present", "privacy__lawful_basis": None, "disputes": (AUDITOR,),
-              "copyright__license": "CC-BY-SA-4.0", "revoked_at": T0 + 40 * DAY, "revocation_reason": "erasure"},
+              "copyright__license": "CC-BY-SA-4.0", "revoked_at": T0 + 40 * DAY, "revocation_reason": "erasure",
+              "erasure": Erasure("revoked", T0 + 40 * DAY, "erasure")},
         base=dp(9),
         tune={**dp(9), "privacy__personal_data": "unknown", "uri": "https://hub.example/m",
               "privacy__confidentiality": "red", "disputes": (STRANGER,)},

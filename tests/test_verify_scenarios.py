@@ -40,7 +40,7 @@ from provenance.ledger import Ledger
 from provenance.manifest import Manifest
 from provenance.policy import Policy
 from provenance.publish import Prepared, Publisher, prepare
-from provenance.record import Kind, Record, hex32
+from provenance.record import Kind, ReasonCode, Record, hex32
 from provenance.signing import sign_record
 from provenance.statement import Anchor, Statement
 from provenance.store import Store
@@ -89,8 +89,14 @@ def claims_for(kind: str, changes: dict | None = None, *, disclose=("copyright",
     return data
 
 
-def base(subject: bytes, relation: str = "finetune") -> dict:
-    return {"subject": hex32(subject), "relation": relation}
+def base(subject: bytes, relation: str = "finetune", record: bytes | None = None) -> dict:
+    ref = {"subject": hex32(subject), "relation": relation}
+    return ref if record is None else {**ref, "record": hex32(record)}
+
+
+def pinned(parent: Statement) -> dict:
+    """A ``trained_on`` entry pinning ``parent``'s record (the record the child relied on)."""
+    return {"subject": hex32(parent.subject), "record": hex32(parent.record_id)}
 
 
 def codes_of(verdict: Verdict, check: CheckName | str | None = None) -> dict[Code, set[Status]]:
@@ -512,15 +518,16 @@ def test_disclosure_mismatch_when_a_disclosed_value_is_altered(world):
 
 
 @pytest.mark.covers(Code.DISPUTED)
-def test_disputed_fails_for_a_trusted_auditor_and_warns_for_anyone_else(world, tmp_path):
+def test_disputed_fails_for_a_trusted_auditor_and_is_information_for_anyone_else(world, tmp_path):
     path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
     statement = world.register("acme", claims_for("model"), path=path)
     policy = world.policy("acme", auditors=["auditor"])
     world.publisher("stranger").dispute(statement.record_id, b"\x11" * 32, "https://example.org/dispute")
     verdict = world.verifier(policy).verify_path(path)
-    line = expect(verdict, Code.DISPUTED, Status.WARN, "endorsements")
+    line = expect(verdict, Code.DISPUTED, Status.INFO, "endorsements")
     assert world.account("stranger").address in line.evidence["disputers"]
-    assert verdict.exit_code() == 0
+    assert verdict.overall is Status.PASS and verdict.exit_code() == 0
+    assert verdict.exit_code(strict=True) == 0  # a stranger's dispute fails no --strict pipeline
 
     world.publisher("auditor").dispute(statement.record_id, b"\x22" * 32, "https://example.org/audit")
     verdict = world.verifier(policy).verify_path(path)
@@ -568,7 +575,7 @@ def test_generations_erasure_of_the_dataset_shows_on_the_fine_tune(world, tmp_pa
     all_pass(world.verifier(trusting_all(world)).verify_path(gen.tune_path))
 
     world.prove("datahub", gen.dataset)
-    world.publisher("datahub").revoke(gen.dataset.record_id, ERASURE_REASON)
+    world.publisher("datahub").revoke(gen.dataset.record_id, ERASURE_REASON, ReasonCode.ERASURE)
     verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
     line = expect(verdict, Code.ERASURE_AFFECTED, Status.FAIL, "privacy")
     assert line.evidence["ancestor"] == hex32(gen.dataset.subject)
@@ -641,13 +648,14 @@ def test_training_not_allowed_excused_by_an_endorsement_of_the_verified_record_o
 
 def _model_on(world: World, tmp_path: Path, dataset_changes: dict, model_changes: dict | None = None, *,
               data_pub: str = "datahub", model_pub: str = "acme", model_kind: str = "model",
-              as_parent: bool = False) -> tuple[Statement, Statement, Path]:
-    """A dataset (direct, subject only) and an artifact with files derived from it (batched)."""
+              as_parent: bool = False, pin: bool = False) -> tuple[Statement, Statement, Path]:
+    """A dataset (direct, subject only) and an artifact with files derived from it (batched); ``pin``:
+    its lineage pins the dataset's record."""
     dataset = world.register(data_pub, claims_for("dataset", dataset_changes))
     path = artifact(tmp_path / "derived", {"weights.bin": os.urandom(64)})
     changes = dict(model_changes or {})
     if not as_parent:
-        changes["lineage.trained_on"] = [hex32(dataset.subject)]
+        changes["lineage.trained_on"] = [pinned(dataset) if pin else hex32(dataset.subject)]
     derived = world.batch(model_pub, [claims_for(model_kind, changes)], path=path,
                           extra_parents=[dataset.subject] if as_parent else ())[0]
     return dataset, derived, path
@@ -1191,7 +1199,7 @@ def test_parent_failed_for_a_lineage_cycle(world):
 def test_a_second_registration_of_a_revoked_dataset_does_not_hide_its_erasure(world, tmp_path):
     """Anyone may register any subject: a newer, clean record of the dataset must not launder its erasure."""
     dataset, _, path = _model_on(world, tmp_path, {})
-    world.publisher("datahub").revoke(dataset.record_id, ERASURE_REASON)
+    world.publisher("datahub").revoke(dataset.record_id, ERASURE_REASON, ReasonCode.ERASURE)
     world.register("mallory", claims_for("dataset"), subject=dataset.subject)
     for policy in (Policy.default(), world.policy("acme"), world.policy("acme", "datahub", "mallory")):
         verdict = world.verifier(policy).verify_path(path)
@@ -1202,14 +1210,26 @@ def test_a_second_registration_of_a_revoked_dataset_does_not_hide_its_erasure(wo
 
 @pytest.mark.covers(Code.TRAINING_NOT_ALLOWED)
 def test_the_model_publisher_cannot_lift_a_training_opt_out_by_registering_the_dataset_itself(world, tmp_path):
-    dataset, _, path = _model_on(world, tmp_path, {"copyright.training_mining.ai_training": "notAllowed"})
-    expect(world.verifier(world.policy("acme", "datahub")).verify_path(path), Code.TRAINING_NOT_ALLOWED, Status.FAIL)
+    """The model pins the dataset record it relied on: a later record of the dataset by anyone, the model's
+    own publisher included, is information. Unpinned (claims made before pins), a policy that trusts the
+    dataset's publisher keeps its opt-out; one that trusts only the model's publisher takes that publisher's
+    word, and the opt-out it no longer relies on is shown as information."""
+    dataset, _, pinned_path = _model_on(world, tmp_path / "pinned", {"copyright.training_mining.ai_training":
+                                                                     "notAllowed"}, pin=True)
+    unpinned_path = artifact(tmp_path / "unpinned", {"weights.bin": os.urandom(64)})
+    world.batch("acme", [claims_for("model", {"lineage.trained_on": [hex32(dataset.subject)]})], path=unpinned_path)
+    expect(world.verifier(world.policy("acme", "datahub")).verify_path(pinned_path), Code.TRAINING_NOT_ALLOWED,
+           Status.FAIL)
     world.register("acme", claims_for("dataset"), subject=dataset.subject)  # "allowed", by the model's publisher
-    for policy in (world.policy("acme", "datahub"), world.policy("acme")):
+    for policy, path in ((world.policy("acme", "datahub"), pinned_path), (world.policy("acme"), pinned_path),
+                         (world.policy("acme", "datahub"), unpinned_path)):
         verdict = world.verifier(policy).verify_path(path)
         line = expect(verdict, Code.TRAINING_NOT_ALLOWED, Status.FAIL, "copyright")
         assert line.evidence["sourcePublisher"] == world.account("datahub").address
         assert verdict.exit_code() == 1
+    verdict = world.verifier(world.policy("acme")).verify_path(unpinned_path)
+    line = expect(verdict, Code.TRAINING_NOT_ALLOWED, Status.INFO, "copyright")
+    assert line.evidence["publisher"] == world.account("datahub").address and line.evidence["wouldBe"] == "fail"
 
 
 @pytest.mark.covers(Code.PARENT_FAILED, Code.TRAINING_NOT_ALLOWED)
@@ -1241,7 +1261,7 @@ def test_a_forged_unanchored_parent_statement_does_not_silence_the_registered_re
     path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
     world.register("acme", claims_for("model", {"lineage.trained_on": [hex32(record.subject)]}), path=path)
     forged = world.prepare("mallory", claims_for("dataset"), subject=record.subject).statement
-    verdict = world.verifier(world.policy("acme"), extra_statements=[forged]).verify_path(path)
+    verdict = world.verifier(world.policy("acme", "datahub"), extra_statements=[forged]).verify_path(path)
     line = expect(verdict, Code.LICENSE_UNSPECIFIED, Status.WARN, "copyright")
     assert line.evidence["ancestor"] == hex32(record.subject)
     expect(verdict, Code.PRIVACY_UNVERIFIED, Status.WARN, "privacy")
@@ -1254,8 +1274,6 @@ def test_a_forged_unanchored_parent_statement_does_not_silence_the_registered_re
 
 @pytest.mark.covers(Code.ERASURE_AFFECTED, Code.REVOKED, Code.SUPERSEDED)
 def test_reason_codes_show_and_an_erasure_code_reaches_the_fine_tune_whatever_the_text(world, tmp_path):
-    from provenance.record import ReasonCode
-
     gen = three_generations(world, tmp_path, {
         "privacy.personal_data": "present", "privacy.lawful_basis": "consent", "privacy.erasure": "retrain"},
         base_changes={"privacy.anonymization": ["anonymisation"]},
@@ -1265,7 +1283,7 @@ def test_reason_codes_show_and_an_erasure_code_reaches_the_fine_tune_whatever_th
     verdict = world.verifier(trusting_all(world)).verify_path(gen.tune_path)
     line = expect(verdict, Code.ERASURE_AFFECTED, Status.FAIL, "privacy")
     assert line.evidence["ancestor"] == hex32(gen.dataset.subject)
-    assert line.evidence["reason"] == "erasure: ticket 2026-200"
+    assert line.evidence["reason"] == "ticket 2026-200" and line.evidence["reasonCode"] == "erasure"
     revoked = expect(world.verifier(trusting_all(world)).verify_statement(gen.dataset), Code.REVOKED, Status.FAIL)
     assert (revoked.evidence["reasonCode"], revoked.evidence["reason"]) == ("erasure", "ticket 2026-200")
     assert "(erasure)" in revoked.message

@@ -20,21 +20,21 @@ from __future__ import annotations
 
 from provenance.errors import LineageError
 from provenance.policy import Policy
-from provenance.rules._facts import ArtifactFacts, Lineage
+from provenance.rules._facts import ArtifactFacts, Erasure, Lineage
 from provenance.rules._graph import graph_of
 from provenance.rules.copyright import copyright_checks
 from provenance.rules.endorsements import endorsement_checks
 from provenance.rules.lineage import lineage_checks
-from provenance.rules.privacy import is_erasure_reason, is_public_uri, privacy_checks
+from provenance.rules.privacy import is_public_uri, privacy_checks
 from provenance.rules.vocabulary import vocabulary_checks
 from provenance.verdict import Check, Code
 
 __all__ = [
     "ArtifactFacts",
+    "Erasure",
     "Lineage",
     "LineageError",
     "evaluate",
-    "is_erasure_reason",
     "is_public_uri",
 ]
 

@@ -20,7 +20,7 @@ from provenance.claims import Claims
 from provenance.errors import LineageError
 from provenance.record import Kind
 
-__all__ = ["ArtifactFacts", "Lineage", "MISSING", "VOCABULARY", "is_subject", "is_vocabulary", "short"]
+__all__ = ["ArtifactFacts", "Erasure", "Lineage", "MISSING", "VOCABULARY", "is_subject", "is_vocabulary", "short"]
 
 _SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
 #: What a lookup of an undisclosed claim field gives.
@@ -89,6 +89,26 @@ def short(subject: bytes) -> str:
 
 
 @dataclass(frozen=True)
+class Erasure:
+    """The record's publisher revoked or superseded it with reason code ``erasure`` (GDPR Art. 17).
+
+    Erasure is a reason code on the registry's event, never a word in free
+    text: anyone can write "erasure" into a reason, only the code is the
+    publisher's machine-readable statement.
+    """
+
+    action: str  # "revoked" or "superseded"
+    at: int | None  # unix seconds of the event's block
+    reason: str = ""  # the publisher's text, shown as given
+
+
+def _hex32_of(value: Any) -> bytes | None:
+    if isinstance(value, str) and _SUBJECT_HEX.fullmatch(value):
+        return bytes.fromhex(value[2:])
+    return value if is_subject(value) else None
+
+
+@dataclass(frozen=True)
 class ArtifactFacts:
     """What the chain-reading half knows about one registered artifact.
 
@@ -100,6 +120,10 @@ class ArtifactFacts:
     ``statement_missing``: the record is known (on chain) but its Statement
     could not be obtained, so none of its claims could be read: the rules say
     that rather than "not disclosed".
+    ``revocation_code``: the reason code of the revocation (``erasure``,
+    ``wrong_claims``...); ``erasure``: set when the record was revoked or
+    superseded for erasure. ``replaced``: the record ids of the same
+    publisher's earlier records this one stands in for (a correction).
     ``invalid_claims`` (computed): disclosed values of :data:`VOCABULARY`
     fields that are not valid vocabulary; :meth:`claim` and :meth:`discloses`
     treat them as undisclosed.
@@ -115,6 +139,9 @@ class ArtifactFacts:
     claims: Mapping[str, Any] = field(default_factory=dict, hash=False)
     revoked_at: int | None = None
     revocation_reason: str | None = None
+    revocation_code: str | None = None
+    erasure: Erasure | None = None
+    replaced: tuple[bytes, ...] = ()
     successor: bytes | None = None
     successor_registered_at: int | None = None
     endorsements: tuple[str, ...] = ()
@@ -134,6 +161,10 @@ class ArtifactFacts:
         if not all(is_subject(p) for p in parents):
             raise LineageError(f"{short(self.subject)}: every parent must be a 32-byte subject")
         object.__setattr__(self, "parents", parents)
+        replaced = tuple(self.replaced)
+        if not all(is_subject(r) for r in replaced):
+            raise LineageError(f"{short(self.subject)}: replaced record ids must be 32 bytes")
+        object.__setattr__(self, "replaced", replaced)
         for name in ("record_id", "successor"):
             value = getattr(self, name)
             if value is not None and not is_subject(value):
@@ -180,13 +211,30 @@ class ArtifactFacts:
         base_models = self.claim("lineage.base_models", ())
         items = list(trained_on) if isinstance(trained_on, (list, tuple)) else []
         if isinstance(base_models, (list, tuple)):
-            items += [ref.get("subject") if isinstance(ref, Mapping) else ref for ref in base_models]
+            items += list(base_models)
         for item in items:
-            if isinstance(item, str) and _SUBJECT_HEX.fullmatch(item):
-                found.add(bytes.fromhex(item[2:]))
-            elif is_subject(item):
-                found.add(item)
+            subject = _hex32_of(item.get("subject") if isinstance(item, Mapping) else item)
+            if subject is not None:
+                found.add(subject)
         return tuple(sorted(found))
+
+    def pins(self) -> dict[bytes, bytes]:
+        """Parent subject -> the record id this artifact's publisher pinned for it in the disclosed lineage
+        (``{subject, record}`` entries, signed under claimsRoot). A subject pinned twice to different
+        records pins neither: the lineage is malformed, and the verifier falls back to trust."""
+        pins: dict[bytes, bytes] = {}
+        doubled: set[bytes] = set()
+        for name in ("lineage.trained_on", "lineage.base_models"):
+            items = self.claim(name, ())
+            for item in items if isinstance(items, (list, tuple)) else ():
+                if not isinstance(item, Mapping):
+                    continue
+                subject, record = _hex32_of(item.get("subject")), _hex32_of(item.get("record"))
+                if subject is None or record is None:
+                    continue
+                if pins.setdefault(subject, record) != record:
+                    doubled.add(subject)
+        return {s: r for s, r in pins.items() if s not in doubled}
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,9 @@ graph every rule reads:
     other rules, which still run.
   * An ancestor that was revoked, or whose own verdict failed (the caller's
     ``own_verdict_failed``), is ``PARENT_FAILED``.
+  * An ancestor relied on from a publisher the policy does not trust is
+    ``UNTRUSTED_PUBLISHER`` with the policy's status for it (CLAIMS.md, second
+    edition). Facts without a publisher (built by hand) are not judged.
   * Limits are never passes (DESIGN.md): parents a limit left unwalked (the
     lineage's ``unchecked``) give one ``PARENT_UNKNOWN`` line, unverifiable,
     naming how many and which were not checked, never "not registered"; an
@@ -71,12 +74,32 @@ def lineage_checks(
         if facts.own_verdict_failed:
             reasons.append("failed its own verification (integrity, authenticity or status)")
         if facts.revoked_at is not None:
-            reasons.append(f"was revoked at {utc_time(facts.revoked_at)} (reason: {facts.revocation_reason!r})")
+            code = f" ({facts.revocation_code})" if facts.revocation_code else ""
+            reasons.append(f"was revoked{code} at {utc_time(facts.revoked_at)} (reason: {facts.revocation_reason!r})")
         if reasons:
             out.add(Status.FAIL, Code.PARENT_FAILED, f"{cap(out.who(s))} {' and '.join(reasons)}", s,
-                    recordId=facts.record_id, reason=facts.revocation_reason, revokedAt=facts.revoked_at)
+                    recordId=facts.record_id, reason=facts.revocation_reason, reasonCode=facts.revocation_code,
+                    revokedAt=facts.revoked_at)
+    # CLAIMS.md, second edition: the trust policy applies to ancestors too
+    listed = bool(policy.trusted_publishers)
+    for s in graph.ancestors:
+        facts = graph.nodes[s]
+        if facts.publisher is None or policy.is_trusted_publisher(facts.publisher):
+            continue
+        out.add(policy.status_of(Code.UNTRUSTED_PUBLISHER), Code.UNTRUSTED_PUBLISHER,
+                f"{out.who(s)} is relied on from record {short(facts.record_id) if facts.record_id else '(unknown)'} "
+                f"by {facts.publisher}, "
+                + ("who is not among the policy's trusted publishers" if listed
+                   else "but the policy names no trusted publishers")
+                + ": its license and privacy claims are that publisher's word",
+                s, recordId=facts.record_id, publisher=facts.publisher)
     count = len(graph.ancestors)
+    replaced = {hex_of(s): [hex_of(r) for r in graph.nodes[s].replaced] for s in graph.ancestors
+                if graph.nodes[s].replaced}
+    records = [hex_of(rid) for s in graph.ancestors if (rid := graph.nodes[s].record_id) is not None]
+    corrected = f"; {len(replaced)} relied on through their publisher's correction" if replaced else ""
     return out.done(
-        f"{count} ancestor(s), all registered and verified" if count else "no parents: nothing is inherited",
-        ancestors=[hex_of(s) for s in graph.ancestors],
+        f"{count} ancestor(s), all registered and verified{corrected}" if count
+        else "no parents: nothing is inherited",
+        ancestors=[hex_of(s) for s in graph.ancestors], records=records or None, replaced=replaced or None,
     )

@@ -17,13 +17,14 @@ Decisions where CLAIMS.md is silent (docs/verdicts.md tells users):
   * The DP budget sums epsilon (and delta) over every artifact of the lineage
     with valid DP parameters, the verified one included (basic composition:
     a person may be in every dataset).
-  * "Revoked for erasure": the revocation reason contains the word erasure,
-    erase or erased (any case), e.g. ``erasure: request 2026-114``. The
-    registry's supersede carries no reason, so a publisher that supersedes for
-    erasure also revokes with such a reason. ``ERASURE_AFFECTED`` fires
-    whatever the order of registration and erasure (erasure before
-    registration is worse, not better), until the verified artifact's record
-    has a successor registered at or after the erasure.
+  * Erasure is a reason code, not a word in free text: an ancestor record
+    its publisher revoked or superseded with reason code ``erasure``
+    (:class:`~provenance.rules._facts.Erasure`, set by the verifier from the
+    registry's events) affects every descendant, also when the superseding
+    record replaced it in the lineage. ``ERASURE_AFFECTED`` fires whatever
+    the order of registration and erasure (erasure before registration is
+    worse, not better), until the verified artifact's record has a successor
+    registered at or after the erasure.
   * Public URIs: schemes http, https, ipfs, ipns and ar.
   * Anonymisation or DP breaks only the artifact's data edges: the subjects
     its ``lineage.trained_on`` lists, and parents it does not classify that
@@ -57,19 +58,11 @@ from provenance.rules._facts import MISSING, ArtifactFacts, is_subject
 from provenance.rules._graph import Findings, Graph, cap, hex_of, same_address, short, utc_time
 from provenance.verdict import Check, CheckName, Code, Status
 
-__all__ = ["privacy_checks", "is_erasure_reason", "is_public_uri", "PUBLIC_URI_SCHEMES"]
+__all__ = ["privacy_checks", "is_public_uri", "PUBLIC_URI_SCHEMES"]
 
 #: URI schemes whose content anyone can fetch.
 PUBLIC_URI_SCHEMES = frozenset({"http", "https", "ipfs", "ipns", "ar"})
 _SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
-_ERASURE = re.compile(r"\b(erasure|erase|erased)\b", re.IGNORECASE)
-
-
-def is_erasure_reason(reason: str | None) -> bool:
-    """True when a revocation reason says the record was revoked for erasure."""
-    return reason is not None and _ERASURE.search(reason) is not None
-
-
 def is_public_uri(uri: str | None) -> bool:
     """True for http(s), ipfs, ipns and ar URIs."""
     if not uri:
@@ -308,21 +301,22 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
                     contributions=parts)
     # rule 5
     for s in graph.ancestors:
-        facts = graph.nodes[s]
-        if facts.revoked_at is None or not is_erasure_reason(facts.revocation_reason):
+        erasure = graph.nodes[s].erasure
+        if erasure is None:
             continue
+        erased_at = erasure.at if erasure.at is not None else 0  # an unknown time cannot excuse anyone
         if root.successor is not None and root.successor_registered_at is not None \
-                and root.successor_registered_at >= facts.revoked_at:
+                and erasure.at is not None and root.successor_registered_at >= erasure.at:
             continue
         when = ""
-        if root.registered_at is not None:
-            when = " after" if facts.revoked_at >= root.registered_at else " before"
+        if root.registered_at is not None and erasure.at is not None:
+            when = " after" if erased_at >= root.registered_at else " before"
             when += f" this artifact was registered ({utc_time(root.registered_at)})"
         out.add(Status.FAIL, Code.ERASURE_AFFECTED,
-                f"{cap(out.who(s))} was revoked for erasure at {utc_time(facts.revoked_at)}{when} "
-                f"(reason: {facts.revocation_reason!r}); this artifact may still hold the erased data "
-                "until a successor record is registered",
-                s, reason=facts.revocation_reason, revokedAt=facts.revoked_at,
+                f"{cap(out.who(s))} was {erasure.action} for erasure at {utc_time(erasure.at)}{when}"
+                + (f" (reason: {erasure.reason!r})" if erasure.reason else "")
+                + "; this artifact may still hold the erased data until a successor record is registered",
+                s, reason=erasure.reason, reasonCode="erasure", erasure=erasure.action, revokedAt=erasure.at,
                 registeredAt=root.registered_at)
     # rule 6
     confidentiality = root.claim("privacy.confidentiality")
