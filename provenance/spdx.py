@@ -186,9 +186,13 @@ class _Disclosed:
         return value
 
     def subjects(self, field: str) -> list[bytes]:
-        items = self.texts(field)
-        if not all(_SUBJECT.fullmatch(v) for v in items):
-            raise self._refuse(field, "a list of subjects (0x and 64 hex digits)")
+        """A list of subjects, each plain (older claims) or pinned to a record (``{subject, record}``)."""
+        value = self.values.get(field)
+        items = value if isinstance(value, list) else [] if value is None else None
+        if items is not None:
+            items = [v.get("subject") if isinstance(v, dict) and set(v) == {"subject", "record"} else v for v in items]
+        if items is None or not all(isinstance(v, str) and _SUBJECT.fullmatch(v) for v in items):
+            raise self._refuse(field, "a list of subjects (0x and 64 hex digits), plain or as {subject, record}")
         return [bytes.fromhex(v[2:]) for v in items]
 
     def base_models(self) -> list[tuple[bytes, str]]:

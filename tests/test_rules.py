@@ -895,3 +895,19 @@ def test_an_ancestor_whose_statement_could_not_be_obtained_is_said_so():
                    for c in checks if c.check in (CheckName.COPYRIGHT, CheckName.LINEAGE))
     lineage_line = one(checks, Code.PARENT_UNKNOWN, Status.WARN, CheckName.LINEAGE)
     assert lineage_line.evidence["statementMissing"] is True
+
+
+def test_pinned_lineage_entries_are_read_like_plain_subjects():
+    """Pins ({subject, record}, committed under claimsRoot) name the same parents; pins() gives the records."""
+    record = b"\x77" * 32
+    pinned = [{"subject": "0x" + sub(DATASET).hex(), "record": "0x" + record.hex()}]
+    lineage = Lineage.build(
+        model(BASE, [DATASET], lineage__trained_on=pinned),
+        [dataset(copyright__license="CC-BY-NC-4.0", copyright__commercial_use=False)],
+    )
+    root = lineage.root_facts
+    assert root.derived_from() == (sub(DATASET),) and root.pins() == {sub(DATASET): record}
+    # trained on it (the NC terms reach a trained model), as with a plain subject
+    one(run(lineage), Code.USE_NOT_PERMITTED, Status.FAIL)
+    twice = [*pinned, {"subject": "0x" + sub(DATASET).hex(), "record": "0x" + (b"\x78" * 32).hex()}]
+    assert model(BASE, [DATASET], lineage__trained_on=twice).pins() == {}  # pinned twice, differently: no pin

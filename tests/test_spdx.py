@@ -275,6 +275,22 @@ def test_undisclosed_claims_become_no_assertion(finetune):
 # ----------------------------------------------------------------------------- lineage
 
 
+def test_a_pinned_lineage_entry_exports_like_a_plain_subject(tmp_path, dataset):
+    """Lineage entries pinned to the record relied on ({subject, record}) name the same parent."""
+    pinned = make_statement(
+        tmp_path, "pinned-model", Kind.MODEL,
+        {"kind": "model", "copyright": {"license": "Apache-2.0"},
+         "lineage": {"trained_on": [{"subject": dataset.record.to_json()["subject"],
+                                     "record": "0x" + dataset.record_id.hex()}]},
+         "disclose": ["copyright", "lineage"]},
+        {"model.safetensors": b"\x01weights"},
+    )  # fmt: skip
+    document = spdx_document(pinned, {dataset.subject: dataset}, created=CREATED)
+    validate(document)
+    (trained,) = relationships(document, "trainedOn")
+    assert trained["to"] == [artifact_id(dataset)]
+
+
 def test_model_trained_on_a_known_dataset(dataset, model):
     document = spdx_document(model, {dataset.subject: dataset}, created=CREATED)
     objects = validate(document)

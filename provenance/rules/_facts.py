@@ -20,7 +20,8 @@ from provenance.claims import Claims
 from provenance.errors import LineageError
 from provenance.record import Kind
 
-__all__ = ["ArtifactFacts", "Erasure", "Lineage", "MISSING", "VOCABULARY", "is_subject", "is_vocabulary", "short"]
+__all__ = ["ArtifactFacts", "Erasure", "Lineage", "MISSING", "VOCABULARY", "is_subject", "is_vocabulary", "short",
+           "subjects_named"]
 
 _SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
 #: What a lookup of an undisclosed claim field gives.
@@ -106,6 +107,17 @@ def _hex32_of(value: Any) -> bytes | None:
     if isinstance(value, str) and _SUBJECT_HEX.fullmatch(value):
         return bytes.fromhex(value[2:])
     return value if is_subject(value) else None
+
+
+def subjects_named(items: Any) -> set[bytes]:
+    """The subjects a disclosed ``trained_on`` or ``base_models`` list names: plain subjects (older claims)
+    or ``{subject, record...}`` entries (pinned)."""
+    found: set[bytes] = set()
+    for item in items if isinstance(items, (list, tuple)) else ():
+        subject = _hex32_of(item.get("subject") if isinstance(item, Mapping) else item)
+        if subject is not None:
+            found.add(subject)
+    return found
 
 
 @dataclass(frozen=True)
@@ -206,16 +218,8 @@ class ArtifactFacts:
 
     def derived_from(self) -> tuple[bytes, ...]:
         """Sorted parents: the record's plus those the disclosed lineage names."""
-        found = set(self.parents)
-        trained_on = self.claim("lineage.trained_on", ())
-        base_models = self.claim("lineage.base_models", ())
-        items = list(trained_on) if isinstance(trained_on, (list, tuple)) else []
-        if isinstance(base_models, (list, tuple)):
-            items += list(base_models)
-        for item in items:
-            subject = _hex32_of(item.get("subject") if isinstance(item, Mapping) else item)
-            if subject is not None:
-                found.add(subject)
+        found = set(self.parents) | subjects_named(self.claim("lineage.trained_on", ())) \
+            | subjects_named(self.claim("lineage.base_models", ()))
         return tuple(sorted(found))
 
     def pins(self) -> dict[bytes, bytes]:

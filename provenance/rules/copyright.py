@@ -72,7 +72,7 @@ from provenance.errors import ClaimsError
 from provenance.licenses import LicenseTerms, UseClass, carries_share_alike, license_terms, most_restrictive
 from provenance.policy import Policy
 from provenance.record import Kind
-from provenance.rules._facts import MISSING, ArtifactFacts
+from provenance.rules._facts import MISSING, ArtifactFacts, subjects_named
 from provenance.rules._graph import Findings, Graph, cap, hex_of, same_address
 from provenance.rules.vocabulary import add_vocabulary_findings
 from provenance.verdict import Check, CheckName, Code, Status
@@ -138,10 +138,8 @@ def _parts(terms: LicenseTerms) -> str:
 
 def _trains_on(child: ArtifactFacts, parent: ArtifactFacts) -> bool:
     """Whether ``child`` was trained on ``parent``: its lineage.trained_on names it, or a model over non-model data."""
-    trained_on = child.claim("lineage.trained_on", ())
-    items = trained_on if isinstance(trained_on, (list, tuple)) else ()
-    named = {i.lower() for i in items if isinstance(i, str)} | {hex_of(i) for i in items if isinstance(i, bytes)}
-    return hex_of(parent.subject) in named or (child.kind is Kind.MODEL and parent.kind is not Kind.MODEL)
+    named = subjects_named(child.claim("lineage.trained_on", ()))
+    return parent.subject in named or (child.kind is Kind.MODEL and parent.kind is not Kind.MODEL)
 
 
 def _reached_untrained(graph: Graph) -> set[bytes]:

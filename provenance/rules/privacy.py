@@ -54,7 +54,7 @@ from urllib.parse import urlsplit
 from provenance.claims import differential_privacy_problems
 from provenance.policy import Policy
 from provenance.record import Kind
-from provenance.rules._facts import MISSING, ArtifactFacts, is_subject
+from provenance.rules._facts import MISSING, ArtifactFacts, subjects_named
 from provenance.rules._graph import Findings, Graph, cap, hex_of, same_address, short, utc_time
 from provenance.verdict import Check, CheckName, Code, Status
 
@@ -114,22 +114,10 @@ def _privacy_of(facts: ArtifactFacts, policy: Policy) -> _Privacy:
     return _Privacy(personal, endorsed, dp_claimed, dp, problems, hidden, breaks)
 
 
-def _subjects(items: Any) -> set[bytes]:
-    """The subjects a disclosed ``trained_on`` or ``base_models`` list names (as _facts.derived_from reads them)."""
-    found: set[bytes] = set()
-    for item in items if isinstance(items, (list, tuple)) else ():
-        ref = item.get("subject") if isinstance(item, Mapping) else item
-        if isinstance(ref, str) and _SUBJECT_HEX.fullmatch(ref):
-            found.add(bytes.fromhex(ref[2:]))
-        elif isinstance(ref, bytes) and is_subject(ref):
-            found.add(ref)
-    return found
-
-
 def _data_edges(facts: ArtifactFacts, graph: Graph) -> frozenset[bytes]:
     """The parents whose data this artifact processed: what its anonymisation or DP can break."""
-    trained = _subjects(facts.claim("lineage.trained_on", ()))
-    bases = _subjects(facts.claim("lineage.base_models", ()))
+    trained = subjects_named(facts.claim("lineage.trained_on", ()))
+    bases = subjects_named(facts.claim("lineage.base_models", ()))
     edges = set(trained - bases)
     for parent in graph.parents.get(facts.subject, ()):
         node = graph.nodes.get(parent)
