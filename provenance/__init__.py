@@ -17,6 +17,7 @@ so that short commands start fast)::
     store         the publisher's local SQLite store (records, commitments, batches)
     journal       every signed transaction written down before it is sent, for crash recovery
     publish       the publisher's path: prepare, register or queue (queue_subjects in bulk), anchor, resume
+    pins          which parent record a child relies on: its claims' parents pinned before they are committed
     ledger        the only module that talks to Ethereum (private: _rpc its transport, _logs its decoder)
     index         the registry's events in SQLite, and the queries over them
     indexer       follows a registry's events into an index

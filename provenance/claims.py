@@ -26,6 +26,13 @@ Decisions where CLAIMS.md is silent (docs/claims.md explains them to users):
 * ``disclose`` defaults to nothing: a value is published only when asked for.
 * :meth:`Claims.parents` takes ``trained_on`` and ``base_models``; evaluating
   on a dataset (``tested_on``) is not derivation, so test sets are no parents.
+* A parent may be pinned to the record the publisher relied on
+  (``{subject, record}`` in ``trained_on``, ``record`` in a ``base_models``
+  entry), because anyone can register a record of any subject. A plain
+  subject still reads (older files) and is committed as before; a subject is
+  listed once per list and pinned to one record across both lists.
+  :meth:`Claims.with_pins` pins plain parents (``provenance.pins`` decides to
+  which record); pins are always disclosed (:data:`PIN_FIELDS`).
 """
 
 from __future__ import annotations
@@ -40,7 +47,17 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 
 from provenance import licenses
@@ -54,8 +71,10 @@ __all__ = [
     "Privacy",
     "DifferentialPrivacy",
     "Lineage",
+    "ParentRef",
     "BaseModelRef",
     "CLAIM_FIELDS",
+    "PIN_FIELDS",
     "CLAIM_SECTIONS",
     "resolve_fields",
     "differential_privacy_problems",
@@ -105,6 +124,12 @@ def _subject(value: str) -> str:
     return value.lower()
 
 
+def _record_id(value: str) -> str:
+    if not _SUBJECT.fullmatch(value):
+        raise ValueError(f"{value!r} is not a record id")
+    return value.lower()
+
+
 def _jurisdiction(value: str) -> str:
     if not _JURISDICTION.fullmatch(value):
         raise ValueError(f"{value!r} is not a jurisdiction code")
@@ -132,7 +157,10 @@ def _disclosable(name: str) -> str:
 Text = Annotated[str, Field(min_length=1)]
 Subject = Annotated[str, AfterValidator(_subject)]
 Subjects = Annotated[tuple[Subject, ...], AfterValidator(_unique)]
+RecordId = Annotated[str, AfterValidator(_record_id)]
 _SUBJECTS = "a list of artifact subjects, each 0x followed by 64 hex digits"
+_RECORD = "the id of a record of that subject: 0x followed by 64 hex digits"
+_PINNED = "{subject: 0x + 64 hex digits, record: its record id, 0x + 64 hex digits}"
 
 
 class _Model(BaseModel):
@@ -212,22 +240,66 @@ class Privacy(_Model):
     confidentiality: Confidentiality = Field(default="clear", description=_one_of(Confidentiality))
 
 
+class ParentRef(_Model):
+    """A ``trained_on`` entry: the parent's subject and, once pinned, the record relied on.
+
+    Written as a plain subject (not pinned; older files) or as ``{subject, record}``;
+    dumped (and so committed) in the form it has.
+    """
+
+    subject: Subject = Field(description="an artifact subject: 0x followed by 64 hex digits")
+    record: RecordId | None = Field(description=_RECORD)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not _SUBJECT.fullmatch(value):
+                raise ValueError(f"{value!r} is not a subject")
+            return {"subject": value, "record": None}
+        if isinstance(value, Mapping) and "record" in value and value["record"] is None:
+            raise ValueError("record null pins no record; write the plain subject instead")
+        return value
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        return self.subject if self.record is None else handler(self)
+
+
 class BaseModelRef(_Model):
+    """A ``base_models`` entry; ``record`` (the base's record relied on) is optional for older files."""
+
     subject: Subject = Field(description="an artifact subject: 0x followed by 64 hex digits")
     relation: Relation = Field(description=_one_of(Relation))
+    record: RecordId | None = Field(default=None, description=_RECORD + ", or null")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if self.record is None and isinstance(data, dict):
+            del data["record"]  # as written before records were pinned: committed values stay the same
+        return data
+
+
+def _distinct(refs: tuple[ParentRef, ...] | tuple[BaseModelRef, ...]) -> None:
+    _unique(tuple(ref.subject for ref in refs))
 
 
 class Lineage(_Model):
-    trained_on: Subjects = Field(default=(), description=_SUBJECTS)
+    trained_on: tuple[ParentRef, ...] = Field(
+        default=(), description=f"{_SUBJECTS}, or pinned to a record: {_PINNED}"
+    )
     tested_on: Subjects = Field(default=(), description=_SUBJECTS)
     base_models: tuple[BaseModelRef, ...] = Field(
-        default=(), description="a list of {subject: 0x + 64 hex digits, relation: " + _one_of(Relation) + "}"
+        default=(),
+        description="a list of {subject: 0x + 64 hex digits, relation: " + _one_of(Relation)
+        + ", record: its record id, 0x + 64 hex digits (optional)}",
     )
 
-    @field_validator("base_models")
+    @field_validator("trained_on", "base_models")
     @classmethod
-    def _distinct(cls, value: tuple[BaseModelRef, ...]) -> tuple[BaseModelRef, ...]:
-        _unique(tuple(ref.subject for ref in value))
+    def _distinct(cls, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        _distinct(value)
         return value
 
 
@@ -288,8 +360,54 @@ class Claims(_Model):
 
     def parents(self) -> tuple[bytes, ...]:
         """Sorted unique subjects of ``trained_on`` and ``base_models``: the on-chain parents."""
-        subjects = {*self.lineage.trained_on, *(ref.subject for ref in self.lineage.base_models)}
-        return tuple(sorted(bytes.fromhex(s[2:]) for s in subjects))
+        return tuple(sorted({bytes.fromhex(ref.subject[2:]) for ref in self._parent_refs()}))
+
+    def pins(self) -> dict[bytes, bytes]:
+        """Parent subject -> the record id pinned for it, for every pinned parent (sorted by subject)."""
+        pins = {bytes.fromhex(ref.subject[2:]): bytes.fromhex(ref.record[2:])
+                for ref in self._parent_refs() if ref.record is not None}  # fmt: skip
+        return dict(sorted(pins.items()))
+
+    def unpinned(self) -> tuple[bytes, ...]:
+        """Sorted parent subjects that no entry pins to a record."""
+        pinned = self.pins()
+        return tuple(p for p in self.parents() if p not in pinned)
+
+    def with_pins(self, pins: Mapping[bytes, bytes]) -> Claims:
+        """A copy with every ``trained_on`` and ``base_models`` entry of a subject in ``pins`` pinned to its record.
+
+        Entries already pinned must agree (one record per parent); subjects that
+        are no parent here are refused. Validated again, like a file.
+        """
+        parents = set(self.parents())
+        strangers = sorted(s for s in pins if s not in parents)
+        if strangers:
+            raise ClaimsError(
+                "lineage: cannot pin " + ", ".join("0x" + s.hex() for s in strangers)
+                + ": not a parent (trained_on or base_models) of these claims"
+            )
+        held = self.pins()
+        differing = sorted(s for s, r in pins.items() if held.get(s, r) != r)
+        if differing:
+            raise ClaimsError(
+                "lineage: cannot pin " + ", ".join("0x" + s.hex() for s in differing)
+                + " to another record than the one these claims pin"
+            )
+        data = self.model_dump(mode="json")
+        lineage = data["lineage"]
+        for index, item in enumerate(lineage["trained_on"]):
+            subject = item if isinstance(item, str) else item["subject"]
+            record = pins.get(bytes.fromhex(subject[2:]))
+            if record is not None:
+                lineage["trained_on"][index] = {"subject": subject, "record": "0x" + record.hex()}
+        for item in lineage["base_models"]:
+            record = pins.get(bytes.fromhex(item["subject"][2:]))
+            if record is not None:
+                item["record"] = "0x" + record.hex()
+        return Claims.from_mapping(data)
+
+    def _parent_refs(self) -> tuple[ParentRef | BaseModelRef, ...]:
+        return (*self.lineage.trained_on, *self.lineage.base_models)
 
     def field_values(self) -> dict[str, Any]:
         """Every claim field (see :data:`CLAIM_FIELDS`) with its JSON value, in schema order."""
@@ -313,7 +431,7 @@ class _InvalidClaims(ClaimsError):
 
 def _combination_problems(claims: Claims) -> list[tuple[str, str]]:
     """Impossible combinations of otherwise valid fields, as (path, text)."""
-    problems = []
+    problems = _pin_problems(claims.lineage)
     cr, pv = claims.copyright, claims.privacy
     if cr.commercial_use and cr.license and not licenses.allows_commercial_use(cr.license, cr.license_url):
         use = licenses.license_terms(cr.license, cr.license_url).use_class
@@ -341,6 +459,22 @@ def _combination_problems(claims: Claims) -> list[tuple[str, str]]:
             "does not list differential_privacy although privacy.differential_privacy is given; "
             "accepted: a list that includes differential_privacy",
         ))
+    return problems
+
+
+def _pin_problems(lineage: Lineage) -> list[tuple[str, str]]:
+    """A parent listed in both trained_on and base_models, pinned to two records."""
+    pinned = {ref.subject: (f"lineage.trained_on[{i}]", ref.record)
+              for i, ref in enumerate(lineage.trained_on) if ref.record is not None}  # fmt: skip
+    problems = []
+    for i, ref in enumerate(lineage.base_models):
+        where, other = pinned.get(ref.subject, ("", None))
+        if ref.record is not None and other is not None and other != ref.record:
+            problems.append((
+                f"lineage.base_models[{i}].record",
+                f"{ref.record} while {where} pins {other} for the same subject {ref.subject}; "
+                "accepted: one record per parent (the same record in both lists, or the plain subject in one)",
+            ))
     return problems
 
 
@@ -404,6 +538,9 @@ CLAIM_FIELDS: tuple[str, ...]
 #: Section name -> its fields (``copyright``, ``copyright.training_mining``, ...).
 CLAIM_SECTIONS: Mapping[str, tuple[str, ...]]
 CLAIM_FIELDS, CLAIM_SECTIONS = _names()
+#: The fields that carry pins: disclosed whenever the claims pin a parent record, whatever ``disclose``
+#: says (the parent subjects are public on chain anyway; a verifier needs the records relied on).
+PIN_FIELDS: tuple[str, ...] = ("lineage.trained_on", "lineage.base_models")
 
 
 def resolve_fields(names: Iterable[str]) -> tuple[str, ...]:

@@ -34,13 +34,13 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance import merkle
 from provenance._files import write_atomic
-from provenance.claims import Claims
+from provenance.claims import PIN_FIELDS, Claims, resolve_fields
 from provenance.commitments import Commitment, commit
 from provenance.errors import InvalidValue, NotFound, StoreCorrupted
 from provenance.manifest import Manifest
@@ -52,6 +52,7 @@ from provenance.store import EncodedRecord, Store
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
 
+    from provenance.index import Index
     from provenance.ledger import Ledger, Receipt, SignedTx
 
 __all__ = [
@@ -96,7 +97,14 @@ def prepare(
     name: str = "",
     statement_path: Path | None = None,
 ) -> Prepared:
-    """Commit to ``claims`` and sign the record of an artifact (its manifest, or a bare subject)."""
+    """Commit to ``claims`` and sign the record of an artifact (its manifest, or a bare subject).
+
+    The claims are committed as given: parents named by a plain subject stay
+    unpinned (:func:`provenance.pins.pin_parents` pins them first). Claims that
+    pin a parent record disclose :data:`~provenance.claims.PIN_FIELDS` whatever
+    their ``disclose`` says: the parents are public on chain anyway, and a
+    verifier needs to know which parent record the publisher relied on.
+    """
     if manifest is not None:
         subject = manifest.subject
     if subject is None:
@@ -108,6 +116,8 @@ def prepare(
             hint="make them agree: the kind is part of the signed record",
         )
     commitment = commit(claims)
+    if claims.pins():
+        commitment = replace(commitment, defaults=resolve_fields((*commitment.defaults, *PIN_FIELDS)))
     parents = tuple(sorted({*claims.parents(), *extra_parents}))
     record = Record.create(subject, claimed, commitment.claims_root, parents, uri)
     statement = Statement.create(
@@ -161,12 +171,20 @@ def _worker_rows(subjects: Sequence[bytes]) -> list[EncodedRecord]:
     return _encoded_rows(*_worker_job, subjects)
 
 
-def unknown_parents(parents: Sequence[bytes], *, store: Store, ledger: Ledger, home: Path) -> list[bytes]:
-    """The parents that neither the local store nor the registry's events know."""
+def unknown_parents(
+    parents: Sequence[bytes], *, store: Store, ledger: Ledger, home: Path, index: Index | None = None
+) -> list[bytes]:
+    """The parents that neither the local store nor the registry's events know.
+
+    ``index``: an index of this registry's events the caller has synced; without
+    one, ``home``'s ``index.db`` is synced and read.
+    """
     registry = ledger.domain.verifying_contract
     missing = [p for p in parents if not store.known_subject(p, ledger.chain_id, registry)]
     if not missing:
         return []
+    if index is not None:
+        return [p for p in missing if not index.records_by_subject(p)]
     from provenance.index import Index
     from provenance.indexer import Indexer
 

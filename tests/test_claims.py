@@ -113,6 +113,104 @@ def test_parents_are_sorted_and_unique():
     assert claims.parents() == (bytes.fromhex("11" * 32), bytes.fromhex("ab" * 32))
 
 
+# --- pinned parents ---------------------------------------------------------------
+
+RECORD_1 = "0x" + "c1" * 32
+RECORD_2 = "0x" + "c2" * 32
+
+
+def test_lineage_entries_may_pin_the_parent_record_and_plain_subjects_still_read():
+    claims = Claims.from_mapping(
+        {
+            "kind": "model",
+            "lineage": {
+                "trained_on": [SUBJECT_B.upper().replace("0X", "0x"), {"subject": SUBJECT_A, "record": RECORD_1.upper()
+                               .replace("0X", "0x")}],
+                "base_models": [{"subject": SUBJECT_B, "relation": "finetune", "record": RECORD_2},
+                                {"subject": "0x" + "33" * 32, "relation": "adapter"}],
+            },
+        }
+    )
+    values = claims.field_values()
+    # the form as written, lower-case hex: what is committed and disclosed
+    assert values["lineage.trained_on"] == [SUBJECT_B, {"subject": SUBJECT_A, "record": RECORD_1}]
+    assert values["lineage.base_models"] == [
+        {"subject": SUBJECT_B, "relation": "finetune", "record": RECORD_2},
+        {"subject": "0x" + "33" * 32, "relation": "adapter"},  # no record: as older files committed it
+    ]
+    assert claims.parents() == tuple(bytes.fromhex(s[2:]) for s in (SUBJECT_A, "0x" + "33" * 32, SUBJECT_B))
+    assert claims.pins() == {bytes.fromhex("11" * 32): bytes.fromhex("c1" * 32),
+                             bytes.fromhex("ab" * 32): bytes.fromhex("c2" * 32)}
+    assert claims.unpinned() == (bytes.fromhex("33" * 32),)
+    assert claims.lineage.trained_on[0].record is None and claims.lineage.trained_on[1].record == RECORD_1
+    assert Claims.from_mapping(claims.model_dump(mode="json")) == claims  # what it dumps reads back the same
+
+
+def test_malformed_pins_are_refused_naming_the_entry():
+    message = refused(
+        {
+            "kind": "model",
+            "lineage": {
+                "trained_on": [{"subject": SUBJECT_A}, {"subject": SUBJECT_B, "record": "0x12"},
+                               {"subject": "0x" + "33" * 32, "record": None}, 7,
+                               {"subject": "0x" + "44" * 32, "record": RECORD_1, "relation": "finetune"}],
+                "base_models": [{"subject": SUBJECT_A, "relation": "merge", "record": "c1" * 32}],
+            },
+        }
+    )
+    assert "6 problems" in message
+    for part in (
+        "lineage.trained_on[0].record: missing; accepted: the id of a record of that subject: 0x followed by 64",
+        "lineage.trained_on[1].record: '0x12' is not a record id; accepted:",
+        "lineage.trained_on[2]: record null pins no record; write the plain subject instead",
+        "lineage.trained_on[3]: 7 is not accepted; accepted: a list of artifact subjects, each 0x followed by 64 "
+        "hex digits, or pinned to a record: {subject: 0x + 64 hex digits, record: its record id",
+        "lineage.trained_on[4].relation: unknown key; accepted keys here: subject, record",
+        "lineage.base_models[0].record: '" + "c1" * 32 + "' is not a record id",
+    ):
+        assert part in message, (part, message)
+
+
+def test_a_parent_is_listed_once_per_list_and_pinned_to_one_record():
+    message = refused({"kind": "model", "lineage": {"trained_on": [SUBJECT_A, {"subject": SUBJECT_A,
+                                                                              "record": RECORD_1}]}})
+    assert "lineage.trained_on: '" + SUBJECT_A + "' is listed more than once" in message
+    message = refused(
+        {
+            "kind": "model",
+            "lineage": {
+                "trained_on": [{"subject": SUBJECT_A, "record": RECORD_1}],
+                "base_models": [{"subject": SUBJECT_A, "relation": "merge", "record": RECORD_2}],
+            },
+        }
+    )
+    assert (f"lineage.base_models[0].record: {RECORD_2} while lineage.trained_on[0] pins {RECORD_1} for the same "
+            f"subject {SUBJECT_A}; accepted: one record per parent") in message
+    # the same record in both lists, or the record in one list only, is one pin
+    for base in ({"record": RECORD_1}, {}):
+        claims = Claims.from_mapping({"kind": "model", "lineage": {
+            "trained_on": [{"subject": SUBJECT_A, "record": RECORD_1}],
+            "base_models": [{"subject": SUBJECT_A, "relation": "merge", **base}]}})
+        assert claims.pins() == {bytes.fromhex("11" * 32): bytes.fromhex("c1" * 32)}
+
+
+def test_with_pins_pins_every_entry_of_a_subject_and_nothing_else():
+    claims = Claims.from_mapping({"kind": "model", "lineage": {
+        "trained_on": [SUBJECT_A, SUBJECT_B], "tested_on": [SUBJECT_A],
+        "base_models": [{"subject": SUBJECT_A, "relation": "finetune"}]}, "disclose": ["copyright"]})
+    pinned = claims.with_pins({bytes.fromhex("11" * 32): bytes.fromhex("c1" * 32)})
+    values = pinned.field_values()
+    assert values["lineage.trained_on"] == [{"subject": SUBJECT_A, "record": RECORD_1}, SUBJECT_B]
+    assert values["lineage.base_models"] == [{"subject": SUBJECT_A, "relation": "finetune", "record": RECORD_1}]
+    assert values["lineage.tested_on"] == [SUBJECT_A]  # a test set is no parent: never pinned
+    assert pinned.disclose == claims.disclose and claims.pins() == {}  # the original is unchanged
+    assert pinned.with_pins(pinned.pins()) == pinned
+    with pytest.raises(ClaimsError, match="to another record than the one these claims pin"):
+        pinned.with_pins({bytes.fromhex("11" * 32): bytes.fromhex("c2" * 32)})
+    with pytest.raises(ClaimsError, match="not a parent"):
+        claims.with_pins({bytes.fromhex("33" * 32): bytes.fromhex("c2" * 32)})
+
+
 def test_omitted_sections_take_documented_defaults():
     claims = Claims.from_file(DATA / "minimal.yaml")
     assert claims.kind == "other"

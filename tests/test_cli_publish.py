@@ -160,6 +160,9 @@ def test_end_to_end_dataset_direct_model_batched_read_back_and_no_claim_value_on
                       "--key", "pub", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["state"] == "queued"
+    # the dataset named by its subject is pinned to the record its publisher (the same key) registered
+    assert json.loads(result.stdout)["pins"] == [{"subject": hex32(dataset_subject), "record": out["recordId"],
+                                                  "publisher": publisher, "source": "own", "revoked": False}]
     queued = Statement.from_file(model / "provenance.json")
     assert queued.anchor is None
     result = home.run("anchor", "--key", "pub", "--json")
@@ -199,7 +202,7 @@ def test_end_to_end_dataset_direct_model_batched_read_back_and_no_claim_value_on
         (ds, {"copyright.license": "CC-BY-4.0", "privacy.personal_data": "present", "privacy.lawful_basis": "consent",
               "lineage.trained_on": []}),
         (md, {"copyright.license": "Apache-2.0", "privacy.personal_data": "present", "privacy.lawful_basis": "consent",
-              "lineage.trained_on": [hex32(dataset_subject)]}),
+              "lineage.trained_on": [{"subject": hex32(dataset_subject), "record": hex32(ds.record_id)}]}),
     ):
         disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
         assert all(verify_disclosure(statement.record.claims_root, d) for d in disclosures)
@@ -366,6 +369,81 @@ def test_unregistered_parent_is_refused_naming_it_then_accepted_with_allow_unkno
     result = home.run("register", str(child), "--claims", str(claims), "--parent", parent,
                       "--batch")
     assert result.returncode == 0, result.stderr
+
+
+def _model_claims(tmp_path: Path, name: str, trained_on: list) -> Path:
+    """The example model's claims, trained on ``trained_on``; the lineage is not asked to be disclosed."""
+    data = example_claims("model")
+    data["lineage"]["trained_on"] = trained_on
+    data["disclose"] = ["copyright.license"]
+    return write_claims(tmp_path / f"{name}.yaml", data)
+
+
+def test_a_parent_named_by_subject_is_pinned_to_a_record_and_the_pin_is_disclosed(tmp_path, home, ledger):
+    home.add_key("other")
+    home.add_key("third")
+    dataset = make_artifact(tmp_path, "chats")
+    result = home.run("register", str(dataset), "--claims", str(EXAMPLES / "dataset.yaml"), "--key", "pub", "--json")
+    assert result.returncode == 0, result.stderr
+    subject, mine = json.loads(result.stdout)["subject"], json.loads(result.stdout)["recordId"]
+
+    # the model's claims name the dataset by its subject: its own publisher's record is pinned, and said so
+    claims = _model_claims(tmp_path, "model", [subject])
+    model = make_artifact(tmp_path, "model")
+    result = home.run("register", str(model), "--claims", str(claims), "--key", "pub")
+    assert result.returncode == 0, result.stderr
+    assert f"parent:    {subject} -> record {mine}: your newest record of it" in result.stdout
+    statement = Statement.from_file(model / "provenance.json")
+    disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
+    assert all(verify_disclosure(statement.record.claims_root, d) for d in disclosures)
+    view = {d.field: d.value for d in disclosures}
+    assert view["lineage.trained_on"] == [{"subject": subject, "record": mine}]  # disclosed though not asked for
+    assert set(view) == {"copyright.license", "lineage.trained_on", "lineage.base_models"}
+    assert statement.record.parents == (bytes.fromhex(subject[2:]),)
+
+    # another key's model: the only publisher's record, and the output names that publisher
+    result = home.run("register", str(make_artifact(tmp_path, "model-b")), "--claims", str(claims), "--key", "third")
+    assert result.returncode == 0, result.stderr
+    assert f"record {mine}: the newest record of publisher {home.addresses['pub']}, the only publisher" in result.stdout
+
+    # a second publisher registers the same dataset: a third key's plain subject is refused, naming both records
+    result = home.run("register", str(dataset), "--claims", str(EXAMPLES / "dataset.yaml"), "--key", "other",
+                      "--out", str(tmp_path / "theirs.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    theirs = json.loads(result.stdout)["recordId"]
+    head, records = ledger.block_number(), db_rows(home.path)[0]
+    model_c = make_artifact(tmp_path, "model-c")
+    refused = home.run("register", str(model_c), "--claims", str(claims), "--key", "third", "--batch")
+    assert refused.returncode == 2, refused.stdout
+    for fragment in ("lineage.trained_on[0]: parent " + subject, "2 publishers",
+                     f"record {mine} of publisher {home.addresses['pub']}",
+                     f"record {theirs} of publisher {home.addresses['other']}", f"{{subject: {subject}, record:"):
+        assert fragment in refused.stderr, (fragment, refused.stderr)
+    assert ledger.block_number() == head and db_rows(home.path)[0] == records
+    assert not (model_c / "provenance.json").exists()
+
+    # ... until the claims say which record
+    pinned = _model_claims(tmp_path, "pinned", [{"subject": subject, "record": theirs}])
+    result = home.run("register", str(model_c), "--claims", str(pinned), "--key", "third", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["pins"] == [{"subject": subject, "record": theirs,
+                                                  "publisher": home.addresses["other"], "source": "claims",
+                                                  "revoked": False}]
+    view = {d["field"]: d["value"] for d in Statement.from_file(model_c / "provenance.json").disclosures}
+    assert view["lineage.trained_on"] == [{"subject": subject, "record": theirs}]
+
+    # a pin to a record of another subject is refused; one to a record nobody registered is an unknown parent
+    wrong = _model_claims(tmp_path, "wrong", [{"subject": "0x" + "ab" * 32, "record": mine}])
+    result = home.run("register", str(make_artifact(tmp_path, "model-d")), "--claims", str(wrong), "--key", "pub")
+    assert result.returncode == 2 and f"{mine} is a record of subject {subject}" in result.stderr
+    unknown = _model_claims(tmp_path, "unknown", [{"subject": subject, "record": "0x" + "ee" * 32}])
+    result = home.run("register", str(make_artifact(tmp_path, "model-e")), "--claims", str(unknown), "--key", "pub")
+    assert result.returncode == 2 and "pinned parent record not registered" in result.stderr
+    assert "--allow-unknown-parent" in result.stderr
+    result = home.run("register", str(tmp_path / "model-e"), "--claims", str(unknown), "--allow-unknown-parent",
+                      "--key", "pub", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["pins"][0]["publisher"] is None
 
 
 def test_revoke_and_supersede_of_batched_records_prove_them_first(tmp_path, home, ledger):

@@ -210,3 +210,54 @@ def test_bulk_queue_is_all_or_nothing(tmp_path, ledger, make_account):
     with pytest.raises(ProvenanceError, match="subject must not be zero"):
         Publisher(store, ledger, account).queue_subjects(Claims.from_mapping(DATASET), subjects, workers=2)
     assert store.records() == []
+
+
+def test_a_models_parents_are_pinned_to_the_record_relied_on_and_the_pins_verify(tmp_path, ledger, make_account):
+    """Two publishers register one dataset; each pins its own record, a third must say which (or, once one
+    is revoked, gets the other); the pins are committed, disclosed and verify against claimsRoot."""
+    from provenance.index import Index
+    from provenance.indexer import Indexer
+    from provenance.pins import pin_parents
+    from provenance.record import hex32
+
+    me, stranger, third = make_account(), make_account(), make_account()
+    manifest = Manifest.from_path(_artifact(tmp_path))
+    stores = {a.address: Store.open(tmp_path / a.address) for a in (me, stranger, third)}
+    registered = {}
+    for account in (me, stranger):  # the stranger's record of the same subject comes later
+        prepared = prepare(account=account, domain=ledger.domain, claims=Claims.from_mapping(DATASET),
+                           manifest=manifest)
+        registered[account.address] = Publisher(stores[account.address], ledger, account).register(prepared).record_id
+    index = Index.open(tmp_path / "index.db")
+    Indexer(index, ledger).sync()
+    model = Claims.from_mapping({"kind": "model", "lineage": {"trained_on": [hex32(manifest.subject)]},
+                                 "disclose": ["copyright.license"]})
+
+    def pin(account):
+        return pin_parents(model, publisher=account.address, store=stores[account.address], index=index,
+                           chain_id=ledger.chain_id, registry=ledger.registry)
+
+    for account in (me, stranger):
+        _, (own,) = pin(account)
+        assert (own.record_id, own.source) == (registered[account.address], "own")
+    with pytest.raises(ProvenanceError) as info:
+        pin(third)
+    assert all(hex32(r) in str(info.value) and a in str(info.value) for a, r in registered.items())
+
+    Publisher(stores[stranger.address], ledger, stranger).revoke(registered[stranger.address], "withdrawn")
+    Indexer(index, ledger).sync()
+    pinned, (only,) = pin(third)
+    assert (only.record_id, only.publisher, only.source) == (registered[me.address], me.address, "sole-publisher")
+
+    # committed and disclosed (the claims did not ask for the lineage), verified against the anchored claimsRoot
+    model_root = _artifact(tmp_path, "model", b"weights")
+    statement = Publisher(stores[third.address], ledger, third).register(
+        prepare(account=third, domain=ledger.domain, claims=pinned, manifest=Manifest.from_path(model_root))
+    )
+    assert statement.record.parents == (manifest.subject,)
+    disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
+    assert all(verify_disclosure(statement.record.claims_root, d) for d in disclosures)
+    view = {d.field: d.value for d in disclosures}
+    assert view["lineage.trained_on"] == [{"subject": hex32(manifest.subject), "record": hex32(registered[me.address])}]
+    assert view["lineage.base_models"] == []
+    index.close()
