@@ -269,7 +269,10 @@ class Verifier:
         self._give(statement)
         verdict = self._verify(_Found(statement.subject, statement, self._chain_record(statement)))
         checks = tuple(c for c in verdict.checks if c.check in ACCEPTANCE_CHECKS)
-        refused = tuple(c for c in checks if c.status is Status.FAIL or c.code in _REFUSING)
+        # who published it is the policy's view, no condition: a service trusting some publishers keeps the
+        # Statements of the others too (their ancestors' claims, the records a verdict shows as information)
+        refused = tuple(c for c in checks if (c.status is Status.FAIL and c.code is not Code.UNTRUSTED_PUBLISHER)
+                        or c.code in _REFUSING)
         return replace(acceptance, checks=checks, refused_by=refused)
 
     # ------------------------------------------------------------ look-ups
