@@ -441,9 +441,15 @@ class Verifier:
                  "publishers": [c.publisher for c in judged]}))
         judged_ids = {c.record_id for c in judged}
         replaced = {r for earlier in reliance.replaced.values() for r in earlier}
-        for c in candidates:
-            if c.record_id in judged_ids or c.record_id in replaced or not c.anchored:
-                continue
+        unrelied = [c for c in candidates if c.record_id not in judged_ids and c.record_id not in replaced
+                    and c.anchored]
+        if len(unrelied) > _MAX_INFORMATION:
+            checks.append(Check(
+                CheckName.AUTHENTICITY, Status.INFO, Code.UNTRUSTED_PUBLISHER,
+                f"{len(unrelied)} records of this subject are not relied on; the first {_MAX_INFORMATION} are "
+                "named below, all are in the records list",
+                {"subject": subject, "count": len(unrelied)}))
+        for c in unrelied[:_MAX_INFORMATION]:
             checks.append(Check(
                 CheckName.AUTHENTICITY, Status.INFO, Code.UNTRUSTED_PUBLISHER,
                 f"Record {_short(c.record_id)} of this subject by {c.publisher} is not relied on "
