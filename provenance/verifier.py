@@ -390,17 +390,31 @@ class Verifier:
         reliance = rely_on_subject(candidates, self.policy, self._look_up)
         judged = [f for c in reliance.relied if (f := by_id.get(c.record_id) or self._found_by_record(c.record_id))]
         trusting = [self._candidate(f) for f in judged]
-        if given is not None and (self._foreign(given) or not self._candidate(by_id[given.record_id]).anchored):
-            # what a Statement in hand says wrong is said: one not in this registry is judged too (one made for
-            # another chain or registry shares its record id with the record here, so it is judged as given)
+        unheard: Statement | None = None  # a Statement in hand that is not in this registry and is not judged
+        if given is not None and self._foreign(given):
+            # one made for another chain or registry shares its record id with a record here: what it says
+            # wrong (the domain it was signed for) is said, so it is judged as given
             judged.insert(0, _Found(subject, given, self._chain_record(given)))
             trusting.insert(0, Candidate(given.record_id, subject, given.publisher, anchored=False))
+        elif given is not None and not self._candidate(by_id[given.record_id]).anchored:
+            if judged:  # possession decides nothing: the registry's records of the subject do
+                unheard = given
+            else:  # nothing of the subject is in the registry: the Statement in hand says why
+                judged = [by_id[given.record_id]]
+                trusting = [self._candidate(judged[0])]
         if not judged:  # nothing of it is in the registry: judged on the best Statement, which says why
             judged = [min(found, key=lambda f: (f.statement is None, not self._trusted_found(f)))]
             trusting = [self._candidate(judged[0])]
         verdicts = [self._verify(f, files=files, path=path) for f in judged]
         seen = candidates + [c for c in trusting if c.record_id not in by_id]
-        return self._combined(subject, verdicts, trusting, seen, reliance)
+        verdict = self._combined(subject, verdicts, trusting, seen, reliance)
+        if unheard is None:
+            return verdict
+        return replace(verdict, checks=verdict.checks + (Check(
+            CheckName.AUTHENTICITY, Status.INFO, Code.NOT_REGISTERED,
+            f"The Statement given with the artifact (record {_short(unheard.record_id)} by {unheard.publisher}) "
+            "is not in this registry: it decides nothing; the verdict rests on the registry's records of the subject",
+            {"subject": subject, "recordId": unheard.record_id, "publisher": unheard.publisher}),))
 
     def _foreign(self, statement: Statement) -> bool:
         """Made for another chain or registry than the one read here."""
@@ -427,8 +441,7 @@ class Verifier:
                     checks.append(Check(line.check, line.status, line.code, line.message,
                                         {**line.evidence, "recordId": judged[i].record_id}))
                     seen.add(key)
-        untrusted = [c for c in judged if not self.policy.is_trusted_publisher(c.publisher)]
-        if len(judged) > 1 and untrusted:
+        if len(judged) > 1 and not any(self.policy.is_trusted_publisher(c.publisher) for c in judged):
             said = "; ".join(f"{c.publisher}: record {_short(c.record_id)}, {self._claimed(c, verdicts[i])}"
                              for i, c in enumerate(judged))
             agree = len({verdicts[i].overall for i in range(len(judged))}) == 1

@@ -263,15 +263,18 @@ def test_unknown_parents_count_toward_the_lineage_bound_and_a_failed_gate_walks_
         .verify_statement(signed)
     assert not any(c.check in (CheckName.AUTHENTICITY, CheckName.ANCHORING) and c.status is Status.FAIL
                    for c in verdict.checks), verdict.to_table()
-    # the root and 9 of its 64 unknown parents: 10 reached, each unknown parent counted
-    assert len(source.asked) == 9 and set(source.asked) <= set(parents)
+    # the root (other records of its subject are sought: a Statement in hand decides nothing alone) and 9 of
+    # its 64 unknown parents: 10 reached, each unknown parent counted
+    assert source.asked[0] == signed.subject
+    assert len(source.asked) == 10 and set(source.asked[1:]) <= set(parents)
     assert any(c.code is Code.PARENT_UNKNOWN for c in verdict.checks)
 
     source = CountingSource()
     forged = _with_parents(ledger, account, parents, signature=b"\x11" * 65)
     verdict = verifier_module.Verifier(ledger, index, Policy.default(), [source], sync=False) \
         .verify_statement(forged)
-    assert source.asked == []  # not one look-up for a Statement whose signature fails
+    # other records of its subject are sought, but not one parent of a Statement whose signature fails
+    assert source.asked == [forged.subject]
     rules = [c for c in verdict.checks if c.check.value in RULES]
     assert [c.check.value for c in rules] == list(RULES)
     assert all(c.status is Status.UNVERIFIABLE and c.code is Code.BAD_SIGNATURE for c in rules)

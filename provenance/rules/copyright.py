@@ -405,12 +405,15 @@ def _opt_outs(graph: Graph, out: Findings, unspecified_status: Status) -> None:
             sources = [p for p in graph.parents[consumer] if p in nodes and nodes[p].kind is not Kind.MODEL]
         for source in sorted(sources, key=graph.order.index):
             data = nodes[source]
+            # a training opt-out binds whatever was trained on the data, whichever kind its record declares
+            # (an adapter registered as `other` that names the dataset in lineage.trained_on)
+            trained = user.kind is Kind.MODEL or _trains_on(user, data)
             reserved = _reservations(data)
             if not reserved:
-                if user.kind is Kind.MODEL:
+                if trained:
                     _undisclosed_training_terms(graph, out, unspecified_status, consumer, source)
                 continue
-            if user.kind is Kind.MODEL:
+            if trained:
                 training = {k: v for k, v in reserved.items() if k != "copyright.training_mining.data_mining"}
                 explicitly_allowed = data.claim("copyright.training_mining.ai_training") == "allowed"
                 if training:
