@@ -39,7 +39,9 @@ class ServiceSettings:
     Statement; never more than ``upload_limit``), in bytes. 413 above either,
     while the body streams in.
     ``manifest_limit``: the most manifest entries a posted Statement may list
-    (413 above). ``max_verifications``: verifications one worker runs at once;
+    (413 above). ``statement_quota``: the most Statements kept per publisher
+    (``POST /v1/statements``: 429 for a new record beyond; a copy of a kept
+    one is always taken). ``max_verifications``: verifications one worker runs at once;
     a further one waits up to ``verification_wait`` seconds for a slot (a burst
     of look-ups of one new verdict then computes it once and serves the rest
     from memory), then is refused with 503 and ``Retry-After``.
@@ -69,6 +71,7 @@ class ServiceSettings:
     upload_limit: int = 1 << 30
     json_limit: int = 16 << 20
     manifest_limit: int = 1_000_000
+    statement_quota: int = 10_000
     max_verifications: int = 8
     verification_wait: float = 2.0
     start_block: int = 0
@@ -98,7 +101,8 @@ class ServiceSettings:
             raise InvalidValue("poll_interval, rpc_timeout and ready_timeout must be > 0 seconds")
         if not 0 <= self.verification_wait <= 60:
             raise InvalidValue(f"verification_wait must be from 0 to 60 seconds, got {self.verification_wait!r}")
-        limits = ("upload_limit", "json_limit", "manifest_limit", "max_verifications", "retry_after")
+        limits = ("upload_limit", "json_limit", "manifest_limit", "statement_quota", "max_verifications",
+                  "retry_after")
         for name in limits:
             value = getattr(self, name)
             if type(value) is not int or value < 1:

@@ -38,6 +38,11 @@ Schema version 4 keeps strings exactly: a Solidity ``string`` is any bytes
 ``uri_hex``/``reason_hex`` its exact bytes (0x-hex; NULL when the text is
 exact), which histories show as ``details["uri_hex"]``/``details["reason_hex"]``.
 
+Schema version 5 says who handed each Statement over: ``added_by`` (the
+service: the client's address) beside ``added_at`` for the latest copy, and
+``first_added_at``/``first_added_by`` for the first (NULL and ``unknown`` for
+Statements kept before version 5, whose first copy is not known).
+
 An older file is brought forward on open; a file of a newer version is refused.
 """
 
@@ -70,7 +75,7 @@ __all__ = [
     "EVENT_NAMES",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -130,9 +135,13 @@ CREATE TABLE IF NOT EXISTS statements (
     subject   TEXT NOT NULL,
     publisher TEXT NOT NULL,             -- checksummed
     statement TEXT NOT NULL,             -- the Statement's JSON
-    added_at  INTEGER NOT NULL           -- unix time it was (last) stored
+    added_at  INTEGER NOT NULL,          -- unix time it was (last) stored
+    added_by  TEXT NOT NULL DEFAULT 'unknown',        -- who handed over the latest copy
+    first_added_at INTEGER,                           -- unix time of the first copy (NULL: before version 5)
+    first_added_by TEXT NOT NULL DEFAULT 'unknown'    -- who handed over the first copy
 );
 CREATE INDEX IF NOT EXISTS statements_subject ON statements (subject);
+CREATE INDEX IF NOT EXISTS statements_publisher ON statements (publisher);
 CREATE TABLE IF NOT EXISTS files (
     sha256  TEXT NOT NULL,               -- 64 hex digits, lowercase, no 0x: the whole file's SHA-256
     subject TEXT NOT NULL,               -- 0x-hex subject of the artifact that lists it
@@ -143,8 +152,17 @@ CREATE TABLE IF NOT EXISTS files (
 
 # What each schema version adds to the one before; an older file is brought forward on open.
 _MIGRATIONS: dict[int, str] = {
-    # 1 -> 2: Statements posted to the service and the file digests of their manifests.
-    2: "",  # the CREATE ... IF NOT EXISTS statements in _SCHEMA add the new tables
+    # 1 -> 2: Statements posted to the service and the file digests of their manifests (the statements
+    # table as version 2 made it, which 5 alters; files and the indexes come from _SCHEMA).
+    2: """
+CREATE TABLE IF NOT EXISTS statements (
+    record_id TEXT PRIMARY KEY,
+    subject   TEXT NOT NULL,
+    publisher TEXT NOT NULL,
+    statement TEXT NOT NULL,
+    added_at  INTEGER NOT NULL
+);
+""",
     # 2 -> 3: the columns of registry version 2's events (rows of a version 1 registry keep them NULL).
     3: """
 ALTER TABLE events ADD COLUMN submitter TEXT;
@@ -157,6 +175,13 @@ ALTER TABLE events ADD COLUMN nonce INTEGER;
     4: """
 ALTER TABLE events ADD COLUMN uri_hex TEXT;
 ALTER TABLE events ADD COLUMN reason_hex TEXT;
+""",
+    # 4 -> 5: who handed each Statement over, the first copy's poster and time beside the latest's (not
+    # known for the Statements already kept: 'unknown' and NULL)
+    5: """
+ALTER TABLE statements ADD COLUMN added_by TEXT NOT NULL DEFAULT 'unknown';
+ALTER TABLE statements ADD COLUMN first_added_at INTEGER;
+ALTER TABLE statements ADD COLUMN first_added_by TEXT NOT NULL DEFAULT 'unknown';
 """,
 }
 
@@ -649,13 +674,21 @@ class Index:
 
     # ------------------------------------------------------------ statements and file digests
 
-    def add_statement(self, statement: Statement) -> None:
+    def add_statement(self, statement: Statement, *, posted_by: str = "unknown", quota: int | None = None) -> bool:
         """Keep a Statement and its manifest's file digests; copies of one record are pooled.
 
         Disclosure is selective, so two copies of one record's Statement may
         reveal different fields: a later copy never drops a field an earlier
         one disclosed (else anyone could post a copy hiding an opt-out), nor
-        an anchor or a manifest the earlier copy had.
+        an anchor or a manifest the earlier copy had. The earlier copy is read,
+        pooled and written in one transaction that takes SQLite's write lock
+        first (``BEGIN IMMEDIATE``), so two processes storing copies at once
+        cannot drop a field one of them disclosed.
+
+        ``posted_by`` says who handed it over (the service: the client's
+        address); the first copy's poster and time are kept beside the latest's.
+        ``quota``: a new record is not kept (False) when its publisher already
+        has that many Statements here; a copy of a kept record always is (True).
 
         Only whole files are indexed by digest (a sharded file's shards are not
         files a user holds). The manifest must give the Statement's subject.
@@ -677,16 +710,36 @@ class Index:
                 )
             files = [(e.sha256.hex(), subject, e.path) for e in manifest.entries if e.offset is None]
         record_id = _norm(statement.record_id)
-        earlier = self.statement(record_id)
-        if earlier is not None:
-            statement = _pooled(earlier, statement)
-        with self._transaction() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO statements (record_id, subject, publisher, statement, added_at)"
-                " VALUES (?,?,?,?,?)",
-                (record_id, subject, statement.publisher, json.dumps(statement.to_json()), int(time.time())),
-            )
+        now = int(time.time())
+        with self._transaction() as db:  # BEGIN IMMEDIATE: no other writer between the read and the write
+            row = db.execute("SELECT statement FROM statements WHERE record_id = ?", (record_id,)).fetchone()
+            if row is None:
+                if quota is not None and self._kept(db, statement.publisher) >= quota:
+                    return False
+                db.execute(
+                    "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
+                    " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
+                    (record_id, subject, statement.publisher, json.dumps(statement.to_json()), now, posted_by,
+                     now, posted_by),
+                )
+            else:
+                pooled = _pooled(_statement(row[0]), statement)
+                db.execute(
+                    "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
+                    (json.dumps(pooled.to_json()), now, posted_by, record_id),
+                )
             db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?,?,?)", files)
+        return True
+
+    def statements_kept(self, publisher: str) -> int:
+        """How many Statements of ``publisher``'s records are kept (what a quota counts)."""
+        with self._lock:
+            return self._kept(self._db, publisher)
+
+    @staticmethod
+    def _kept(db: sqlite3.Connection, publisher: str) -> int:
+        address = parse_address(publisher, "publisher")
+        return int(db.execute("SELECT COUNT(*) FROM statements WHERE publisher = ?", (address,)).fetchone()[0])
 
     def statement(self, record_id: str | bytes) -> Statement | None:
         """The stored Statement of a record, or None."""

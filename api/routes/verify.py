@@ -20,7 +20,9 @@ parsed before anything else (422 when it is malformed, its parents and uri
 over the registry's bounds included), its manifest lists at most
 ``manifest_limit`` entries (413) that must each be well formed (422); each
 worker runs at most ``max_verifications`` at once (503 with ``Retry-After``
-beyond), in the thread pool, never on the event loop.
+beyond), in the thread pool, never on the event loop. The index keeps at most
+``statement_quota`` Statements per publisher (429 for a new record beyond,
+checked before verifying and again as it is stored).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -414,20 +416,27 @@ def _verify_statement(service: Service, body: bytes, use: str | None, strict: bo
     "/statements",
     response_model=StatementAccepted,
     status_code=201,
-    responses=problem_responses(400, 413, 422, 503),
+    responses=problem_responses(400, 413, 422, 429, 503),
     summary="Post a publisher's Statement",
     openapi_extra=_STATEMENT_BODY,
 )
 async def post_statement(request: Request, service: ServiceDep) -> StatementAccepted:
     """Kept only when it verifies: manifest gives the subject, signature by the publisher, anchored
     on this service's registry (directly or in an anchored batch, proof valid), disclosures
-    matching claimsRoot (the rule: ``Verifier.accept_statement``). 422 with the failing checks otherwise."""
+    matching claimsRoot (the rule: ``Verifier.accept_statement``). 422 with the failing checks otherwise.
+    429 for a new record of a publisher who has ``statement_quota`` Statements kept (a copy of a kept
+    record is always taken). The index records who posted it (the client's address) and when."""
     body = await request.body()  # at most json_limit bytes (api.app.BodyLimit)
-    return await run_in_threadpool(_accept_statement, service, body)
+    posted_by = request.client.host if request.client is not None and request.client.host else "unknown"
+    return await run_in_threadpool(_accept_statement, service, body, posted_by)
 
 
-def _accept_statement(service: Service, body: bytes) -> StatementAccepted:
+def _accept_statement(service: Service, body: bytes, posted_by: str = "unknown") -> StatementAccepted:
     statement = _statement(service, body)
+    quota = service.settings.statement_quota
+    index = service.index
+    if index.statements_kept(statement.publisher) >= quota and index.statement(statement.record_id) is None:
+        _over_quota(service, statement)  # before any verification: nothing verified would be kept
     with _slot(service):
         acceptance = _verifier(service, None).accept_statement(statement)
     if acceptance.other_registry:
@@ -435,10 +444,21 @@ def _accept_statement(service: Service, body: bytes) -> StatementAccepted:
     if not acceptance.accepted:
         raise ApiProblem(422, "statement-not-verified", acceptance.reason(), title="Statement refused",
                          checks=[c.to_json() for c in acceptance.refused_by])
-    service.index.add_statement(statement)
+    if not index.add_statement(statement, posted_by=posted_by, quota=quota):  # the quota again, atomically
+        _over_quota(service, statement)
     return StatementAccepted(
         recordId="0x" + statement.record_id.hex(),
         subject="0x" + statement.subject.hex(),
         publisher=statement.publisher,
         checks=[CheckOut.model_validate(c.to_json()) for c in acceptance.checks],
+    )
+
+
+def _over_quota(service: Service, statement: Statement) -> NoReturn:
+    quota = service.settings.statement_quota
+    kept = service.index.statements_kept(statement.publisher)
+    raise ApiProblem(
+        429, "statement-quota",
+        f"publisher {statement.publisher} has {kept} Statements kept here, the quota is {quota}",
+        title="Statement quota reached", publisher=statement.publisher, kept=kept, quota=quota,
     )

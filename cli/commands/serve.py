@@ -39,6 +39,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
         help="most manifest entries a posted Statement may list (default 1000000; 413 above)",
     )
     parser.add_argument(
+        "--statement-quota", type=int, default=10_000,
+        help="most Statements kept per publisher (default 10000; POST /v1/statements answers 429 for a new "
+        "record beyond)",
+    )
+    parser.add_argument(
         "--max-verifications", type=int, default=8,
         help="verifications each worker runs at once (default 8); one more waits for a slot",
     )
@@ -94,6 +99,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         upload_limit=args.upload_limit,
         json_limit=args.json_limit,
         manifest_limit=args.manifest_limit,
+        statement_quota=args.statement_quota,
         max_verifications=args.max_verifications,
         verification_wait=args.verification_wait,
         max_index_lag=args.max_index_lag,
