@@ -61,6 +61,11 @@ class ServiceSettings:
     routes (``provenance serve --policy``); None: the default policy, which
     trusts no publisher. Read and validated here, once per process (a
     :class:`PolicyError` for a bad file): :attr:`policy` is what the routes use.
+    ``fetch_private``: fetch Statements and batch documents named by records'
+    uris from loopback, private and link-local addresses and over plain http
+    (a local node, tests; ``provenance serve --fetch-private`` or
+    ``PROVENANCE_FETCH_PRIVATE=1``, docs/fetching.md); the service's
+    :class:`provenance.fetch.Fetcher` is built with it.
     """
 
     rpc_url: str
@@ -82,6 +87,7 @@ class ServiceSettings:
     max_index_lag: int = 64
     insecure_rpc: bool = False
     policy_path: Path | None = None
+    fetch_private: bool = False
 
     def __post_init__(self) -> None:
         from provenance.ledger import check_rpc_url, require_http_url
@@ -90,6 +96,8 @@ class ServiceSettings:
         require_http_url(self.rpc_url)
         if not isinstance(self.insecure_rpc, bool):
             raise InvalidValue(f"insecure_rpc must be true or false, got {self.insecure_rpc!r}")
+        if not isinstance(self.fetch_private, bool):
+            raise InvalidValue(f"fetch_private must be true or false, got {self.fetch_private!r}")
         check_rpc_url(self.rpc_url, insecure=self.insecure_rpc, flag="--insecure-rpc (insecure_rpc)")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         object.__setattr__(self, "index_path", Path(self.index_path))

@@ -31,6 +31,7 @@ HTTP statuses: 422, 404, 409, 502/503)::
     │   ├── BadNodeAnswer       it answered something that cannot be decoded (502)
     │   ├── RegistryNotFound    the address holds no ProvenanceRegistry (502)
     │   └── TransactionFailed   a transaction was mined but did not do its work (502)
+    ├── FetchError              a uri's Statement or batch document could not be fetched (exit 2)
     ├── KeystoreError
     ├── SignatureError
     ├── LineageError            a lineage handed to the rules is malformed
@@ -71,6 +72,7 @@ __all__ = [
     "BadNodeAnswer",
     "RegistryNotFound",
     "TransactionFailed",
+    "FetchError",
     "KeystoreError",
     "SignatureError",
     "LineageError",
@@ -235,6 +237,22 @@ class TransactionFailed(NodeError):
 
 
 # ------------------------------------------------------------------ the rest
+
+
+class FetchError(ProvenanceError):
+    """What a record's uri names could not be fetched (provenance.fetch): ``uri``, the ``url`` last asked, why.
+
+    Exit code 2 like the node's troubles: the work could not be done, nothing was checked. ``status``: the
+    HTTP status when the answer was one.
+    """
+
+    def __init__(
+        self, message: str, *, uri: str = "", url: str = "", status: int | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.uri = uri
+        self.url = url
+        self.status = status
 
 
 class KeystoreError(ProvenanceError):

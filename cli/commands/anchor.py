@@ -9,7 +9,9 @@ from argparse import ArgumentParser, Namespace, _SubParsersAction
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("anchor", help="anchor the queued records in one batch (one transaction)")
     parser.add_argument("--key", help="key name (default: the only key)")
-    parser.add_argument("--uri", default="", help="public location of the batch document (recorded on chain)")
+    parser.add_argument("--uri", default="",
+                        help="where the batch document is published (recorded on chain; docs/fetching.md): "
+                        "https://..., ipfs://CID[/PATH], hf://[datasets/]ORG/NAME@REVISION/PATH, file:///PATH")
     parser.add_argument("--out", help="also write the batch document (every member's Statement) here")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(handler=run)
@@ -24,6 +26,9 @@ def run(args: Namespace) -> int:
     from provenance.record import hex32
 
     settings = settings_from(args)
+    from provenance.fetch import check_uri
+
+    check_uri(args.uri)  # a bad uri is refused (exit 2) before the key is unlocked
     account = unlock_key(settings, args.key)
     try:
         ledger = open_ledger(settings)

@@ -22,7 +22,9 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--parent", action="append", default=[], metavar="SUBJECT",
                         help="subject of an artifact this one derives from (repeatable): an extra on-chain parent "
                         "outside the claims, not pinned to a record; name parents in the claims' lineage to pin them")
-    parser.add_argument("--uri", default="", help="where the artifact can be fetched (signed, public)")
+    parser.add_argument("--uri", default="",
+                        help="where this record's Statement is published (signed, public; docs/fetching.md): "
+                        "https://..., ipfs://CID[/PATH], hf://[datasets/]ORG/NAME@REVISION/PATH, file:///PATH")
     parser.add_argument("--batch", action="store_true", help="queue for the next `provenance anchor` instead")
     parser.add_argument("--key", help="key name (default: the only key)")
     parser.add_argument("--allow-unknown-parent", action="store_true",
@@ -57,6 +59,9 @@ def run(args: Namespace) -> int:
     from provenance.statement import statement_path_for
 
     settings = settings_from(args)
+    from provenance.fetch import check_uri
+
+    check_uri(args.uri)  # a bad uri is refused (exit 2) before anything is hashed or signed
     artifact = Path(args.path)
     if not artifact.exists():
         raise ManifestError(f"artifact path {artifact} does not exist", hint="give a file or a directory")

@@ -61,6 +61,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
         help="trust policy (YAML or JSON, docs/policy.md) of the verification routes (default: the default "
         "policy, which trusts no publisher); read once at start",
     )
+    parser.add_argument(
+        "--fetch-private", action="store_true",
+        help="fetch Statements and batch documents from loopback, private and link-local addresses and over "
+        "plain http (a local node, tests; default: refused; also PROVENANCE_FETCH_PRIVATE=1; docs/fetching.md)",
+    )
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
 
@@ -72,6 +77,7 @@ def resolve(args: Namespace) -> ServiceSettings:
     from api.settings import ServiceSettings
     from cli.context import open_ledger, registry_of, settings_from
     from provenance.errors import UsageError
+    from provenance.fetch import env_allows_private
 
     settings = settings_from(args)
     policy = Path(args.policy).expanduser().resolve() if getattr(args, "policy", None) else None
@@ -105,6 +111,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         max_index_lag=args.max_index_lag,
         insecure_rpc=bool(getattr(args, "insecure_rpc", False)),
         policy_path=policy,
+        fetch_private=bool(getattr(args, "fetch_private", False)) or env_allows_private(),
     )
 
 
