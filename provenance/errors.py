@@ -14,7 +14,7 @@ HTTP statuses: 422, 404, 409, 502/503)::
     │   ├── ManifestError ── ManifestMismatch
     │   ├── ClaimsError
     │   ├── PolicyError
-    │   ├── StatementError
+    │   ├── StatementError ── BatchDocumentError
     │   ├── VerdictError
     │   ├── InvalidValue        a subject, address, kind, size or digest out of range
     │   └── UsageError          command-line options that do not go together
@@ -56,6 +56,7 @@ __all__ = [
     "ClaimsError",
     "PolicyError",
     "StatementError",
+    "BatchDocumentError",
     "VerdictError",
     "InvalidValue",
     "UsageError",
@@ -127,6 +128,10 @@ class PolicyError(InvalidInput):
 
 class StatementError(InvalidInput):
     """A Statement is not JSON, not ours, or inconsistent."""
+
+
+class BatchDocumentError(StatementError):
+    """A batch document is not JSON, not ours, or does not match the batch anchored on chain."""
 
 
 class VerdictError(InvalidInput):

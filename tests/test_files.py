@@ -118,14 +118,14 @@ def test_batch_document_follows_no_link(tmp_path, victim):
         root = b"\x07" * 32
         path = batch_document_path(store, root)
         _plant(path.with_name(f".{path.name}.tmp{os.getpid()}"), victim)
-        assert _write_batch_document(store, root, ["{}"]) == path
-        assert json.loads(path.read_text())["statements"] == [{}]
+        assert _write_batch_document(store, root, b"{}") == path
+        assert json.loads(path.read_text()) == {}
         _assert_untouched(victim, path.parent)
 
         path.unlink()
         _plant(path, victim)
         with pytest.raises(InvalidValue, match=f"refusing to write {path}"):
-            _write_batch_document(store, root, ["{}"])
+            _write_batch_document(store, root, b"{}")
         assert victim.read_text() == SECRET
     finally:
         store.close()
