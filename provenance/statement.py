@@ -7,6 +7,12 @@ for, the manifest, the disclosed claims with their salts and proofs and, once
 anchored, how it was anchored (the transaction, or the batch root and the
 record's inclusion proof). Undisclosed claim values never appear here.
 
+It may carry its lineage (``predicate.lineage``): the Statements of the parent
+records its claims pin, and theirs, each once, without manifests (only an
+ancestor's subject matters) and without lineage of their own (the bundle is
+flat). They are evidence, not trust: none is covered by the signature of the
+Statement carrying it, and a verifier checks each on its own against the chain.
+
 Build one with :meth:`Statement.create`; read one with :meth:`Statement.from_json`
 or :meth:`Statement.from_file`, which refuse anything that is not ours.
 """
@@ -52,6 +58,8 @@ SUBJECT_DIGEST = "provenanceMerkleRoot"
 
 
 _UNANCHORED_TAIL = ',"anchor":null}}'
+#: At most this many Statements in one Statement's lineage (the verifier walks at most 64 ancestors).
+MAX_LINEAGE_STATEMENTS = 256
 _UINT256_END = 1 << 256
 #: Block numbers above this cannot be kept (SQLite integers are signed 64-bit) and no chain is near it.
 MAX_BLOCK_NUMBER = (1 << 63) - 1
@@ -198,6 +206,7 @@ class Statement:
     disclosures: tuple[dict[str, Any], ...] = ()
     anchor: Anchor | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    lineage: tuple[Statement, ...] = ()  # the ancestors' Statements it carries (module docstring)
 
     @classmethod
     def create(
@@ -228,6 +237,26 @@ class Statement:
         # cached: computed once per instance (frozen, so it cannot change); equality ignores it
         return self.record.record_id(self.publisher)
 
+    def carried(self) -> Statement:
+        """This Statement as a lineage carries it: no manifest, no lineage of its own."""
+        light = replace(self, manifest=None, lineage=())
+        if "record_id" in self.__dict__:
+            light.__dict__["record_id"] = self.__dict__["record_id"]
+        return light
+
+    def with_lineage(self, lineage: tuple[Statement, ...]) -> Statement:
+        """This Statement carrying ``lineage`` (each reduced by :meth:`carried`, each record once)."""
+        unique: dict[bytes, Statement] = {}
+        for statement in lineage:
+            if statement.record_id != self.record_id:
+                unique.setdefault(statement.record_id, statement.carried())
+        if len(unique) > MAX_LINEAGE_STATEMENTS:
+            raise StatementError(f"a lineage of {len(unique)} Statements; at most {MAX_LINEAGE_STATEMENTS}")
+        carrying = replace(self, lineage=tuple(unique.values()))
+        if "record_id" in self.__dict__:
+            carrying.__dict__["record_id"] = self.__dict__["record_id"]
+        return carrying
+
     def with_anchor(self, anchor: Anchor) -> Statement:
         anchored = replace(self, anchor=anchor)
         if "record_id" in self.__dict__:  # same record and publisher: carry the cached id over
@@ -245,8 +274,10 @@ class Statement:
             "chain": {"chainId": self.chain_id, "registry": self.registry},
             "manifest": self.manifest,
             "disclosures": list(self.disclosures),
-            "anchor": self.anchor.to_json() if self.anchor else None,
         }
+        if self.lineage:  # before the anchor: :meth:`with_anchor_text` splices the anchor at the end
+            predicate["lineage"] = [s.to_json() for s in self.lineage]
+        predicate["anchor"] = self.anchor.to_json() if self.anchor else None
         predicate.update(self.extra)
         return {
             "_type": STATEMENT_TYPE,
@@ -309,7 +340,8 @@ class Statement:
         return cls.from_json(data, source=source)
 
     @classmethod
-    def from_json(cls, data: Any, *, source: str = "statement") -> Statement:
+    def from_json(cls, data: Any, *, source: str = "statement", carried: bool = False) -> Statement:
+        """``carried``: a Statement of a lineage, which carries no lineage of its own."""
         if not isinstance(data, dict) or data.get("_type") != STATEMENT_TYPE:
             raise StatementError(f"{source} is not an in-toto Statement v1 (_type {STATEMENT_TYPE})")
         if data.get("predicateType") != PREDICATE_TYPE:
@@ -340,6 +372,7 @@ class Statement:
                 raise StatementError(f"{source}: predicate.disclosures must be a list of objects")
             if anchor is not None and not isinstance(anchor, dict):
                 raise StatementError(f"{source}: predicate.anchor must be an object or null")
+            lineage = _lineage(predicate.get("lineage"), source, carried)
             statement = cls(
                 name=_utf8(subjects[0].get("name", ""), "subject[0].name", source),
                 record=record,
@@ -350,6 +383,7 @@ class Statement:
                 manifest=manifest,
                 disclosures=tuple(disclosures),
                 anchor=Anchor.from_json(anchor) if anchor else None,
+                lineage=lineage,
             )
         except StatementError:
             raise
@@ -361,3 +395,18 @@ class Statement:
         if recorded_id is not None and recorded_id != hex32(statement.record_id):
             raise StatementError(f"{source}: predicate.recordId does not match the record and publisher")
         return statement
+
+
+def _lineage(value: object, source: str, carried: bool) -> tuple[Statement, ...]:
+    """``predicate.lineage``: a flat list of Statements, bounded."""
+    if value is None:
+        return ()
+    if carried:
+        raise StatementError(f"{source}: a Statement in a lineage carries no lineage of its own (the bundle is flat)")
+    if not isinstance(value, list):
+        raise StatementError(f"{source}: predicate.lineage must be a list of Statements")
+    if len(value) > MAX_LINEAGE_STATEMENTS:
+        raise StatementError(
+            f"{source}: predicate.lineage holds {len(value)} Statements; at most {MAX_LINEAGE_STATEMENTS}")
+    return tuple(Statement.from_json(item, source=f"{source}: predicate.lineage[{i}]", carried=True)
+                 for i, item in enumerate(value))

@@ -35,7 +35,7 @@ cannot prove something says so: nothing defaults to OK.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -46,6 +46,7 @@ from provenance.commitments import Disclosure, disclosed_view
 from provenance.crosscheck import Disagreement, batch_disagreements, record_disagreements
 from provenance.errors import ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
 from provenance.lineage import walk
+from provenance.located import statement_of
 from provenance.manifest import Manifest
 from provenance.policy import Policy
 from provenance.record import Domain, Kind, ReasonCode, hex32
@@ -193,17 +194,25 @@ class Verifier:
         extra_statements: Iterable[Statement] = (),
         sync: bool = True,
         head: int | None = None,
+        fetch: Callable[[str], bytes] | None = None,
     ) -> None:
         """``sync``: bring the index up to the chain first. ``head``: the chain head to count
         confirmations against (default: asked from the node); a service passes the one its
-        indexer last saw, which is never ahead of the chain, so it can only under-count."""
+        indexer last saw, which is never ahead of the chain, so it can only under-count.
+        ``fetch``: reads what a record's uri names (:meth:`provenance.fetch.Fetcher.fetch`); the
+        Statement of a record no source holds is fetched from its uri when a verdict needs it."""
         self.ledger = ledger
         self.index = index
         self.policy = policy
         self.sources = list(sources)
         self._given: dict[bytes, list[Statement]] = {}
+        self._found: dict[bytes, list[_Found]] = {}  # subject -> its records (cleared when a Statement is given)
+        self._carried: dict[bytes, list[Statement]] = {}  # subject -> Statements carried in lineages
+        self._fetch = fetch
+        self._unobtained: dict[bytes, str] = {}  # record id -> why its Statement could not be obtained
         for statement in extra_statements:
             self._given.setdefault(statement.subject, []).append(statement)
+            self._carry(statement)
         if sync:
             from provenance.indexer import Indexer
 
@@ -211,13 +220,17 @@ class Verifier:
         self._head = ledger.block_number() if head is None else head
         self._settled: Settled | None = None  # read when first needed (crosscheck), then fixed
         self._states: dict[bytes, RecordState] = {}
-        self._found: dict[bytes, list[_Found]] = {}  # subject -> its records (cleared when a Statement is given)
         self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
 
     # ------------------------------------------------------------ entry points
 
-    def verify_path(self, path: Path) -> Verdict:
-        """A downloaded artifact: a directory or a file, with or without its Statement beside it."""
+    def verify_path(self, path: Path, *, statement: Statement | None = None) -> Verdict:
+        """A downloaded artifact: a directory or a file, with or without its Statement beside it.
+
+        ``statement``: the Statement the artifact came with, given apart from it (one beside it wins);
+        when the files no longer give its subject and no record knows theirs, they are checked against
+        its manifest (a changed file is ``TAMPERED``, named).
+        """
         path = Path(path)
         if not path.exists():
             raise ManifestError(f"{path} does not exist", hint="give the artifact's directory or file")
@@ -225,15 +238,46 @@ class Verifier:
         actual = Manifest.from_path(path)
         if beside.exists():
             return self.verify_statement(Statement.from_file(beside), files=actual, path=path)
+        if statement is not None and statement.subject == actual.subject:
+            return self.verify_statement(statement, files=actual, path=path)
         if self._candidates(actual.subject):
             return self._verify_subject(actual.subject, files=actual, path=path)
-        if path.is_file():
-            return self._verify_single_file(path, actual)
-        raise NotFound(
-            f"no Statement beside {path} and no record of its subject {hex32(actual.subject)} "
-            f"on chain {self.ledger.chain_id} or in the local sources",
-            hint="pass the Statement file that came with the artifact",
-        )
+        if path.is_file():  # one file of an artifact, found by its digest, or a one-file artifact
+            try:
+                return self._verify_single_file(path, actual)
+            except NotFound:
+                changed = self._changed_file(path, statement) if statement is not None else None
+                if changed is None:
+                    raise
+                return changed
+        if statement is not None:  # the files no longer give its subject: which of them changed is said
+            return self.verify_statement(statement, files=actual, path=path)
+        return Verdict(actual.subject, None, (Check(
+            CheckName.ANCHORING, Status.FAIL, Code.NOT_REGISTERED,
+            f"No Statement beside {path}, and no record of its subject {_short(actual.subject)} is registered "
+            f"in registry {self.ledger.registry} on chain {self.ledger.chain_id} or known to the sources asked. "
+            "A batched record is on chain only as its batch's root: give the Statement that came with the "
+            "artifact (--statement FILE) or ask a verifier service that indexes batches (--service URL)",
+            {"subject": actual.subject, "path": str(path)},
+        ),))
+
+    def _changed_file(self, path: Path, statement: Statement) -> Verdict | None:
+        """A file whose digest no artifact lists, checked against the file of its name in the Statement
+        given: that file changed (``TAMPERED``, named); None when the Statement lists no such file."""
+        try:
+            registered = Manifest.from_dict(statement.manifest) if statement.manifest is not None else None
+        except ManifestError:
+            return None
+        entries = [e for e in registered.entries if e.offset is None and Path(e.path).name == path.name] \
+            if registered is not None else []
+        if len(entries) != 1:
+            return None
+        verdict = self.verify_statement(statement)
+        line = Check(CheckName.INTEGRITY, Status.FAIL, Code.TAMPERED,
+                     f"{path.name} differs from {entries[0].path} of the Statement given (its SHA-256 is not that "
+                     "of the registered file, nor of any file of a registered artifact)",
+                     {"subject": statement.subject, "path": entries[0].path, "changed": [entries[0].path]})
+        return replace(verdict, checks=(line, *(c for c in verdict.checks if c.check is not CheckName.INTEGRITY)))
 
     def verify_subject(self, subject: bytes) -> Verdict:
         """By subject alone: no files are checked, the rest is."""
@@ -281,6 +325,7 @@ class Verifier:
         found = list(self._given.get(subject, []))
         for source in self.sources:
             found.extend(source.statements_for(subject))
+        found.extend(self._carried.get(subject, []))
         mine = [s for s in found if s.chain_id == self.ledger.chain_id and s.registry == self.ledger.registry]
         unique: dict[bytes, Statement] = {}
         for statement in mine:
@@ -306,6 +351,38 @@ class Verifier:
         """A Statement the caller holds: first among the copies of its record."""
         self._given.setdefault(statement.subject, []).insert(0, statement)
         self._found.pop(statement.subject, None)
+        self._carry(statement)
+
+    def _carry(self, statement: Statement) -> None:
+        """The Statements ``statement`` carries in its lineage: copies like any other, each checked on its
+        own against the chain when a verdict reads it (a carried Statement is evidence, never trust)."""
+        for carried in statement.lineage:
+            known = self._carried.setdefault(carried.subject, [])
+            if all(c.record_id != carried.record_id for c in known):
+                known.append(carried)
+                self._found.pop(carried.subject, None)
+
+    def _obtained(self, found: _Found) -> _Found:
+        """``found`` with its Statement fetched from its record's uri when no source held it (cached per
+        record; why it could not be obtained is kept for the verdict). A fetched Statement must be that
+        record's, for this chain and registry; its own checks against the chain come after."""
+        if found.statement is not None or found.record is None or self._fetch is None:
+            return found
+        record = found.record
+        rid = bytes.fromhex(record.record_id[2:])
+        if rid in self._unobtained:
+            return found
+        try:
+            statement = statement_of(record, self._fetch, self.index)
+        except NotFound as err:
+            self._unobtained[rid] = str(err)
+            return found
+        obtained = replace(found, statement=statement)
+        cached = self._found.get(found.subject)
+        if cached is not None:
+            self._found[found.subject] = [obtained if f is found else f for f in cached]
+        self._carry(statement)
+        return obtained
 
     def _candidates(self, subject: bytes) -> list[_Found]:
         """Every record known for ``subject``: from Statements (given, then the sources) and from the chain."""
@@ -327,7 +404,7 @@ class Verifier:
         if record is not None and record.subject is not None:
             subject = bytes.fromhex(record.subject[2:])
         else:
-            for statements in self._given.values():
+            for statements in (*self._given.values(), *self._carried.values()):
                 subject = next((s.subject for s in statements if s.record_id == record_id), subject)
             for source in self.sources:
                 if subject is None:
@@ -405,6 +482,7 @@ class Verifier:
         if not judged:  # nothing of it is in the registry: judged on the best Statement, which says why
             judged = [min(found, key=lambda f: (f.statement is None, not self._trusted_found(f)))]
             trusting = [self._candidate(judged[0])]
+        judged = [self._obtained(f) for f in judged]
         verdicts = [self._verify(f, files=files, path=path) for f in judged]
         seen = candidates + [c for c in trusting if c.record_id not in by_id]
         verdict = self._combined(subject, verdicts, trusting, seen, reliance)
@@ -909,7 +987,16 @@ class Verifier:
             disputes=tuple(e.actor for e in events if e.event == "RecordDisputed" and e.actor is not None),
             own_verdict_failed=failed,
             statement_missing=statement is None,  # no claims could be read: said so, not "not disclosed"
+            statement_missing_why=self._missing_why(rid) if statement is None else "",
         )
+
+    def _missing_why(self, record_id: bytes) -> str:
+        """Why a record's Statement could not be obtained, for a person."""
+        why = self._unobtained.get(record_id)
+        if why is not None:
+            return why
+        asked = "the Statement given, the lineage it carries" + (", the sources asked" if self.sources else "")
+        return f"neither {asked} nor a uri gave it" if self._fetch is not None else f"{asked} do not hold it"
 
     def _erasure(self, record_id: bytes) -> Erasure | None:
         """The record's revocation or supersession with reason code ``erasure``, if its publisher made one."""
@@ -1020,7 +1107,7 @@ class Verifier:
             on_chain = False
             doubted[subject] = []
             for candidate, record in relied:
-                facts, anchored, doubts = self._ancestor_facts(record)
+                facts, anchored, doubts = self._ancestor_facts(self._obtained(record))
                 earlier = reliance.replaced.get(candidate.record_id, ())
                 erasure = facts.erasure or next((e for r in earlier if (e := self._erasure(r)) is not None), None)
                 facts = replace(facts, subject=subject, replaced=earlier, erasure=erasure)

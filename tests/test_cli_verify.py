@@ -52,8 +52,16 @@ def test_one_file_with_the_artifacts_statement_is_found_and_proven(published):
     assert integrity["code"] == "OK" and integrity["evidence"]["path"] == "part-1.parquet"
     assert verdict["subject"] == "0x" + statement.subject.hex()
 
+    # a changed file with the artifact's Statement: that file is named as changed (issue 13), exit 1
     (artifact / "part-1.parquet").write_bytes(b"changed")
-    missing = run_cli("verify", str(artifact / "part-1.parquet"), "--statement", str(statement_file), env=env)
+    changed = run_cli("verify", str(artifact / "part-1.parquet"), "--statement", str(statement_file), "--json",
+                      env=env)
+    assert changed.returncode == 1, changed.stderr
+    tampered = next(c for c in json.loads(changed.stdout)["checks"] if c["check"] == "integrity")
+    assert tampered["code"] == "TAMPERED" and tampered["evidence"]["changed"] == ["part-1.parquet"]
+    # without it, nothing knows the file: exit 2 (could not verify)
+    (artifact / "unknown.bin").write_bytes(b"not part of anything")
+    missing = run_cli("verify", str(artifact / "unknown.bin"), "--statement", str(statement_file), env=env)
     assert missing.returncode == 2 and "no registered artifact is known to contain" in missing.stderr
 
 

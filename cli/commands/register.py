@@ -12,6 +12,18 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser, Namespace, _SubParsersAction
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.bundle import Gathered
+    from provenance.index import Index
+    from provenance.pins import Pin
+    from provenance.remote import ServiceSource
+    from provenance.statement import Statement
+    from provenance.store import Store
 
 
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
@@ -25,6 +37,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--uri", default="",
                         help="where this record's Statement is published (signed, public; docs/fetching.md): "
                         "https://..., ipfs://CID[/PATH], hf://[datasets/]ORG/NAME@REVISION/PATH, file:///PATH")
+    parser.add_argument("--parent-statement", action="append", default=[], metavar="FILE",
+                        help="a pinned parent's Statement to carry in this one's lineage (repeatable); others are "
+                        "taken from the local store, the parent record's uri or --service")
+    parser.add_argument("--service", metavar="URL",
+                        help="a verifier service to ask for the Statements of pinned parents (batched records)")
     parser.add_argument("--batch", action="store_true", help="queue for the next `provenance anchor` instead")
     parser.add_argument("--key", help="key name (default: the only key)")
     parser.add_argument("--allow-unknown-parent", action="store_true",
@@ -36,8 +53,6 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
 
 
 def run(args: Namespace) -> int:
-    from pathlib import Path
-
     from cli.context import (
         chain_unavailable,
         ensure_funds,
@@ -50,7 +65,6 @@ def run(args: Namespace) -> int:
     from cli.terminal import ProgressBar
     from provenance.claims import Claims
     from provenance.errors import LedgerUnavailable, ManifestError, UnknownParent, UsageError
-    from provenance.index import Index
     from provenance.indexer import Indexer
     from provenance.manifest import Manifest
     from provenance.pins import pin_parents
@@ -66,6 +80,11 @@ def run(args: Namespace) -> int:
     if not artifact.exists():
         raise ManifestError(f"artifact path {artifact} does not exist", hint="give a file or a directory")
     claims = Claims.from_file(args.claims)
+    from provenance.remote import ServiceSource
+    from provenance.statement import Statement
+
+    given = [Statement.from_file(Path(f)) for f in args.parent_statement]
+    service = ServiceSource(args.service) if args.service else None
     extra = [parse_bytes32(p, "--parent") for p in args.parent]
     kind = Kind.parse(args.kind) if args.kind else None
     if kind is not None and kind.name.lower() != claims.kind:
@@ -95,6 +114,9 @@ def run(args: Namespace) -> int:
             extra_parents=extra, uri=args.uri, name=artifact.resolve().name,
             statement_path=Path(args.out) if args.out else statement_path_for(artifact),
         )
+        carried = _lineage(pins, given, store=store, index=index, service=service,
+                           home=settings.home)
+        prepared = replace(prepared, statement=prepared.statement.with_lineage(carried.statements))
         pinned = {pin.subject for pin in pins}
         unpinned = [p for p in prepared.statement.record.parents if p not in pinned]
         if unpinned and not args.allow_unknown_parent:
@@ -127,6 +149,8 @@ def run(args: Namespace) -> int:
         "statement": str(prepared.statement_path),
         "anchor": anchor,
         "pins": [pin.to_json() for pin in pins],
+        "lineage": [hex32(s.record_id) for s in statement.lineage],
+        "lineageMissing": [hex32(r) for r in carried.missing],
         "unpinnedParents": [hex32(p) for p in unpinned],
     }
     if args.json:
@@ -139,9 +163,39 @@ def run(args: Namespace) -> int:
             print(f"parent:    {pin.describe()}")
         for parent in unpinned:
             print(f"parent:    {hex32(parent)}, not pinned to a record")
+        if statement.lineage:
+            print(f"lineage:   {len(statement.lineage)} ancestor Statement(s) carried in the Statement")
+        for record_id in carried.missing:
+            print(f"lineage:   no Statement of record {hex32(record_id)} was found to carry; verifiers will need "
+                  "its record's uri or a service (--parent-statement FILE carries it)")
         if anchor:
             print(f"anchored:  tx {anchor['txHash']} in block {anchor['blockNumber']}")
         else:
             print("queued:    run `provenance anchor` to anchor the batch")
         print(f"statement: {result['statement']}")
     return 0
+
+
+def _lineage(pins: Sequence[Pin], given: Sequence[Statement], *, store: Store,
+             index: Index | None, service: ServiceSource | None, home: Path) -> Gathered:
+    """The Statements of the pinned parents and their pinned ancestors (:func:`provenance.bundle.gather`):
+    from the files given, the local store, the index, the record's uri, then the service."""
+    from provenance.bundle import gather
+    from provenance.errors import NotFound
+    from provenance.fetch import Fetcher
+    from provenance.located import statement_of
+
+    fetcher = Fetcher.from_environment(home, allow_file=True)
+
+    def find(record_id: bytes) -> Statement | None:
+        found = store.statement(record_id) or (index.statement(record_id) if index is not None else None)
+        if found is None and index is not None and (record := index.record(record_id)) is not None:
+            try:
+                found = statement_of(record, fetcher.fetch, index)
+            except NotFound:
+                found = None
+        if found is None and service is not None:
+            found = service.statement(record_id)
+        return found
+
+    return gather([pin.record_id for pin in pins], find, carried=given)

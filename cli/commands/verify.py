@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import sys
 from argparse import ArgumentParser, Namespace, _SubParsersAction
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.statement import Statement
 
 
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
@@ -16,15 +21,17 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--policy", help="trust policy file (YAML; see docs/policy.md); default: built-in policy")
     parser.add_argument("--use", help="intended use, overriding the policy's: commercial, research, ...")
     parser.add_argument("--statement", action="append", default=[], metavar="FILE",
-                        help="extra Statement files (e.g. of parents) to resolve the lineage with")
+                        help="Statement files: the artifact's own when none sits beside it (the first given, "
+                        "unless another is of the artifact's subject), and others (e.g. of parents) to resolve "
+                        "the lineage with")
+    parser.add_argument("--service", metavar="URL",
+                        help="a verifier service to ask for Statements the chain does not hold (batched records)")
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON (docs/verdicts.md)")
     parser.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     parser.set_defaults(handler=run)
 
 
 def run(args: Namespace) -> int:
-    from pathlib import Path
-
     from cli.context import open_index, open_ledger, settings_from, statement_sources
     from provenance.policy import Policy
     from provenance.statement import Statement
@@ -36,21 +43,46 @@ def run(args: Namespace) -> int:
         policy = policy.with_use(args.use)
     extra = [Statement.from_file(Path(f)) for f in args.statement]
     target = resolve_target(args.target)  # before the chain: bad input is told without a node
+    from provenance.remote import ServiceSource
+
+    service = ServiceSource(args.service) if args.service else None
     ledger = open_ledger(settings)
     index = open_index(settings, ledger)
+    from provenance.fetch import Fetcher
     from provenance.verifier import Verifier
 
-    verifier = Verifier(ledger, index, policy, statement_sources(settings, index), extra_statements=extra)
+    sources = statement_sources(settings, index)
+    if service is not None:
+        sources.append(service)
+    # a record's Statement no source holds is fetched from its uri (docs/fetching.md); file:// too, here
+    fetcher = Fetcher.from_environment(settings.home, allow_file=True)
+    verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch)
     match target:
         case StatementTarget(statement=statement):
             verdict = verifier.verify_statement(statement)
         case SubjectTarget(subject=subject):
             verdict = verifier.verify_subject(subject)
-        case ArtifactTarget(path=path):  # with its Statement beside it, or found by its subject
-            verdict = verifier.verify_path(path)
+        case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
+            verdict = verifier.verify_path(path, statement=_own_statement(path, extra))
+    for problem in service.problems if service is not None else ():
+        print(f"warning: {problem}", file=sys.stderr)
     if args.json:
         print(verdict.to_json_text(strict=args.strict))
     else:
         print(verdict.to_table(strict=args.strict))
     sys.stdout.flush()
     return verdict.exit_code(strict=args.strict)
+
+
+def _own_statement(path: Path, given: list[Statement]) -> Statement | None:
+    """The artifact's Statement among those given with --statement, when none sits beside it: the one
+    of its subject, else the first given (the files are then checked against its manifest, so a
+    changed file is named as TAMPERED rather than the artifact being unknown)."""
+    from provenance.statement import statement_path_for
+
+    if not given or statement_path_for(path).exists():
+        return None
+    from provenance.manifest import Manifest
+
+    subject = Manifest.from_path(path).subject
+    return next((s for s in given if s.subject == subject), given[0])

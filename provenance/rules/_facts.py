@@ -131,7 +131,8 @@ class ArtifactFacts:
     status checks failed (set by the caller for ancestors).
     ``statement_missing``: the record is known (on chain) but its Statement
     could not be obtained, so none of its claims could be read: the rules say
-    that rather than "not disclosed".
+    that rather than "not disclosed", and ``statement_missing_why`` says where
+    it was sought and why it could not be had.
     ``revocation_code``: the reason code of the revocation (``erasure``,
     ``wrong_claims``...); ``erasure``: set when the record was revoked or
     superseded for erasure. ``replaced``: the record ids of the same
@@ -160,6 +161,7 @@ class ArtifactFacts:
     disputes: tuple[str, ...] = ()
     own_verdict_failed: bool = False
     statement_missing: bool = False
+    statement_missing_why: str = ""
     invalid_claims: Mapping[str, Any] = field(init=False, default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
@@ -221,6 +223,10 @@ class ArtifactFacts:
         found = set(self.parents) | subjects_named(self.claim("lineage.trained_on", ())) \
             | subjects_named(self.claim("lineage.base_models", ()))
         return tuple(sorted(found))
+
+    def missing(self) -> str:
+        """' (why)' when its Statement could not be obtained and the reason is known, for messages."""
+        return f" ({self.statement_missing_why})" if self.statement_missing and self.statement_missing_why else ""
 
     def pins(self) -> dict[bytes, bytes]:
         """Parent subject -> the record id this artifact's publisher pinned for it in the disclosed lineage

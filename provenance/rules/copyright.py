@@ -220,7 +220,8 @@ def copyright_checks(graph: Graph, policy: Policy) -> list[Check]:
             out.add(
                 unspecified_status,
                 Code.LICENSE_UNSPECIFIED,
-                f"The Statement of {out.who(s)} could not be obtained, so its copyright.license cannot be "
+                f"The Statement of {out.who(s)} could not be obtained{graph.nodes[s].missing()}, so its "
+                "copyright.license cannot be "
                 "read; its terms are unknown, so treat it as restrictive",
                 s,
                 field="copyright.license",
@@ -479,7 +480,8 @@ def _undisclosed_training_terms(
     invalid = [name for name in hidden if name in data.invalid_claims]
     undisclosed = [name for name in hidden if name not in data.invalid_claims]
     if data.statement_missing:
-        said = f"The Statement of {out.who(source)} could not be obtained, so {', '.join(hidden)} cannot be read"
+        said = (f"The Statement of {out.who(source)} could not be obtained{data.missing()}, so "
+                f"{', '.join(hidden)} cannot be read")
     else:
         parts = [f"{out.who(source)} does not disclose {', '.join(undisclosed)}"] if undisclosed else []
         if invalid:

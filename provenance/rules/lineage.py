@@ -65,8 +65,8 @@ def lineage_checks(
     for s in graph.ancestors:
         if graph.nodes[s].statement_missing:
             out.add(status, Code.PARENT_UNKNOWN,
-                    f"the Statement of {out.who(s)} could not be obtained (its record is on chain); its "
-                    "license and privacy claims cannot be read or checked",
+                    f"the Statement of {out.who(s)} could not be obtained{graph.nodes[s].missing()}; its record "
+                    "is on chain, but its license and privacy claims cannot be read or checked",
                     s, recordId=graph.nodes[s].record_id, statementMissing=True)
     for s in graph.ancestors:
         facts = graph.nodes[s]

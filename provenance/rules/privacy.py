@@ -180,7 +180,8 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
     for s in ordered(unknown[root.subject]):
         state = info[s].personal_data
         if graph.nodes[s].statement_missing:  # nothing could be read: said so, not "not disclosed"
-            said = f"The Statement of {out.who(s)} could not be obtained, so its privacy.personal_data cannot be read"
+            said = (f"The Statement of {out.who(s)} could not be obtained{graph.nodes[s].missing()}, so its "
+                    "privacy.personal_data cannot be read")
         else:
             if state == "undisclosed":
                 state = "not disclosed (and not endorsed by a trusted auditor)"
