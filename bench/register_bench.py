@@ -54,8 +54,8 @@ sys.path.insert(0, str(REPO))
 from provenance.claims import Claims  # noqa: E402
 from provenance.ledger import Ledger  # noqa: E402
 from provenance.localchain import spawn_anvil  # noqa: E402
-from provenance.publish import Publisher, batch_document_path  # noqa: E402
-from provenance.record import parse_address  # noqa: E402
+from provenance.publish import Publisher, batch_document_path, prepare  # noqa: E402
+from provenance.record import hex32, parse_address  # noqa: E402
 from provenance.store import Store  # noqa: E402
 
 DATASET = {
@@ -94,15 +94,27 @@ def _cpu() -> float:
 
 
 def run_batch(ledger: Ledger, account, home: Path, count: int) -> dict:
-    """Prepare, queue and anchor ``count`` records into the store at ``home``; timings and gas."""
-    claims = Claims.from_mapping(DATASET)
-    subjects = [os.urandom(32) for _ in range(count)]  # pre-hashed artifacts
+    """Prepare, queue and anchor ``count`` records into the store at ``home``; timings and gas.
+
+    Every record is derived from one source dataset registered first: its claims pin that record
+    (``lineage.trained_on: [{subject, record}]``) and its Statement carries the source's Statement
+    (the lineage bundle, issue 13), as a publisher's shards of a filtered corpus would.
+    """
     store = Store.open(home)
     publisher = Publisher(store, ledger, account)
+    source = publisher.register(prepare(account=account, domain=ledger.domain,
+                                        claims=Claims.from_mapping({**DATASET, "name": "acme/raw-chats"}),
+                                        subject=os.urandom(32)))
+    claims = Claims.from_mapping({
+        **DATASET,
+        "lineage": {"trained_on": [{"subject": hex32(source.subject), "record": hex32(source.record_id)}]},
+    })
+    subjects = [os.urandom(32) for _ in range(count)]  # pre-hashed artifacts
     try:
         cpu_began = _cpu()
         began = time.perf_counter()
-        publisher.queue_subjects(claims, subjects)  # prepared and encoded in forked workers
+        # prepared and encoded in forked workers, each Statement carrying the source's
+        publisher.queue_subjects(claims, subjects, lineage=[source])
         queued_at = time.perf_counter()
         result = publisher.anchor()
         ended = time.perf_counter()
@@ -197,8 +209,9 @@ def main() -> None:
 - Machine: {machine()}; load average at the end
   {", ".join(f"{x:.1f}" for x in os.getloadavg())} (other jobs share the machine)
 - Setup: anvil on 127.0.0.1 (started by the bench), registry deployed, a fresh funded key. Per record:
-  a random pre-hashed subject, a fresh salted commitment of a realistic dataset's claims (27 leaves),
-  a real EIP-712 secp256k1 signature, the Statement; `Publisher.queue_subjects` prepares and encodes
+  a random pre-hashed subject, a fresh salted commitment of a realistic dataset's claims (27 leaves)
+  pinning one source dataset record registered first, a real EIP-712 secp256k1 signature, the Statement
+  carrying the source's Statement (the lineage bundle); `Publisher.queue_subjects` prepares and encodes
   them in forked workers (one per core) while the parent inserts them into a real local store (SQLite,
   WAL, synchronous=FULL); `Publisher.anchor`: tree, one journaled `anchorBatch` sent and mined, every
   record's anchor and proof written to the store, the batch document. No Statement files beside

@@ -24,8 +24,12 @@ __all__ = ["statement_of", "batch_members"]
 Fetch = Callable[[str], bytes]
 
 
-def statement_of(record: IndexedRecord, fetch: Fetch, index: Index) -> Statement:
+def statement_of(record: IndexedRecord, fetch: Fetch, index: Index, *, fetch_document: Fetch | None = None
+                 ) -> Statement:
     """The Statement of ``record`` fetched from its uri (direct) or its batch's document (batched).
+
+    ``fetch_document``: what fetches a batch document (larger than a Statement: a fetcher with a larger
+    size limit); default ``fetch``.
 
     Raises :class:`~provenance.errors.NotFound` saying where it was sought and why it is not there
     (no uri, a fetch that failed, a document that is another record's or does not verify).
@@ -35,7 +39,8 @@ def statement_of(record: IndexedRecord, fetch: Fetch, index: Index) -> Statement
         batch = index.batch(record.batch_root, record.batch_submitter)
         if batch is None:
             raise NotFound(f"the batch {record.batch_root} of record {record.record_id} is not indexed")
-        for member in batch_members(batch, fetch, chain_id=record.chain_id, registry=record.registry):
+        for member in batch_members(batch, fetch_document or fetch, chain_id=record.chain_id,
+                                    registry=record.registry):
             if member.record_id == rid:
                 return member
         raise NotFound(f"the document of batch {batch.root} at {batch.uri} does not hold record {record.record_id}")

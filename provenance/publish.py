@@ -137,14 +137,15 @@ _CHUNK = 250  # records per task of queue_subjects' workers
 
 
 def _encoded_rows(
-    account: LocalAccount, domain: Domain, claims: Claims, uri: str, subjects: Sequence[bytes]
+    account: LocalAccount, domain: Domain, claims: Claims, uri: str, lineage: tuple[Statement, ...],
+    subjects: Sequence[bytes],
 ) -> list[EncodedRecord]:
-    """Prepare and encode records for :meth:`Store.add_encoded`."""
+    """Prepare and encode records for :meth:`Store.add_encoded`, each carrying ``lineage``."""
     rows: list[EncodedRecord] = []
     with _gc_paused():
         for subject in subjects:
             prepared = prepare(account=account, domain=domain, claims=claims, subject=subject, uri=uri)
-            statement = prepared.statement
+            statement = prepared.statement.with_lineage(lineage) if lineage else prepared.statement
             rows.append((
                 hex32(statement.record_id), statement.chain_id, statement.registry, statement.publisher,
                 hex32(statement.subject), int(statement.record.kind), statement.dumps_compact(),
@@ -153,17 +154,19 @@ def _encoded_rows(
     return rows
 
 
-_worker_job: tuple[LocalAccount, Domain, Claims, str]  # bound by _start_worker in each worker, never in the parent
+# bound by _start_worker in each worker, never in the parent
+_worker_job: tuple[LocalAccount, Domain, Claims, str, tuple[Statement, ...]]
 
 
-def _start_worker(account: LocalAccount, domain: Domain, claims: Claims, uri: str) -> None:
+def _start_worker(account: LocalAccount, domain: Domain, claims: Claims, uri: str,
+                  lineage: tuple[Statement, ...]) -> None:
     """Pool initializer: keep what every task of this worker shares.
 
     With the fork start method the arguments reach the child in its copy of the
     parent's memory, never pickled: the account's key crosses no pipe.
     """
     global _worker_job
-    _worker_job = (account, domain, claims, uri)
+    _worker_job = (account, domain, claims, uri, lineage)
 
 
 def _worker_rows(subjects: Sequence[bytes]) -> list[EncodedRecord]:
@@ -254,7 +257,8 @@ class Publisher:
             _write_statement(item.statement, item.statement_path)
 
     def queue_subjects(
-        self, claims: Claims, subjects: Sequence[bytes], *, uri: str = "", workers: int | None = None
+        self, claims: Claims, subjects: Sequence[bytes], *, uri: str = "", workers: int | None = None,
+        lineage: Sequence[Statement] = (),
     ) -> int:
         """The bulk API: queue records of many pre-hashed artifacts under one Claims; returns how many.
 
@@ -266,11 +270,12 @@ class Publisher:
         (a failure queues nothing). :meth:`anchor` then anchors them in one
         batch. The children inherit the account by fork (the pool initializer's
         arguments, not pickled); nothing secret crosses a pipe but the encoded
-        commitments, which go straight into the store. ``bench/register_bench.py``
-        measures it.
+        commitments, which go straight into the store. ``lineage``: the parents'
+        Statements every record carries (:mod:`provenance.bundle`; claims that
+        pin parents). ``bench/register_bench.py`` measures it.
         """
         workers = workers or len(os.sched_getaffinity(0))
-        job = (self.account, self.ledger.domain, claims, uri)
+        job = (self.account, self.ledger.domain, claims, uri, tuple(lineage))
         chunks = [subjects[i : i + _CHUNK] for i in range(0, len(subjects), _CHUNK)]
         pool = None
         results: Iterator[list[EncodedRecord]]
@@ -453,7 +458,10 @@ def _finish_batch(store: Store, root: bytes, submitter: str, tx_hash: bytes, blo
         for (_, text, path), leaf in zip(members, leaves, strict=True):
             anchor = _anchor_json(Anchor("batch", tx_hash, block, root, tuple(tree.proof(leaf)), submitter))
             anchored = Statement.with_anchor_text(text, anchor)
-            statement = Statement.from_json(json.loads(anchored), source="the local store")
+            data = json.loads(anchored)
+            if path is None:  # the document leaves the lineage out: not parsed for it (10,000 copies of one)
+                data["predicate"].pop("lineage", None)
+            statement = Statement.from_json(data, source="the local store")
             if path is not None:
                 _write_statement(statement, path)
             anchors.append(anchor)

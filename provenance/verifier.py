@@ -195,12 +195,14 @@ class Verifier:
         sync: bool = True,
         head: int | None = None,
         fetch: Callable[[str], bytes] | None = None,
+        fetch_document: Callable[[str], bytes] | None = None,
     ) -> None:
         """``sync``: bring the index up to the chain first. ``head``: the chain head to count
         confirmations against (default: asked from the node); a service passes the one its
         indexer last saw, which is never ahead of the chain, so it can only under-count.
         ``fetch``: reads what a record's uri names (:meth:`provenance.fetch.Fetcher.fetch`); the
-        Statement of a record no source holds is fetched from its uri when a verdict needs it."""
+        Statement of a record no source holds is fetched from its uri when a verdict needs it;
+        ``fetch_document`` reads a batch's document (default ``fetch``)."""
         self.ledger = ledger
         self.index = index
         self.policy = policy
@@ -209,6 +211,7 @@ class Verifier:
         self._found: dict[bytes, list[_Found]] = {}  # subject -> its records (cleared when a Statement is given)
         self._carried: dict[bytes, list[Statement]] = {}  # subject -> Statements carried in lineages
         self._fetch = fetch
+        self._fetch_document = fetch_document
         self._unobtained: dict[bytes, str] = {}  # record id -> why its Statement could not be obtained
         for statement in extra_statements:
             self._given.setdefault(statement.subject, []).append(statement)
@@ -373,7 +376,7 @@ class Verifier:
         if rid in self._unobtained:
             return found
         try:
-            statement = statement_of(record, self._fetch, self.index)
+            statement = statement_of(record, self._fetch, self.index, fetch_document=self._fetch_document)
         except NotFound as err:
             self._unobtained[rid] = str(err)
             return found

@@ -182,16 +182,17 @@ def _lineage(pins: Sequence[Pin], given: Sequence[Statement], *, store: Store,
     from the files given, the local store, the index, the record's uri, then the service."""
     from provenance.bundle import gather
     from provenance.errors import NotFound
-    from provenance.fetch import Fetcher
+    from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
     from provenance.located import statement_of
 
     fetcher = Fetcher.from_environment(home, allow_file=True)
+    documents = Fetcher.from_environment(home, allow_file=True, max_bytes=MAX_BATCH_DOCUMENT_BYTES)
 
     def find(record_id: bytes) -> Statement | None:
         found = store.statement(record_id) or (index.statement(record_id) if index is not None else None)
         if found is None and index is not None and (record := index.record(record_id)) is not None:
             try:
-                found = statement_of(record, fetcher.fetch, index)
+                found = statement_of(record, fetcher.fetch, index, fetch_document=documents.fetch)
             except NotFound:
                 found = None
         if found is None and service is not None:

@@ -48,7 +48,7 @@ def run(args: Namespace) -> int:
     service = ServiceSource(args.service) if args.service else None
     ledger = open_ledger(settings)
     index = open_index(settings, ledger)
-    from provenance.fetch import Fetcher
+    from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
     from provenance.verifier import Verifier
 
     sources = statement_sources(settings, index)
@@ -56,7 +56,9 @@ def run(args: Namespace) -> int:
         sources.append(service)
     # a record's Statement no source holds is fetched from its uri (docs/fetching.md); file:// too, here
     fetcher = Fetcher.from_environment(settings.home, allow_file=True)
-    verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch)
+    documents = Fetcher.from_environment(settings.home, allow_file=True, max_bytes=MAX_BATCH_DOCUMENT_BYTES)
+    verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch,
+                        fetch_document=documents.fetch)
     match target:
         case StatementTarget(statement=statement):
             verdict = verifier.verify_statement(statement)
