@@ -1027,6 +1027,8 @@ class Verifier:
         notes: list[Check] = []
         for subject, others in information.items():  # what records nobody relied on would change: information
             for other in others:
+                if other.statement_missing:  # nothing it claims could be read: it would say nothing of use
+                    continue
                 artifacts = dict(lineage.artifacts)
                 artifacts[subject] = other
                 for check in evaluate(replace(lineage, artifacts=artifacts), self.policy):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job end to end on the local chain: install, start the chain, then
 # register a sample dataset (directly) and a model trained on it (in a batch),
-# anchor the batch and verify the model across its lineage.
+# anchor the batch and verify the model across its lineage; then verify it
+# again as a stranger would, from an empty home with only the model directory.
 #
 # Everything the demo writes goes to .demo/ in the checkout (its own
 # PROVENANCE_HOME, a copy of the sample artifacts with their provenance.json),
@@ -37,3 +38,12 @@ provenance anchor
 echo "== verify the model, trusting the demo publisher"
 sed "s/0x70997970C51812dc3A010C7d01b50e0d17dc79C8/$address/" examples/policy.yaml > "$demo/policy.yaml"
 provenance verify "$demo/artifacts/model" --policy "$demo/policy.yaml"
+
+echo "== a stranger with only the download: an empty home, the model directory as downloaded"
+status=$(provenance chain status --json)
+rpc=$(python -c 'import json,sys; print(json.loads(sys.argv[1])["rpcUrl"])' "$status")
+registry=$(python -c 'import json,sys; print(json.loads(sys.argv[1])["registry"])' "$status")
+stranger=$(mktemp -d)
+PROVENANCE_HOME="$stranger" provenance --rpc-url "$rpc" --registry "$registry" \
+  verify "$demo/artifacts/model" --policy "$demo/policy.yaml"
+rm -rf "$stranger"
