@@ -20,6 +20,12 @@ The node's URL may carry a provider's API key: logs name it by
 Several uvicorn workers share one index file: the first to take an exclusive
 ``flock`` on ``<index>.indexer.lock`` indexes; the others read (SQLite WAL) and
 keep trying the lock, so another worker takes over if the indexing one dies.
+
+What records' uris name is fetched (:mod:`api.documents`): the Statement of a
+record no one posted, when a verdict needs it (:attr:`Service.fetching`, passed
+to every verifier the routes build), and, in a second thread of the indexing
+process, the document of every anchored batch (:attr:`Service.documents`);
+what verifies is kept in the index.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from api.documents import BatchDocuments, Fetching
 from api.problems import ApiProblem
 from provenance._rpc import redact_url
 from provenance.errors import LedgerUnavailable, ProvenanceError
@@ -44,6 +51,7 @@ from provenance.indexer import Indexer
 if TYPE_CHECKING:  # pragma: no cover
     from api.settings import ServiceSettings
     from provenance.ledger import Ledger
+    from provenance.verifier import Verifier
 
 __all__ = ["Service", "ChainLink", "ChainState", "IndexerLoop"]
 
@@ -130,6 +138,11 @@ class IndexerLoop:
         """Run the next step now (tests, and after a Statement changes what is known)."""
         self._wake.set()
 
+    @property
+    def indexing(self) -> bool:
+        """This process runs the indexer (it holds the index's lock file)."""
+        return self._indexer is not None
+
     def _run(self) -> None:
         interval = self.service.settings.poll_interval
         while not self._stop.is_set():
@@ -204,6 +217,8 @@ class Service:
         self.index = Index.open(settings.index_path)
         self.link = ChainLink(settings)
         self.loop = IndexerLoop(self)
+        self.fetching = Fetching(self)
+        self.documents = BatchDocuments(self)
         self._state = ChainState()
         self._state_lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
@@ -318,9 +333,21 @@ class Service:
                 title="Index catching up", headers=retry, head=head, syncedTo=synced, lag=lag, maxLag=allowed,
             )
 
+    def verifier(self) -> Verifier:
+        """A verifier under the service's policy that fetches nothing, for deciding what may be kept
+        (:meth:`Verifier.accept_statement`); the chain head is the one the indexer last saw."""
+        from provenance.verifier import Verifier
+
+        ledger = self.link.ledger()
+        state = self._state
+        head = state.head if state.reachable and state.head is not None else ledger.block_number()
+        return Verifier(ledger, self.index, self.settings.policy, [self.index], sync=False, head=head)
+
     def start(self) -> None:
         self.loop.start()
+        self.documents.start()
 
     def close(self) -> None:
+        self.documents.stop()
         self.loop.stop()
         self.index.close()

@@ -65,7 +65,9 @@ def record_disagreements(
     registration), ``events`` its events (revocations, supersessions).
     """
     upto = settled.number
-    known = record if record is not None and record.block_number <= upto else None
+    # a member known from its batch's document only is no registration: the registry stores batched records
+    # only once proven (its batch's anchor is cross-checked on its own: batch_disagreements)
+    known = record if record is not None and record.block_number <= upto and not record.from_document else None
     found: list[Disagreement] = []
     if known is None and state.known:
         found.append(Disagreement(CheckName.ANCHORING, Code.NOT_REGISTERED,

@@ -43,6 +43,19 @@ service: the client's address) beside ``added_at`` for the latest copy, and
 ``first_added_at``/``first_added_by`` for the first (NULL and ``unknown`` for
 Statements kept before version 5, whose first copy is not known).
 
+Schema version 6 keeps what batch documents tell: ``batch_documents`` says,
+per anchored batch (submitter, root), what became of the document its
+``BatchAnchored`` uri names (read, with how many members were indexed and
+refused; or why not, and when to try again: :meth:`Index.batches_to_read`,
+:meth:`Index.record_batch_document`, :meth:`Index.batch_document`), and
+``batch_members`` the members of a document that verified against the
+anchored root and whose Statements verified (:meth:`Index.add_batch_members`).
+A member is a record of its subject like one registered directly:
+:meth:`Index.record`, :meth:`Index.records_by_subject` and
+:meth:`Index.history` know it (with the ``BatchAnchored`` event as its
+registration), and revocations and supersessions, which the registry takes
+only once a batched record is proven on chain, join it by its record id.
+
 An older file is brought forward on open; a file of a newer version is refused.
 """
 
@@ -69,13 +82,15 @@ __all__ = [
     "IndexedRecord",
     "HistoryEntry",
     "Batch",
+    "BatchDocument",
+    "DOCUMENT_STATES",
     "Publisher",
     "IndexFileError",
     "SCHEMA_VERSION",
     "EVENT_NAMES",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -148,6 +163,43 @@ CREATE TABLE IF NOT EXISTS files (
     path    TEXT NOT NULL,               -- its POSIX path in that artifact
     PRIMARY KEY (sha256, subject, path)
 );
+""" + """
+CREATE TABLE IF NOT EXISTS batch_documents (
+    chain_id     INTEGER NOT NULL,
+    registry     TEXT    NOT NULL,
+    root         TEXT    NOT NULL,       -- 0x-hex, lowercase: the anchored root
+    submitter    TEXT    NOT NULL,       -- checksummed: who anchored it (a batch is (submitter, root))
+    block_number INTEGER NOT NULL,       -- of its BatchAnchored event (a reorg above it forgets the row)
+    uri          TEXT    NOT NULL,       -- where the document was sought
+    state        TEXT    NOT NULL,       -- 'done'; 'unreachable' (not fetched); 'invalid' (does not verify)
+    members      INTEGER NOT NULL,       -- members the document lists (0 unless done)
+    accepted     INTEGER NOT NULL,       -- members whose Statements verified: indexed as records
+    refused      INTEGER NOT NULL,       -- members whose Statements did not verify: not indexed
+    reason       TEXT,                   -- why not done, or why the first refused member was refused
+    attempts     INTEGER NOT NULL,       -- failed attempts in a row (0 once done)
+    retry_at     INTEGER,                -- unix time of the next attempt (NULL once done)
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (chain_id, registry, root, submitter)
+);
+CREATE TABLE IF NOT EXISTS batch_members (
+    chain_id     INTEGER NOT NULL,
+    registry     TEXT    NOT NULL,
+    root         TEXT    NOT NULL,       -- the batch that anchors it (with submitter)
+    submitter    TEXT    NOT NULL,
+    block_number INTEGER NOT NULL,       -- of the batch's BatchAnchored event
+    position     INTEGER NOT NULL,       -- its place in the document
+    record_id    TEXT    NOT NULL,
+    publisher    TEXT    NOT NULL,       -- checksummed: who signed it
+    subject      TEXT    NOT NULL,
+    kind         INTEGER NOT NULL,
+    claims_root  TEXT    NOT NULL,
+    parents      TEXT    NOT NULL,       -- JSON list of 0x subjects
+    uri          TEXT    NOT NULL,
+    PRIMARY KEY (chain_id, registry, root, submitter, record_id)
+);
+CREATE INDEX IF NOT EXISTS batch_members_record  ON batch_members (record_id);
+CREATE INDEX IF NOT EXISTS batch_members_subject ON batch_members (subject);
+CREATE INDEX IF NOT EXISTS batch_members_publisher ON batch_members (publisher);
 """
 
 # What each schema version adds to the one before; an older file is brought forward on open.
@@ -183,6 +235,9 @@ ALTER TABLE statements ADD COLUMN added_by TEXT NOT NULL DEFAULT 'unknown';
 ALTER TABLE statements ADD COLUMN first_added_at INTEGER;
 ALTER TABLE statements ADD COLUMN first_added_by TEXT NOT NULL DEFAULT 'unknown';
 """,
+    # 5 -> 6: batch documents read and their members (batch_documents, batch_members and their indexes:
+    # new tables, made by _SCHEMA)
+    6: "",
 }
 
 #: The registry's event names, as stored in ``events.name``.
@@ -205,10 +260,13 @@ _RECORD_EVENTS = ("RecordRegistered", "BatchedRecordProven")
 
 @dataclass(frozen=True)
 class IndexedRecord:
-    """A record as the index knows it; ``subject`` etc. are None for batched records.
+    """A record as the index knows it; ``subject`` etc. are None for a batched record proven on chain
+    whose batch's document was not read.
 
-    A batched record (proven on chain) has ``batch_root`` and ``batch_submitter``:
-    the batch it was proven into. Reason codes are labels (``erasure``, ...).
+    A batched record has ``batch_root`` and ``batch_submitter``: the batch it was
+    proven into, or (``from_document``) the batch whose document lists it, its
+    block, time and transaction those of the ``BatchAnchored`` event. Reason codes
+    are labels (``erasure``, ...).
     """
 
     record_id: str
@@ -234,6 +292,9 @@ class IndexedRecord:
     supersede_code: str | None = None
     supersede_reason: str | None = None
     uri_hex: str | None = None  # the uri's exact bytes when they are not UTF-8 (``uri`` shows them escaped)
+    # known only as a member of its batch's document (checked against the anchored root), neither registered
+    # nor proven on chain: the registry's storage does not hold it
+    from_document: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,6 +325,34 @@ class Batch:
     block_time: int | None
     tx_hash: str
     uri_hex: str | None = None  # the uri's exact bytes when they are not UTF-8 (``uri`` shows them escaped)
+
+
+@dataclass(frozen=True)
+class BatchDocument:
+    """What became of the document of the batch (``submitter``, ``root``) its ``BatchAnchored`` uri names.
+
+    ``state``: ``done`` (read: ``members`` listed, ``accepted`` indexed as records,
+    ``refused`` not, ``reason`` the first refusal), ``unreachable`` (could not be
+    fetched: tried again at ``retry_at``, later after each failure) or
+    ``invalid`` (does not verify against the anchored batch: nothing indexed, tried
+    again only at ``retry_at``, long after). ``attempts``: failures in a row.
+    """
+
+    root: str
+    submitter: str
+    uri: str
+    state: str
+    members: int
+    accepted: int
+    refused: int
+    reason: str | None
+    attempts: int
+    retry_at: int | None
+    updated_at: int
+
+
+#: The states of a batch document (:class:`BatchDocument`).
+DOCUMENT_STATES = ("done", "unreachable", "invalid")
 
 
 @dataclass(frozen=True)
@@ -382,6 +471,22 @@ _COLUMN_NAMES = (
 )  # fmt: skip
 # Shown in details only when set: the exact bytes of a string that is not UTF-8.
 _EXACT_FIELDS = {"uri": "uri_hex", "reason": "reason_hex"}
+
+# A batch member (m) with its batch's anchor (e, b), named as an event row's columns so that a member folds
+# like a registering event (_fold_record).
+_MEMBER = "BatchMember"  # not an event name: what a member row is folded as
+_MEMBER_ANCHOR = (
+    "e.chain_id = m.chain_id AND e.registry = m.registry AND e.name = 'BatchAnchored' AND e.root = m.root"
+    " AND e.actor = m.submitter"
+)
+_MEMBER_COLUMNS = (
+    "m.record_id, m.publisher, m.subject, m.kind, m.claims_root, m.parents, m.uri, m.root, m.submitter,"
+    " m.position, e.block_number, e.log_index, e.tx_hash, b.timestamp, m.chain_id, m.registry"
+)
+_MEMBER_NAMES = (
+    "record_id", "actor", "subject", "kind", "claims_root", "parents", "uri", "root", "submitter",
+    "position", "block_number", "log_index", "tx_hash", "timestamp", "chain_id", "registry",
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- the index
@@ -502,6 +607,9 @@ class Index:
         with self._transaction() as db:
             db.execute("DELETE FROM events WHERE chain_id = ? AND registry = ? AND block_number > ?", (*key, keep))
             db.execute("DELETE FROM blocks WHERE chain_id = ? AND registry = ? AND number > ?", (*key, keep))
+            for table in ("batch_documents", "batch_members"):  # read from batches anchored in those blocks
+                db.execute(f"DELETE FROM {table} WHERE chain_id = ? AND registry = ? AND block_number > ?",
+                           (*key, keep))
             if keep < start_block:
                 db.execute("DELETE FROM cursors WHERE chain_id = ? AND registry = ?", key)
             else:
@@ -523,29 +631,73 @@ class Index:
         return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def record(self, record_id: str | bytes) -> IndexedRecord | None:
-        """The record with this id, with its revocation, successor and counts; None if unknown."""
+        """The record with this id, with its revocation, successor and counts; None if unknown.
+
+        A record is known from its registering event (``RecordRegistered``, or
+        ``BatchedRecordProven``), or as a member of a batch's verified document.
+        """
         rid = _norm(record_id).lower()
         rows = self._events("e.record_id = ?", (rid,), order="ASC")
-        return _fold_record(rows)
+        return _fold_record(rows, self._members("m.record_id = ?", (rid,)).get(rid))
 
     def records_by_subject(self, subject: str | bytes) -> list[IndexedRecord]:
-        """Every record registered for ``subject`` (oldest first)."""
-        return self._records("subject = ? AND name = 'RecordRegistered'", (_norm(subject).lower(),))
+        """Every record registered for ``subject``, directly or in a batch whose document was read (oldest first)."""
+        key = _norm(subject).lower()
+        return self._records("subject = ? AND name = 'RecordRegistered'", (key,), "m.subject = ?", (key,))
 
     def records_by_publisher(self, publisher: str) -> list[IndexedRecord]:
         address = parse_address(publisher, "publisher address")
-        return self._records(f"actor = ? AND name IN {_RECORD_EVENTS!r}", (address,))
+        return self._records(f"actor = ? AND name IN {_RECORD_EVENTS!r}", (address,), "m.publisher = ?", (address,))
 
-    def _records(self, where: str, params: tuple[Any, ...]) -> list[IndexedRecord]:
-        """The records whose ids the events matching ``where`` name, in one query, in order of registration."""
-        rows = self._events(f"e.record_id IN (SELECT record_id FROM events WHERE {where})", params, order="ASC")
-        by_id: dict[str, list[dict[str, Any]]] = {}
+    def _records(
+        self, where: str, params: tuple[Any, ...], member_where: str, member_params: tuple[Any, ...]
+    ) -> list[IndexedRecord]:
+        """The records whose ids the events matching ``where`` or the batch members matching ``member_where``
+        name, in order of registration (a member's: its batch's anchor, then its place in the document)."""
+        members = self._members(member_where, member_params)
+        rows = self._events(
+            f"e.record_id IN (SELECT record_id FROM events WHERE {where}"
+            f" UNION SELECT m.record_id FROM batch_members m WHERE {member_where})",
+            (*params, *member_params), order="ASC",
+        )
+        by_id: dict[str, list[dict[str, Any]]] = {rid: [] for rid in members}
         for row in rows:
             by_id.setdefault(row["record_id"], []).append(row)
-        records = (_fold_record(group) for group in by_id.values())
-        return sorted(
-            (r for r in records if r is not None), key=lambda r: (r.block_number, _first_log(by_id[r.record_id]))
+        found = []
+        for rid, group in by_id.items():
+            record = _fold_record(group, members.get(rid))
+            if record is not None:
+                found.append((_registered_at(group, members.get(rid)), record))
+        return [record for _, record in sorted(found, key=lambda pair: pair[0])]
+
+    def _members(self, where: str, params: tuple[Any, ...]) -> dict[str, dict[str, Any]]:
+        """Batch members matching ``where`` (over ``m``) by record id, each with its batch's anchor (block,
+        log index, transaction, time); a record listed by several documents: the first anchored."""
+        sql = (
+            f"SELECT {_MEMBER_COLUMNS} FROM batch_members m JOIN events e ON {_MEMBER_ANCHOR}"
+            " LEFT JOIN blocks b ON b.chain_id = e.chain_id AND b.registry = e.registry AND b.number = e.block_number"
+            f" WHERE {where} ORDER BY e.block_number, e.log_index, m.position"
         )
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        found: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            member = dict(zip(_MEMBER_NAMES, row, strict=True))
+            found.setdefault(member["record_id"], {**member, "name": _MEMBER, "uri_hex": None})
+        return found
+
+    def _anchors_of_members(self, where: str, params: tuple[Any, ...], limit: int | None) -> list[dict[str, Any]]:
+        """The ``BatchAnchored`` events of the batches whose read documents list members matching ``where``."""
+        sql = (
+            f"SELECT DISTINCT {_EVENT_COLUMNS} FROM batch_members m JOIN events e ON {_MEMBER_ANCHOR}"
+            " LEFT JOIN blocks b ON b.chain_id = e.chain_id AND b.registry = e.registry AND b.number = e.block_number"
+            f" WHERE {where} ORDER BY e.block_number DESC, e.log_index DESC"
+        )
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
+        return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def history(
         self,
@@ -557,20 +709,27 @@ class Index:
     ) -> list[HistoryEntry]:
         """Events about a subject, a record or a publisher address, newest first.
 
-        For a subject: every event of every record registered for it. For a
-        publisher: the events it sent (registrations, batches, revocations,
-        supersessions, and its endorsements or disputes of others' records) and
-        the endorsements and disputes others made of its records.
+        For a subject: every event of every record registered for it, and the
+        ``BatchAnchored`` event of each batch whose read document lists a record
+        of it. For a record: its events, and the anchor of a batch whose read
+        document lists it. For a publisher: the events it sent (registrations,
+        batches, revocations, supersessions, and its endorsements or disputes of
+        others' records) and the endorsements and disputes others made of its records.
         """
         if sum(x is not None for x in (subject, record_id, publisher)) != 1:
             raise UsageError("history needs exactly one of subject, record_id or publisher")
+        anchors: list[dict[str, Any]] = []
         if subject is not None:
+            key = _norm(subject).lower()
             where = (
-                "e.record_id IN (SELECT record_id FROM events WHERE subject = ? AND name = 'RecordRegistered')"
+                "e.record_id IN (SELECT record_id FROM events WHERE subject = ? AND name = 'RecordRegistered'"
+                " UNION SELECT record_id FROM batch_members WHERE subject = ?)"
             )
-            params: tuple[Any, ...] = (_norm(subject).lower(),)
+            params: tuple[Any, ...] = (key, key)
+            anchors = self._anchors_of_members("m.subject = ?", (key,), limit)
         elif record_id is not None:
             where, params = "e.record_id = ?", (_norm(record_id).lower(),)
+            anchors = self._anchors_of_members("m.record_id = ?", params, limit)
         else:
             address = parse_address(publisher, "publisher address")  # type: ignore[arg-type]
             where = (
@@ -579,6 +738,8 @@ class Index:
             )
             params = (address, address)
         rows = self._events(f"({where})", params, limit=limit)
+        if anchors:  # newest first, as the events are
+            rows = sorted(rows + anchors, key=lambda r: (r["block_number"], r["log_index"]), reverse=True)[:limit]
         return [_entry(r) for r in rows]
 
     def events(self, *, name: str | None = None, offset: int = 0, limit: int = 100) -> list[HistoryEntry]:
@@ -709,27 +870,141 @@ class Index:
                     f"the Statement's manifest gives subject {manifest.subject_hex}, its record says {subject}"
                 )
             files = [(e.sha256.hex(), subject, e.path) for e in manifest.entries if e.offset is None]
-        record_id = _norm(statement.record_id)
         now = int(time.time())
         with self._transaction() as db:  # BEGIN IMMEDIATE: no other writer between the read and the write
-            row = db.execute("SELECT statement FROM statements WHERE record_id = ?", (record_id,)).fetchone()
-            if row is None:
-                if quota is not None and self._kept(db, statement.publisher) >= quota:
-                    return False
-                db.execute(
-                    "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
-                    " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
-                    (record_id, subject, statement.publisher, json.dumps(statement.to_json()), now, posted_by,
-                     now, posted_by),
-                )
-            else:
-                pooled = _pooled(_statement(row[0]), statement)
-                db.execute(
-                    "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
-                    (json.dumps(pooled.to_json()), now, posted_by, record_id),
-                )
+            if not self._keep(db, statement, now, posted_by, quota):
+                return False
             db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?,?,?)", files)
         return True
+
+    def _keep(self, db: sqlite3.Connection, statement: Statement, now: int, posted_by: str,
+              quota: int | None) -> bool:
+        """Inside a write transaction: store ``statement``, pooled with the copy kept before (False: a new
+        record over ``quota``, not stored)."""
+        record_id = _norm(statement.record_id)
+        row = db.execute("SELECT statement FROM statements WHERE record_id = ?", (record_id,)).fetchone()
+        if row is None:
+            if quota is not None and self._kept(db, statement.publisher) >= quota:
+                return False
+            db.execute(
+                "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
+                " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
+                (record_id, _norm(statement.subject), statement.publisher, json.dumps(statement.to_json()), now,
+                 posted_by, now, posted_by),
+            )
+        else:
+            pooled = _pooled(_statement(row[0]), statement)
+            db.execute(
+                "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
+                (json.dumps(pooled.to_json()), now, posted_by, record_id),
+            )
+        return True
+
+    # ------------------------------------------------------------ batch documents (schema version 6)
+
+    def batches_to_read(self, chain_id: int, registry: str, now: int, limit: int = 1) -> list[Batch]:
+        """Anchored batches of ``registry`` on ``chain_id`` whose document is to be read: those whose last
+        attempt failed and is due again at ``now`` (unix time), first; then those with a uri never read,
+        oldest first (read in chain order, so only anchors at or after the newest one read are looked at)."""
+        due = (
+            f"SELECT {_EVENT_COLUMNS} FROM batch_documents d JOIN events e ON e.chain_id = d.chain_id"
+            " AND e.registry = d.registry AND e.name = 'BatchAnchored' AND e.root = d.root AND e.actor = d.submitter"
+            " LEFT JOIN blocks b ON b.chain_id = e.chain_id AND b.registry = e.registry AND b.number = e.block_number"
+            " WHERE d.chain_id = ? AND d.registry = ? AND d.state != 'done' AND d.retry_at <= ?"
+            " ORDER BY d.retry_at LIMIT ?"
+        )
+        unread = (
+            f"SELECT {_EVENT_COLUMNS} {_EVENT_FROM} WHERE e.chain_id = ? AND e.registry = ?"
+            " AND e.block_number >= COALESCE((SELECT MAX(block_number) FROM batch_documents"
+            " WHERE chain_id = ? AND registry = ?), 0)"
+            " AND e.name = 'BatchAnchored' AND e.uri != '' AND NOT EXISTS (SELECT 1 FROM batch_documents d"
+            " WHERE d.chain_id = e.chain_id AND d.registry = e.registry AND d.root = e.root AND d.submitter = e.actor)"
+            " ORDER BY e.block_number, e.log_index LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(due, (chain_id, registry, int(now), int(limit))).fetchall()
+            if len(rows) < limit:
+                rows += self._db.execute(
+                    unread, (chain_id, registry, chain_id, registry, int(limit) - len(rows))
+                ).fetchall()
+        return [_batch(dict(zip(_COLUMN_NAMES, r, strict=True))) for r in rows]
+
+    def add_batch_members(
+        self, chain_id: int, registry: str, batch: Batch, members: Sequence[tuple[int, Statement]], *,
+        posted_by: str,
+    ) -> None:
+        """Keep members of ``batch`` (of ``registry`` on ``chain_id``) as records of their subjects, and their
+        Statements (pooled with copies kept before), in one transaction; ``members`` are (place in the
+        document, Statement). The caller vouches for them: the document verified against the batch's
+        anchored root and each Statement verified (signature, claims); callers keep a chunk at a time."""
+        import time
+
+        now = int(time.time())
+        rows = [
+            (chain_id, registry, _norm(batch.root).lower(), batch.submitter, batch.block_number, position,
+             _norm(s.record_id), s.publisher, _norm(s.subject), int(s.record.kind), _norm(s.record.claims_root),
+             json.dumps([_norm(p) for p in s.record.parents]), s.record.uri)
+            for position, s in members
+        ]
+        with self._transaction() as db:
+            for _, statement in members:
+                self._keep(db, statement, now, posted_by, None)
+            db.executemany(
+                "INSERT OR REPLACE INTO batch_members (chain_id, registry, root, submitter, block_number, position,"
+                " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    def record_batch_document(
+        self, chain_id: int, registry: str, batch: Batch, state: str, *, members: int = 0, accepted: int = 0,
+        refused: int = 0, reason: str | None = None, retry_at: int | None = None,
+    ) -> BatchDocument:
+        """Say what became of ``batch``'s document (:class:`BatchDocument`); failures in a row are counted."""
+        import time
+
+        if state not in DOCUMENT_STATES:
+            raise InvalidValue(f"a batch document's state is one of {', '.join(DOCUMENT_STATES)}, got {state!r}")
+        if (state == "done") != (retry_at is None):
+            raise InvalidValue("a batch document is tried again (retry_at) exactly when it is not done")
+        root = _norm(batch.root).lower()
+        key = (chain_id, registry, root, batch.submitter)
+        now = int(time.time())
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT attempts FROM batch_documents WHERE chain_id = ? AND registry = ? AND root = ?"
+                " AND submitter = ?", key,
+            ).fetchone()
+            attempts = 0 if state == "done" else (0 if row is None else int(row[0])) + 1
+            db.execute(
+                "INSERT OR REPLACE INTO batch_documents (chain_id, registry, root, submitter, block_number, uri,"
+                " state, members, accepted, refused, reason, attempts, retry_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*key, batch.block_number, batch.uri, state, members, accepted, refused, reason, attempts,
+                 retry_at, now),
+            )
+        return BatchDocument(root, batch.submitter, batch.uri, state, members, accepted, refused, reason, attempts,
+                             retry_at, now)
+
+    def batch_document(self, root: str | bytes, submitter: str) -> BatchDocument | None:
+        """What became of the document of the batch ``root`` that ``submitter`` anchored; None before a try."""
+        address = parse_address(submitter, "submitter address")
+        with self._lock:
+            row = self._db.execute(
+                "SELECT root, submitter, uri, state, members, accepted, refused, reason, attempts, retry_at,"
+                " updated_at FROM batch_documents WHERE root = ? AND submitter = ?",
+                (_norm(root).lower(), address),
+            ).fetchone()
+        return None if row is None else BatchDocument(*row)
+
+    def batch_members(self, root: str | bytes, submitter: str) -> list[str]:
+        """The record ids kept as members of the batch ``root`` that ``submitter`` anchored, in document order."""
+        address = parse_address(submitter, "submitter address")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record_id FROM batch_members WHERE root = ? AND submitter = ? ORDER BY position",
+                (_norm(root).lower(), address),
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def statements_kept(self, publisher: str) -> int:
         """How many Statements of ``publisher``'s records are kept (what a quota counts)."""
@@ -862,16 +1137,27 @@ def _entry(r: dict[str, Any]) -> HistoryEntry:
     )
 
 
-def _first_log(rows: list[dict[str, Any]]) -> int:
-    """The log index of a record's registering event (the one its block number refers to)."""
-    return next((r["log_index"] for r in rows if r["name"] in _RECORD_EVENTS), 0)
+def _registered_at(rows: list[dict[str, Any]], member: dict[str, Any] | None) -> tuple[int, int, int]:
+    """Where a record was registered, to order records by: its registering event's block and log index,
+    else its batch anchor's and its place in the batch's document."""
+    base = next((r for r in rows if r["name"] in _RECORD_EVENTS), None)
+    if base is not None:
+        return base["block_number"], base["log_index"], 0
+    if member is not None:
+        return member["block_number"], member["log_index"], member["position"]
+    return 0, 0, 0
 
 
-def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
-    """Build a record's view from its events in chain order."""
+def _fold_record(rows: list[dict[str, Any]], member: dict[str, Any] | None = None) -> IndexedRecord | None:
+    """Build a record's view from its events in chain order, and its row in a batch's read document
+    (``member``, as :meth:`Index._members` gives it), which says what a batched record is."""
     base = next((r for r in rows if r["name"] in _RECORD_EVENTS), None)
     if base is None:
-        return None
+        if member is None:
+            return None
+        base = member  # known from its batch's document only
+    elif member is not None and base["name"] == "BatchedRecordProven":  # the chain has no more of it than that
+        base = {**base, **{k: member[k] for k in ("subject", "kind", "claims_root", "parents", "uri")}}
     revoked = next((r for r in rows if r["name"] == "RecordRevoked"), None)
     superseded = next((r for r in rows if r["name"] == "RecordSuperseded"), None)
     return IndexedRecord(
@@ -881,7 +1167,7 @@ def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
         kind=base["kind"],
         claims_root=base["claims_root"],
         parents=tuple(json.loads(base["parents"])) if base["parents"] else (),
-        uri=base["uri"] if base["name"] == "RecordRegistered" else None,
+        uri=base["uri"],  # NULL in a BatchedRecordProven row
         batch_root=base["root"],
         block_number=base["block_number"],
         block_time=base["timestamp"],
@@ -893,9 +1179,10 @@ def _fold_record(rows: list[dict[str, Any]]) -> IndexedRecord | None:
         successor=None if superseded is None else superseded["successor"],
         endorsements=sum(r["name"] == "RecordEndorsed" for r in rows),
         disputes=sum(r["name"] == "RecordDisputed" for r in rows),
-        batch_submitter=base["submitter"] if base["name"] == "BatchedRecordProven" else None,
+        batch_submitter=base["submitter"] if base["name"] != "RecordRegistered" else None,
         revoke_code=None if revoked is None else ReasonCode.label_of(revoked["reason_code"]),
         supersede_code=None if superseded is None else ReasonCode.label_of(superseded["reason_code"]),
         supersede_reason=None if superseded is None else superseded["reason"],
         uri_hex=base["uri_hex"] if base["name"] == "RecordRegistered" else None,
+        from_document=base["name"] == _MEMBER,
     )

@@ -120,14 +120,17 @@ def _head(service: Service) -> int:
 
 
 def _verifier(service: Service, use: str | None, head: int | None = None, policy: Policy | None = None) -> Verifier:
-    """A verifier under ``policy`` (default: the service's, ``serve --policy``), ``use`` overriding its use."""
+    """A verifier under ``policy`` (default: the service's, ``serve --policy``), ``use`` overriding its use.
+
+    It fetches the Statement of a record no one posted from the record's uri (the service's fetcher,
+    ``fetch_private`` as set); a fetched Statement that verifies is kept (:mod:`api.documents`)."""
     from provenance.verifier import Verifier
 
     policy = service.settings.policy if policy is None else policy
     policy = policy if use is None else policy.with_use(use)
     index = service.index
     return Verifier(service.ledger(), index, policy, [index], sync=False,
-                    head=_head(service) if head is None else head)
+                    head=_head(service) if head is None else head, fetch=service.fetching.fetch)
 
 
 def _answer(verdict: Verdict, strict: bool) -> VerdictOut:
