@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provenance.statement import Statement
     from provenance.store import Store
 
-__all__ = ["Pin", "PinSource", "Candidate", "RecordIndex", "pin_parents", "candidates"]
+__all__ = ["Pin", "PinSource", "Candidate", "RecordIndex", "pin_parents", "candidates", "WithStatements"]
 
 #: Why a parent is pinned to its record: the publisher's own newest record (rule 1), the newest record of
 #: the only publisher with records of it (rule 2), or the claims file named it.
@@ -65,6 +65,29 @@ class RecordIndex(Protocol):
     def statement(self, record_id: bytes) -> Statement | None: ...
 
     def statements_for(self, subject: bytes) -> list[Statement]: ...
+
+
+class WithStatements:
+    """An index that also knows some Statements (a parent's Statement given as a file, or a service's):
+    how a parent registered in another publisher's batch, which the chain knows only by its batch root,
+    is pinned. The caller checks each Statement against the chain first (signature, anchoring)."""
+
+    def __init__(self, index: RecordIndex, statements: Sequence[Statement]) -> None:
+        self._index = index
+        self._statements = list(statements)
+
+    def records_by_subject(self, subject: bytes) -> list[IndexedRecord]:
+        return self._index.records_by_subject(subject)
+
+    def record(self, record_id: bytes) -> IndexedRecord | None:
+        return self._index.record(record_id)
+
+    def statement(self, record_id: bytes) -> Statement | None:
+        return next((s for s in self._statements if s.record_id == record_id), None) \
+            or self._index.statement(record_id)
+
+    def statements_for(self, subject: bytes) -> list[Statement]:
+        return [s for s in self._statements if s.subject == subject] + self._index.statements_for(subject)
 
 
 @dataclass(frozen=True)

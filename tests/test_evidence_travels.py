@@ -94,7 +94,8 @@ def _publish(case_root: Path, name: str, statement_file: Path) -> None:
     shutil.copy(statement_file, case_root / name)
 
 
-def _setup(anvil_url: str, tmp_path: Path, web: tuple[str, Path], *, batched: bool) -> Case:
+def _setup(anvil_url: str, tmp_path: Path, web: tuple[str, Path], *, batched: bool,
+           data_batched: bool = False) -> Case:
     base, root = web
     ledger = fresh_registry(anvil_url)
     registry = ledger.registry
@@ -103,8 +104,14 @@ def _setup(anvil_url: str, tmp_path: Path, web: tuple[str, Path], *, batched: bo
     stranger = Home(tmp_path / "stranger", anvil_url, registry, {})
     tag = tmp_path.name
     data_dir = make_artifact(tmp_path, "data", {"rows.csv": f"data {tag}".encode() * 20})
-    _register(a, data_dir, NC_DATA, tmp_path, "--uri", f"{base}/{tag}-data.json")
-    _publish(root, f"{tag}-data.json", data_dir / "provenance.json")
+    if data_batched:
+        _register(a, data_dir, NC_DATA, tmp_path, "--batch")
+        anchored = a.run("anchor", "--uri", f"{base}/{tag}-data-batch.json")
+        assert anchored.returncode == 0, anchored.stderr
+        shutil.copy(next((a.path / "batches").glob("*.json")), root / f"{tag}-data-batch.json")
+    else:
+        _register(a, data_dir, NC_DATA, tmp_path, "--uri", f"{base}/{tag}-data.json")
+        _publish(root, f"{tag}-data.json", data_dir / "provenance.json")
     dataset = Statement.from_file(data_dir / "provenance.json")
     model_dir = make_artifact(tmp_path, "model", {"weights.bin": f"weights {tag}".encode() * 50})
     if batched:
@@ -133,9 +140,11 @@ def _publishers_verdict(case: Case) -> dict:
     return _json(case.b.run("verify", str(case.model_dir), "--json"))
 
 
-@pytest.mark.parametrize("batched", [False, True], ids=["direct", "batched"])
-def test_a_stranger_with_only_the_model_directory_gets_the_publishers_verdict(anvil_url, tmp_path, web, batched):
-    case = _setup(anvil_url, tmp_path, web, batched=batched)
+@pytest.mark.parametrize(("data_batched", "batched"), [(False, False), (False, True), (True, False)],
+                         ids=["both-direct", "model-batched", "dataset-batched"])
+def test_a_stranger_with_only_the_model_directory_gets_the_publishers_verdict(anvil_url, tmp_path, web, batched,
+                                                                              data_batched):
+    case = _setup(anvil_url, tmp_path, web, batched=batched, data_batched=data_batched)
     assert [s.record_id for s in case.model.lineage] == [case.dataset.record_id]
     assert case.model.lineage[0].manifest is None  # ancestors' manifests are left out
     publisher = _publishers_verdict(case)
@@ -167,6 +176,51 @@ def test_a_directory_without_its_statement_is_found_by_its_records_uri(anvil_url
     shutil.copytree(case.model_dir, download, ignore=shutil.ignore_patterns("provenance.json"))
     seen = _json(case.stranger.run("verify", str(download), "--json", env=FETCH))
     assert _codes(seen) == _codes(publisher)
+
+
+def _tampered(text: str) -> str:
+    document = json.loads(text)
+    for disclosure in document["predicate"]["disclosures"]:
+        if disclosure.get("field") == "copyright.license":
+            disclosure["value"] = "CC-BY-4.0"
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(("published", "reason"), [
+    (lambda text: "this is not JSON {", "not JSON"),
+    (lambda text: " " * (4 * 1024 * 1024 + 1), "more than"),
+    (_tampered, None),
+], ids=["not-json", "oversized", "tampered"])
+def test_a_bad_publication_of_the_parents_statement_is_reported_never_a_pass(anvil_url, tmp_path, web, published,
+                                                                             reason):
+    """The dataset's uri serves something that is not its Statement: the stranger is told, and the model
+    never passes (a tampered Statement's disclosures do not match its signed claimsRoot)."""
+    case = _setup(anvil_url, tmp_path, web, batched=False)
+    target = case.web_root / f"{tmp_path.name}-data.json"
+    target.write_text(published(target.read_text()))
+    download = tmp_path / "download"
+    shutil.copytree(case.model_dir, download)
+    case.model.with_lineage(()).write(download / "provenance.json")
+    done = case.stranger.run("verify", str(download), "--json", "--use", "research", env=FETCH)
+    seen = _json(done)
+    assert seen["overall"] != "pass", seen
+    if reason is not None:
+        missing = [c for c in seen["checks"] if "could not be obtained" in c["message"]]
+        assert missing and all(reason in c["message"] for c in missing), seen["checks"]
+    else:
+        assert done.returncode == 1 and any(c["code"] == "PARENT_FAILED" and c["status"] == "fail"
+                                            for c in seen["checks"])
+
+
+def test_a_loopback_uri_is_refused_without_the_private_address_setting(anvil_url, tmp_path, web):
+    case = _setup(anvil_url, tmp_path, web, batched=False)
+    download = tmp_path / "download"
+    shutil.copytree(case.model_dir, download)
+    case.model.with_lineage(()).write(download / "provenance.json")
+    seen = _json(case.stranger.run("verify", str(download), "--json", env={"PROVENANCE_FETCH_PRIVATE": "0"}))
+    missing = [c for c in seen["checks"] if "could not be obtained" in c["message"]]
+    assert missing and all("PROVENANCE_FETCH_PRIVATE" in c["message"] or "http" in c["message"] for c in missing)
+    assert seen["overall"] != "pass"
 
 
 def test_unreachable_statements_are_told_apart_from_undisclosed_claims(anvil_url, tmp_path, web):
@@ -299,3 +353,15 @@ def test_an_unreachable_service_is_a_warning_not_a_crash(anvil_url, tmp_path, we
                              env=FETCH)
     assert done.returncode == 1 and _json(done)["checks"][0]["code"] == "NOT_REGISTERED"
     assert "warning:" in done.stderr and "127.0.0.1" in done.stderr
+
+
+def test_a_parent_statement_that_does_not_verify_is_refused_at_registration(anvil_url, tmp_path, web):
+    case = _setup(anvil_url, tmp_path, web, batched=False)
+    forged = tmp_path / "forged-data.json"
+    forged.write_text(_tampered(case.dataset.dumps()))
+    other = make_artifact(tmp_path, "other-model", {"weights.bin": b"other weights" * 10})
+    claims = tmp_path / "other.claims.json"
+    claims.write_text(json.dumps(model_claims("0x" + case.dataset.subject.hex())))
+    done = case.b.run("register", str(other), "--claims", str(claims), "--parent-statement", str(forged))
+    assert done.returncode == 2 and "--parent-statement" in done.stderr and "DISCLOSURE_MISMATCH" in done.stderr
+    assert not (other / "provenance.json").exists()

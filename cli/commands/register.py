@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.bundle import Gathered
+    from provenance.claims import Claims
     from provenance.index import Index
+    from provenance.ledger import Ledger
     from provenance.pins import Pin
     from provenance.remote import ServiceSource
     from provenance.statement import Statement
@@ -67,7 +69,7 @@ def run(args: Namespace) -> int:
     from provenance.errors import LedgerUnavailable, ManifestError, UnknownParent, UsageError
     from provenance.indexer import Indexer
     from provenance.manifest import Manifest
-    from provenance.pins import pin_parents
+    from provenance.pins import WithStatements, pin_parents
     from provenance.publish import Publisher, prepare, unknown_parents
     from provenance.record import Kind, hex32, parse_bytes32
     from provenance.statement import statement_path_for
@@ -104,9 +106,13 @@ def run(args: Namespace) -> int:
             index.close()
         raise chain_unavailable(settings, err) from None
     try:
+        # Statements of parents given as files or kept by --service: checked against the chain, then they
+        # are known records too (a parent in another publisher's batch is on chain only as the batch root)
+        known = _parent_statements(claims, given, service, ledger=ledger, index=index) if index else []
         # the parents the claims name are pinned to the record relied on, then committed with the claims
         claims, pins = pin_parents(
-            claims, publisher=account.address, store=store, index=index, chain_id=ledger.chain_id,
+            claims, publisher=account.address, store=store,
+            index=WithStatements(index, known) if index is not None else None, chain_id=ledger.chain_id,
             registry=ledger.domain.verifying_contract, allow_unknown=args.allow_unknown_parent,
         )
         prepared = prepare(
@@ -200,3 +206,24 @@ def _lineage(pins: Sequence[Pin], given: Sequence[Statement], *, store: Store,
         return found
 
     return gather([pin.record_id for pin in pins], find, carried=given)
+
+
+def _parent_statements(claims: Claims, given: Sequence[Statement], service: ServiceSource | None, *,
+                       ledger: Ledger, index: Index) -> list[Statement]:
+    """The parents' Statements given with --parent-statement and those --service keeps for the claims'
+    parent subjects, each verified against the chain as a service would before keeping it
+    (:meth:`provenance.verifier.Verifier.accept_statement`): a given one that does not verify is refused."""
+    from provenance.errors import UsageError
+    from provenance.policy import Policy
+    from provenance.record import hex32
+    from provenance.verifier import Verifier
+
+    verifier = Verifier(ledger, index, Policy.default(), sync=False)
+    for statement in given:
+        acceptance = verifier.accept_statement(statement)
+        if not acceptance.accepted:
+            raise UsageError(f"--parent-statement of record {hex32(statement.record_id)}: {acceptance.reason()}")
+    offered: list[Statement] = []
+    for subject in claims.parents() if service is not None else ():
+        offered += service.statements_for(subject) if service is not None else []
+    return [*given, *(s for s in offered if verifier.accept_statement(s).accepted)]

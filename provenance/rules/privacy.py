@@ -173,6 +173,10 @@ def privacy_checks(graph: Graph, policy: Policy) -> list[Check]:
     if mine.personal_data == "unknown":
         out.add(unverified, Code.PRIVACY_UNVERIFIED,
                 f"{out.who(root.subject)} claims privacy.personal_data: unknown", field="privacy.personal_data")
+    elif mine.personal_data == "undisclosed" and not mine.endorsed and root.statement_missing:
+        out.add(unverified, Code.PRIVACY_UNVERIFIED,
+                f"The Statement of {out.who(root.subject)} could not be obtained{root.missing()}, so its "
+                "privacy.personal_data cannot be read", field="privacy.personal_data")
     elif mine.personal_data == "undisclosed" and not mine.endorsed:
         out.add(unverified, Code.PRIVACY_UNVERIFIED,
                 f"The privacy.personal_data of {out.who(root.subject)} is not disclosed and no trusted auditor "
