@@ -30,7 +30,8 @@ async def record(recordId: RecordId, request: Request) -> Response:  # noqa: N80
             raise ApiProblem(
                 404,
                 "unknown-record",
-                f"record {rid} is not indexed (a batched record is on chain only once proven)",
+                f"record {rid} is not indexed (a batched record is known once proven, or once its batch's "
+                "document was read)",
                 title="Unknown record",
             )
         # RecordOut.of gives the record's JSON (a dict): the response model validates it
