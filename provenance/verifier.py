@@ -573,7 +573,8 @@ class Verifier:
         if statement is None:
             checks.append(Check(
                 CheckName.INTEGRITY, Status.UNVERIFIABLE, Code.NOT_REGISTERED,
-                "A record of this subject is on chain but no Statement of it is known: its manifest, signature "
+                "A record of this subject is on chain but its Statement could not be obtained "
+                f"({self._missing_why(bytes.fromhex(found.on_chain.record_id[2:]))}): its manifest, signature "
                 "and claims cannot be checked",
                 {"subject": found.subject, "recordId": found.on_chain.record_id},
             ))
