@@ -17,7 +17,10 @@ import importlib
 import sys
 
 # Order is the order shown by --help.
-COMMANDS = ("chain", "keys", "hash", "register", "anchor", "verify", "history", "status", "disclose", "export", "serve")
+COMMANDS = (
+    "chain", "keys", "hash", "claims", "register", "anchor", "verify", "history", "status", "disclose", "export",
+    "serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

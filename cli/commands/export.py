@@ -7,7 +7,9 @@ Statement file, or for a SUBJECT in the local store. ``--format oms`` writes
 an OpenSSF Model Signing bundle (Sigstore bundle, DSSE, in-toto Statement v1)
 of the artifact at PATH, signed with the EC key given by ``--key`` (PEM,
 P-256), that ``model_signing verify key --public_key PUB.pem --signature FILE
-PATH`` accepts.
+PATH`` accepts. ``--format hf-card`` prints the YAML metadata a publisher
+adds to the artifact's Hugging Face card (license, base_model, datasets and a
+provenance entry naming the record; docs/huggingface.md).
 """
 
 from __future__ import annotations
@@ -128,14 +130,27 @@ def _export_spdx(args: Namespace) -> int:
     return 0
 
 
+def _export_hf_card(args: Namespace) -> int:
+    from provenance.hfcard import card_block
+
+    statement, store = _find_statement(args)
+    parents: dict[bytes, Statement] = {}
+    for subject in statement.record.parents:  # a parent's Hub name, when its Statement is not carried
+        found = store.statements_for(subject) if store is not None else []
+        if found:
+            parents[subject] = found[-1]
+    _write(args, card_block(statement, parents))
+    return 0
+
+
 # name -> handler
-FORMATS = {"in-toto": _export_intoto, "spdx": _export_spdx, "oms": _export_oms}
+FORMATS = {"in-toto": _export_intoto, "spdx": _export_spdx, "oms": _export_oms, "hf-card": _export_hf_card}
 
 
 def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "export",
-        help="export an artifact's evidence: in-toto Statement, SPDX 3.0 JSON-LD, or an OMS bundle",
+        help="export an artifact's evidence: in-toto Statement, SPDX 3.0 JSON-LD, an OMS bundle, or an HF card block",
         description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
     p.add_argument("target", metavar="PATH|SUBJECT|STATEMENT",
