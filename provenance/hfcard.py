@@ -530,7 +530,8 @@ class Resolver:
         from provenance.pins import candidates
 
         found: dict[bytes, Found] = {m.record_id: m for m in matches}
-        for index in self._indexes_of(registry):
+        indexes: list[Index | None] = [*self._indexes_of(registry)] or [None]  # None: the store alone
+        for index in indexes:
             for c in candidates(subject, store=self.store, index=index, chain_id=registry[0], registry=registry[1]):
                 known = found.get(c.record_id)
                 origin = known.origin if known else "the local store or index"
