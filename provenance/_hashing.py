@@ -121,8 +121,19 @@ def _is_within(path: str, root: str) -> bool:
     return path == root or path.startswith(root.rstrip("/") + "/")
 
 
-def walk(root: str, *, allow_symlinks: bool, ignore: Iterable[str]) -> list[FileRef]:
-    """List the regular files of ``root`` (a file or a directory)."""
+def walk(
+    root: str,
+    *,
+    allow_symlinks: bool,
+    ignore: Iterable[str],
+    follow: Callable[[str, str], tuple[str, os.stat_result] | None] | None = None,
+) -> list[FileRef]:
+    """List the regular files of ``root`` (a file or a directory).
+
+    ``follow(link, rel)``, when given, is asked first about each symbolic link (the root too): the file to
+    read and its ``lstat`` for a link it vouches for (a Hugging Face cache blob: provenance.hfcache), None
+    to leave the link to the rules above; it may refuse the link itself (``ManifestError``).
+    """
     try:
         st = os.lstat(root)
     except FileNotFoundError:
@@ -131,6 +142,12 @@ def walk(root: str, *, allow_symlinks: bool, ignore: Iterable[str]) -> list[File
         raise ManifestError(f"{root}: cannot read it ({err.strerror})") from None
 
     real_root = os.path.realpath(root)
+    if stat.S_ISLNK(st.st_mode) and follow is not None:
+        name = os.path.basename(os.path.normpath(root))
+        vouched = follow(root, name)
+        if vouched is not None:
+            _check_name(name, root)
+            return [_ref(name, *vouched)]
     if stat.S_ISLNK(st.st_mode):
         if not allow_symlinks:
             raise ManifestError(
@@ -171,6 +188,10 @@ def walk(root: str, *, allow_symlinks: bool, ignore: Iterable[str]) -> list[File
 
     def follow_link(path: str, rel: str) -> bool:
         """Add the link's target; True when it is a directory, entered (its listing is next)."""
+        vouched = follow(path, rel) if follow is not None else None
+        if vouched is not None:
+            out.append(_ref(rel, *vouched))
+            return False
         if not allow_symlinks:
             raise ManifestError(
                 f"{rel}: is a symbolic link; refused",

@@ -11,7 +11,7 @@ HTTP statuses: 422, 404, 409, 502/503)::
 
     ProvenanceError
     ├── InvalidInput            the caller gave something unusable (422)
-    │   ├── ManifestError ── ManifestMismatch
+    │   ├── ManifestError ── ManifestMismatch ── BlobMismatch
     │   ├── ClaimsError
     │   ├── PolicyError
     │   ├── StatementError ── BatchDocumentError
@@ -46,13 +46,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for the annotation: manifest imports this module
-    from provenance.manifest import ManifestDiff
+    from provenance.manifest import Manifest, ManifestDiff
 
 __all__ = [
     "ProvenanceError",
     "InvalidInput",
     "ManifestError",
     "ManifestMismatch",
+    "BlobMismatch",
     "ClaimsError",
     "PolicyError",
     "StatementError",
@@ -116,6 +117,19 @@ class ManifestMismatch(ManifestError):
     def __init__(self, message: str, diff: ManifestDiff, *, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.diff = diff
+
+class BlobMismatch(ManifestMismatch):
+    """Files of a Hugging Face cache snapshot are not what their blobs' names say (exit code 1).
+
+    A blob of an LFS file is named by the SHA-256 of its content (provenance.hfcache): ``diff`` names
+    each file whose content hashes otherwise, that name being the expected digest; ``manifest`` is
+    the files as found, so a verifier can still say which record they were downloaded as.
+    """
+
+    def __init__(self, message: str, diff: ManifestDiff, manifest: Manifest, *, hint: str | None = None) -> None:
+        super().__init__(message, diff, hint=hint)
+        self.manifest = manifest
+
 
 
 class ClaimsError(InvalidInput):

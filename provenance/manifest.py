@@ -20,6 +20,10 @@ target stays inside the root), devices, FIFOs, sockets and names that are not
 UTF-8, with a :class:`~provenance.errors.ManifestError` naming the path. The
 default ignores are ``.git``, ``.cache/huggingface`` and ``provenance.json``,
 each relative to the root; an ignored path covers everything below it.
+A Hugging Face cache snapshot is hashed as it is (:mod:`provenance.hfcache`): its
+links into its own repository's ``blobs/`` are followed, giving the manifest of
+a plain copy, and an LFS blob whose content is not what its name says raises
+:class:`~provenance.errors.BlobMismatch` (exit code 1) naming the file.
 
 **Shards** (opt-in, ``shard_size=N``): a file larger than ``N`` bytes is hashed
 as consecutive shards of ``N`` bytes (the last one shorter), in parallel. Each
@@ -43,7 +47,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
-from provenance import _hashing
+from provenance import _hashing, hfcache
 from provenance.errors import ManifestError, ManifestMismatch
 from provenance.merkle import MerkleTree, file_leaf
 
@@ -333,7 +337,9 @@ class Manifest:
         if shard_size is not None and (type(shard_size) is not int or shard_size <= 0):
             raise ManifestError(f"shard size must be a positive integer, got {shard_size!r}")
         root = os.fspath(path)
-        refs = _hashing.walk(root, allow_symlinks=allow_symlinks, ignore=ignore)
+        links = hfcache.snapshot_links(root)  # a Hugging Face cache snapshot: its links to its blobs are followed
+        refs = _hashing.walk(root, allow_symlinks=allow_symlinks, ignore=ignore,
+                             follow=links.follow if links is not None else None)
         if not refs:
             raise ManifestError(f"{root}: contains no files to hash", hint="an empty directory has no subject")
         if progress is not None:
@@ -353,8 +359,13 @@ class Manifest:
             else:
                 used_shards = True
                 entries.extend(trusted(ref.rel, length, digest, offset) for offset, length, digest in result)
+        wrong = links.mismatches(refs, results) if links is not None else []
         del refs, results
-        return cls.from_entries(entries, shard_size=shard_size if used_shards else None)
+        manifest = cls.from_entries(entries, shard_size=shard_size if used_shards else None)
+        if wrong:  # a blob whose content is not what its name says: BlobMismatch, naming the files
+            assert links is not None
+            raise links.error(manifest, wrong)
+        return manifest
 
     # ----------------------------------------------------------------- values
 

@@ -4,11 +4,15 @@
 :func:`resolve_target` tells them apart, the same way for all three: an
 existing Statement file (:func:`~provenance.statement.is_statement_file`), an
 existing artifact (a file or a directory, maybe with its Statement beside it),
-or a subject (``0x`` and 64 hex digits). :func:`statement_for` then finds the
+or a subject (``0x`` and 64 hex digits). An ``hf://[datasets/]ORG/NAME[@REV][/PATH]``
+target is an artifact too: the snapshot (or its file ``PATH``) that the local Hugging
+Face cache holds (:class:`~provenance.hfcache.HubCache`, :func:`artifact_path`).
+:func:`statement_for` then finds the
 Statement of a target: the one given, the one beside the artifact, else the
 newest the local store keeps of its subject (anchored ones first).
 
-Resolving touches only the file system; nothing here reads the chain.
+Resolving touches only the file system (and the Hugging Face Hub for an ``hf://``
+target when a download is asked for); nothing here reads the chain.
 """
 
 from __future__ import annotations
@@ -18,15 +22,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from provenance.errors import InvalidValue, NotFound
+from provenance.errors import InvalidValue, NotFound, UsageError
 from provenance.record import hex32, parse_bytes32
 from provenance.statement import Statement, is_statement_file, statement_path_for
 
 if TYPE_CHECKING:  # pragma: no cover
+    from provenance.hfcache import HubCache
     from provenance.manifest import Progress
     from provenance.store import Store
 
-__all__ = ["Target", "StatementTarget", "ArtifactTarget", "SubjectTarget", "resolve_target", "statement_for"]
+__all__ = ["Target", "StatementTarget", "ArtifactTarget", "SubjectTarget", "resolve_target", "statement_for",
+           "artifact_path"]
+
+HF_PREFIX = "hf://"
 
 _SUBJECT = re.compile(r"0x[0-9a-fA-F]{64}")
 
@@ -57,9 +65,26 @@ class SubjectTarget:
 Target = StatementTarget | ArtifactTarget | SubjectTarget
 
 
-def resolve_target(text: str) -> Target:
-    """What ``text`` names; an existing path wins over a subject. Refuses anything that names nothing."""
-    path = Path(text)
+def artifact_path(text: str, *, hub: HubCache | None = None) -> str:
+    """The path ``text`` names: itself, or for an ``hf://`` target the cached snapshot (or its ``PATH``)
+    found through ``hub`` (default: huggingface_hub's cache, offline). A download asked for another
+    target is refused (:class:`UsageError`)."""
+    if text.startswith(HF_PREFIX):
+        from provenance.hfcache import HubCache
+
+        return str((hub or HubCache()).locate(text))
+    if hub is not None and hub.download:
+        raise UsageError(f"{text}: --download fetches hf:// targets only",
+                         hint="hf://ORG/NAME[@REVISION], hf://datasets/ORG/NAME[@REVISION]")
+    return text
+
+
+def resolve_target(text: str, *, hub: HubCache | None = None) -> Target:
+    """What ``text`` names; an existing path wins over a subject. Refuses anything that names nothing.
+
+    ``hub``: where ``hf://`` targets are found (see :func:`artifact_path`).
+    """
+    path = Path(artifact_path(text, hub=hub))
     if path.exists():
         if is_statement_file(path):
             return StatementTarget(path, Statement.from_file(path))

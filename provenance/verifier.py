@@ -44,10 +44,10 @@ from provenance import merkle
 from provenance.claims import CLAIM_FIELDS
 from provenance.commitments import Disclosure, disclosed_view
 from provenance.crosscheck import Disagreement, batch_disagreements, record_disagreements
-from provenance.errors import ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
+from provenance.errors import BlobMismatch, ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
 from provenance.lineage import walk
 from provenance.located import statement_of
-from provenance.manifest import Manifest
+from provenance.manifest import Manifest, ManifestEntry
 from provenance.policy import Policy
 from provenance.record import Domain, Kind, ReasonCode, hex32
 from provenance.rules import ArtifactFacts, Erasure, Lineage, evaluate
@@ -238,7 +238,10 @@ class Verifier:
         if not path.exists():
             raise ManifestError(f"{path} does not exist", hint="give the artifact's directory or file")
         beside = statement_path_for(path)
-        actual = Manifest.from_path(path)
+        try:
+            actual = Manifest.from_path(path)
+        except BlobMismatch as err:  # a Hugging Face cache blob that is not what its name says
+            return self._changed_blobs(path, err, statement)
         if beside.exists():
             return self.verify_statement(Statement.from_file(beside), files=actual, path=path)
         if statement is not None and statement.subject == actual.subject:
@@ -263,6 +266,35 @@ class Verifier:
             "artifact (--statement FILE) or ask a verifier service that indexes batches (--service URL)",
             {"subject": actual.subject, "path": str(path)},
         ),))
+
+    def _changed_blobs(self, path: Path, err: BlobMismatch, statement: Statement | None) -> Verdict:
+        """A cache snapshot whose blobs are not what their names say: ``TAMPERED``, naming the files,
+        whatever else is known. The artifact is looked up as the cache says it was downloaded (each
+        changed file with the SHA-256 its blob's name gives, at its size), so that a registered
+        record's checks come with it; a file whose size changed too leaves that subject unknown."""
+        actual = err.manifest
+        named = {c.name: c.expected_sha256 for c in err.diff.changed}
+        downloaded = actual if actual.shard_size is not None else Manifest.from_entries(
+            ManifestEntry(e.path, e.size, named.get(e.path, e.sha256)) for e in actual.entries)
+        changed = err.diff.changed
+        files = "; ".join(f"{c.name}: its blob is named {c.expected_sha256.hex()}, its content hashes to "
+                          f"{c.actual_sha256.hex()}" for c in changed[:10])
+        more = f"; and {len(changed) - 10} more" if len(changed) > 10 else ""
+        line = Check(CheckName.INTEGRITY, Status.FAIL, Code.TAMPERED,
+                     "Changed in the Hugging Face cache after download (an LFS blob is named by the SHA-256 of "
+                     f"its content): {files}{more}",
+                     {"subject": downloaded.subject, "path": str(path), "actual": actual.subject,
+                      **err.diff.to_dict()})
+        beside = statement_path_for(path)
+        given = Statement.from_file(beside) if beside.exists() else statement
+        if given is not None:
+            verdict = self.verify_statement(given, files=actual, path=path)
+        elif self._candidates(downloaded.subject):
+            verdict = self._verify_subject(downloaded.subject, files=actual, path=path)
+        else:
+            return Verdict(downloaded.subject, None, (line,))
+        rest = (c for c in verdict.checks if not (c.check is CheckName.INTEGRITY and c.status is Status.PASS))
+        return replace(verdict, checks=(line, *rest))
 
     def _changed_file(self, path: Path, statement: Statement) -> Verdict | None:
         """A file whose digest no artifact lists, checked against the file of its name in the Statement

@@ -40,7 +40,10 @@ def _export_oms(args: Namespace) -> int:
             raise
         key = load_private_key(args.key, password(prompt=f"password for {args.key}: ").encode())
 
-    root = args.target
+    from provenance.hfcache import HubCache
+    from provenance.targets import artifact_path
+
+    root = artifact_path(args.target, hub=HubCache(download=args.download))  # hf://: the cached snapshot
     single_file = os.path.isfile(root)
     ignore = list(DEFAULT_IGNORES)
     if args.out and not single_file:
@@ -81,10 +84,11 @@ def _find_statement(args: Namespace) -> tuple[Statement, Store | None]:
     """The target's Statement (provenance.targets), and the local store when there is one."""
     from cli.context import settings_from
     from cli.terminal import ProgressBar
+    from provenance.hfcache import HubCache
     from provenance.store import STORE_FILE, Store
     from provenance.targets import resolve_target, statement_for
 
-    target = resolve_target(args.target)
+    target = resolve_target(args.target, hub=HubCache(download=args.download))
     settings = settings_from(args)
     store = Store.open(settings.home) if (settings.home / STORE_FILE).exists() else None
     with ProgressBar("hashing") as bar:  # an artifact without its Statement beside it is hashed
@@ -154,7 +158,10 @@ def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
         description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
     p.add_argument("target", metavar="PATH|SUBJECT|STATEMENT",
-                   help="the artifact's path, its 0x subject, or a Statement file")
+                   help="the artifact's path, its 0x subject, a Statement file, or "
+                   "hf://[datasets/]ORG/NAME[@REV][/PATH] (found in the Hugging Face cache)")
+    p.add_argument("--download", action="store_true",
+                   help="hf:// targets: fetch what the cache lacks with huggingface_hub (network)")
     p.add_argument("--format", required=True, metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")
     p.add_argument("--key", metavar="KEY.pem",
                    help="oms: EC private key (PEM) to sign with; password from $PROVENANCE_KEY_PASSWORD")
@@ -173,6 +180,6 @@ def run(args: Namespace) -> int:
     handler = FORMATS.get(args.format)
     if handler is None:
         raise InvalidValue(f"unknown export format {args.format!r}; accepted: {', '.join(FORMATS)}")
-    if args.format == "oms" and not os.path.exists(args.target):
+    if args.format == "oms" and not args.target.startswith("hf://") and not os.path.exists(args.target):
         raise UsageError(f"--format oms needs the artifact's path; {args.target} does not exist")
     return handler(args)

@@ -62,7 +62,10 @@ def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
         help="hash a file or directory: its manifest and subject",
         description=__doc__.split("\n\n")[1].replace("\n", " ").replace("``", ""),
     )
-    p.add_argument("path", metavar="PATH", help="a file or a directory")
+    p.add_argument("path", metavar="PATH",
+                   help="a file or a directory, or hf://[datasets/]ORG/NAME[@REV][/PATH] in the Hugging Face cache")
+    p.add_argument("--download", action="store_true",
+                   help="hf:// targets: fetch what the cache lacks with huggingface_hub (network)")
     p.add_argument("--json", action="store_true", help="print the whole manifest as JSON (version 1)")
     p.add_argument("--check", metavar="MANIFEST", help="compare PATH with a manifest JSON file; exit 1 on differences")
     p.add_argument(
@@ -87,6 +90,12 @@ def run(args: Namespace) -> int:
     from provenance.errors import ManifestError, UsageError
     from provenance.manifest import Manifest
 
+    path = args.path
+    if path.startswith("hf://") or args.download:  # an hf:// target: its cached snapshot (imports kept off the path)
+        from provenance.hfcache import HubCache
+        from provenance.targets import artifact_path
+
+        path = artifact_path(path, hub=HubCache(download=args.download))
     shard_size = parse_size(args.shard_size) if args.shard_size else None
     expected = None
     oms = None
@@ -114,13 +123,13 @@ def run(args: Namespace) -> int:
     started = time.perf_counter()
     with ProgressBar("hashing") as bar:
         if expected is not None:
-            diff = expected.check(args.path, allow_symlinks=args.allow_symlinks, progress=bar)
+            diff = expected.check(path, allow_symlinks=args.allow_symlinks, progress=bar)
         elif oms is not None:
-            manifest = oms.check(args.path, bundle_path=args.oms_bundle, progress=bar)
+            manifest = oms.check(path, bundle_path=args.oms_bundle, progress=bar)
             subject = manifest.subject_hex
         else:
             manifest = Manifest.from_path(
-                args.path, allow_symlinks=args.allow_symlinks, shard_size=shard_size, progress=bar
+                path, allow_symlinks=args.allow_symlinks, shard_size=shard_size, progress=bar
             )
             subject = manifest.subject_hex
     elapsed = time.perf_counter() - started
