@@ -122,17 +122,15 @@ class Card:
 
 
 def repo_of_snapshot(path: Path) -> tuple[CardKind, str, str] | None:
-    """(kind, ``ORG/NAME``, revision) of a Hugging Face cache snapshot
-    (``.../models--ORG--NAME/snapshots/REV``, or a file in one), else None."""
-    parts = Path(path).absolute().parts
-    for i in range(len(parts) - 2, 0, -1):
-        if parts[i] == "snapshots" and i + 1 < len(parts):
-            folder = parts[i - 1]
-            kind, _, rest = folder.partition("--")
-            repo_id = rest.replace("--", "/", 1)
-            if kind in ("models", "datasets") and _REPO_ID.fullmatch(repo_id):
-                return ("model" if kind == "models" else "dataset"), repo_id, parts[i + 1]
-    return None
+    """(kind, ``ORG/NAME``, commit) of a model or dataset snapshot of the Hugging Face cache
+    (``.../models--ORG--NAME/snapshots/COMMIT``, or a file in one), read by :func:`provenance.hfcache.snapshot_of`;
+    else None."""
+    from provenance.hfcache import snapshot_of
+
+    snapshot = snapshot_of(path)
+    if snapshot is None or snapshot.repo_type not in ("model", "dataset"):
+        return None
+    return ("model" if snapshot.repo_type == "model" else "dataset"), snapshot.repo_id, snapshot.commit
 
 
 def load_card(

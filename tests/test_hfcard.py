@@ -42,6 +42,7 @@ from provenance.record import Kind, hex32
 from provenance.statement import Statement
 from tests.helpers import free_port, fresh_registry
 from tests.publisher_home import make_artifact, make_home
+from tests.test_hfcache import COMMIT, build_cache
 
 # ---------------------------------------------------------------- cards as the Hub shows them
 
@@ -288,12 +289,35 @@ def test_cards_are_read_with_the_hub_card_classes_and_their_kind_is_told(tmp_pat
 
 
 def test_a_cache_snapshot_gives_the_repository_and_its_type(tmp_path):
-    snapshot = tmp_path / "hub" / "datasets--acme--squad-nc" / "snapshots" / ("ab" * 20)
-    card = load_card(write_card(snapshot, DATASET_NC.replace("task_categories", "x_task_categories")))
-    assert (card.kind, card.repo_id, card.revision) == ("dataset", "acme/squad-nc", "ab" * 20)
+    text = DATASET_NC.replace("task_categories", "x_task_categories")  # the cache says dataset, not the keys
+    cache = build_cache(tmp_path, {"README.md": text.encode(), "data/train-0.parquet": b"rows" * 4096},
+                        repo_id="acme/squad-nc", kind="datasets")
+    card = load_card(cache.snapshot)
+    assert (card.kind, card.repo_id, card.revision) == ("dataset", "acme/squad-nc", COMMIT)
+    assert card.data["license"] == "cc-by-nc-4.0"
     assert repo_of_snapshot(tmp_path / "hub" / "models--gpt2" / "snapshots" / "r1" / "README.md") == (
         "model", "gpt2", "r1")
     assert repo_of_snapshot(tmp_path) is None
+
+
+def test_hf_targets_are_read_from_the_local_cache(tmp_path):
+    from tests.helpers import run_cli
+
+    cache = build_cache(tmp_path, {"README.md": CUSTOM_OTHER_RELATIVE.encode(), "LICENSE": b"terms " * 20},
+                        repo_id="Qwen/Qwen-7B")
+    env = {"HF_HUB_CACHE": str(cache.cache), "HF_HUB_OFFLINE": "1"}
+    done = run_cli("--home", str(tmp_path / "home"), "claims", "from-card", "hf://Qwen/Qwen-7B", env=env)
+    assert done.returncode == 0, done.stderr
+    claims = parse(done.stdout, tmp_path)
+    assert (claims.kind, claims.name) == ("model", "Qwen/Qwen-7B")
+    assert claims.copyright.license == "LicenseRef-tongyi-qianwen"
+    assert claims.copyright.license_url == f"https://huggingface.co/Qwen/Qwen-7B/blob/{COMMIT}/LICENSE"
+    done = run_cli("--home", str(tmp_path / "home"), "claims", "from-card", "hf://Qwen/Qwen-7B/README.md", env=env)
+    assert done.returncode == 0 and parse(done.stdout, tmp_path).name == "Qwen/Qwen-7B"
+    done = run_cli("--home", str(tmp_path / "home"), "claims", "from-card", "hf://acme/absent", env=env)
+    assert done.returncode == 2 and "is not in the Hugging Face cache" in done.stderr and "--download" in done.stderr
+    done = run_cli("--home", str(tmp_path / "home"), "claims", "from-card", "hf://spaces/acme/app", env=env)
+    assert done.returncode == 2 and "app" in done.stderr
 
 
 def test_a_missing_or_broken_card_is_refused(tmp_path):

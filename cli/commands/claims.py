@@ -2,8 +2,9 @@
 
 PATH is a card (``README.md``) or a directory holding one: a copy of a model
 or dataset repository, or a Hugging Face cache snapshot (its repository id and
-revision are read from the cache layout). The card's metadata is read with
-huggingface_hub's card classes, never from the network. The draft (YAML with
+revision are read from the cache layout); hf://ORG/NAME[@REV] is found in the
+local cache (--download fetches it when it is not there). The card's metadata
+is read from the file with huggingface_hub's card classes. The draft (YAML with
 comments, docs/huggingface.md) goes to standard output or ``--out FILE``.
 Datasets and base models the card names are resolved to subjects and records
 from the local store and index of ``PROVENANCE_HOME`` (and ``--service``);
@@ -40,6 +41,8 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
                       help="the repository id (default: read from the cache layout or hf://)")
     card.add_argument("--service", metavar="URL", help="a verifier service to ask for the records of named parents")
     card.add_argument("--key", help="your key name: your own records of a parent are preferred (default: the only key)")
+    card.add_argument("--download", action="store_true",
+                      help="hf:// targets: fetch what the cache lacks with huggingface_hub (network)")
     card.add_argument("--out", metavar="FILE", help="write the draft to FILE, which must not exist (default: stdout)")
     card.set_defaults(handler=run)
 
@@ -53,7 +56,7 @@ def run(args: Namespace) -> int:
     settings = settings_from(args)
     if args.out and Path(args.out).exists():
         raise UsageError(f"{args.out} exists; the draft is not written over a file", hint="give another --out FILE")
-    target, repo_id, revision, kind = _target(args.target)
+    target, repo_id, revision, kind = _target(args.target, download=args.download)
     card = load_card(target, kind=args.kind or kind, repo_id=args.name or repo_id, revision=revision)
     store = Store.open(settings.home) if (settings.home / STORE_FILE).exists() else None
     indexes = _indexes(settings)
@@ -86,16 +89,22 @@ def run(args: Namespace) -> int:
     return 0
 
 
-def _target(text: str) -> tuple[Path, str | None, str | None, CardKind | None]:
-    """(card path, repository id, revision, kind) of the command-line target."""
+def _target(text: str, *, download: bool) -> tuple[Path, str | None, str | None, CardKind | None]:
+    """(card path, repository id, revision, kind) of the command-line target; ``hf://`` in the local cache."""
     from provenance.errors import UsageError
+    from provenance.hfcache import HubCache, parse_target, snapshot_of
 
     if not text.startswith("hf://"):
+        if download:
+            raise UsageError("--download is for hf:// targets only")
         return Path(text), None, None, None
-    raise UsageError(
-        f"{text}: hf:// targets are read from the local Hugging Face cache, which this version cannot resolve yet",
-        hint="give the snapshot directory (~/.cache/huggingface/hub/models--ORG--NAME/snapshots/REV) instead",
-    )
+    target = parse_target(text)
+    if target.repo_type not in ("model", "dataset"):
+        raise UsageError(f"{text}: a {target.repo_type}'s card describes an app, not a model or a dataset")
+    path = HubCache(download=download).locate(target)
+    snapshot = snapshot_of(path)
+    kind: CardKind = "model" if target.repo_type == "model" else "dataset"
+    return path, target.repo_id, snapshot.commit if snapshot is not None else None, kind
 
 
 def _indexes(settings: Settings) -> list[Index]:
