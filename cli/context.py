@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provenance.errors import LedgerUnavailable
     from provenance.index import Index
     from provenance.ledger import Ledger
+    from provenance.networks import Network
     from provenance.store import Store
     from provenance.verifier import StatementSource
 
@@ -27,38 +28,90 @@ class Settings:
     home: Path
     rpc_url: str | None
     registry: str | None
-    network: str
+    network: str  # a named network's name, "local", or "custom" for an --rpc-url without --network
     insecure_rpc: bool = False  # --insecure-rpc: plain http:// to a node not on this machine is accepted
+    chain: Network | None = None  # the named network (--network / $PROVENANCE_NETWORK), None for "custom"
+
+    def tx_url(self, tx_hash: bytes | str) -> str | None:
+        """The explorer's page of a transaction on the named network, when it has an explorer."""
+        return None if self.chain is None else self.chain.tx_url(tx_hash)
 
 
 def settings_from(args: Namespace) -> Settings:
-    """Options win over environment variables, which win over defaults."""
-    home = args.home or os.environ.get("PROVENANCE_HOME") or "~/.provenance"
-    rpc_url = args.rpc_url or os.environ.get("PROVENANCE_RPC_URL")
+    """Options win over environment variables, which win over defaults.
+
+    The RPC URL: --rpc-url, else ``$PROVENANCE_<NETWORK>_RPC_URL`` for a named network, else
+    ``$PROVENANCE_RPC_URL`` (provenance.networks: URLs come from the environment, never from a file).
+    """
+    home = Path(args.home or os.environ.get("PROVENANCE_HOME") or "~/.provenance").expanduser()
+    name = args.network or os.environ.get("PROVENANCE_NETWORK") or None
+    chain = None
+    if name is not None:
+        from provenance.networks import find_network, rpc_variable
+
+        chain = find_network(name, home)
+    rpc_url = (args.rpc_url or (os.environ.get(rpc_variable(name)) if name else None)
+               or os.environ.get("PROVENANCE_RPC_URL"))
     registry = args.registry or os.environ.get("PROVENANCE_REGISTRY")
-    network = args.network or ("custom" if rpc_url else "local")
-    return Settings(Path(home).expanduser(), rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)))
+    network = name or ("custom" if rpc_url else "local")
+    return Settings(home, rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)), chain)
+
+
+def connect_chain(settings: Settings) -> Ledger:
+    """The node of ``settings.rpc_url``, its URL checked, its chain id the named network's; no registry yet."""
+    from provenance._rpc import redact_url
+    from provenance.ledger import Ledger, check_rpc_url
+    from provenance.networks import check_chain_id
+
+    assert settings.rpc_url is not None  # callers handle the local chain
+    check_rpc_url(settings.rpc_url, insecure=settings.insecure_rpc)
+    ledger = Ledger.connect(settings.rpc_url)
+    if settings.chain is not None:
+        check_chain_id(settings.chain, ledger.chain_id, redact_url(settings.rpc_url))
+    return ledger
+
+
+def require_rpc_url(settings: Settings) -> None:
+    """A named network other than the local chain has no default node: its URL must be in the environment."""
+    from provenance.errors import UsageError
+    from provenance.networks import rpc_variable
+
+    if settings.rpc_url is None and settings.chain is not None and not settings.chain.local:
+        raise UsageError(
+            f"--network {settings.chain.name} needs the URL of one of its nodes",
+            hint=f"set {rpc_variable(settings.chain.name)} (or PROVENANCE_RPC_URL, or pass --rpc-url); "
+            "docs/testnet.md lists providers",
+        )
 
 
 def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
-    """Connect to the configured chain; the local chain is started when it is needed and not running."""
+    """Connect to the configured chain; the local chain is started when it is needed and not running.
+
+    The registry on another chain: --registry, else the named network's (networks.yaml), else the one
+    recorded for the chain id in networks.json, else the deterministic address when it holds code
+    (provenance.deployment); whichever it is, it is checked (code, ``version()``, domain separator) before use.
+    """
     import sys
 
     from provenance._rpc import redact_url
+    from provenance.deployment import registry_address
     from provenance.errors import RegistryNotFound
-    from provenance.ledger import Ledger, check_rpc_url
     from provenance.localchain import LocalChain, load_networks
 
+    require_rpc_url(settings)
     if settings.rpc_url:
-        check_rpc_url(settings.rpc_url, insecure=settings.insecure_rpc)
-        ledger = Ledger.connect(settings.rpc_url)
-        registry = settings.registry or load_networks(settings.home).get(str(ledger.chain_id), {}).get("registry")
+        ledger = connect_chain(settings)
+        registry = (settings.registry or (settings.chain.registry if settings.chain is not None else None)
+                    or load_networks(settings.home).get(str(ledger.chain_id), {}).get("registry"))
+        if not registry and ledger.has_code(deterministic := registry_address()):
+            registry = deterministic
         if registry:
             ledger.use_registry(registry)
         elif need_registry:
             raise RegistryNotFound(
-                f"no registry address is known for chain {ledger.chain_id} at {redact_url(settings.rpc_url)}",
-                hint="pass --registry or set PROVENANCE_REGISTRY",
+                f"no registry address is known for chain {ledger.chain_id} at {redact_url(settings.rpc_url)}, and "
+                f"none is at its deterministic address {registry_address()}",
+                hint="deploy it with `provenance chain deploy`, or pass --registry or set PROVENANCE_REGISTRY",
             )
         return ledger
     chain = LocalChain(settings.home)
@@ -105,7 +158,7 @@ def ensure_funds(settings: Settings, ledger: Ledger, address: str) -> None:
         return
     raise Conflict(
         f"account {address} has no ETH to pay for gas on chain {ledger.chain_id} ({redact_url(ledger.rpc_url)})",
-        hint="fund it from a faucet (Sepolia) and run the command again",
+        hint="fund it (on a testnet from a faucet: docs/testnet.md) and run the command again",
     )
 
 

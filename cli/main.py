@@ -29,8 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Provenance ledger for AI models and datasets: hash, sign, anchor and verify.",
     )
     parser.add_argument("--home", help="state directory (default: $PROVENANCE_HOME or ~/.provenance)")
-    parser.add_argument("--network", default=None, help="'local' (default) or a name for --rpc-url")
-    parser.add_argument("--rpc-url", help="Ethereum JSON-RPC URL (default: $PROVENANCE_RPC_URL or the local chain)")
+    parser.add_argument("--network", default=None,
+                        help="local (default), sepolia, holesky, base-sepolia, or one of $PROVENANCE_HOME/networks.yaml"
+                        " (default: $PROVENANCE_NETWORK); its node's URL from $PROVENANCE_<NAME>_RPC_URL")
+    parser.add_argument("--rpc-url", help="Ethereum JSON-RPC URL (default: $PROVENANCE_<NETWORK>_RPC_URL, "
+                        "$PROVENANCE_RPC_URL or the local chain)")
     parser.add_argument("--insecure-rpc", action="store_true", help="allow plain http:// to a node not on this machine")
     parser.add_argument("--registry",
                         help="ProvenanceRegistry address (default: $PROVENANCE_REGISTRY or the recorded one)")
@@ -76,8 +79,11 @@ def _redacted(text: str, args: argparse.Namespace) -> str:
     import os
 
     from provenance._rpc import redact_url
+    from provenance.networks import rpc_variable
 
-    for url in (getattr(args, "rpc_url", None), os.environ.get("PROVENANCE_RPC_URL")):
+    network = getattr(args, "network", None) or os.environ.get("PROVENANCE_NETWORK")
+    named = os.environ.get(rpc_variable(network)) if network else None
+    for url in (getattr(args, "rpc_url", None), os.environ.get("PROVENANCE_RPC_URL"), named):
         if url:
             text = text.replace(url, redact_url(url))
     return text

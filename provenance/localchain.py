@@ -2,8 +2,10 @@
 
 ``up`` starts anvil (from the npm package ``@foundry-rs/anvil``) detached, with
 ``--state`` so the chain survives ``down`` and ``up``, deploys the registry the
-first time and records its address per chain id in ``networks.json``. ``up`` is
-idempotent; ``down`` stops the node gracefully so it writes its state.
+first time (through the deterministic deployment proxy, so at the address it has
+on every chain: :mod:`provenance.deployment`) and records its address per chain
+id in ``networks.json``. ``up`` is idempotent; ``down`` stops the node gracefully
+so it writes its state.
 
 The node is a development sandbox: its accounts' keys are public and any local
 process can write to it. Every anvil the project starts (:func:`spawn_anvil`)
@@ -38,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any, TypedDict
 
 from provenance._files import write_atomic
+from provenance.deployment import deploy_registry
 from provenance.errors import ChainError, LedgerUnavailable, ProvenanceError
 from provenance.ledger import Ledger
 from provenance.record import parse_address
@@ -308,9 +311,9 @@ class LocalChain:
                 raise
             except ProvenanceError:
                 pass  # the recorded registry is gone (the chain state was reset): deploy again
+        # at the registry's deterministic address (provenance.deployment), as on every other chain
         deployer = parse_address(ledger.rpc("eth_accounts")[0], "anvil's first account")
-        registry = ledger.deploy(deployer).contract_address
-        assert registry is not None  # Ledger.deploy raises when the transaction created no contract
+        registry = deploy_registry(ledger, deployer).address
         record_registry(self.home, ledger.chain_id, registry, self.rpc_url)
         return registry
 

@@ -52,11 +52,14 @@ def run(args: Namespace) -> int:
         "blockNumber": result.block_number,
         "gasUsed": result.gas_used,
         "document": str(args.out or document),
+        "txUrl": settings.tx_url(result.tx_hash),  # the network's explorer, when it has one
     }
     if args.json:
         print(json.dumps(payload, indent=2))
     else:
         print(f"anchored {result.count} records in batch {payload['batchRoot']}")
         print(f"tx {payload['txHash']} in block {result.block_number} ({result.gas_used} gas)")
+        if payload["txUrl"]:
+            print(f"explorer: {payload['txUrl']}")
         print(f"batch document: {payload['document']}")
     return 0

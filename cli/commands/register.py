@@ -154,6 +154,7 @@ def run(args: Namespace) -> int:
         "state": state,
         "statement": str(prepared.statement_path),
         "anchor": anchor,
+        "txUrl": settings.tx_url(str(anchor["txHash"])) if anchor else None,  # the network's explorer, if any
         "pins": [pin.to_json() for pin in pins],
         "lineage": [hex32(s.record_id) for s in statement.lineage],
         "lineageMissing": [hex32(r) for r in carried.missing],
@@ -176,6 +177,8 @@ def run(args: Namespace) -> int:
                   "its record's uri or a service (--parent-statement FILE carries it)")
         if anchor:
             print(f"anchored:  tx {anchor['txHash']} in block {anchor['blockNumber']}")
+            if result["txUrl"]:
+                print(f"explorer:  {result['txUrl']}")
         else:
             print("queued:    run `provenance anchor` to anchor the batch")
         print(f"statement: {result['statement']}")

@@ -108,6 +108,7 @@ def run(args: Namespace) -> int:
     payload: dict[str, object] = {
         "action": args.command, "recordId": hex32(record_id), "by": account.address,
         "txHash": hex32(receipt.tx_hash), "blockNumber": receipt.block_number,
+        "txUrl": settings.tx_url(receipt.tx_hash),  # the network's explorer, when it has one
     }
     if args.command in ("revoke", "supersede"):
         payload["reasonCode"] = args.reason_code
@@ -118,4 +119,6 @@ def run(args: Namespace) -> int:
         print(json.dumps(payload, indent=2))
     else:
         print(f"{args.command}: record {payload['recordId']} (tx {payload['txHash']}, block {receipt.block_number})")
+        if payload["txUrl"]:
+            print(f"explorer: {payload['txUrl']}")
     return 0
