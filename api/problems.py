@@ -15,11 +15,17 @@ request validation (422); :class:`ApiProblem` raised by the routes (404, 422,
 ``NotFound`` 404, ``Conflict`` 409, ``InvalidInput`` 422, ``LedgerUnavailable``
 503 with ``Retry-After``, any other ``NodeError`` 502, any other
 ``ProvenanceError`` 400); anything else (500, logged, no details leaked).
+
+A 503 for the node (:func:`node_unavailable`) says in ``waitingFor`` what the
+service waits for: the node to answer, or, when it rate-limits
+(:class:`~provenance.errors.RateLimited`, HTTP 429 still after the retries), its
+limit to lift; ``Retry-After`` is then at least what the node asked.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -37,6 +43,7 @@ from provenance.errors import (
     NodeError,
     NotFound,
     ProvenanceError,
+    RateLimited,
     RpcError,
 )
 
@@ -49,6 +56,7 @@ __all__ = [
     "MEDIA_TYPE",
     "problem_response",
     "install",
+    "node_unavailable",
 ]
 
 MEDIA_TYPE = "application/problem+json"
@@ -129,6 +137,18 @@ def problem_response(
 
 _HTTP_SLUGS = {404: "not-found", 405: "method-not-allowed"}
 
+
+def node_unavailable(exc: LedgerUnavailable, retry_after: int) -> tuple[dict[str, str], str]:
+    """The ``Retry-After`` header and the ``waitingFor`` member of a 503 for ``exc``: the node does not
+    answer, or rate-limits (then at least the wait it asked for)."""
+    if isinstance(exc, RateLimited):
+        wait = retry_after if exc.retry_after is None else max(retry_after, math.ceil(exc.retry_after))
+        asked = "" if exc.retry_after is None else f", asking to wait {exc.retry_after:g} s"
+        return {"Retry-After": str(wait)}, (
+            f"the Ethereum node at {exc.url} to lift its rate limit (it answers HTTP 429 Too Many Requests{asked})"
+        )
+    return {"Retry-After": str(retry_after)}, f"the Ethereum node at {exc.url} to answer"
+
 # The library's error families (provenance.errors), most specific first: (family, status, slug, title).
 # LedgerUnavailable (a NodeError) has its own handler: 503 with Retry-After.
 FAMILIES: tuple[tuple[type[ProvenanceError], int, str, str], ...] = (
@@ -192,14 +212,16 @@ def install(app: FastAPI, *, retry_after: int) -> None:
 
     @app.exception_handler(LedgerUnavailable)
     async def ledger_down(request: Request, exc: LedgerUnavailable) -> JSONResponse:
+        headers, waiting = node_unavailable(exc, retry_after)
         return problem_response(
             request,
             503,
             "ledger-unavailable",
             f"{exc}; this answer needs the chain. Answers from the index keep working.",
             title="Ethereum node unavailable",
-            headers={"Retry-After": str(retry_after)},
+            headers=headers,
             hint=exc.hint,
+            waitingFor=waiting,
         )
 
     @app.exception_handler(ProvenanceError)

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from api.documents import BatchDocuments, Fetching
 from api.problems import ApiProblem
-from provenance._rpc import redact_url
+from provenance._rpc import Retry, redact_url
 from provenance.errors import LedgerUnavailable, ProvenanceError
 from provenance.index import Index
 from provenance.indexer import Indexer
@@ -59,6 +59,9 @@ log = logging.getLogger("provenance.api")
 
 # Ranges per sync call: a long catch-up updates the head and lag between calls.
 _RANGES_PER_STEP = 8
+# How long one call may retry a rate-limiting or flaky node (provenance._rpc) before a request is answered
+# 503 with Retry-After: a client waits better than a worker thread does.
+_CALL_BUDGET = 3.0
 # Answers remembered per process between two changes of the index (least recently used out).
 _CACHE_SIZE = 4_096
 _CACHE_BYTES = 64 << 20  # answers are kept as JSON bytes: a bound on their total size
@@ -93,7 +96,10 @@ class ChainLink:
                 from provenance.ledger import Ledger
 
                 self._ledger = Ledger.connect(
-                    self.settings.rpc_url, self.settings.registry, timeout=self.settings.rpc_timeout
+                    self.settings.rpc_url,
+                    self.settings.registry,
+                    timeout=self.settings.rpc_timeout,
+                    retry=Retry(budget=_CALL_BUDGET),
                 )
             return self._ledger
 
@@ -103,7 +109,10 @@ class ChainLink:
             if self._probe is None:
                 from provenance.ledger import Ledger
 
-                self._probe = Ledger.connect(self.settings.rpc_url, timeout=self.settings.ready_timeout)
+                # retried within the probe's own time only: a readiness probe must answer promptly
+                ready = self.settings.ready_timeout
+                retry = Retry(budget=ready, timeouts=0)
+                self._probe = Ledger.connect(self.settings.rpc_url, timeout=ready, retry=retry)
             probe = self._probe
         return probe.block_number()
 

@@ -26,8 +26,10 @@ HTTP statuses: 422, 404, 409, 502/503)::
     │   └── StoreCorrupted
     ├── NodeError               trouble with the Ethereum node (502/503)
     │   ├── LedgerUnavailable   it does not answer (503)
+    │   │   └── RateLimited         it refuses requests for now (HTTP 429), still after retries
     │   ├── RpcError            it answered with an error (502)
-    │   │   └── LogRangeRefused     an eth_getLogs range it will not serve
+    │   │   └── LogRangeRefused     an eth_getLogs block range it will not serve
+    │   │       └── ResultCapExceeded   ... because the answer would hold too many logs
     │   ├── BadNodeAnswer       it answered something that cannot be decoded (502)
     │   ├── RegistryNotFound    the address holds no ProvenanceRegistry (502)
     │   └── TransactionFailed   a transaction was mined but did not do its work (502)
@@ -69,8 +71,10 @@ __all__ = [
     "StoreCorrupted",
     "NodeError",
     "LedgerUnavailable",
+    "RateLimited",
     "RpcError",
     "LogRangeRefused",
+    "ResultCapExceeded",
     "BadNodeAnswer",
     "RegistryNotFound",
     "TransactionFailed",
@@ -118,6 +122,7 @@ class ManifestMismatch(ManifestError):
         super().__init__(message, hint=hint)
         self.diff = diff
 
+
 class BlobMismatch(ManifestMismatch):
     """Files of a Hugging Face cache snapshot are not what their blobs' names say (exit code 1).
 
@@ -129,7 +134,6 @@ class BlobMismatch(ManifestMismatch):
     def __init__(self, message: str, diff: ManifestDiff, manifest: Manifest, *, hint: str | None = None) -> None:
         super().__init__(message, diff, hint=hint)
         self.manifest = manifest
-
 
 
 class ClaimsError(InvalidInput):
@@ -231,6 +235,20 @@ class LedgerUnavailable(NodeError):
         super().__init__(message, url=url, hint=hint)
 
 
+class RateLimited(LedgerUnavailable):
+    """The node, or its provider's gateway, refuses requests for now (HTTP 429), still after the retries.
+
+    ``detail`` is what it answered; ``retry_after``: the seconds it asked to wait, when it said.
+    """
+
+    def __init__(self, url: str, detail: str, *, retry_after: float | None = None, hint: str | None = None) -> None:
+        from provenance._rpc import redact_url  # lazy: provenance._rpc imports this module
+
+        url = redact_url(url)
+        NodeError.__init__(self, f"the Ethereum node at {url} refuses requests for now ({detail})", url=url, hint=hint)
+        self.retry_after = retry_after
+
+
 class RpcError(NodeError):
     """The node answered a JSON-RPC call with an error (``code`` as it gave it)."""
 
@@ -240,7 +258,46 @@ class RpcError(NodeError):
 
 
 class LogRangeRefused(RpcError):
-    """The node will not serve ``eth_getLogs`` over this block range (too large, too many results)."""
+    """The node will not serve ``eth_getLogs`` over this block range (too large, too many results).
+
+    What the node said it would serve, when it said: ``limit``, the most blocks a range may span;
+    ``suggested``, a range (first, last block) to ask for instead.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        code: int | None = None,
+        hint: str | None = None,
+        limit: int | None = None,
+        suggested: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(message, url=url, code=code, hint=hint)
+        self.limit = limit
+        self.suggested = suggested
+
+
+class ResultCapExceeded(LogRangeRefused):
+    """The range's logs are more than the node returns in one answer (``cap``: that count, when it said).
+
+    Unlike a block limit, this depends on how busy the blocks are: a smaller range over the same blocks
+    may pass, and a larger one over quiet blocks too.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        code: int | None = None,
+        hint: str | None = None,
+        cap: int | None = None,
+        suggested: tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__(message, url=url, code=code, hint=hint, suggested=suggested)
+        self.cap = cap
 
 
 class BadNodeAnswer(NodeError):

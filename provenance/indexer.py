@@ -8,10 +8,21 @@
 
 Each block range is read with one ``eth_getLogs`` and stored in one SQLite
 transaction together with the cursor, so a killed process resumes where it
-committed. A range the node refuses (:class:`~provenance.errors.LogRangeRefused`:
-too many blocks or results) is halved and retried; any other node error
-propagates, and the caller tries again later (the service's loop does so every
-poll interval).
+committed. Hosted providers refuse ranges (:class:`~provenance.errors.LogRangeRefused`),
+and the range the indexer asks for follows what they say (:class:`RangeSize`):
+
+- too many blocks: the range shrinks to the limit the node named, else to half,
+  and never grows past that again (the limit is the node's, not the blocks');
+- too many logs (:class:`~provenance.errors.ResultCapExceeded`): the range
+  shrinks to the one the node suggested, else to half; it may grow again over
+  quieter blocks;
+- after each range served, it grows (doubling, up to ``batch_size`` and the known
+  block limit), and where the node named its result cap, no further than the
+  last range's logs per block say would stay under it.
+
+Transient faults (HTTP 429, dropped connections, timeouts) are retried below,
+in :mod:`provenance._rpc`; any other node error propagates, and the caller tries
+again later (the service's loop does so every poll interval).
 
 One log never stops the indexer: a registry log that does not fit the ABI
 is skipped, logged with its transaction hash and log index, and counted
@@ -31,13 +42,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from provenance._logs import LogAnomaly
-from provenance.errors import LogRangeRefused, UsageError
+from provenance.errors import LogRangeRefused, ResultCapExceeded, UsageError
 from provenance.index import Index
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import Ledger
 
-__all__ = ["Indexer", "SyncResult", "DEFAULT_BATCH_SIZE"]
+__all__ = ["Indexer", "SyncResult", "RangeSize", "DEFAULT_BATCH_SIZE"]
 
 #: Blocks per ``eth_getLogs`` range unless the node refuses that many.
 DEFAULT_BATCH_SIZE = 2_000
@@ -64,12 +75,53 @@ def _hex(value: bytes | None) -> str | None:
     return None if value is None else "0x" + bytes(value).hex()
 
 
+# Where the node named its result cap, a range is sized to fill this share of it: the next blocks
+# may be busier than the last ones.
+_CAP_SHARE = 0.8
+
+
+class RangeSize:
+    """How many blocks the next ``eth_getLogs`` range spans (see the module docstring).
+
+    ``size``: the next range's span; ``limit``: the most it may grow to (``batch_size``, lowered by
+    the node's block limit); ``cap``: the result cap the node named, if it did.
+    """
+
+    def __init__(self, batch_size: int) -> None:
+        self.size = self.limit = batch_size
+        self.cap: int | None = None
+
+    def refused(self, err: LogRangeRefused, start: int, span: int) -> None:
+        """The node refused ``span`` blocks from ``start``: shrink as it says, else by half."""
+        half = max(span // 2, 1)
+        suggested = err.suggested
+        hinted = None
+        if suggested is not None and suggested[0] == start and suggested[1] - start + 1 < span:
+            hinted = suggested[1] - start + 1
+        if isinstance(err, ResultCapExceeded):
+            self.cap = err.cap or self.cap
+            self.size = hinted or half
+            return
+        named = None if err.limit is None else max(min(err.limit, span - 1), 1)  # refused at the limit: below it
+        self.limit = min(self.limit, named or hinted or half)
+        self.size = min(self.size, self.limit)
+
+    def served(self, span: int, logs: int) -> None:
+        """A range of ``span`` blocks holding ``logs`` logs was served: grow (see the module docstring)."""
+        if span < self.size:  # cut short by the head: says nothing about a larger range
+            return
+        size = min(span * 2, self.limit)
+        if self.cap is not None and logs:
+            size = min(size, max(int(span * self.cap * _CAP_SHARE / logs), 1))
+        self.size = max(size, 1)
+
+
 class Indexer:
     """Follows one registry's events into an :class:`~provenance.index.Index`.
 
     ``confirmations``: blocks newer than ``head - confirmations`` are left for
-    a later sync. ``batch_size``: blocks per ``eth_getLogs`` range (halved
-    automatically when the node refuses a range, e.g. too many results).
+    a later sync. ``batch_size``: the most blocks per ``eth_getLogs`` range
+    (fewer where the node refuses as many: :attr:`range`, a :class:`RangeSize`).
     ``start_block``: the first block to read (the registry's deployment block
     if known; 0 otherwise).
     """
@@ -91,6 +143,7 @@ class Indexer:
         self.ledger = ledger
         self.confirmations = confirmations
         self.batch_size = batch_size
+        self.range = RangeSize(batch_size)  # kept from one sync to the next: the node's limits stay
         self.start_block = start_block
         self.chain_id = ledger.chain_id
         self.registry: str = ledger.registry
@@ -110,19 +163,20 @@ class Indexer:
         written = 0
         skipped = self.anomalies
         ranges = 0
-        size = self.batch_size
         while start <= target and (max_ranges is None or ranges < max_ranges):
-            end = min(start + size - 1, target)
+            end = min(start + self.range.size - 1, target)
             try:
                 done = self._apply_range(start, end)
-            except LogRangeRefused:
+            except LogRangeRefused as err:
                 if end == start:  # one block cannot be split further
                     raise
-                size = max(size // 2, 1)
+                self.range.refused(err, start, end - start + 1)
                 continue
             if done is None:  # the chain changed under us: stop, the next sync repairs it
                 break
-            written += done
+            stored, logs = done
+            self.range.served(end - start + 1, logs)
+            written += stored
             ranges += 1
             start = end + 1
         final = self.index.cursor(self.chain_id, self.registry)
@@ -154,8 +208,9 @@ class Indexer:
 
     # ------------------------------------------------------------ one range
 
-    def _apply_range(self, start: int, end: int) -> int | None:
-        """Read and store the events of blocks [start, end]; None if the chain moved meanwhile."""
+    def _apply_range(self, start: int, end: int) -> tuple[int, int] | None:
+        """Read and store the events of blocks [start, end]: (events stored, logs read); None if the chain
+        moved meanwhile."""
         end_hash = _hex(self.ledger.block_hash(end))
         anomalies: list[LogAnomaly] = []
         events = self.ledger.events(start, end, anomalies=anomalies)
@@ -173,7 +228,7 @@ class Indexer:
         blocks.setdefault(end, (end_hash, None))
         stored = self.index.store_range(self.chain_id, self.registry, events, blocks, synced_to=end)
         self.anomalies += len(anomalies)  # counted once the range is stored (a range read again is not)
-        return stored
+        return stored, len(events) + len(anomalies)
 
     def _timestamp(self, block_hash: str) -> int | None:
         """The timestamp of a block by hash (cached); None when the node no longer has that block."""

@@ -9,10 +9,12 @@ subclasses; no web3, eth_abi or transport exception leaves it:
 - a revert carrying one of the contract's custom errors becomes
   :class:`ContractRejected` with the error's name and arguments; a revert
   without one, or a deployment that creates nothing, :class:`TransactionFailed`;
-- a node that does not answer becomes :class:`LedgerUnavailable` naming its URL;
+- a node that does not answer becomes :class:`LedgerUnavailable` naming its URL,
+  :class:`RateLimited` when it keeps answering HTTP 429 (transient faults are
+  first retried, where that is safe: :mod:`provenance._rpc`);
 - a JSON-RPC error answer becomes :class:`RpcError` with the node's code, and
-  an ``eth_getLogs`` range the node will not serve :class:`LogRangeRefused`
-  (callers halve the range);
+  an ``eth_getLogs`` range the node will not serve :class:`LogRangeRefused` or
+  :class:`ResultCapExceeded` (the indexer resizes its range);
 - an answer that cannot be decoded (not JSON, bad hex, data that does not fit
   the ABI) becomes :class:`BadNodeAnswer`.
 
@@ -50,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 from provenance._imports import recursion_limit_kept
 from provenance._keccak import keccak256
 from provenance._logs import ChainEvent, Decoder, EventSpec, LogAnomaly, abi_decode, abi_string
-from provenance._rpc import RpcClient, error_answer, redact_url
+from provenance._rpc import Retry, RpcClient, error_answer, redact_url, web3_provider
 from provenance.errors import (
     BadNodeAnswer,
     ContractRejected,
@@ -225,6 +227,11 @@ class ProveBatchedCall:
         return keccak256(bytes(12) + bytes.fromhex(self.publisher[2:]) + self.struct_hash)
 
 
+def _is_revert(err: RpcError) -> bool:
+    """Whether an ``eth_call`` error is the call reverting (EIP-1474 code 3, or a node's "revert" message)."""
+    return err.code == 3 or "revert" in str(err).lower()
+
+
 class Ledger:
     """A connection to one chain and, once known, one deployed registry.
 
@@ -233,7 +240,14 @@ class Ledger:
     """
 
     def __init__(
-        self, w3: Any, rpc_url: str, chain_id: int, registry: str | None, *, timeout: float = DEFAULT_TIMEOUT
+        self,
+        w3: Any,
+        rpc_url: str,
+        chain_id: int,
+        registry: str | None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        retry: Retry | None = None,
     ) -> None:
         if w3 is not None:
             self.__dict__["_w3"] = w3
@@ -241,25 +255,27 @@ class Ledger:
         self.chain_id = chain_id
         self.registry: str | None = registry
         self._timeout = timeout
-        self._client = RpcClient(rpc_url, timeout)
+        self._client = RpcClient(rpc_url, timeout, retry)
 
     @cached_property
     def _w3(self) -> Any:
-        """web3, created on first use: reads go through :meth:`rpc`, and importing web3 costs ~1 s."""
+        """web3, created on first use: reads go through :meth:`rpc`, and importing web3 costs ~1 s. It sends
+        through the same client as :meth:`rpc` (its retries and errors, :mod:`provenance._rpc`)."""
         with recursion_limit_kept():
-            from web3 import HTTPProvider, Web3  # lazy: see above
+            from web3 import Web3  # lazy: see above
 
-        provider = HTTPProvider(
-            self.rpc_url, request_kwargs={"timeout": self._timeout}, exception_retry_configuration=None
-        )
-        return Web3(provider)
+            return Web3(web3_provider(self._client))
 
     # ------------------------------------------------------------ connection
 
     @classmethod
-    def connect(cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Ledger:
+    def connect(
+        cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, retry: Retry | None = None
+    ) -> Ledger:
+        """``timeout``: seconds per attempt of each call; ``retry``: how calls are tried again
+        (:class:`provenance._rpc.Retry`; its defaults when None)."""
         require_http_url(rpc_url)
-        ledger = cls(None, rpc_url, 0, None, timeout=timeout)
+        ledger = cls(None, rpc_url, 0, None, timeout=timeout, retry=retry)
         ledger.chain_id = ledger._quantity(ledger.rpc("eth_chainId"), "eth_chainId")
         if registry is not None:
             ledger.use_registry(registry)
@@ -278,7 +294,11 @@ class Ledger:
         try:
             version: str | None = abi_string(self._raw_call(address, "version()"))
             separator = self._raw_call(address, "domainSeparator()")[:32]
-        except (RpcError, BadNodeAnswer, ValueError):  # reverts or answers garbage: not the registry
+        except RpcError as err:  # a revert: no such view, not the registry; any other error is the node's
+            if not _is_revert(err):
+                raise
+            version, separator = None, b""
+        except (BadNodeAnswer, ValueError):  # answers garbage: not the registry
             version, separator = None, b""
         if version != DOMAIN_VERSION or separator != Domain(self.chain_id, address).separator():
             found = "" if version is None else f"; it says version {version!r}"

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from api.deps import ServiceDep
 from api.models import Health, Ready
-from api.problems import ApiProblem, problem_responses
+from api.problems import ApiProblem, node_unavailable, problem_responses
 from provenance.errors import LedgerUnavailable
 
 router = APIRouter(tags=["health"])
@@ -27,14 +27,16 @@ def readyz(service: ServiceDep) -> Ready:
     try:
         head = service.link.head()
     except LedgerUnavailable as err:
+        headers, waiting = node_unavailable(err, settings.retry_after)
         raise ApiProblem(
             503,
             "ledger-unavailable",
             f"{err}; index-backed answers keep working",
             title="Ethereum node unavailable",
-            headers=retry,
+            headers=headers,
             syncedTo=service.synced_to(),
             head=service.state.head,
+            waitingFor=waiting,
         ) from None
     synced = service.synced_to()
     chain_id = service.state.chain_id
