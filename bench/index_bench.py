@@ -5,14 +5,25 @@ Starts its own anvil on a free port, deploys the test-only
 its artifact is missing) and makes it emit ``--events`` events (default
 100,000: RecordRegistered and RecordEndorsed in pairs, with the registry's
 exact signatures) in transactions of ``--per-tx`` events, sent one after the
-other, each waited for. Then points a Ledger at the emitter (the registry check
+other, each waited for and followed by ``--gap`` empty blocks (default 20: the
+events spread over ~4,200 blocks, so that both a block-range limit and a result
+cap bite). Then points a Ledger at the emitter (the registry check
 is skipped on purpose; events decode by topic), and times ``Indexer.sync()``
 from block 0 into a fresh SQLite index: ``eth_getLogs``, decoding, block
 timestamps and the SQLite writes, everything a real sync does.
 
-Prints events/s and the ratio to the 5,000 events/s target, and writes the
-results to ``bench/RESULTS.md`` between ``<!-- index:start -->`` and
-``<!-- index:end -->`` (the rest of that file is left alone).
+The same sync runs twice on the same chain, each into its own fresh index:
+through ``tests/rpc_proxy.py`` answering like a hosted provider ("limited": a
+1,000-block ``eth_getLogs`` range limit that names no number, a 10,000-result cap
+refused in Infura's words with its suggested range, 2% HTTP 429 with
+``Retry-After: 1``, 1% dropped connections, 2 ms added to every answer; the RNG
+seeded, so every run meets the same faults), then straight to anvil
+("unlimited"). The limited run must reach half the unlimited rate; the unlimited
+one, the 5,000 events/s target.
+
+Prints events/s and the ratios, and writes the results to ``bench/RESULTS.md``
+between ``<!-- index:start -->`` and ``<!-- index:end -->`` (the rest of that file
+is left alone).
 
 Usage::
 
@@ -24,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -37,13 +49,15 @@ from _common import RESULTS, free_port, machine, record  # noqa: E402 - after th
 REPO = HERE.parent
 ARTIFACT = REPO / ".hardhat/artifacts/contracts/test/EventEmitter.sol/EventEmitter.json"
 TARGET = 5_000
+LIMITED_TARGET = 0.5  # the limited run's rate, against the unlimited one's
 
 sys.path.insert(0, str(REPO))
 
 from provenance.index import Index  # noqa: E402 - after the sys.path entry for the repository
-from provenance.indexer import Indexer  # noqa: E402 - after the sys.path entry for the repository
+from provenance.indexer import Indexer, SyncResult  # noqa: E402 - after the sys.path entry for the repository
 from provenance.ledger import Ledger  # noqa: E402 - after the sys.path entry for the repository
 from provenance.localchain import spawn_anvil  # noqa: E402 - after the sys.path entry for the repository
+from tests.rpc_proxy import Faults, RpcProxy  # noqa: E402 - after the sys.path entry for the repository
 
 
 def artifact() -> dict:
@@ -52,8 +66,9 @@ def artifact() -> dict:
     return json.loads(ARTIFACT.read_text())
 
 
-def emit_events(ledger: Ledger, total: int, per_tx: int) -> tuple[str, int]:
-    """Deploy the emitter and make it emit ``total`` events; its address and the transactions sent."""
+def emit_events(ledger: Ledger, total: int, per_tx: int, gap: int = 0) -> tuple[str, int]:
+    """Deploy the emitter and make it emit ``total`` events, ``gap`` empty blocks after each transaction;
+    its address and the transactions sent."""
     from eth_abi import encode
     from eth_utils import keccak
 
@@ -69,8 +84,25 @@ def emit_events(ledger: Ledger, total: int, per_tx: int) -> tuple[str, int]:
         data = "0x" + (selector + encode(["uint256", "uint256"], [start, pairs])).hex()
         tx = ledger.rpc("eth_sendTransaction", [{"from": sender, "to": address, "data": data, "gas": hex(29_000_000)}])
         ledger.wait(bytes.fromhex(tx[2:]))
+        if gap:
+            ledger.rpc("anvil_mine", [hex(gap)])
         sent += 1
     return address, sent
+
+
+def timed_sync(url: str, registry: str, batch_size: int, tmp: Path, name: str) -> tuple[int, int, float, int]:
+    """Sync a fresh index from block 0 through ``url``: (events, last block, seconds, events stored)."""
+    ledger = Ledger.connect(url, timeout=120)
+    ledger.registry = registry  # no registry check: the emitter only shares the event signatures
+    index = Index.open(tmp / f"{name}.sqlite")
+    try:
+        indexer = Indexer(index, ledger, batch_size=batch_size)
+        began = time.perf_counter()
+        result: SyncResult = indexer.sync()
+        elapsed = time.perf_counter() - began
+        return result.events, result.to_block, elapsed, index.count()
+    finally:
+        index.close()
 
 
 def main() -> None:
@@ -78,47 +110,63 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--per-tx", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=2_000, help="blocks per eth_getLogs range")
+    parser.add_argument("--gap", type=int, default=20, help="empty blocks mined after each transaction")
+    parser.add_argument("--rate-limit", type=float, default=0.02, help="share of HTTP 429 answers (limited run)")
+    parser.add_argument("--drop", type=float, default=0.01, help="share of dropped connections (limited run)")
+    parser.add_argument("--latency", type=float, default=0.002, help="seconds added to each answer (limited run)")
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
+    faults = Faults(
+        rate_limit=args.rate_limit, retry_after="1", drop=args.drop, latency=args.latency,
+        max_block_range=1_000, range_style="plain", max_results=10_000, result_hint=True, seed=args.seed,
+    )
 
     port = free_port()
     process = spawn_anvil(port, "--silent")
+    url = f"http://127.0.0.1:{port}"
     try:
-        ledger = Ledger.connect(f"http://127.0.0.1:{port}", timeout=120)
+        ledger = Ledger.connect(url, timeout=120)
         began = time.perf_counter()
-        address, sent = emit_events(ledger, args.events, args.per_tx)
+        address, sent = emit_events(ledger, args.events, args.per_tx, args.gap)
         emitted = time.perf_counter() - began
         print(f"emitted {args.events:,} events in {sent} transactions in {emitted:.1f} s")
-        ledger.registry = address  # no registry check: the emitter only shares the event signatures
-
-        with tempfile.TemporaryDirectory() as tmp:
-            index = Index.open(Path(tmp) / "bench.sqlite")
-            indexer = Indexer(index, ledger, batch_size=args.batch_size)
-            began = time.perf_counter()
-            result = indexer.sync()
-            elapsed = time.perf_counter() - began
-            stored = index.count()
-            index.close()
+        with tempfile.TemporaryDirectory() as folder:
+            tmp = Path(folder)
+            # the limited run first: whatever the first sync warms up in anvil favours the unlimited one
+            with RpcProxy(url, faults) as proxy:
+                limited = timed_sync(proxy.url, address, args.batch_size, tmp, "limited")
+                counts = dict(proxy.counts)
+            unlimited = timed_sync(url, address, args.batch_size, tmp, "unlimited")
     finally:
         process.terminate()
         process.wait(timeout=10)
 
-    if stored != args.events or result.events != args.events:
-        raise SystemExit(f"indexed {result.events} events ({stored} stored), expected {args.events}")
-    rate = result.events / elapsed
-    ratio = rate / TARGET
+    for name, (events, _, _, stored) in (("unlimited", unlimited), ("limited", limited)):
+        if stored != args.events or events != args.events:
+            raise SystemExit(f"{name}: indexed {events} events ({stored} stored), expected {args.events}")
+    rate = unlimited[0] / unlimited[2]
+    limited_rate = limited[0] / limited[2]
+    ratio, share = rate / TARGET, limited_rate / rate
     status = "PASS" if rate >= TARGET else "FAIL"
-    print(f"synced {result.events:,} events (blocks 0..{result.to_block}) in {elapsed:.2f} s")
-    print(f"{rate:,.0f} events/s = {ratio:.3f}x the {TARGET:,} events/s target ({status})")
+    limited_status = "PASS" if share >= LIMITED_TARGET else "FAIL"
+    getlogs = counts.get("eth_getLogs", 0)
+    load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"unlimited: {unlimited[0]:,} events (blocks 0..{unlimited[1]}) in {unlimited[2]:.2f} s: {rate:,.0f} "
+          f"events/s = {ratio:.3f}x the {TARGET:,} events/s target ({status})")
+    print(f"limited: {limited[2]:.2f} s: {limited_rate:,.0f} events/s = {share:.3f}x the unlimited rate "
+          f"({limited_status}); proxy: {counts}")
 
     command = "python bench/index_bench.py"
     extra = []
-    if args.events != 100_000:
-        extra.append(f"--events {args.events}")
-    if args.per_tx != 500:
-        extra.append(f"--per-tx {args.per_tx}")
-    if args.batch_size != 2_000:
-        extra.append(f"--batch-size {args.batch_size}")
+    for flag, value, default in (
+        ("--events", args.events, 100_000), ("--per-tx", args.per_tx, 500), ("--batch-size", args.batch_size, 2_000),
+        ("--gap", args.gap, 20),
+        ("--rate-limit", args.rate_limit, 0.02), ("--drop", args.drop, 0.01), ("--latency", args.latency, 0.002),
+        ("--seed", args.seed, 1),
+    ):
+        if value != default:
+            extra.append(f"{flag} {value}")
     if extra:
         command += " " + " ".join(extra)
     text = f"""## Index sync (`provenance.indexer.Indexer`)
@@ -127,13 +175,28 @@ def main() -> None:
 - Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 - Machine: {machine()}
 - Setup: anvil on 127.0.0.1 (started by the bench), `contracts/test/EventEmitter.sol` emitting
-  RecordRegistered + RecordEndorsed pairs ({args.per_tx} events per transaction, {sent} transactions);
-  `Indexer.sync()` from block 0 into a fresh SQLite file (WAL), {args.batch_size} blocks per eth_getLogs range,
-  block timestamps fetched for every block with events.
+  RecordRegistered + RecordEndorsed pairs ({args.per_tx} events per transaction, {sent} transactions, each
+  followed by {args.gap} empty blocks);
+  `Indexer.sync()` from block 0 into a fresh SQLite file (WAL), at most {args.batch_size} blocks per eth_getLogs
+  range, block timestamps fetched for every block with events. Run twice on the same chain in one process:
+  through `tests/rpc_proxy.py` like a hosted provider (limited), then straight to anvil (unlimited):
+  eth_getLogs refused above 1,000 blocks ("block range is too large", no number named) and above
+  10,000 results (Infura's -32005 "query returned more than 10000 results. Try with this block range
+  [..]"), {args.rate_limit:.0%} HTTP 429 with `Retry-After: 1`, {args.drop:.0%} dropped connections (half of
+  them after the node answered), {args.latency * 1000:g} ms added to every answer, seed {args.seed}.
 
-| events | blocks | sync s | events/s | target | ratio | status |
-|---:|---:|---:|---:|---:|---:|:---:|
-| {result.events:,} | {result.to_block + 1} | {elapsed:.2f} | {rate:,.0f} | {TARGET:,} | {ratio:.3f}x | {status} |
+| run | events | blocks | sync s | events/s | target | ratio | status |
+|---|---:|---:|---:|---:|---:|---:|:---:|
+| unlimited | {unlimited[0]:,} | {unlimited[1] + 1} | {unlimited[2]:.2f} | {rate:,.0f} | {TARGET:,} events/s \
+| {ratio:.3f}x | {status} |
+| limited | {limited[0]:,} | {limited[1] + 1} | {limited[2]:.2f} | {limited_rate:,.0f} | {LIMITED_TARGET:.0%} of \
+unlimited | {share:.3f}x | {limited_status} |
+
+The limited run's proxy saw {counts.get("requests", 0)} requests ({getlogs} eth_getLogs): ranges refused
+{counts.get("range refused", 0)} time(s) for their blocks and {counts.get("results refused", 0)} for their results
+(each refusal resized the range: `provenance.indexer.RangeSize`), {counts.get("429", 0)} HTTP 429 (about
+{counts.get("429", 0)} s waited, as `Retry-After` asked) and {counts.get("dropped", 0) + counts.get("dropped after", 0)}
+dropped connections, each retried (`provenance._rpc`). Load average at the end: {load}.
 """
     if not args.no_record:
         record("index", text)
