@@ -50,7 +50,8 @@ _KEYS = {"chainId", "confirmations", "explorer", "registry"}
 
 @dataclass(frozen=True)
 class Network:
-    """One chain under a name. ``confirmations``: blocks on top of a transaction's before it counts as final."""
+    """One chain under a name. ``confirmations``: blocks on top of a transaction's before it counts as final
+    (0: its own block suffices)."""
 
     name: str
     chain_id: int
@@ -79,7 +80,7 @@ class Network:
 BUILTIN: dict[str, Network] = {
     n.name: n
     for n in (
-        Network("local", 31337, 1),
+        Network("local", 31337, 0),  # anvil mines a block per transaction and never reorganises
         Network("sepolia", 11155111, 3, "https://sepolia.etherscan.io"),
         Network("holesky", 17000, 3, "https://holesky.etherscan.io"),
         Network("base-sepolia", 84532, 10, "https://sepolia.basescan.org"),
@@ -128,8 +129,8 @@ def _parse(name: str, entry: Any, path: Path) -> Network:
     if not isinstance(chain_id, int) or isinstance(chain_id, bool) or not 0 < chain_id < 2**64:
         raise InvalidInput(f"{where}: chainId must be a positive integer, got {chain_id!r}")
     confirmations = entry.get("confirmations", 1)
-    if not isinstance(confirmations, int) or isinstance(confirmations, bool) or not 1 <= confirmations <= 1000:
-        raise InvalidInput(f"{where}: confirmations must be an integer from 1 to 1000, got {confirmations!r}")
+    if not isinstance(confirmations, int) or isinstance(confirmations, bool) or not 0 <= confirmations <= 1000:
+        raise InvalidInput(f"{where}: confirmations must be an integer from 0 to 1000, got {confirmations!r}")
     explorer = entry.get("explorer")
     if explorer is not None and (not isinstance(explorer, str) or not explorer.startswith("https://")):
         raise InvalidInput(f"{where}: explorer must be an https:// URL, got {explorer!r}")

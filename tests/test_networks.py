@@ -66,6 +66,14 @@ def test_the_presigned_proxy_transaction_is_the_proxys():
     assert gas_price * gas == PROXY_DEPLOYMENT_COST == 10**16
 
 
+def test_the_testnet_guide_names_the_address_and_the_proxys_transaction_as_they_are():
+    """docs/testnet.md quotes the registry's address (it changes with the bytecode) and the presigned transaction."""
+    from tests.helpers import ROOT
+
+    guide = (ROOT / "docs" / "testnet.md").read_text()
+    assert registry_address() in guide and "0x" + PROXY_DEPLOYMENT_TX.hex() in guide and PROXY_DEPLOYER in guide
+
+
 def test_networks_yaml_is_checked_and_never_holds_an_rpc_url(tmp_path):
     assert find_network("sepolia", tmp_path).chain_id == 11155111 and set(BUILTIN) == {
         "local", "sepolia", "holesky", "base-sepolia"}
@@ -340,3 +348,19 @@ def test_chain_up_in_a_fresh_home_deploys_at_the_deterministic_address(tmp_path)
         assert json.loads((home / "networks.json").read_text())["31337"]["registry"] == registry_address()
     finally:
         _cli(home, "chain", "down")
+
+
+def test_serve_indexes_with_the_networks_confirmations_unless_told(tmp_path, monkeypatch):
+    from cli.commands import serve
+    from cli.main import build_parser
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "networks.yaml").write_text("devnet:\n  chainId: 31337\n  confirmations: 4\n")
+    monkeypatch.setenv("PROVENANCE_DEVNET_RPC_URL", "http://127.0.0.1:1")  # not asked: --registry is given
+    base = ["--home", str(home), "--registry", "0x" + "11" * 20]
+    assert serve.resolve(build_parser().parse_args([*base, "--network", "devnet", "serve"])).confirmations == 4
+    told = build_parser().parse_args([*base, "--network", "devnet", "serve", "--confirmations", "0"])
+    assert serve.resolve(told).confirmations == 0
+    plain = build_parser().parse_args([*base, "--rpc-url", "http://127.0.0.1:1", "serve"])
+    assert serve.resolve(plain).confirmations == 0

@@ -23,8 +23,8 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
     parser.add_argument("--index", help="SQLite index file (default: $PROVENANCE_HOME/index.sqlite)")
-    parser.add_argument("--confirmations", type=int, default=0,
-                        help="blocks below the head before indexing (default 0)")
+    parser.add_argument("--confirmations", type=int, default=None,
+                        help="blocks below the head before indexing (default: the --network's, else 0)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
     parser.add_argument(
         "--upload-limit", type=int, default=1 << 30,
@@ -100,7 +100,8 @@ def resolve(args: Namespace) -> ServiceSettings:
         rpc_url=rpc_url,
         registry=registry,
         index_path=index.resolve(),
-        confirmations=args.confirmations,
+        confirmations=args.confirmations if args.confirmations is not None else (
+            settings.chain.confirmations if settings.chain is not None else 0),
         poll_interval=args.poll_interval,
         upload_limit=args.upload_limit,
         json_limit=args.json_limit,
