@@ -65,7 +65,8 @@ def connect_chain(settings: Settings) -> Ledger:
 
     assert settings.rpc_url is not None  # callers handle the local chain
     check_rpc_url(settings.rpc_url, insecure=settings.insecure_rpc)
-    ledger = Ledger.connect(settings.rpc_url)
+    confirmations = settings.chain.confirmations if settings.chain is not None else 0
+    ledger = Ledger.connect(settings.rpc_url, confirmations=confirmations)
     if settings.chain is not None:
         check_chain_id(settings.chain, ledger.chain_id, redact_url(settings.rpc_url))
     return ledger

@@ -8,6 +8,13 @@ transaction again: same hash, same nonce, so it can never be mined twice.
 
 States: ``signed`` (written, maybe not sent) → ``sent`` → ``mined`` or
 ``failed`` (reverted on chain).
+
+``mined`` means final: the transaction's block has the ledger's
+:attr:`~provenance.ledger.Ledger.confirmations` blocks on top of it and is
+still the chain's block at that height. Until then the row stays ``sent``; a
+receipt that a reorganisation took away (the transaction dropped, or mined
+again elsewhere) is followed: the very same raw transaction is broadcast
+again, so the record is never left "anchored" in an orphaned block.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.errors import ProvenanceError, StoreCorrupted
+from provenance.errors import NodeError, ProvenanceError, StoreCorrupted
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
@@ -152,17 +159,24 @@ class Journal:
     def _drive(self, ledger: Ledger, tx_hash: bytes, raw: bytes) -> Receipt:
         from provenance.ledger import SignedTx  # lazy: the ledger's imports (~50 ms) only when a tx is driven
 
+        signed = SignedTx(tx_hash, raw, "", 0, "")
         receipt = ledger.receipt(tx_hash)
         if receipt is None:
-            ledger.broadcast(SignedTx(tx_hash, raw, "", 0, ""))
+            ledger.broadcast(signed)
             self._set(tx_hash, "sent")
-        try:
-            receipt = ledger.wait(tx_hash)
-        except ProvenanceError as err:
-            mined = ledger.receipt(tx_hash)
-            if mined is not None and not mined.succeeded:
-                self._set(tx_hash, "failed", mined.block_number, str(err))
-            raise
+        while True:
+            try:
+                receipt = ledger.wait(_mined_or_resent(ledger, signed))
+            except ProvenanceError as err:
+                mined = ledger.receipt(tx_hash)
+                if mined is not None and not mined.succeeded:
+                    self._set(tx_hash, "failed", mined.block_number, str(err))
+                raise
+            if ledger.confirmations == 0 or _settles(ledger, receipt):
+                break
+            if ledger.receipt(tx_hash) is None:  # a reorganisation dropped it: the same bytes again, same nonce
+                ledger.broadcast(signed)
+                self._set(tx_hash, "sent")
         self._set(tx_hash, "mined", receipt.block_number)
         return receipt
 
@@ -172,6 +186,66 @@ class Journal:
             " WHERE tx_hash = ?",
             (status, block, error, time.time(), "0x" + tx_hash.hex()),
         )
+
+
+#: Seconds between looks at the chain while a mined transaction gathers its confirmations.
+FINALITY_POLL = 0.2
+#: Seconds between asking the node whether it still holds a transaction that is not mined yet.
+PRESENCE_POLL = 1.0
+
+
+def _mined_or_resent(ledger: Ledger, signed: SignedTx, *, timeout: float = 60.0, poll: float = 0.05) -> bytes:
+    """Wait until ``signed`` has a receipt (its hash, for :meth:`Ledger.wait` to read and explain);
+    broadcast it again whenever the node no longer holds it (dropped from its pool, or by a reorganisation).
+
+    NodeError when it is not mined within ``timeout`` (the row stays open).
+    """
+    deadline = time.monotonic() + timeout
+    asked = time.monotonic()
+    tx_id = "0x" + signed.tx_hash.hex()
+    while ledger.receipt(signed.tx_hash) is None:
+        now = time.monotonic()
+        if now > deadline:
+            raise NodeError(
+                f"transaction {tx_id} was not mined within {timeout:.0f} s on {ledger.rpc_url}",
+                url=ledger.rpc_url,
+                hint="it is kept; run the command again to resume",
+            )
+        if now - asked > PRESENCE_POLL:
+            asked = now
+            if ledger.rpc("eth_getTransactionByHash", [tx_id]) is None and ledger.receipt(signed.tx_hash) is None:
+                ledger.broadcast(signed)
+        time.sleep(poll)
+    return signed.tx_hash
+
+
+def _settles(ledger: Ledger, receipt: Receipt, *, timeout: float = 600.0) -> bool:
+    """Wait until ``receipt``'s block has ``ledger.confirmations`` blocks on top and is still canonical.
+
+    False as soon as the transaction's receipt changes or goes (a reorganisation:
+    the caller waits for it to be mined again, re-sending it if it was dropped);
+    NodeError when the confirmations do not come within ``timeout`` (the row
+    stays open: the next resume waits again).
+    """
+    deadline = time.monotonic() + timeout
+    needed = receipt.block_number + ledger.confirmations
+    while True:
+        current = ledger.receipt(receipt.tx_hash)
+        if current is None or current.block_hash != receipt.block_hash:
+            return False
+        head = ledger.block_number()
+        # the receipt can lag the canonical chain on some nodes: its block must still be the one at its height
+        if head >= needed and ledger.block_hash(receipt.block_number) == receipt.block_hash:
+            return True
+        if time.monotonic() > deadline:
+            raise NodeError(
+                f"transaction 0x{receipt.tx_hash.hex()} was mined in block {receipt.block_number} but has "
+                f"{max(head - receipt.block_number, 0)} of the {ledger.confirmations} confirmations it needs after "
+                f"{timeout:.0f} s on {ledger.rpc_url}",
+                url=ledger.rpc_url,
+                hint="it is kept; run the command again to resume",
+            )
+        time.sleep(FINALITY_POLL)
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

@@ -248,6 +248,7 @@ class Ledger:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         retry: Retry | None = None,
+        confirmations: int = 0,
     ) -> None:
         if w3 is not None:
             self.__dict__["_w3"] = w3
@@ -256,6 +257,10 @@ class Ledger:
         self.registry: str | None = registry
         self._timeout = timeout
         self._client = RpcClient(rpc_url, timeout, retry)
+        #: blocks on top of a transaction's own before it counts as final (:attr:`Network.confirmations
+        #: <provenance.networks.Network.confirmations>`); the journal waits for them and re-sends a transaction a
+        #: reorganisation dropped (:meth:`provenance.journal.Journal.drive`). 0: its first receipt is final.
+        self.confirmations = confirmations
 
     @cached_property
     def _w3(self) -> Any:
@@ -270,12 +275,15 @@ class Ledger:
 
     @classmethod
     def connect(
-        cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, retry: Retry | None = None
+        cls, rpc_url: str, registry: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, retry: Retry | None = None,
+        confirmations: int = 0,
     ) -> Ledger:
         """``timeout``: seconds per attempt of each call; ``retry``: how calls are tried again
-        (:class:`provenance._rpc.Retry`; its defaults when None)."""
+        (:class:`provenance._rpc.Retry`; its defaults when None); ``confirmations``: see the attribute."""
         require_http_url(rpc_url)
-        ledger = cls(None, rpc_url, 0, None, timeout=timeout, retry=retry)
+        if confirmations < 0:
+            raise UsageError(f"confirmations must be >= 0, got {confirmations}")
+        ledger = cls(None, rpc_url, 0, None, timeout=timeout, retry=retry, confirmations=confirmations)
         ledger.chain_id = ledger._quantity(ledger.rpc("eth_chainId"), "eth_chainId")
         if registry is not None:
             ledger.use_registry(registry)

@@ -290,8 +290,27 @@ def test_a_named_network_without_a_url_names_its_variable(tmp_path):
     assert refused.returncode == 2 and "unknown network 'nowhere'" in refused.stderr
 
 
+@pytest.fixture
+def mining(node):
+    """Blocks on top of every transaction (anvil mines only on one): the network's confirmations come."""
+    import threading
+
+    stop = threading.Event()
+
+    def mine():
+        ledger = Ledger.connect(node)
+        while not stop.wait(0.2):
+            ledger.rpc("evm_mine")
+
+    miner = threading.Thread(target=mine, daemon=True)
+    miner.start()
+    yield
+    stop.set()
+    miner.join(timeout=10)
+
+
 @pytest.mark.chain
-def test_a_users_network_prints_explorer_links_for_deploy_register_anchor_and_revoke(tmp_path, node):
+def test_a_users_network_prints_explorer_links_for_deploy_register_anchor_and_revoke(tmp_path, node, mining):
     home = _home(tmp_path / "home", node, "pub")
     (home / "networks.yaml").write_text(
         "devnet:\n  chainId: 31337\n  confirmations: 2\n  explorer: https://explorer.example/devnet\n")
