@@ -31,6 +31,7 @@ class Settings:
     network: str  # a named network's name, "local", or "custom" for an --rpc-url without --network
     insecure_rpc: bool = False  # --insecure-rpc: plain http:// to a node not on this machine is accepted
     chain: Network | None = None  # the named network (--network / $PROVENANCE_NETWORK), None for "custom"
+    max_fee_gwei: float | None = None  # --max-fee-gwei / $PROVENANCE_MAX_FEE_GWEI: no transaction offers more a gas
 
     def tx_url(self, tx_hash: bytes | str) -> str | None:
         """The explorer's page of a transaction on the named network, when it has an explorer."""
@@ -54,7 +55,30 @@ def settings_from(args: Namespace) -> Settings:
                or os.environ.get("PROVENANCE_RPC_URL"))
     registry = args.registry or os.environ.get("PROVENANCE_REGISTRY")
     network = name or ("custom" if rpc_url else "local")
-    return Settings(home, rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)), chain)
+    cap = getattr(args, "max_fee_gwei", None) or os.environ.get("PROVENANCE_MAX_FEE_GWEI") or None
+    return Settings(home, rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)), chain,
+                    _gwei_cap(cap))
+
+
+def _gwei_cap(value: str | float | None) -> float | None:
+    from provenance.errors import UsageError
+
+    if value is None:
+        return None
+    try:
+        cap = float(value)
+    except ValueError:
+        cap = -1.0
+    if not 0 < cap < 10**9:
+        raise UsageError(f"--max-fee-gwei must be a positive number of gwei, got {value!r}")
+    return cap
+
+
+def _capped(settings: Settings, ledger: Ledger) -> Ledger:
+    """The ledger with the user's fee cap (provenance.fees: a fee above it is refused before signing)."""
+    if settings.max_fee_gwei is not None:
+        ledger.max_fee = int(settings.max_fee_gwei * 10**9)
+    return ledger
 
 
 def connect_chain(settings: Settings) -> Ledger:
@@ -69,7 +93,7 @@ def connect_chain(settings: Settings) -> Ledger:
     ledger = Ledger.connect(settings.rpc_url, confirmations=confirmations)
     if settings.chain is not None:
         check_chain_id(settings.chain, ledger.chain_id, redact_url(settings.rpc_url))
-    return ledger
+    return _capped(settings, ledger)
 
 
 def require_rpc_url(settings: Settings) -> None:
@@ -118,7 +142,7 @@ def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
     chain = LocalChain(settings.home)
     if not chain.running:
         print(f"starting the local chain on {chain.rpc_url} (stop it with `provenance chain down`)", file=sys.stderr)
-    ledger = chain.ledger()
+    ledger = _capped(settings, chain.ledger())
     if settings.registry and settings.registry.lower() != (ledger.registry or "").lower():
         ledger.use_registry(settings.registry)
     return ledger

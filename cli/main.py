@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rpc-url", help="Ethereum JSON-RPC URL (default: $PROVENANCE_<NETWORK>_RPC_URL, "
                         "$PROVENANCE_RPC_URL or the local chain)")
     parser.add_argument("--insecure-rpc", action="store_true", help="allow plain http:// to a node not on this machine")
+    parser.add_argument("--max-fee-gwei", default=None, metavar="GWEI",
+                        help="refuse to sign a transaction offering more than this a gas "
+                        "(default: $PROVENANCE_MAX_FEE_GWEI, else no cap)")
     parser.add_argument("--registry",
                         help="ProvenanceRegistry address (default: $PROVENANCE_REGISTRY or the recorded one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")

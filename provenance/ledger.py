@@ -64,6 +64,8 @@ from provenance.errors import (
     TransactionFailed,
     UsageError,
 )
+from provenance.fees import Fees
+from provenance.fees import suggest as suggest_fees
 from provenance.record import DOMAIN_VERSION, Domain, ReasonCode, Record, checksum_address, parse_address
 from provenance.signing import NO_DEADLINE
 
@@ -261,6 +263,8 @@ class Ledger:
         #: <provenance.networks.Network.confirmations>`); the journal waits for them and re-sends a transaction a
         #: reorganisation dropped (:meth:`provenance.journal.Journal.drive`). 0: its first receipt is final.
         self.confirmations = confirmations
+        #: the most a transaction this ledger signs may offer a gas, in wei (``--max-fee-gwei``); None: no cap
+        self.max_fee: int | None = None
 
     @cached_property
     def _w3(self) -> Any:
@@ -527,13 +531,21 @@ class Ledger:
         self.__dict__.pop("_contract", None)
         return receipt
 
-    def prepare(self, account: LocalAccount, function: str, *args: Any, nonce: int | None = None) -> SignedTx:
-        """Estimate, fill and sign a call of ``function``; a revert surfaces here as ContractRejected."""
+    def prepare(
+        self, account: LocalAccount, function: str, *args: Any, nonce: int | None = None, fees: Fees | None = None
+    ) -> SignedTx:
+        """Estimate, fill and sign a call of ``function``; a revert surfaces here as ContractRejected.
+
+        ``fees``: else :func:`provenance.fees.suggest` under :attr:`max_fee` (FeeCapExceeded above it)."""
+        if fees is None:
+            fees = suggest_fees(self, self.max_fee)
         with self._web3_errors(function):
             call = getattr(self._contract.functions, function)(*args)
             if nonce is None:
                 nonce = int(self._w3.eth.get_transaction_count(account.address, "pending"))
-            tx = call.build_transaction({"from": account.address, "nonce": nonce, "chainId": self.chain_id})
+            tx = call.build_transaction(
+                {"from": account.address, "nonce": nonce, "chainId": self.chain_id, **fees.fields()}
+            )
             tx["gas"] = int(tx["gas"] * 1.25) + 10_000
         signed = account.sign_transaction(tx)
         return SignedTx(bytes(signed.hash), bytes(signed.raw_transaction), account.address, nonce, function)
