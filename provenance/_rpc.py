@@ -474,8 +474,11 @@ class RpcClient:
 
 def web3_provider(client: RpcClient) -> Any:
     """A web3 provider sending through ``client``: web3's calls get the same retries and errors."""
-    from web3.providers.base import JSONBaseProvider  # lazy: only the write path imports web3
-    from web3.types import RPCEndpoint, RPCResponse
+    from provenance._imports import recursion_limit_kept
+
+    with recursion_limit_kept():  # web3 (py_ecc) raises the recursion limit on import
+        from web3.providers.base import JSONBaseProvider  # lazy: only the write path imports web3
+        from web3.types import RPCEndpoint, RPCResponse
 
     class ClientProvider(JSONBaseProvider):
         def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
