@@ -32,6 +32,7 @@ class Settings:
     insecure_rpc: bool = False  # --insecure-rpc: plain http:// to a node not on this machine is accepted
     chain: Network | None = None  # the named network (--network / $PROVENANCE_NETWORK), None for "custom"
     max_fee_gwei: float | None = None  # --max-fee-gwei / $PROVENANCE_MAX_FEE_GWEI: no transaction offers more a gas
+    replace_after: float | None = None  # --replace-after / $PROVENANCE_REPLACE_AFTER: seconds unmined, then replaced
 
     def tx_url(self, tx_hash: bytes | str) -> str | None:
         """The explorer's page of a transaction on the named network, when it has an explorer."""
@@ -56,8 +57,28 @@ def settings_from(args: Namespace) -> Settings:
     registry = args.registry or os.environ.get("PROVENANCE_REGISTRY")
     network = name or ("custom" if rpc_url else "local")
     cap = getattr(args, "max_fee_gwei", None) or os.environ.get("PROVENANCE_MAX_FEE_GWEI") or None
+    replace = getattr(args, "replace_after", None) or os.environ.get("PROVENANCE_REPLACE_AFTER") or None
     return Settings(home, rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)), chain,
-                    _gwei_cap(cap))
+                    _gwei_cap(cap), _seconds(replace, chain))
+
+
+#: Seconds a transaction may wait unmined on a named public network before it is replaced (15 Ethereum slots).
+DEFAULT_REPLACE_AFTER = 180.0
+
+
+def _seconds(value: str | None, chain: Network | None) -> float | None:
+    """--replace-after: given, else the default on a named network other than the local chain, else never."""
+    from provenance.errors import UsageError
+
+    if value is None:
+        return DEFAULT_REPLACE_AFTER if chain is not None and not chain.local else None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 86_400:
+        raise UsageError(f"--replace-after must be a number of seconds from 0 to 86400, got {value!r}")
+    return seconds
 
 
 def _gwei_cap(value: str | float | None) -> float | None:
@@ -78,6 +99,7 @@ def _capped(settings: Settings, ledger: Ledger) -> Ledger:
     """The ledger with the user's fee cap (provenance.fees: a fee above it is refused before signing)."""
     if settings.max_fee_gwei is not None:
         ledger.max_fee = int(settings.max_fee_gwei * 10**9)
+    ledger.replace_after = settings.replace_after
     return ledger
 
 

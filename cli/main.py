@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-fee-gwei", default=None, metavar="GWEI",
                         help="refuse to sign a transaction offering more than this a gas "
                         "(default: $PROVENANCE_MAX_FEE_GWEI, else no cap)")
+    parser.add_argument("--replace-after", default=None, metavar="SECONDS",
+                        help="replace a transaction not mined after this long (same nonce, fees +12.5%%; default: "
+                        "$PROVENANCE_REPLACE_AFTER, else 180 on a named public network, never on others)")
     parser.add_argument("--registry",
                         help="ProvenanceRegistry address (default: $PROVENANCE_REGISTRY or the recorded one)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")

@@ -22,7 +22,10 @@ from provenance.errors import BadNodeAnswer, Conflict, RpcError
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import Ledger
 
-__all__ = ["Fees", "FeeCapExceeded", "suggest", "bumped", "next_base_fee", "gwei", "HISTORY_BLOCKS", "TIP_PERCENTILE"]
+__all__ = [
+    "Fees", "FeeCapExceeded", "suggest", "bumped", "of_raw", "next_base_fee", "gwei",
+    "HISTORY_BLOCKS", "TIP_PERCENTILE",
+]
 
 #: Blocks of history the tip is taken from, and the percentile of each block's tips.
 HISTORY_BLOCKS = 10
@@ -109,3 +112,13 @@ def bumped(ledger: Ledger, old: Fees, cap: int | None = None) -> Fees:
             hint="run the command again later (it resumes the waiting transaction), or raise --max-fee-gwei",
         )
     return Fees(max_fee, tip)
+
+
+def of_raw(raw: bytes) -> Fees | None:
+    """The fees a signed type-2 transaction offers; None for another type (nothing this module bumps)."""
+    import rlp  # type: ignore[import-untyped]  # eth-account's own dependency, without type hints
+
+    if not raw or raw[0] != 2:
+        return None
+    items = rlp.decode(raw[1:])
+    return Fees(int.from_bytes(items[3], "big"), int.from_bytes(items[2], "big"))

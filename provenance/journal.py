@@ -19,13 +19,15 @@ again, so the record is never left "anchored" in an orphaned block.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.errors import NodeError, ProvenanceError, StoreCorrupted
+from provenance.errors import NodeError, ProvenanceError, RpcError, StoreCorrupted
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
@@ -51,6 +53,14 @@ CREATE TABLE IF NOT EXISTS txs (
     UNIQUE (chain_id, sender, nonce)
 );
 CREATE INDEX IF NOT EXISTS txs_open ON txs (chain_id, status);
+CREATE TABLE IF NOT EXISTS tx_replacements (
+    tx_hash    TEXT PRIMARY KEY,
+    original   TEXT NOT NULL REFERENCES txs (tx_hash),
+    raw        BLOB NOT NULL,
+    mined      INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tx_replacements_original ON tx_replacements (original);
 """
 
 
@@ -115,9 +125,25 @@ class Journal:
         self.record(tx, ledger.chain_id, ref)
         return self.drive(ledger, tx)
 
-    def drive(self, ledger: Ledger, tx: SignedTx) -> Receipt:
-        """Send a recorded transaction (unless the node has it) and wait until it is mined."""
-        return self._drive(ledger, tx.tx_hash, tx.raw)
+    def drive(self, ledger: Ledger, tx: SignedTx, signer: LocalAccount | None = None) -> Receipt:
+        """Send a recorded transaction (unless the node has it) and wait until it is final.
+
+        ``signer``: the sender's account. With it, a transaction still unmined after
+        ``ledger.replace_after`` seconds is replaced (same nonce, fees bumped:
+        :func:`provenance.fees.bumped`), the replacement journaled before it is sent.
+        """
+        return self._drive(ledger, tx.tx_hash, tx.raw, signer)
+
+    def mined_hash(self, tx_hash: bytes) -> bytes:
+        """The version of a journaled transaction that was mined: itself, or one of its replacements."""
+        row = self._db.execute(
+            "SELECT tx_hash FROM tx_replacements WHERE original = ? AND mined = 1", ("0x" + tx_hash.hex(),)
+        ).fetchone()
+        return bytes.fromhex(row[0][2:]) if row else tx_hash
+
+    def replacements(self, tx_hash: bytes) -> list[bytes]:
+        """The hashes of the replacements of a journaled transaction, oldest first."""
+        return [h for h, _ in self._versions(tx_hash, b"")[1:]]
 
     # ------------------------------------------------------------ resuming
 
@@ -156,29 +182,109 @@ class Journal:
             raise StoreCorrupted(f"the journal lost transaction 0x{tx_hash.hex()}; it was altered")
         return entry
 
-    def _drive(self, ledger: Ledger, tx_hash: bytes, raw: bytes) -> Receipt:
-        from provenance.ledger import SignedTx  # lazy: the ledger's imports (~50 ms) only when a tx is driven
-
-        signed = SignedTx(tx_hash, raw, "", 0, "")
-        receipt = ledger.receipt(tx_hash)
-        if receipt is None:
-            ledger.broadcast(signed)
+    def _drive(self, ledger: Ledger, tx_hash: bytes, raw: bytes, signer: LocalAccount | None = None) -> Receipt:
+        versions = self._versions(tx_hash, raw)
+        if self._receipt_of(ledger, versions) is None:
+            self._send(ledger, versions)
             self._set(tx_hash, "sent")
         while True:
             try:
-                receipt = ledger.wait(_mined_or_resent(ledger, signed))
+                receipt = ledger.wait(self._await(ledger, tx_hash, versions, signer))
             except ProvenanceError as err:
-                mined = ledger.receipt(tx_hash)
+                mined = self._receipt_of(ledger, versions)
                 if mined is not None and not mined.succeeded:
                     self._set(tx_hash, "failed", mined.block_number, str(err))
                 raise
             if ledger.confirmations == 0 or _settles(ledger, receipt):
                 break
-            if ledger.receipt(tx_hash) is None:  # a reorganisation dropped it: the same bytes again, same nonce
-                ledger.broadcast(signed)
+            if self._receipt_of(ledger, versions) is None:  # a reorganisation dropped it: the same bytes again
+                self._send(ledger, versions)
                 self._set(tx_hash, "sent")
+        if receipt.tx_hash != tx_hash:
+            self._db.execute("UPDATE tx_replacements SET mined = 1 WHERE tx_hash = ?", ("0x" + receipt.tx_hash.hex(),))
         self._set(tx_hash, "mined", receipt.block_number)
         return receipt
+
+    def _versions(self, tx_hash: bytes, raw: bytes) -> list[tuple[bytes, bytes]]:
+        """(hash, raw) of a transaction and of its replacements, oldest first: one nonce, at most one mined."""
+        rows = self._db.execute(
+            "SELECT tx_hash, raw FROM tx_replacements WHERE original = ? ORDER BY created_at, rowid",
+            ("0x" + tx_hash.hex(),),
+        ).fetchall()
+        return [(tx_hash, raw), *((bytes.fromhex(h[2:]), bytes(r)) for h, r in rows)]
+
+    @staticmethod
+    def _receipt_of(ledger: Ledger, versions: list[tuple[bytes, bytes]]) -> Receipt | None:
+        for tx_hash, _ in reversed(versions):
+            receipt = ledger.receipt(tx_hash)
+            if receipt is not None:
+                return receipt
+        return None
+
+    def _send(self, ledger: Ledger, versions: list[tuple[bytes, bytes]]) -> None:
+        """Broadcast the newest version; a refusal because another version was mined meanwhile is no error."""
+        from provenance.ledger import SignedTx  # lazy: the ledger's imports (~50 ms) only when a tx is driven
+
+        tx_hash, raw = versions[-1]
+        try:
+            ledger.broadcast(SignedTx(tx_hash, raw, "", 0, ""))
+        except RpcError:
+            if self._receipt_of(ledger, versions) is None:
+                raise
+
+    def _await(
+        self, ledger: Ledger, tx_hash: bytes, versions: list[tuple[bytes, bytes]], signer: LocalAccount | None,
+        *, poll: float = 0.05,
+    ) -> bytes:
+        """Wait until a version has a receipt (its hash, for :meth:`Ledger.wait` to read and explain);
+        broadcast the newest again whenever the node no longer holds it (dropped from its pool, or by a
+        reorganisation); replace it when ``signer`` is given and it waited ``ledger.replace_after`` seconds.
+
+        NodeError when none is mined in time (the row stays open); FeeCapExceeded when the replacement
+        would offer more than ``ledger.max_fee`` (nothing new signed; the waiting version stays).
+        """
+        replace_after = ledger.replace_after if signer is not None else None
+        timeout = 60.0 if replace_after is None else max(60.0, 3 * replace_after + 10)
+        now = time.monotonic()
+        deadline, asked, sent_at = now + timeout, now, now
+        while (found := self._receipt_of(ledger, versions)) is None:
+            now = time.monotonic()
+            if now > deadline:
+                raise NodeError(
+                    f"transaction 0x{versions[-1][0].hex()} was not mined within {timeout:.0f} s on {ledger.rpc_url}",
+                    url=ledger.rpc_url,
+                    hint="it is kept; run the command again to resume (`provenance journal list` shows it)",
+                )
+            if signer is not None and replace_after is not None and now - sent_at > replace_after:
+                self._replace(ledger, tx_hash, versions, signer)
+                sent_at = asked = time.monotonic()
+                continue
+            if now - asked > PRESENCE_POLL:
+                asked = now
+                newest = "0x" + versions[-1][0].hex()
+                if ledger.rpc("eth_getTransactionByHash", [newest]) is None:
+                    self._send(ledger, versions)
+            time.sleep(poll)
+        return found.tx_hash
+
+    def _replace(
+        self, ledger: Ledger, tx_hash: bytes, versions: list[tuple[bytes, bytes]], signer: LocalAccount
+    ) -> None:
+        """Sign the newest version again with bumped fees, journal it (committed), then send it."""
+        from provenance.fees import bumped, of_raw
+
+        offered = of_raw(versions[-1][1])
+        if offered is None:  # not a type-2 transaction: nothing to bump, it is only broadcast again
+            return
+        tx = ledger.replacement(signer, versions[-1][1], bumped(ledger, offered, ledger.max_fee))
+        self._db.execute(
+            "INSERT INTO tx_replacements (tx_hash, original, raw, mined, created_at) VALUES (?, ?, ?, 0, ?)",
+            ("0x" + tx.tx_hash.hex(), "0x" + tx_hash.hex(), tx.raw, time.time()),
+        )
+        versions.append((tx.tx_hash, tx.raw))
+        _crash_point("after-replacement-journal")
+        self._send(ledger, versions)
+        _crash_point("after-replacement")
 
     def _set(self, tx_hash: bytes, status: str, block: int | None = None, error: str | None = None) -> None:
         self._db.execute(
@@ -192,31 +298,6 @@ class Journal:
 FINALITY_POLL = 0.2
 #: Seconds between asking the node whether it still holds a transaction that is not mined yet.
 PRESENCE_POLL = 1.0
-
-
-def _mined_or_resent(ledger: Ledger, signed: SignedTx, *, timeout: float = 60.0, poll: float = 0.05) -> bytes:
-    """Wait until ``signed`` has a receipt (its hash, for :meth:`Ledger.wait` to read and explain);
-    broadcast it again whenever the node no longer holds it (dropped from its pool, or by a reorganisation).
-
-    NodeError when it is not mined within ``timeout`` (the row stays open).
-    """
-    deadline = time.monotonic() + timeout
-    asked = time.monotonic()
-    tx_id = "0x" + signed.tx_hash.hex()
-    while ledger.receipt(signed.tx_hash) is None:
-        now = time.monotonic()
-        if now > deadline:
-            raise NodeError(
-                f"transaction {tx_id} was not mined within {timeout:.0f} s on {ledger.rpc_url}",
-                url=ledger.rpc_url,
-                hint="it is kept; run the command again to resume",
-            )
-        if now - asked > PRESENCE_POLL:
-            asked = now
-            if ledger.rpc("eth_getTransactionByHash", [tx_id]) is None and ledger.receipt(signed.tx_hash) is None:
-                ledger.broadcast(signed)
-        time.sleep(poll)
-    return signed.tx_hash
 
 
 def _settles(ledger: Ledger, receipt: Receipt, *, timeout: float = 600.0) -> bool:
@@ -246,6 +327,12 @@ def _settles(ledger: Ledger, receipt: Receipt, *, timeout: float = 600.0) -> boo
                 hint="it is kept; run the command again to resume",
             )
         time.sleep(FINALITY_POLL)
+
+
+def _crash_point(name: str) -> None:
+    """The fault injection of the kill tests (``PROVENANCE_CRASH_AT``, as in :mod:`provenance.publish`)."""
+    if os.environ.get("PROVENANCE_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

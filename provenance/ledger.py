@@ -265,6 +265,9 @@ class Ledger:
         self.confirmations = confirmations
         #: the most a transaction this ledger signs may offer a gas, in wei (``--max-fee-gwei``); None: no cap
         self.max_fee: int | None = None
+        #: seconds a journaled transaction may wait unmined before the journal replaces it (same nonce, fees
+        #: bumped: :func:`provenance.fees.bumped`); None: never replaced, only broadcast again
+        self.replace_after: float | None = None
 
     @cached_property
     def _w3(self) -> Any:
@@ -549,6 +552,19 @@ class Ledger:
             tx["gas"] = int(tx["gas"] * 1.25) + 10_000
         signed = account.sign_transaction(tx)
         return SignedTx(bytes(signed.hash), bytes(signed.raw_transaction), account.address, nonce, function)
+
+    def replacement(self, account: LocalAccount, raw: bytes, fees: Fees) -> SignedTx:
+        """The type-2 transaction ``raw`` (same nonce, call and gas) offering ``fees``, signed again by
+        ``account``: what replaces one that is not mined."""
+        with recursion_limit_kept():
+            from eth_account.typed_transactions.typed_transaction import TypedTransaction
+            from hexbytes import HexBytes
+
+        fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+        unsigned = {k: v for k, v in fields.items() if k not in ("v", "r", "s")}
+        unsigned.update(fees.fields())
+        signed = account.sign_transaction(unsigned)
+        return SignedTx(bytes(signed.hash), bytes(signed.raw_transaction), account.address, int(fields["nonce"]), "")
 
     def broadcast(self, tx: SignedTx) -> None:
         """Send a signed transaction; sending one the node already has or mined is not an error."""

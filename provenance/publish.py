@@ -21,8 +21,15 @@ nothing twice:
 re-broadcasts journaled transactions and finishes steps 4 that a crash cut.
 
 ``PROVENANCE_CRASH_AT`` names a point (``after-journal``, ``after-broadcast``,
-``after-mined``) where the process kills itself with SIGKILL: the fault
-injection the crash tests use. It is read only at those points.
+``after-mined``; the journal's ``after-replacement-journal`` and
+``after-replacement`` when a transaction that waited too long is replaced)
+where the process kills itself with SIGKILL: the fault injection the crash
+tests use. It is read only at those points.
+
+A replacement (same nonce, bumped fees) is journaled beside the transaction
+it replaces, never in place of it: records and batches keep naming the first
+hash, and whichever version was mined (:meth:`Journal.mined_hash
+<provenance.journal.Journal.mined_hash>`) is what their anchors carry.
 """
 
 from __future__ import annotations
@@ -405,7 +412,7 @@ class Publisher:
         if receipt is None:
             self.ledger.broadcast(tx)
             _crash_point("after-broadcast")
-        receipt = self.store.journal.drive(self.ledger, tx)
+        receipt = self.store.journal.drive(self.ledger, tx, self.account)  # replaced if it waits too long
         _crash_point("after-mined")
         return receipt
 
@@ -500,7 +507,7 @@ def resume(store: Store, ledger: Ledger) -> list[str]:
         tx_hash = bytes.fromhex(stored.tx_hash[2:])
         found = store.journal.entry(tx_hash)
         if found is not None and found.status == "mined" and found.block_number is not None:
-            _finish_direct(store, stored.record_id, tx_hash, found.block_number)
+            _finish_direct(store, stored.record_id, store.journal.mined_hash(tx_hash), found.block_number)
             done.append(f"registered {stored.record_id}")
         elif found is None or found.status == "failed":
             with store.transaction():
@@ -511,7 +518,7 @@ def resume(store: Store, ledger: Ledger) -> list[str]:
         found = store.journal.entry(tx_hash)
         root = bytes.fromhex(batch.root[2:])
         if found is not None and found.status == "mined" and found.block_number is not None:
-            _finish_batch(store, root, batch.submitter, tx_hash, found.block_number)
+            _finish_batch(store, root, batch.submitter, store.journal.mined_hash(tx_hash), found.block_number)
             done.append(f"anchored batch {batch.root} ({batch.count} records)")
         elif found is None or found.status == "failed":
             with store.transaction():

@@ -330,3 +330,74 @@ def test_commands_of_one_publisher_running_at_once_take_turns_for_nonces_and_bat
     outputs = [out for (out, _), _ in results[:2]]
     assert sorted("nothing queued" in out for out in outputs) == [False, True], outputs
     assert_all_anchored(home, records=7, batches=1, direct=2)
+
+
+# ---------------------------------------------------------------- the fee-bump path: killed around a replacement
+
+REPLACEMENT_POINTS = ("after-broadcast", "after-replacement-journal", "after-replacement", "after-mined")
+
+
+@pytest.fixture
+def stalled(tmp_path):
+    """An anvil that mines only when told (evm_setAutomine false): a transaction waits in its pool, and the
+    command replaces it after PROVENANCE_REPLACE_AFTER seconds."""
+    from tests.helpers import fresh_registry
+
+    port = free_port()
+    process = start_anvil(port)
+    try:
+        ledger = fresh_registry(f"http://127.0.0.1:{port}")
+        ledger.rpc("evm_setAutomine", [False])
+        yield ledger
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _replacements(home: Path) -> int:
+    with sqlite3.connect(home / STORE_FILE) as db:
+        return db.execute("SELECT COUNT(*) FROM tx_replacements").fetchone()[0]
+
+
+def _mine_once_replaced(ledger: Ledger, home: Path) -> None:
+    """Mine a block as soon as the command has sent a replacement (for the after-mined kill)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if (home / STORE_FILE).exists() and _replacements(home) >= 1:
+            time.sleep(0.3)  # the replacement reaches the node just after it is journaled
+            ledger.rpc("evm_mine")
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("command", ["register", "anchor"])
+@pytest.mark.parametrize("point", REPLACEMENT_POINTS)
+def test_fee_bump_killed_then_resumed_gives_one_record_and_one_batch(tmp_path, stalled, command, point):
+    import threading
+
+    home = make_home(tmp_path / "home", stalled.rpc_url, stalled.registry)
+    artifact = make_artifact(tmp_path, "data")
+    register = ("register", str(artifact), "--claims", str(EXAMPLES / "dataset.yaml"))
+    if command == "anchor":
+        queued = home.run(*register, "--batch")
+        assert queued.returncode == 0, queued.stderr
+    miner = threading.Thread(target=_mine_once_replaced, args=(stalled, home.path), daemon=True)
+    if point == "after-mined":
+        miner.start()
+    args = register if command == "register" else ("anchor",)
+    killed = home.run(*args, env={"PROVENANCE_REPLACE_AFTER": "1", "PROVENANCE_CRASH_AT": point})
+    assert killed.returncode == KILLED, killed.stderr
+    assert _replacements(home.path) == (0 if point == "after-broadcast" else 1)
+    if point == "after-mined":
+        miner.join(timeout=10)
+    _, txs = db_rows(home.path)
+    assert len(txs) == 1  # one journaled transaction; its replacement is a version of it, not another
+
+    stalled.rpc("evm_mine")  # whichever version the node holds is mined now
+    resumed = home.run("anchor")
+    assert resumed.returncode == 0, resumed.stderr
+    assert_all_anchored(home, records=1, batches=int(command == "anchor"), direct=int(command == "register"))
+    events = stalled.events(0)
+    assert len(events) == 1
+    anchor = Statement.from_file(artifact / "provenance.json").anchor
+    assert (anchor.tx_hash, anchor.block_number) == (events[0].tx_hash, events[0].block_number)

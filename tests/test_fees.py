@@ -102,3 +102,59 @@ def test_register_with_max_fee_gwei_refuses_above_the_cap_and_keeps_nothing(tmp_
     accepted = home.run(*args, env={"PROVENANCE_MAX_FEE_GWEI": "500"})
     assert accepted.returncode == 0, accepted.stderr
     assert ledger.pending_nonce(home.addresses["pub"]) == 1
+
+
+def test_a_transaction_left_pending_is_replaced_with_bumped_fees_and_the_replacement_is_journaled(tmp_path, ledger):
+    import threading
+    import time
+
+    from provenance.journal import Journal
+
+    publisher = account_factory(ledger)()
+    path = tmp_path / "journal.sqlite"
+    journal = Journal.open(path)
+    ledger.rpc("evm_setAutomine", [False])
+    ledger.replace_after = 0.5
+    record = _record(7)
+    tx = ledger.prepare(publisher, "register", record.as_tuple(), nonce=journal.next_nonce(ledger, publisher.address))
+    journal.record(tx, ledger.chain_id, "r7")
+
+    def mine_after_a_replacement():
+        watcher = Journal.open(path)
+        deadline = time.monotonic() + 30
+        while not watcher.replacements(tx.tx_hash) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        ledger.rpc("evm_mine")
+
+    miner = threading.Thread(target=mine_after_a_replacement, daemon=True)
+    miner.start()
+    receipt = journal.drive(ledger, tx, publisher)
+    miner.join(timeout=10)
+    (replacement, *_) = journal.replacements(tx.tx_hash)
+    assert receipt.tx_hash == journal.mined_hash(tx.tx_hash) != tx.tx_hash
+    assert receipt.tx_hash in journal.replacements(tx.tx_hash)
+    first, second = _fields(tx.raw), _fields(journal._versions(tx.tx_hash, tx.raw)[1][1])
+    assert first[0] == second[0]  # the same nonce
+    assert second[1] >= first[1] * 9 // 8 and second[2] >= first[2] * 9 // 8
+    assert ledger.pending_nonce(publisher.address) == 1
+    assert ledger.record_state(record.record_id(publisher.address)).known
+    assert journal.entry(tx.tx_hash).status == "mined"
+
+
+def test_a_replacement_above_the_cap_is_refused_and_the_first_transaction_kept(tmp_path, ledger):
+    from provenance.journal import Journal
+
+    publisher = account_factory(ledger)()
+    journal = Journal.open(tmp_path / "journal.sqlite")
+    ledger.rpc("evm_setAutomine", [False])
+    tx = ledger.prepare(publisher, "register", _record(9).as_tuple(), nonce=0)
+    journal.record(tx, ledger.chain_id, "r9")
+    ledger.replace_after = 0.3
+    ledger.max_fee = _fields(tx.raw)[2]  # exactly what it offers: no room for a bump
+    with pytest.raises(FeeCapExceeded, match="first transaction is still waiting"):
+        journal.drive(ledger, tx, publisher)
+    assert journal.replacements(tx.tx_hash) == []
+    assert journal.entry(tx.tx_hash).status == "sent"
+    ledger.rpc("evm_mine")
+    assert ledger.receipt(tx.tx_hash).succeeded
