@@ -19,7 +19,7 @@ import sys
 # Order is the order shown by --help.
 COMMANDS = (
     "chain", "keys", "hash", "claims", "register", "anchor", "verify", "history", "status", "disclose", "export",
-    "serve",
+    "serve", "journal",
 )
 
 

@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.errors import NodeError, ProvenanceError, RpcError, StoreCorrupted
+from provenance.errors import Conflict, NodeError, NotInStore, ProvenanceError, RpcError, StoreCorrupted
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
 
     from provenance.ledger import Ledger, Receipt, SignedTx
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "NonceTaken"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS txs (
@@ -64,6 +64,10 @@ CREATE INDEX IF NOT EXISTS tx_replacements_original ON tx_replacements (original
 """
 
 
+class NonceTaken(Conflict):
+    """A journaled transaction's nonce was used by another transaction: it can never be mined."""
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     tx_hash: bytes
@@ -81,6 +85,8 @@ class Journal:
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
+        #: what :meth:`resume` could not finish because the nonce was taken (NonceTaken's message), by tx hash
+        self.blocked: dict[bytes, str] = {}
 
     @classmethod
     def open(cls, path: Path) -> Journal:
@@ -162,13 +168,74 @@ class Journal:
         ).fetchone()
         return _entry(row) if row else None
 
+    def entries(self, *, open_only: bool = False) -> list[JournalEntry]:
+        """Every row of every chain (``open_only``: those not yet final), oldest first."""
+        where = " WHERE status IN ('signed', 'sent')" if open_only else ""
+        rows = self._db.execute(
+            "SELECT tx_hash, chain_id, sender, nonce, purpose, ref, status, block_number FROM txs" + where
+            + " ORDER BY created_at, rowid"
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def error(self, tx_hash: bytes) -> str | None:
+        row = self._db.execute("SELECT error FROM txs WHERE tx_hash = ?", ("0x" + tx_hash.hex(),)).fetchone()
+        return row[0] if row else None
+
+    def retry(self, ledger: Ledger, tx_hash: bytes) -> JournalEntry:
+        """Send an open transaction of this chain again (its newest version) and wait until it is final."""
+        entry = self._open_entry(ledger, tx_hash)
+        self._drive(ledger, tx_hash, self._raw(tx_hash))
+        self.blocked.pop(tx_hash, None)
+        return self._existing(entry.tx_hash)
+
+    def abandon(self, ledger: Ledger, tx_hash: bytes) -> JournalEntry:
+        """Give up an open transaction that can never be mined (its nonce was used by another); Conflict
+        while it still can be."""
+        entry = self._open_entry(ledger, tx_hash)
+        versions = self._versions(tx_hash, self._raw(tx_hash))
+        if self._receipt_of(ledger, versions) is not None or not self._nonce_used(ledger, entry):
+            raise Conflict(
+                f"transaction 0x{tx_hash.hex()} can still be mined (nonce {entry.nonce} of {entry.sender} is not "
+                f"used on chain {entry.chain_id}), so it is not abandoned",
+                hint=f"run `provenance journal retry 0x{tx_hash.hex()}` to send it again and wait",
+            )
+        self._set(tx_hash, "failed", None, f"abandoned: nonce {entry.nonce} was used by another transaction")
+        self.blocked.pop(tx_hash, None)
+        return self._existing(tx_hash)
+
+    def _open_entry(self, ledger: Ledger, tx_hash: bytes) -> JournalEntry:
+        entry = self.entry(tx_hash)
+        if entry is None:
+            raise NotInStore(f"no journaled transaction 0x{tx_hash.hex()}", hint="`provenance journal list` shows them")
+        if entry.status not in ("signed", "sent"):
+            raise Conflict(f"transaction 0x{tx_hash.hex()} is {entry.status} already: nothing to do")
+        if entry.chain_id != ledger.chain_id:
+            raise Conflict(f"transaction 0x{tx_hash.hex()} is for chain {entry.chain_id}, the node is chain "
+                           f"{ledger.chain_id}", hint="pass the --network / --rpc-url of that chain")
+        return entry
+
+    def _raw(self, tx_hash: bytes) -> bytes:
+        return bytes(self._db.execute("SELECT raw FROM txs WHERE tx_hash = ?", ("0x" + tx_hash.hex(),)).fetchone()[0])
+
+    @staticmethod
+    def _nonce_used(ledger: Ledger, entry: JournalEntry) -> bool:
+        """Whether the chain counts a mined transaction of ``entry``'s sender at ``entry``'s nonce."""
+        mined = ledger.rpc("eth_getTransactionCount", [entry.sender, "latest"])
+        return isinstance(mined, str) and int(mined, 16) > entry.nonce
+
     def resume(self, ledger: Ledger) -> list[JournalEntry]:
-        """Confirm or re-broadcast every open transaction of this chain; returns them as they end."""
+        """Confirm or re-broadcast every open transaction of this chain; returns them as they end.
+
+        One whose nonce another transaction used is left open and named in :attr:`blocked` (it can never
+        be mined: ``provenance journal abandon`` gives it up); the others go on.
+        """
         done = []
         for entry in self.open_entries(ledger.chain_id):
-            raw = self._db.execute("SELECT raw FROM txs WHERE tx_hash = ?", ("0x" + entry.tx_hash.hex(),)).fetchone()[0]
             try:
-                self._drive(ledger, entry.tx_hash, bytes(raw))
+                self._drive(ledger, entry.tx_hash, self._raw(entry.tx_hash))
+            except NonceTaken as err:
+                self.blocked[entry.tx_hash] = str(err)
+                continue
             except ProvenanceError:
                 if self._existing(entry.tx_hash).status != "failed":
                     raise  # the node is down or slow: the row stays open for the next resume
@@ -228,9 +295,20 @@ class Journal:
         tx_hash, raw = versions[-1]
         try:
             ledger.broadcast(SignedTx(tx_hash, raw, "", 0, ""))
-        except RpcError:
-            if self._receipt_of(ledger, versions) is None:
-                raise
+        except RpcError as err:
+            if self._receipt_of(ledger, versions) is not None:
+                return
+            entry = self._existing(versions[0][0])
+            if "nonce" in str(err).lower() and self._nonce_used(ledger, entry):
+                shown = "0x" + entry.tx_hash.hex()
+                raise NonceTaken(
+                    f"nonce {entry.nonce} of {entry.sender} was used on chain {entry.chain_id} by another transaction "
+                    f"(another wallet or program holding the same key?), so journaled transaction {shown} "
+                    f"({entry.purpose} {entry.ref}) can never be mined",
+                    hint=f"run `provenance journal abandon {shown}` to give it up (a record it registers is marked "
+                    "failed, a batch's records are queued again for the next anchor)",
+                ) from None
+            raise
 
     def _await(
         self, ledger: Ledger, tx_hash: bytes, versions: list[tuple[bytes, bytes]], signer: LocalAccount | None,

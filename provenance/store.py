@@ -378,6 +378,8 @@ class Store:
 
     def add_batch(self, root: bytes, chain_id: int, registry: str, submitter: str, count: int, uri: str,
                   tx_hash: bytes) -> None:
+        # the same records queued again after their batch failed (or was abandoned) give the same root: a new try
+        self._db.execute("DELETE FROM batches WHERE root = ? AND state = 'failed'", (hex32(root),))
         self._db.execute(
             "INSERT INTO batches (root, chain_id, registry, submitter, count, uri, tx_hash, state, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, 'sending', ?)",

@@ -355,8 +355,13 @@ def stalled(tmp_path):
 
 
 def _replacements(home: Path) -> int:
-    with sqlite3.connect(home / STORE_FILE) as db:
+    db = sqlite3.connect(home / STORE_FILE)
+    try:
         return db.execute("SELECT COUNT(*) FROM tx_replacements").fetchone()[0]
+    except sqlite3.OperationalError:  # the command has created the file but not its tables yet
+        return 0
+    finally:
+        db.close()
 
 
 def _mine_once_replaced(ledger: Ledger, home: Path) -> None:
