@@ -116,6 +116,12 @@ class Journal:
         chain_nonce = ledger.pending_nonce(sender)
         return max(chain_nonce, (row[0] + 1) if row[0] is not None else 0)
 
+    def has_nonce(self, chain_id: int, sender: str, nonce: int) -> bool:
+        """Whether a row holds this nonce of ``sender`` (it is UNIQUE: another one is refused)."""
+        return self._db.execute(
+            "SELECT 1 FROM txs WHERE chain_id = ? AND sender = ? AND nonce = ?", (chain_id, sender, nonce)
+        ).fetchone() is not None
+
     def record(self, tx: SignedTx, chain_id: int, ref: str = "") -> None:
         """Write a signed transaction down; call inside the caller's transaction to tie it to other rows."""
         now = time.time()

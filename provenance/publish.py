@@ -40,7 +40,8 @@ import json
 import multiprocessing
 import os
 import signal
-from collections.abc import Iterable, Iterator, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +50,7 @@ from provenance import batchdoc, merkle
 from provenance._files import write_atomic
 from provenance.claims import PIN_FIELDS, Claims, resolve_fields
 from provenance.commitments import Commitment, commit
-from provenance.errors import InvalidValue, NotFound, StoreCorrupted
+from provenance.errors import Conflict, InvalidValue, NotFound, StoreCorrupted
 from provenance.manifest import Manifest
 from provenance.record import Domain, Kind, ReasonCode, Record, hex32
 from provenance.signing import sign_record
@@ -236,18 +237,14 @@ class Publisher:
     def register(self, prepared: Prepared) -> Statement:
         """Register one record in its own transaction; returns its anchored Statement."""
         record = prepared.statement.record
-        # nonce, signature and journal row in one write transaction: two commands of one publisher
-        # running at once take turns here instead of signing two transactions with the same nonce
-        with self.store.transaction():
-            tx = self.ledger.prepare(
-                self.account, "register", record.as_tuple(),
-                nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
-            )
+
+        def rows(tx: SignedTx) -> None:
             self.store.add_record(
                 prepared.statement, prepared.commitment, state="sending",
                 statement_path=prepared.statement_path, tx_hash=tx.tx_hash,
             )
-            self.store.journal.record(tx, self.ledger.chain_id, ref=hex32(prepared.statement.record_id))
+
+        tx = self._journaled(rows, hex32(prepared.statement.record_id), "register", record.as_tuple())
         _write_statement(prepared.statement, prepared.statement_path)
         receipt = self._drive(tx)
         return _finish_direct(self.store, prepared.statement.record_id, receipt.tx_hash, receipt.block_number)
@@ -306,25 +303,33 @@ class Publisher:
 
     def anchor(self, uri: str = "") -> BatchResult | None:
         """Anchor every queued record of this publisher in one transaction; None when nothing is queued."""
-        # the queue is read, the nonce taken and the batch journaled in one write transaction, so that two
-        # `anchor` commands at once neither batch the same records twice nor sign with the same nonce
-        with self.store.transaction():
-            registry = self.ledger.domain.verifying_contract
+        # the queue is read and the transaction signed outside the store's write lock (signing asks the node);
+        # the queue is read again, and the batch journaled, in one write transaction: two `anchor` commands at
+        # once neither batch the same records twice nor sign with the same nonce (see _journaled)
+        registry = self.ledger.domain.verifying_contract
+        while True:
             ids = self.store.record_ids(
                 state="queued", chain_id=self.ledger.chain_id, registry=registry, publisher=self.account.address,
             )
             if not ids:
                 return None
             tree = merkle.MerkleTree.from_leaves(merkle.record_leaf(i) for i in ids)
-            tx = self.ledger.prepare(
-                self.account, "anchorBatch", tree.root, len(ids), uri,
-                nonce=self.store.journal.next_nonce(self.ledger, self.account.address),
-            )
-            self.store.add_batch(
-                tree.root, self.ledger.chain_id, registry, self.account.address, len(ids), uri, tx.tx_hash
-            )
-            self.store.set_batching(ids, tx.tx_hash, tree.root)
-            self.store.journal.record(tx, self.ledger.chain_id, ref=hex32(tree.root))
+
+            def rows(tx: SignedTx, ids: list[bytes] = ids, root: bytes = tree.root) -> None:
+                now = self.store.record_ids(
+                    state="queued", chain_id=self.ledger.chain_id, registry=registry, publisher=self.account.address,
+                )
+                if now != ids:
+                    raise _QueueChanged
+                self.store.add_batch(root, self.ledger.chain_id, registry, self.account.address, len(ids), uri,
+                                     tx.tx_hash)
+                self.store.set_batching(ids, tx.tx_hash, root)
+
+            try:
+                tx = self._journaled(rows, hex32(tree.root), "anchorBatch", tree.root, len(ids), uri)
+            except _QueueChanged:  # another command queued or batched records meanwhile: read the queue again
+                continue
+            break
         receipt = self._drive(tx)
         statements = _finish_batch(self.store, tree.root, self.account.address, receipt.tx_hash, receipt.block_number)
         return BatchResult(tree.root, len(ids), receipt.tx_hash, receipt.block_number, receipt.gas_used, statements)
@@ -399,12 +404,32 @@ class Publisher:
 
     def submit(self, function: str, *args: Any, ref: str = "") -> Receipt:
         """Any other registry call, journaled like the rest."""
-        with self.store.transaction():  # nonce and journal row together, as in register()
-            tx = self.ledger.prepare(
-                self.account, function, *args, nonce=self.store.journal.next_nonce(self.ledger, self.account.address)
-            )
-            self.store.journal.record(tx, self.ledger.chain_id, ref=ref)
-        return self._drive(tx)
+        return self._drive(self._journaled(lambda tx: None, ref, function, *args))
+
+    def _journaled(self, rows: Callable[[SignedTx], None], ref: str, function: str, *args: Any) -> SignedTx:
+        """Sign a call outside the store's write lock, then journal it with ``rows(tx)`` in one write transaction.
+
+        Signing asks the node (nonce, gas, fees), which may be slow: holding the lock across it made other
+        commands fail with SQLite's "database is locked". Two commands of one publisher may then sign with
+        the same nonce: the journal's UNIQUE (chain, sender, nonce) lets one of them write it, and the other
+        signs again with the next nonce.
+        """
+        journal, sender = self.store.journal, self.account.address
+        for _ in range(_NONCE_TRIES):
+            tx = self.ledger.prepare(self.account, function, *args, nonce=journal.next_nonce(self.ledger, sender))
+            try:
+                with self.store.transaction():
+                    rows(tx)
+                    journal.record(tx, self.ledger.chain_id, ref=ref)
+            except sqlite3.IntegrityError:
+                if not journal.has_nonce(self.ledger.chain_id, sender, tx.nonce):
+                    raise  # another constraint (a record stored twice): not a race for the nonce
+                continue
+            return tx
+        raise Conflict(
+            f"{_NONCE_TRIES} tries to journal a transaction of {sender} each found its nonce taken by another "
+            "command of this publisher", hint="run the command again once the others are done",
+        )
 
     def _drive(self, tx: SignedTx) -> Receipt:
         _crash_point("after-journal")
@@ -418,6 +443,14 @@ class Publisher:
 
 
 # ---------------------------------------------------------------- finishing and resuming
+
+
+#: How many times a command signs again when another command of the publisher took the nonce it signed with.
+_NONCE_TRIES = 20
+
+
+class _QueueChanged(Exception):
+    """The queue :meth:`Publisher.anchor` read changed before the batch was journaled (never leaves publish)."""
 
 
 def _finish_direct(store: Store, record_id: bytes | str, tx_hash: bytes, block: int) -> Statement:
