@@ -239,6 +239,7 @@ class Publisher:
         record = prepared.statement.record
 
         def rows(tx: SignedTx) -> None:
+            self._refuse_in_flight(prepared.statement)  # in the write transaction: two at once cannot both pass
             self.store.add_record(
                 prepared.statement, prepared.commitment, state="sending",
                 statement_path=prepared.statement_path, tx_hash=tx.tx_hash,
@@ -248,6 +249,24 @@ class Publisher:
         _write_statement(prepared.statement, prepared.statement_path)
         receipt = self._drive(tx)
         return _finish_direct(self.store, prepared.statement.record_id, receipt.tx_hash, receipt.block_number)
+
+    def _refuse_in_flight(self, statement: Statement) -> None:
+        """Refuse a second record of a subject whose record by this publisher is still being sent here.
+
+        ``register`` run again while the first is in flight (a slow node, a wait that timed out) would
+        otherwise sign and send a second record of the same artifact; the first is finished by any chain
+        command (or `provenance journal retry`), which the message names.
+        """
+        for stored in self.store.records_of_subject(statement.subject):
+            if (stored.state in ("sending", "batching") and stored.publisher == statement.publisher
+                    and stored.chain_id == statement.chain_id and stored.registry == statement.registry):
+                how = f"transaction {stored.tx_hash}" if stored.tx_hash else "its batch"
+                raise Conflict(
+                    f"record {stored.record_id} of subject {hex32(statement.subject)} by {statement.publisher} is "
+                    f"still being sent ({how}); a second record of it is not signed",
+                    hint=f"wait for it: run `provenance journal retry {stored.tx_hash}`" if stored.tx_hash and
+                    stored.state == "sending" else "wait for it: run `provenance anchor` (or any chain command)",
+                )
 
     # ------------------------------------------------------------ batches
 

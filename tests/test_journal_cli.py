@@ -82,3 +82,26 @@ def test_a_nonce_another_wallet_used_is_explained_and_abandoned_then_the_batch_a
     records, _ = db_rows(home.path)
     assert [state for _, state in records] == ["anchored"]
     assert home.run("journal", "list").stdout.strip() == "no journaled transaction is waiting"
+
+
+def test_register_again_while_the_first_record_is_in_flight_signs_no_second_record(tmp_path, home, ledger):
+    from provenance.claims import Claims
+    from provenance.errors import Conflict
+    from provenance.manifest import Manifest
+    from provenance.publish import Publisher, prepare
+
+    artifact = make_artifact(tmp_path, "data")
+    tx = _journaled_only(home, tmp_path, "register", str(artifact), "--claims", str(EXAMPLES / "dataset.yaml"))
+    account, store = home.account(), home.store()
+    try:  # what a second `register` does when the first is still sending (its resume could not finish it)
+        again = prepare(account=account, domain=home.ledger().domain, manifest=Manifest.from_path(artifact),
+                        claims=Claims.from_file(EXAMPLES / "dataset.yaml"))
+        with pytest.raises(Conflict, match="still being sent") as err:
+            Publisher(store, home.ledger(), account).register(again)
+        assert f"provenance journal retry {tx}" in (err.value.hint or "")
+        assert len(store.records()) == 1 and len(store.journal.entries()) == 1
+    finally:
+        store.close()
+    resumed = home.run("anchor")
+    assert resumed.returncode == 0, resumed.stderr
+    assert ledger.pending_nonce(home.addresses["pub"]) == 1
