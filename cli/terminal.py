@@ -45,11 +45,23 @@ def password(*, confirm: bool = False, prompt: str = "key password: ") -> str:
     return value
 
 
+def _clock(seconds: float) -> str:
+    """``0:42``, ``12:05``, ``1:02:03``: time left as a person reads it."""
+    total = int(seconds + 0.5)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 class ProgressBar:
     """A one-line progress bar on stderr, shown only on a terminal and after ``delay`` seconds.
 
     Implements :class:`provenance.manifest.Progress`; ``advance`` is called from
-    hashing threads, drawing happens on a daemon thread every 0.1 s.
+    hashing threads, drawing happens on a daemon thread every 0.1 s. The line
+    shows the share done (of the bytes, or of the files when their bytes are
+    not known before they are read), the files and bytes, the rate and the
+    time left. :meth:`for_command` is the one a command makes: none when
+    stdout or stderr is not a terminal, or with ``--json``.
     """
 
     def __init__(
@@ -69,6 +81,16 @@ class ProgressBar:
         self._drawn = False
         self._started = time.monotonic()
 
+    @classmethod
+    def for_command(cls, label: str = "hashing", *, json: bool = False) -> ProgressBar:
+        """The bar a command shows: only when both stdout and stderr are terminals, and not with ``--json``.
+
+        Output redirected to a file or a pipe is a script's: it gets no bar on
+        stderr either (nor does a log that captures stderr).
+        """
+        on_terminal = _isatty(sys.stdout) and _isatty(sys.stderr)
+        return cls(label, stream=sys.stderr, enabled=on_terminal and not json)
+
     def __enter__(self) -> ProgressBar:
         return self
 
@@ -76,6 +98,7 @@ class ProgressBar:
         self.close()
 
     def start(self, files: int, total_bytes: int) -> None:
+        """The totals; ``total_bytes`` is -1 when not known before the files are read."""
         self.total_files, self.total_bytes = files, total_bytes
         self._started = time.monotonic()
         if self.enabled and self._thread is None:
@@ -88,32 +111,63 @@ class ProgressBar:
             self.nbytes += nbytes
 
     def line(self, width: int = 30) -> str:
-        total = self.total_bytes or 1
-        fraction = min(1.0, self.nbytes / total)
+        with self._lock:
+            files, nbytes = self.files, self.nbytes
+        if self.total_bytes > 0:
+            fraction = min(1.0, nbytes / self.total_bytes)
+            amount = f"{human_bytes(nbytes)}/{human_bytes(self.total_bytes)}"
+        else:  # many small files: their bytes are known once read
+            fraction = min(1.0, files / self.total_files) if self.total_files else 0.0
+            amount = human_bytes(nbytes)
         filled = int(fraction * width)
         elapsed = max(1e-9, time.monotonic() - self._started)
-        rate = self.nbytes / elapsed / 1e9
+        rate = f"{human_bytes(int(nbytes / elapsed))}/s"
+        if self.total_bytes <= 0 or self.total_files >= 1000:  # files/s where files are what takes the time
+            rate += f" {files / elapsed:,.0f} files/s"
+        left = _clock(elapsed * (1 - fraction) / fraction) + " left" if fraction > 0 else "--:-- left"
         return (
             f"{self.label} [{'#' * filled}{'.' * (width - filled)}] {fraction * 100:5.1f}% "
-            f"{human_bytes(self.nbytes)}/{human_bytes(self.total_bytes)} "
-            f"{self.files}/{self.total_files} files {rate:.2f} GB/s"
+            f"{files}/{self.total_files} files {amount} {rate} {left}"
         )
+
+    def _columns(self) -> int:
+        import os
+
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 200  # 0: a terminal with no size set
+        except (AttributeError, OSError, ValueError):  # not a real terminal (a test's stream)
+            return 200
 
     def _run(self) -> None:
         if self._stop.wait(self.delay):
             return
+        columns = self._columns()
         while not self._stop.is_set():
-            self.stream.write("\r" + self.line() + "\033[K")
+            if self.total_files and self.files >= self.total_files:  # hashed: what follows (a chain) is not
+                self._clear()
+                return
+            self.stream.write("\r" + self.line()[: columns - 1] + "\033[K")
             self.stream.flush()
             self._drawn = True
             self._stop.wait(0.1)
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self._drawn = False
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        if self._drawn:
-            self.stream.write("\r\033[K")
-            self.stream.flush()
-            self._drawn = False
+        self._clear()
+
+
+def _isatty(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False

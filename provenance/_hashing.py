@@ -25,6 +25,20 @@ Memory is flat: one buffer per thread whatever the file sizes.
 A file is checked against the size, mtime and inode seen by the walk after it
 has been read: a file that changed between listing and hashing, or while it was
 hashed, raises :class:`~provenance.errors.ManifestError` naming it.
+
+**Many small files** (:func:`hash_many`, :func:`summarize_many`): a plain tree
+of ``MANY_FILES`` files or more (no link, device, FIFO or bad name: anything
+else goes through the two steps above) is listed without a stat per file and
+hashed by worker processes (:mod:`provenance._hashworker`), one per usable
+core, which also compute the Merkle leaves. Per small file the work is an
+``open``, two ``fstat``, a ``read`` and a ``close`` plus the interpreter's
+bookkeeping; processes share that out where threads cannot (the GIL). The
+checks are the same: O_NOFOLLOW, a regular file, unchanged size, mtime and
+inode across the read, and each directory the one the listing saw.
+:func:`summarize_many` keeps no entries: the workers keep their leaves grouped
+by first byte and send them sorted at the end, group after group, as the root
+is folded from them (:func:`provenance.merkle.root_of_sorted`): 10^6 files
+take about 32 MiB of leaves in all.
 """
 
 from __future__ import annotations
@@ -32,15 +46,46 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import struct
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from hashlib import sha256
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from provenance._hashworker import (
+    BATCH_HEAD,
+    BUCKETS,
+    END_OF_BATCHES,
+    ERROR,
+    ERROR_HEAD,
+    FOLD_END,
+    FOLD_HEAD,
+    FOLD_PAIRED,
+    FOLD_RAW,
+    HANDED_BACK,
+    OK_HEAD,
+    RESULT_HEAD,
+    ROOT,
+    U64,
+    change_reason,
+)
 from provenance.errors import ManifestError
-from provenance.merkle import file_leaf
+from provenance.merkle import file_leaf, keccak256, root_of_sorted
+
+if TYPE_CHECKING:
+    import subprocess
 
 _T = TypeVar("_T")
+
+
+class _Progress(Protocol):
+    """``provenance.manifest.Progress`` (defined there; that module imports this one)."""
+
+    def start(self, files: int, total_bytes: int) -> None: ...
+
+    def advance(self, files: int, nbytes: int) -> None: ...
+
 
 Shard = tuple[int, int, bytes]
 """``(offset, length, sha256)`` of one shard of a large file."""
@@ -253,38 +298,37 @@ def walk(
 # hashing
 
 
-def _changed(ref: FileRef, what: str) -> ManifestError:
+def _failure(rel: str, kind: str, text: str = "") -> ManifestError:
+    """The error for a file that could not be hashed, in both paths (threads here, worker processes)."""
+    if kind == "gone":
+        return ManifestError(f"{rel}: disappeared before it could be hashed")
+    if kind == "open":
+        return ManifestError(f"{rel}: cannot be read ({text})", hint="check its permissions")
+    if kind == "read":
+        return ManifestError(f"{rel}: cannot be read ({text})")
     return ManifestError(
-        f"{ref.rel}: changed while it was being hashed ({what})",
-        hint="hash it again once nothing writes to it",
+        f"{rel}: changed while it was being hashed ({text})", hint="hash it again once nothing writes to it"
     )
 
 
 def _check_after(fd: int, ref: FileRef, read: int, expected: int) -> None:
     """After reading: the file must still be the one the walk saw, unchanged."""
-    after = os.fstat(fd)
-    if after.st_size == ref.size and after.st_mtime_ns == ref.mtime_ns and after.st_ino == ref.ino and read == expected:
-        return
-    if after.st_ino != ref.ino or after.st_dev != ref.dev:
-        raise _changed(ref, "it was replaced by another file")
-    if after.st_size != ref.size:
-        raise _changed(ref, f"size {ref.size} became {after.st_size}")
-    if after.st_mtime_ns != ref.mtime_ns:
-        raise _changed(ref, "its modification time changed")
-    raise _changed(ref, f"read {read} bytes, expected {expected}")
+    why = change_reason(ref.size, ref.mtime_ns, ref.ino, ref.dev, os.fstat(fd), read, expected)
+    if why is not None:
+        raise _failure(ref.rel, "changed", why)
 
 
 def _open(ref: FileRef) -> int:
     try:
         return os.open(ref.path, _OPEN_FLAGS)
     except FileNotFoundError:
-        raise ManifestError(f"{ref.rel}: disappeared before it could be hashed") from None
+        raise _failure(ref.rel, "gone") from None
     except OSError as err:
-        raise ManifestError(f"{ref.rel}: cannot be read ({err.strerror})", hint="check its permissions") from None
+        raise _failure(ref.rel, "open", str(err.strerror)) from None
 
 
 def _read_error(ref: FileRef, err: OSError) -> ManifestError:
-    return ManifestError(f"{ref.rel}: cannot be read ({err.strerror})")
+    return _failure(ref.rel, "read", str(err.strerror))
 
 
 class _Aborted(Exception):
@@ -569,3 +613,637 @@ def file_leaves(items: Iterable[tuple[str, int, bytes]]) -> list[bytes]:
     finally:
         lib.keccak_destroy(state)
     return leaves
+
+
+# ---------------------------------------------------------------------------
+# many small files: worker processes
+#
+# A tree of thousands of small files costs system calls and interpreter work
+# per file, which threads cannot share out (the GIL). Such a tree is listed
+# here without a stat per file (``os.scandir`` says which entries are regular
+# files) and hashed by ``_hashworker`` processes, one per usable core, which
+# open each file relative to its directory, fstat, read, fstat and hash it, and
+# compute its Merkle leaf. Anything the listing is not sure of (a link, a
+# device, a FIFO, a name that is not UTF-8, a directory too deep, an error)
+# makes it give up: ``walk`` and ``hash_files`` then do the whole job, with
+# their policy and their messages. Files larger than ``SMALL_FILE`` (or than the
+# shard size) are handed back by the workers and hashed by ``hash_files``.
+
+MANY_FILES = 4096
+"""From this many files on, a plain tree is hashed by worker processes (fewer: starting them costs more)."""
+
+WORKER_BATCH = 256
+"""Files per message to a worker: few enough that both workers finish together and progress moves."""
+
+WORKER_QUEUE = 3
+"""Batches sent ahead to each worker, so that it never waits for the next one."""
+
+_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hashworker.py")
+
+
+class _GiveUp(Exception):
+    """The plain listing met something only ``walk`` decides on, or worker processes cannot run here."""
+
+
+class _WorkerDied(Exception):
+    """A worker process ended before it answered."""
+
+
+def _plain_listing(
+    root: str, ignored: frozenset[str], key: tuple[int, int]
+) -> Iterator[tuple[str, tuple[int, int], str, list[str]]]:
+    """``(directory, (dev, inode), prefix, names)`` of up to ``WORKER_BATCH`` regular files at a time.
+
+    No stat per file: the directory entry's type says it is a regular file
+    (the worker checks it again on the open file). Raises :class:`_GiveUp`
+    where ``walk`` has a policy or a message to apply.
+    """
+    stack = [(root, "", key, 0)]
+    while stack:
+        directory, prefix, dkey, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            raise _GiveUp
+        names: list[str] = []
+        try:
+            with os.scandir(directory) as it:
+                for entry in it:  # not list(it): a folder of 10^6 files would hold 10^6 DirEntry objects
+                    name = entry.name
+                    rel = prefix + name
+                    if rel in ignored:
+                        continue
+                    if not name.isascii():
+                        try:
+                            name.encode("utf-8")
+                        except UnicodeEncodeError:
+                            raise _GiveUp from None
+                    if entry.is_file(follow_symlinks=False):
+                        names.append(name)
+                        if len(names) == WORKER_BATCH:
+                            yield directory, dkey, prefix, names
+                            names = []
+                    elif entry.is_dir(follow_symlinks=False):
+                        st = entry.stat(follow_symlinks=False)
+                        stack.append((entry.path, rel + "/", (st.st_dev, st.st_ino), depth + 1))
+                    else:  # a link, a device, a FIFO, a socket: walk's to decide on
+                        raise _GiveUp
+        except OSError:
+            raise _GiveUp from None
+        if names:
+            yield directory, dkey, prefix, names
+
+
+def _pysha3_folder() -> str:
+    """Where safe-pysha3 is, for the workers to compute leaves with; "" without it."""
+    from provenance import _keccak
+
+    module = sys.modules.get("sha3")
+    if _keccak._pysha3 is None or module is None or not module.__file__:
+        return ""
+    return os.path.dirname(module.__file__)
+
+
+class _Worker:
+    __slots__ = (
+        "proc", "in_fd", "out_fd", "outbuf", "inbuf", "inflight", "leaves", "closing", "eof", "groups", "root"
+    )
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None and proc.stdout is not None  # both are pipes
+        self.proc = proc
+        self.in_fd, self.out_fd = proc.stdin.fileno(), proc.stdout.fileno()
+        self.outbuf = bytearray()
+        self.inbuf = bytearray()
+        self.inflight = 0
+        self.leaves: bool | None = None  # from the worker's first byte
+        self.closing = self.eof = False
+        self.groups = 0  # subject mode: groups of sorted leaves received (256 in all)
+        self.root: bytes | None = None  # subject mode: the root of its segment of the tree
+
+
+class _Workers:
+    """The worker processes and what is in flight to them: the parent's side of ``_hashworker``'s protocol.
+
+    One thread, no blocking write: ``pump`` writes what each worker can take
+    and reads what it answered, so a worker never waits on a parent that
+    waits on it.
+    """
+
+    def __init__(self, count: int, mode: str, limit: int) -> None:
+        import selectors
+        import subprocess
+
+        self._read, self._write = selectors.EVENT_READ, selectors.EVENT_WRITE
+        self.selector = selectors.DefaultSelector()
+        self.workers: list[_Worker] = []
+        self.results: list[tuple[int, int, bytes]] = []  # (batch, kind, payload)
+        self.mode = mode
+        command = [sys.executable, "-I", "-S", _WORKER, mode, str(limit), _pysha3_folder()]
+        try:
+            for _ in range(count):
+                proc = subprocess.Popen(
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, close_fds=True
+                )
+                worker = _Worker(proc)
+                self.workers.append(worker)
+                os.set_blocking(worker.in_fd, False)
+                os.set_blocking(worker.out_fd, False)
+                self.selector.register(worker.out_fd, self._read, worker)
+        except OSError:  # no interpreter to start (an embedded Python): the threads' path
+            self.close()
+            raise _GiveUp from None
+
+    def idle(self) -> _Worker | None:
+        """The worker with the fewest batches in flight, if it can take one more."""
+        live = [w for w in self.workers if not w.closing]
+        best = min(live, key=lambda w: w.inflight, default=None)
+        return best if best is not None and best.inflight < WORKER_QUEUE else None
+
+    def send(self, worker: _Worker, message: bytes, *, batch: bool = True) -> None:
+        if not worker.outbuf:
+            self.selector.register(worker.in_fd, self._write, worker)
+        worker.outbuf += message
+        if batch:
+            worker.inflight += 1
+
+    def flush(self, worker: _Worker) -> None:
+        """Write what the worker's pipe takes now, without waiting and without reading."""
+        try:
+            n = os.write(worker.in_fd, worker.outbuf)
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            raise _WorkerDied from None
+        del worker.outbuf[:n]
+        if not worker.outbuf:
+            self.selector.unregister(worker.in_fd)
+
+    def end_batches(self) -> None:
+        """Subject mode: no more batches; each worker sends its sorted leaves and waits for its segment."""
+        for worker in self.workers:
+            self.send(worker, BATCH_HEAD.pack(0, END_OF_BATCHES, 0, 0, 0, 0), batch=False)
+
+    def finish(self) -> None:
+        """No more batches: each worker's input ends once what is queued for it is written."""
+        for worker in self.workers:
+            worker.closing = True
+            if not worker.outbuf:
+                self._close_input(worker)
+
+    def _close_input(self, worker: _Worker) -> None:
+        if worker.proc.stdin is not None and not worker.proc.stdin.closed:
+            worker.proc.stdin.close()
+
+    @property
+    def done(self) -> bool:
+        return all(w.eof for w in self.workers)
+
+    def pump(self, timeout: float | None) -> None:
+        """Write and read what can be, waiting up to ``timeout`` seconds (None: until something happens)."""
+        for key, _mask in self.selector.select(timeout):
+            worker: _Worker = key.data
+            if key.fd == worker.in_fd:
+                try:
+                    n = os.write(worker.in_fd, worker.outbuf)
+                except BlockingIOError:
+                    continue
+                except BrokenPipeError:
+                    raise _WorkerDied from None
+                del worker.outbuf[:n]
+                if not worker.outbuf:
+                    self.selector.unregister(worker.in_fd)
+                    if worker.closing:
+                        self._close_input(worker)
+                continue
+            try:
+                chunk = os.read(worker.out_fd, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                self.selector.unregister(worker.out_fd)
+                worker.eof = True
+                if worker.inflight or not worker.closing or (self.mode == "subject" and worker.root is None):
+                    raise _WorkerDied
+                continue
+            worker.inbuf += chunk
+            self._parse(worker)
+
+    def _parse(self, worker: _Worker) -> None:
+        buf = worker.inbuf
+        pos = 0
+        if worker.leaves is None:
+            worker.leaves = buf[:1] == b"L"
+            pos = 1
+            if self.mode == "subject" and not worker.leaves:  # it could not load safe-pysha3: no leaves
+                raise _WorkerDied
+        head = RESULT_HEAD.size
+        while len(buf) - pos >= head:
+            batch, kind, length = RESULT_HEAD.unpack_from(buf, pos)
+            if len(buf) - pos - head < length:
+                break
+            payload = bytes(buf[pos + head : pos + head + length])
+            pos += head + length
+            if kind == ROOT:
+                worker.root = payload
+                continue
+            self.results.append((batch, kind, payload))
+            if kind == BUCKETS:
+                worker.groups += 1
+            else:
+                worker.inflight -= 1
+        del buf[:pos]
+
+    def close(self) -> None:
+        """Stop every worker (on success they have ended already) and reap it."""
+        for worker in self.workers:
+            if worker.proc.poll() is None and not worker.eof:
+                worker.proc.kill()
+            for stream in (worker.proc.stdin, worker.proc.stdout):
+                if stream is not None and not stream.closed:
+                    stream.close()
+            worker.proc.wait()
+        self.selector.close()
+
+
+class _Batch:
+    __slots__ = ("directory", "key", "prefix", "names")
+
+    def __init__(self, directory: str, key: tuple[int, int], prefix: str, names: bytes) -> None:
+        self.directory, self.key, self.prefix = directory, key, prefix
+        self.names = names  # UTF-8, NUL-separated: a tenth of the memory of a list of str
+
+    def name_list(self) -> list[str]:
+        return self.names.decode("utf-8").split("\0")
+
+    def message(self, batch_id: int) -> bytes:
+        directory, prefix = os.fsencode(self.directory), self.prefix.encode("utf-8")
+        head = BATCH_HEAD.pack(batch_id, len(directory), len(prefix), len(self.names), *self.key)
+        return b"".join((head, directory, prefix, self.names))
+
+    def ref(self, index: int, size: int, mtime_ns: int, ino: int, dev: int) -> FileRef:
+        name = self.name_list()[index]
+        return FileRef(self.prefix + name, os.path.join(self.directory, name), size, mtime_ns, ino, dev)
+
+    def error(self, index: int, kind: str, text: str) -> ManifestError:
+        rel = self.prefix.rstrip("/") or "." if index < 0 else self.prefix + self.name_list()[index]
+        return _failure(rel, kind, text)
+
+
+OnBatch = Callable[[_Batch, int, set[int], bytes], int]
+"""Receives a batch's answer: (batch, files hashed, indices handed back, the rest of the payload); returns its bytes."""
+
+
+class _ManyFiles:
+    """One run over a plain tree of many files: list it, hand batches to the workers, take their answers.
+
+    ``on_batch`` receives each batch's answer as it arrives; files handed back
+    are collected as :class:`FileRef` in ``handed_back``, for ``hash_files``.
+    """
+
+    def __init__(self, mode: str, limit: int, count: int, progress: _Progress | None) -> None:
+        self.mode, self.limit, self.count, self.progress = mode, limit, count, progress
+        self.batches: dict[int, _Batch] = {}
+        self.handed_back: list[FileRef] = []
+        self.failures: list[tuple[int, ManifestError]] = []  # (batch, error)
+        self.groups: dict[int, list[bytes]] = {}  # subject mode: first byte -> each worker's sorted leaves
+        self.files = 0
+        self._listed = False  # progress is reported once the listing is done (``start`` needs the total)
+        self._unreported = [0, 0]
+
+    def run(
+        self,
+        root: str,
+        root_key: tuple[int, int],
+        ignored: frozenset[str],
+        on_batch: OnBatch,
+        at_end: Callable[[_Tail], None] | None = None,
+    ) -> bool:
+        """Hash the tree; False when it is not one for workers (too few files, or walk's to handle).
+
+        Subject mode: ``at_end`` is called once every batch is hashed, while
+        the workers send their sorted leaves and wait for their segments of
+        the tree (:class:`_Tail`).
+        """
+        from collections import deque
+
+        queue: deque[int] = deque()
+        pool: _Workers | None = None
+        try:
+            try:
+                for batch_id, (directory, dkey, prefix, names) in enumerate(_plain_listing(root, ignored, root_key)):
+                    self.batches[batch_id] = _Batch(directory, dkey, prefix, "\0".join(names).encode("utf-8"))
+                    queue.append(batch_id)
+                    self.files += len(names)
+                    if pool is None:
+                        if self.files < MANY_FILES:
+                            continue
+                        pool = _Workers(self.count, self.mode, self.limit)
+                    self._dispatch(pool, queue)
+                    pool.pump(0)
+                    self._take(pool, on_batch)
+            except (_GiveUp, _WorkerDied):
+                return False  # nothing was reported yet: walk and hash_files start over
+            if pool is None:
+                return False
+            self._listed = True
+            if self.progress is not None:
+                self.progress.start(self.files, -1)  # the bytes are known once read
+                self.progress.advance(*self._unreported)
+            try:
+                while queue or any(w.inflight for w in pool.workers):
+                    if self.failures:
+                        queue.clear()
+                    self._dispatch(pool, queue)
+                    pool.pump(None)
+                    self._take(pool, on_batch)
+                if not self.failures:  # else the workers are stopped: nothing they send matters
+                    if self.mode == "subject":
+                        assert at_end is not None  # the subject is folded by it
+                        pool.end_batches()
+                        at_end(_Tail(self, pool, on_batch))
+                    pool.finish()
+                    while not pool.done:
+                        pool.pump(None)
+                        self._take(pool, on_batch)
+            except _WorkerDied:
+                codes = [w.proc.poll() for w in pool.workers]
+                raise ManifestError(
+                    f"{root}: a hashing process ended unexpectedly (exit codes {codes})",
+                    hint="hash it again; if it happens again, report it",
+                ) from None
+        finally:
+            if pool is not None:
+                pool.close()
+        if self.failures:
+            raise min(self.failures, key=lambda f: f[0])[1]  # the first batch's: as the threads' path would
+        return True
+
+    def _dispatch(self, pool: _Workers, queue: Any) -> None:
+        while queue and not self.failures:
+            worker = pool.idle()
+            if worker is None:
+                return
+            batch_id = queue.popleft()
+            pool.send(worker, self.batches[batch_id].message(batch_id))
+
+    def _take(self, pool: _Workers, on_batch: OnBatch) -> None:
+        results, pool.results = pool.results, []
+        for batch_id, kind, payload in results:
+            if kind == BUCKETS:
+                self.groups.setdefault(batch_id, []).append(payload)
+                continue
+            batch = self.batches.pop(batch_id)
+            if kind == ERROR:
+                (index,) = ERROR_HEAD.unpack_from(payload)
+                what, _, text = payload[ERROR_HEAD.size :].decode("utf-8", "replace").partition("\0")
+                self.failures.append((batch_id, batch.error(index, what, text)))
+                continue
+            hashed, back = OK_HEAD.unpack_from(payload)
+            pos = OK_HEAD.size
+            indices: set[int] = set()
+            for _ in range(back):
+                index, size, mtime_ns, ino, dev = HANDED_BACK.unpack_from(payload, pos)
+                self.handed_back.append(batch.ref(index, size, mtime_ns, ino, dev))
+                indices.add(index)
+                pos += HANDED_BACK.size
+            nbytes = on_batch(batch, hashed, indices, payload[pos:])
+            if not self._listed:
+                self._unreported[0] += hashed
+                self._unreported[1] += nbytes
+            elif self.progress is not None:
+                self.progress.advance(hashed, nbytes)
+
+
+class _Tail:
+    """The end of a subject-mode run: the workers' sorted leaves in, their segments of the tree out."""
+
+    def __init__(self, run: _ManyFiles, pool: _Workers, on_batch: OnBatch) -> None:
+        self.run, self.pool, self.on_batch = run, pool, on_batch
+        self.count = len(pool.workers)
+
+    def _until(self, done: Callable[[], bool]) -> None:
+        """Take what the workers sent (a ``pump`` may have read it already), and wait for more until ``done()``."""
+        self.run._take(self.pool, self.on_batch)
+        while not done():
+            self.pool.pump(None)
+            self.run._take(self.pool, self.on_batch)
+
+    def group(self, first: int) -> list[bytes]:
+        """Each worker's sorted leaves whose first byte is ``first`` (waits for them)."""
+        self._until(lambda: len(self.run.groups.get(first, ())) == self.count)
+        return self.run.groups.pop(first)
+
+    def send(self, index: int, kind: int, data: bytes = b"") -> None:
+        """A part of worker ``index``'s segment (``FOLD_PAIRED``, ``FOLD_RAW``) or its end (``FOLD_END``)."""
+        worker = self.pool.workers[index]
+        self.pool.send(worker, FOLD_HEAD.pack(kind, len(data)) + data, batch=False)
+        self.pool.flush(worker)  # written, not read: leaves sent ahead wait in the workers, not here
+        # a worker behind: wait rather than queue its leaves here
+        self._until(lambda: len(worker.outbuf) <= 1 << 22)
+
+    def roots(self) -> list[bytes]:
+        """Each worker's root of its segment, once it sent it."""
+        self._until(lambda: all(w.root is not None for w in self.pool.workers))
+        return [w.root or b"" for w in self.pool.workers]
+
+
+def _plain_root(root: str, workers: int | None) -> tuple[tuple[int, int], int] | None:
+    """((dev, inode), worker count) when ``root`` is a directory worth trying with workers; None otherwise."""
+    count = workers or usable_cores()
+    if count < 2 or not sys.executable:
+        return None
+    try:
+        st = os.lstat(root)
+    except OSError:
+        return None  # walk says why
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    return (st.st_dev, st.st_ino), count
+
+
+def _limit(shard_size: int | None) -> int:
+    """Largest file a worker hashes: larger ones go to threads (and shards)."""
+    return SMALL_FILE if shard_size is None else min(SMALL_FILE, shard_size)
+
+
+def hash_many(
+    root: str,
+    *,
+    ignore: Iterable[str],
+    shard_size: int | None,
+    workers: int | None,
+    progress: _Progress | None,
+    entry: Callable[[str, int, bytes, int | None], _T],
+) -> tuple[list[_T], list[bytes], bool] | None:
+    """A plain tree of many files hashed by worker processes: (entries, their leaves, whether shards were used).
+
+    ``entry(path, size, sha256, offset)`` makes each entry. None when the tree
+    is not one for workers (fewer than ``MANY_FILES`` files, or anything
+    ``walk`` has a policy for): then call ``walk`` and ``hash_files``.
+    """
+    plain = _plain_root(root, workers)
+    if plain is None:
+        return None
+    key, count = plain
+    entries: list[_T] = []
+    leaves: list[bytes] = []
+    unleaved: list[tuple[str, int, bytes]] = []  # files whose leaves the workers did not compute
+    add_entry = entries.append
+
+    def on_batch(batch: _Batch, hashed: int, back: set[int], rest: bytes) -> int:
+        sizes = struct.unpack_from(f"<{hashed}Q", rest)
+        digests = rest[8 * hashed : 40 * hashed]
+        computed = rest[40 * hashed :]
+        names = batch.name_list()
+        if back:
+            names = [n for i, n in enumerate(names) if i not in back]
+        prefix = batch.prefix
+        for i, (name, size) in enumerate(zip(names, sizes, strict=True)):
+            digest = digests[32 * i : 32 * i + 32]
+            add_entry(entry(prefix + name, size, digest, None))
+            if not computed:
+                unleaved.append((prefix + name, size, digest))
+        leaves.extend(computed[i : i + 32] for i in range(0, len(computed), 32))
+        return sum(sizes)
+
+    run = _ManyFiles("manifest", _limit(shard_size), count, progress)
+    if not run.run(root, key, frozenset(p.strip("/") for p in ignore), on_batch):
+        return None
+    used_shards = False
+    if run.handed_back:
+        for rel, size, digest, offset in _hash_handed_back(run.handed_back, shard_size, workers, progress):
+            used_shards = used_shards or offset is not None
+            add_entry(entry(rel, size, digest, offset))
+            unleaved.append((rel if offset is None else f"{rel}:{offset}:{offset + size}", size, digest))
+    leaves.extend(file_leaves(unleaved))
+    return entries, leaves, used_shards
+
+
+def _hash_handed_back(
+    refs: list[FileRef], shard_size: int | None, workers: int | None, progress: _Progress | None
+) -> Iterator[tuple[str, int, bytes, int | None]]:
+    """(path, size, sha256, offset) of the files the workers handed back, hashed by ``hash_files``'s threads."""
+    results = hash_files(refs, shard_size=shard_size, workers=workers, progress=progress.advance if progress else None)
+    for ref, result in zip(refs, results, strict=True):
+        if isinstance(result, bytes):
+            yield ref.rel, ref.size, result, None
+        else:
+            for offset, length, digest in result:
+                yield ref.rel, length, digest, offset
+
+
+def summarize_many(
+    root: str,
+    *,
+    ignore: Iterable[str],
+    shard_size: int | None,
+    workers: int | None,
+    progress: _Progress | None,
+) -> tuple[bytes, int, int, int, bool] | None:
+    """(subject, files, bytes, entries, whether shards were used) of a plain tree of many files.
+
+    The entries are not kept: the workers keep their leaves, grouped by first
+    byte, and send each group sorted once every file is hashed; the root is
+    folded group after group (:func:`provenance.merkle.root_of_sorted`) as they
+    arrive, so this process holds one group at a time and the workers 32 bytes
+    a file between them. None when the tree is not one for workers, as
+    :func:`hash_many`.
+    """
+    if _pysha3_folder() == "":
+        return None  # workers compute leaves with safe-pysha3 only
+    plain = _plain_root(root, workers)
+    if plain is None:
+        return None
+    key, count = plain
+    totals = [0, 0]  # bytes, entries
+
+    def on_batch(batch: _Batch, hashed: int, back: set[int], rest: bytes) -> int:
+        (nbytes,) = U64.unpack_from(rest)
+        totals[0] += nbytes
+        totals[1] += hashed
+        return int(nbytes)
+
+    subject = b""
+    used_shards = False
+
+    def at_end(tail: _Tail) -> None:
+        nonlocal subject, used_shards
+        extra: list[tuple[str, int, bytes]] = []  # files handed back: hashed here meanwhile
+        for rel, size, digest, offset in _hash_handed_back(run.handed_back, shard_size, workers, progress):
+            used_shards = used_shards or offset is not None
+            extra.append((rel if offset is None else f"{rel}:{offset}:{offset + size}", size, digest))
+            totals[0] += size
+        totals[1] += len(extra)
+        groups: list[list[bytes]] = [[] for _ in range(256)]
+        for leaf in file_leaves(extra):
+            groups[leaf[0]].append(leaf)
+
+        def merged(first: int) -> list[bytes]:
+            leaves = groups[first]
+            groups[first] = []
+            for run_of in tail.group(first):
+                leaves += [run_of[i : i + 32] for i in range(0, len(run_of), 32)]
+            leaves.sort()  # sorted runs, one per worker: a merge
+            return leaves
+
+        subject = _fold_in_workers(tail, merged, totals[1])
+
+    run = _ManyFiles("subject", _limit(shard_size), count, progress)
+    if not run.run(root, key, frozenset(p.strip("/") for p in ignore), on_batch, at_end):
+        return None
+    return subject, run.files, totals[0], totals[1], used_shards
+
+
+def _fold_in_workers(tail: _Tail, merged: Callable[[int], list[bytes]], count: int) -> bytes:
+    """The root over ``count`` leaves, sorted group after group by ``merged(first)``, folded by the workers.
+
+    The tree's level above the last (:func:`provenance.merkle.root_of_sorted`)
+    has ``W = 2^(D-1)`` nodes: the ``n - c`` largest leaves, then the hashes of
+    pairs of the ``c = 2n - 2W`` smallest. Cut into ``k`` aligned segments of
+    ``W/k`` nodes (k a power of two, one per worker), each is a perfect subtree:
+    a segment is at most a range of raw leaves and a range of leaves to pair,
+    each contiguous in sorted order. The leaves are sent to their segment's
+    worker as they are merged; the k roots fold to the tree's root here.
+    """
+    depth = (2 * count - 1).bit_length() - 1
+    width = 1 << (depth - 1) if count > 1 else 1
+    k = 1 << (tail.count.bit_length() - 1)  # the largest power of two of at most the workers
+    while k > width:
+        k //= 2
+    if k < 2:  # a tree too small to share out
+        for index in range(tail.count):
+            tail.send(index, FOLD_END)
+        return root_of_sorted((leaf for first in range(256) for leaf in merged(first)), count)
+    paired = 2 * count - 2 * width  # c: the smallest leaves, hashed in pairs
+    raw = count - paired  # the largest, as they are; they come first on the level
+    segment = width // k
+    ranges: list[tuple[int, int, int, int]] = []  # (first rank, end rank, worker, kind)
+    for j in range(k):
+        start, end = j * segment, (j + 1) * segment  # positions on the level
+        if end > raw:
+            ranges.append((2 * (max(start, raw) - raw), 2 * (end - raw), j, FOLD_PAIRED))
+        if start < raw:
+            ranges.append((paired + start, paired + min(end, raw), j, FOLD_RAW))
+    ranges.sort()
+    pending = iter(ranges)
+    _, end_rank, index, kind = next(pending)
+    rank = 0
+    for first in range(256):
+        leaves = merged(first)
+        pos = 0
+        while pos < len(leaves):
+            take = min(len(leaves) - pos, end_rank - rank)
+            tail.send(index, kind, b"".join(leaves[pos : pos + take]))
+            pos += take
+            rank += take
+            if rank == end_rank and rank < count:
+                _, end_rank, index, kind = next(pending)
+    for index in range(tail.count):
+        tail.send(index, FOLD_END)
+    level = tail.roots()[:k]
+    while len(level) > 1:
+        level = [_pair(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def _pair(a: bytes, b: bytes) -> bytes:
+    return keccak256(a + b if a < b else b + a)

@@ -47,7 +47,7 @@ from provenance.crosscheck import Disagreement, batch_disagreements, record_disa
 from provenance.errors import BlobMismatch, ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
 from provenance.lineage import walk
 from provenance.located import statement_of
-from provenance.manifest import Manifest, ManifestEntry
+from provenance.manifest import Manifest, ManifestEntry, Progress
 from provenance.policy import Policy
 from provenance.record import Domain, Kind, ReasonCode, hex32
 from provenance.rules import ArtifactFacts, Erasure, Lineage, evaluate
@@ -227,19 +227,21 @@ class Verifier:
 
     # ------------------------------------------------------------ entry points
 
-    def verify_path(self, path: Path, *, statement: Statement | None = None) -> Verdict:
+    def verify_path(
+        self, path: Path, *, statement: Statement | None = None, progress: Progress | None = None
+    ) -> Verdict:
         """A downloaded artifact: a directory or a file, with or without its Statement beside it.
 
         ``statement``: the Statement the artifact came with, given apart from it (one beside it wins);
         when the files no longer give its subject and no record knows theirs, they are checked against
-        its manifest (a changed file is ``TAMPERED``, named).
+        its manifest (a changed file is ``TAMPERED``, named). ``progress`` sees the files hashed.
         """
         path = Path(path)
         if not path.exists():
             raise ManifestError(f"{path} does not exist", hint="give the artifact's directory or file")
         beside = statement_path_for(path)
         try:
-            actual = Manifest.from_path(path)
+            actual = Manifest.from_path(path, progress=progress)
         except BlobMismatch as err:  # a Hugging Face cache blob that is not what its name says
             return self._changed_blobs(path, err, statement)
         if beside.exists():

@@ -71,7 +71,11 @@ def run(args: Namespace) -> int:
         case SubjectTarget(subject=subject):
             verdict = verifier.verify_subject(subject)
         case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
-            verdict = verifier.verify_path(path, statement=_own_statement(path, extra))
+            from cli.terminal import ProgressBar
+
+            own = _own_statement(path, extra)
+            with ProgressBar.for_command("hashing", json=args.json) as bar:  # a terminal's only, not --json's
+                verdict = verifier.verify_path(path, statement=own, progress=bar)
     for problem in service.problems if service is not None else ():
         print(f"warning: {problem}", file=sys.stderr)
     if args.json:
