@@ -635,8 +635,9 @@ MANY_FILES = 4096
 WORKER_BATCH = 256
 """Files per message to a worker: few enough that both workers finish together and progress moves."""
 
-WORKER_QUEUE = 3
-"""Batches sent ahead to each worker, so that it never waits for the next one."""
+WORKER_QUEUE = 8
+"""Batches sent ahead to each worker (about 15 ms of work), so that it does not wait for the next one while
+this process is not scheduled (other jobs on the machine)."""
 
 _WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_hashworker.py")
 

@@ -135,11 +135,13 @@ def hash_batch(
     names: list[bytes],
     limit: int,
     keccak: Keccak | None,
+    buckets: list[bytearray] | None = None,
 ) -> tuple[list[int], bytes, bytes, list[tuple[int, int, int, int, int]]]:
     """Hash ``names`` in ``directory``: (sizes, digests, leaves, handed back) of the files up to ``limit`` bytes.
 
     Digests and leaves are 32 bytes a file, in the order of ``names`` (files
-    handed back left out). Raises :class:`Failure` at the first file that
+    handed back left out); with ``buckets`` the leaves go to the bucket of
+    their first byte instead. Raises :class:`Failure` at the first file that
     cannot be hashed.
     """
     open_, fstat, read_, close = os.open, os.fstat, os.read, os.close
@@ -194,7 +196,11 @@ def hash_batch(
                 path = prefix + name
                 n = len(path)
                 encoded = _HEAD + size.to_bytes(32, "big") + digest + n.to_bytes(32, "big") + path + _PADS[n & 31]
-                leaves += keccak(keccak(encoded).digest()).digest()
+                leaf = keccak(keccak(encoded).digest()).digest()
+                if buckets is None:
+                    leaves += leaf
+                else:  # subject mode: straight to its group (a batch that fails ends the whole run)
+                    buckets[leaf[0]] += leaf
     finally:
         close(dfd)
     return sizes, bytes(digests), bytes(leaves), back
@@ -291,7 +297,9 @@ def serve(stream_in: BinaryIO, stream_out: BinaryIO, mode: str, limit: int, kecc
         directory, prefix = body[:n_dir], body[n_dir : n_dir + n_prefix]
         names = body[n_dir + n_prefix :].split(b"\0")
         try:
-            sizes, digests, leaves, back = hash_batch(directory, (dev, ino), prefix, names, limit, keccak)
+            sizes, digests, leaves, back = hash_batch(
+                directory, (dev, ino), prefix, names, limit, keccak, buckets if subject else None
+            )
         except Failure as failure:
             payload = ERROR_HEAD.pack(failure.index) + f"{failure.kind}\0{failure.text}".encode()
             write(RESULT_HEAD.pack(batch, ERROR, len(payload)) + payload)
@@ -301,8 +309,6 @@ def serve(stream_in: BinaryIO, stream_out: BinaryIO, mode: str, limit: int, kecc
         parts += [HANDED_BACK.pack(*b) for b in back]
         if subject:
             parts.append(U64.pack(sum(sizes)))
-            for start in range(0, len(leaves), 32):
-                buckets[leaves[start]] += leaves[start : start + 32]
         else:
             parts += [struct.pack(f"<{len(sizes)}Q", *sizes), digests, leaves]
         payload = b"".join(parts)
