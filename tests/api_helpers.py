@@ -8,8 +8,14 @@ import FastAPI.
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import httpx
 
 from api.settings import ServiceSettings
 from provenance.ledger import Ledger
@@ -18,6 +24,7 @@ from provenance.merkle import MerkleTree, record_leaf
 from provenance.record import Kind, Record
 from provenance.signing import sign_record
 from provenance.statement import Anchor, Statement
+from tests.helpers import free_port
 
 PROBLEM = "application/problem+json"
 
@@ -133,3 +140,36 @@ def catch_up(app) -> None:
         if not service.loop.step():
             return
     raise AssertionError("the indexer did not catch up")
+
+
+@contextmanager
+def serving_app(anvil_url: str, registry: str, path: Path) -> Iterator[str]:
+    """The service app under uvicorn on a free loopback port, in a thread, caught up with the chain."""
+    import uvicorn
+
+    from api.app import create_app
+    from api.settings import ServiceSettings
+
+    settings = ServiceSettings(rpc_url=anvil_url, registry=registry, index_path=path, poll_interval=0.1)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))
+    thread = threading.Thread(target=server.run, name="uvicorn-test-service", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        head = Ledger.connect(anvil_url).block_number()
+        while True:
+            try:
+                ready = httpx.get(f"{url}/readyz", timeout=5)
+                if ready.status_code == 200 and ready.json()["syncedTo"] >= head:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the service did not start and catch up"
+            time.sleep(0.1)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

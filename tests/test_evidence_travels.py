@@ -14,9 +14,7 @@ import http.server
 import json
 import shutil
 import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import httpx
 import pytest
 
 from provenance.statement import Statement
+from tests.api_helpers import serving_app
 from tests.helpers import free_port, fresh_registry
 from tests.publisher_home import Home, make_artifact, make_home
 
@@ -294,46 +293,12 @@ def test_a_bundle_carrying_a_revoked_parents_old_statement_does_not_pass(anvil_u
 # --------------------------------------------------------------------------- asking a service (--service URL)
 
 
-@contextmanager
-def _service(anvil_url: str, registry: str, path: Path) -> Iterator[str]:
-    """The service app under uvicorn on a free loopback port, in a thread, caught up with the chain."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.settings import ServiceSettings
-    from provenance.ledger import Ledger
-
-    settings = ServiceSettings(rpc_url=anvil_url, registry=registry, index_path=path, poll_interval=0.1)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-evidence", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        head = Ledger.connect(anvil_url).block_number()
-        while True:
-            try:
-                ready = httpx.get(f"{url}/readyz", timeout=5)
-                if ready.status_code == 200 and ready.json()["syncedTo"] >= head:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start and catch up"
-            time.sleep(0.1)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 def test_a_batched_model_without_its_statement_is_found_through_a_service(anvil_url, tmp_path, web):
     case = _setup(anvil_url, tmp_path, web, batched=True)
     publisher = _publishers_verdict(case)
     download = tmp_path / "download"
     shutil.copytree(case.model_dir, download, ignore=shutil.ignore_patterns("provenance.json"))
-    with _service(anvil_url, case.b.registry, tmp_path / "service.sqlite") as url:
+    with serving_app(anvil_url, case.b.registry, tmp_path / "service.sqlite") as url:
         posted = httpx.post(f"{url}/v1/statements", content=case.model.dumps(), timeout=30)
         assert posted.status_code == 201, posted.text
         kept = httpx.get(f"{url}/v1/statements/0x{case.model.record_id.hex()}", timeout=30).json()

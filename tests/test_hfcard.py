@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 from huggingface_hub import DatasetCardData, ModelCardData
@@ -40,7 +35,8 @@ from provenance.hfcard import (
 )
 from provenance.record import Kind, hex32
 from provenance.statement import Statement
-from tests.helpers import free_port, fresh_registry
+from tests.api_helpers import serving_app
+from tests.helpers import fresh_registry
 from tests.publisher_home import make_artifact, make_home
 from tests.test_hfcache import COMMIT, build_cache
 
@@ -646,46 +642,12 @@ def test_several_publishers_of_a_parent_leave_the_record_to_the_publisher(parent
     assert f'    - "{hex32(dataset.subject)}"  # acme/corpus' in done.stdout
 
 
-@contextmanager
-def _service(anvil_url: str, registry: str, path: Path) -> Iterator[str]:
-    """The service app under uvicorn on a free loopback port, caught up with the chain."""
-    import uvicorn
-
-    from api.app import create_app
-    from api.settings import ServiceSettings
-    from provenance.ledger import Ledger
-
-    settings = ServiceSettings(rpc_url=anvil_url, registry=registry, index_path=path, poll_interval=0.1)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="on"))
-    thread = threading.Thread(target=server.run, name="uvicorn-hfcard", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        head = Ledger.connect(anvil_url).block_number()
-        while True:
-            try:
-                ready = httpx.get(f"{url}/readyz", timeout=5)
-                if ready.status_code == 200 and ready.json()["syncedTo"] >= head:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start and catch up"
-            time.sleep(0.1)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-
-
 @pytest_chain
 def test_a_stranger_finds_a_record_by_its_uri_through_a_service(parents, tmp_path, anvil_url):
     home, dataset, _, model = parents
     stranger = tmp_path / "stranger"
     env = {"PROVENANCE_HOME": str(stranger), "PROVENANCE_REGISTRY": home.registry}
-    with _service(anvil_url, home.registry, tmp_path / "service.sqlite") as url:
+    with serving_app(anvil_url, home.registry, tmp_path / "service.sqlite") as url:
         done = home.run("claims", "from-card", str(model), "--service", url, env=env)
     assert done.returncode == 0, done.stderr
     assert f'{{subject: "{hex32(dataset.subject)}", record: "{hex32(dataset.record_id)}"}}  # acme/corpus' \
