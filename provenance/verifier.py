@@ -137,6 +137,11 @@ class _Found:
         return self.record
 
 
+def _own(given: Sequence[Statement], subject: bytes) -> Statement | None:
+    """The artifact's own Statement among those given apart from it: the one of its subject, else the first."""
+    return next((s for s in given if s.subject == subject), given[0] if given else None)
+
+
 def _short(value: bytes) -> str:
     text = value.hex()
     return f"0x{text[:8]}...{text[-4:]}"
@@ -228,13 +233,14 @@ class Verifier:
     # ------------------------------------------------------------ entry points
 
     def verify_path(
-        self, path: Path, *, statement: Statement | None = None, progress: Progress | None = None
+        self, path: Path, *, given: Sequence[Statement] = (), progress: Progress | None = None
     ) -> Verdict:
         """A downloaded artifact: a directory or a file, with or without its Statement beside it.
 
-        ``statement``: the Statement the artifact came with, given apart from it (one beside it wins);
-        when the files no longer give its subject and no record knows theirs, they are checked against
-        its manifest (a changed file is ``TAMPERED``, named). ``progress`` sees the files hashed.
+        ``given``: Statements given apart from the artifact (``--statement``). When none sits beside it,
+        the artifact's own is the one of its subject, else the first given: when the files no longer give
+        its subject and no record knows theirs, they are checked against its manifest (a changed file is
+        ``TAMPERED``, named). The files are hashed once. ``progress`` sees the files hashed.
         """
         path = Path(path)
         if not path.exists():
@@ -243,9 +249,10 @@ class Verifier:
         try:
             actual = Manifest.from_path(path, progress=progress)
         except BlobMismatch as err:  # a Hugging Face cache blob that is not what its name says
-            return self._changed_blobs(path, err, statement)
+            return self._changed_blobs(path, err, None if beside.exists() else _own(given, err.manifest.subject))
         if beside.exists():
             return self.verify_statement(Statement.from_file(beside), files=actual, path=path)
+        statement = _own(given, actual.subject)
         if statement is not None and statement.subject == actual.subject:
             return self.verify_statement(statement, files=actual, path=path)
         if self._candidates(actual.subject):

@@ -9,10 +9,6 @@ from __future__ import annotations
 import sys
 from argparse import ArgumentParser, Namespace, _SubParsersAction
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from provenance.statement import Statement
 
 
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
@@ -73,9 +69,8 @@ def run(args: Namespace) -> int:
         case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
             from cli.terminal import ProgressBar
 
-            own = _own_statement(path, extra)
             with ProgressBar.for_command("hashing", json=args.json) as bar:  # a terminal's only, not --json's
-                verdict = verifier.verify_path(path, statement=own, progress=bar)
+                verdict = verifier.verify_path(path, given=extra, progress=bar)
     for problem in service.problems if service is not None else ():
         print(f"warning: {problem}", file=sys.stderr)
     if args.json:
@@ -85,20 +80,3 @@ def run(args: Namespace) -> int:
     sys.stdout.flush()
     return verdict.exit_code(strict=args.strict)
 
-
-def _own_statement(path: Path, given: list[Statement]) -> Statement | None:
-    """The artifact's Statement among those given with --statement, when none sits beside it: the one
-    of its subject, else the first given (the files are then checked against its manifest, so a
-    changed file is named as TAMPERED rather than the artifact being unknown)."""
-    from provenance.statement import statement_path_for
-
-    if not given or statement_path_for(path).exists():
-        return None
-    from provenance.errors import BlobMismatch
-    from provenance.manifest import Manifest
-
-    try:
-        subject = Manifest.from_path(path).subject
-    except BlobMismatch as err:  # a changed cache blob: the verifier names it
-        subject = err.manifest.subject
-    return next((s for s in given if s.subject == subject), given[0])
