@@ -9,6 +9,7 @@ accepted: what would do``. docs/policy.md is the user's guide; in short::
     use: commercial              # commercial | non-commercial | research
     trusted_publishers: [0x...]  # addresses whose records are trusted
     trusted_auditors: [0x...]    # addresses whose endorsements and disputes count
+    trusted_evaluators: [0x...]  # addresses whose evaluation results count
     untrusted_publisher: fail    # fail | warn; omitted: fail if trusted_publishers
                                  # lists anyone, else warn
     confirmations: 1             # blocks, counting the one holding the record
@@ -18,6 +19,8 @@ accepted: what would do``. docs/policy.md is the user's guide; in short::
       anchoring: false           # NOT_ANCHORED and UNCONFIRMED fail
       license: false             # LICENSE_UNSPECIFIED fails
       parents: false             # PARENT_UNKNOWN fails
+      evaluations:               # results a trusted evaluator must have registered
+        - {task: toxigen, metric: acc, min: 0.8, category: safety}   # by: [0x...] (default trusted_evaluators)
     differential_privacy:
       epsilon_max: 10.0          # summed over the lineage
       delta_max: 1.0e-5          # summed over the lineage; null: no limit
@@ -42,8 +45,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from provenance._documents import parse_yaml, problems_text, read_text
 from provenance.errors import PolicyError
@@ -54,6 +58,9 @@ from provenance.verdict import Code, Status
 __all__ = [
     "Policy",
     "Require",
+    "EvaluationRequirement",
+    "EvaluationCategory",
+    "EVALUATION_CATEGORIES",
     "PrivacyBudget",
     "PolicyError",
     "IntendedUse",
@@ -65,6 +72,10 @@ __all__ = [
 IntendedUse = Literal["commercial", "non-commercial", "research"]
 #: The accepted intended uses, most restrictive check first.
 INTENDED_USES: tuple[str, ...] = typing.get_args(IntendedUse)
+
+EvaluationCategory = Literal["capability", "safety", "bias", "privacy", "other"]
+#: The categories an evaluation record states (docs/claims: ``evaluation.category``).
+EVALUATION_CATEGORIES: tuple[str, ...] = typing.get_args(EvaluationCategory)
 
 #: Default budget: summed epsilon above 10 is beyond what DP deployments in
 #: machine learning usually claim as meaningful protection.
@@ -107,8 +118,46 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
+_TEXT = "a non-empty text"
+_BOUND = "a number, or null (no bound)"
+
+
+class EvaluationRequirement(_Model):
+    """One result the policy requires: a counted evaluation by one of ``by`` with this task and metric
+    (and category, if given) and a value within [``min``, ``max``]. ``by`` left out: ``trusted_evaluators``."""
+
+    task: str = Field(min_length=1, description=_TEXT + " (the evaluation's task, e.g. toxigen)")
+    metric: str = Field(min_length=1, description=_TEXT + " (the result's metric, e.g. acc)")
+    min: float | None = Field(default=None, allow_inf_nan=False, description=_BOUND)
+    max: float | None = Field(default=None, allow_inf_nan=False, description=_BOUND)
+    category: EvaluationCategory | None = Field(
+        default=None, description="one of " + ", ".join(EVALUATION_CATEGORIES) + ", or null (any)"
+    )
+    by: Addresses | None = Field(
+        default=None, description=_ADDRESSES + ", or null (trusted_evaluators)"
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> EvaluationRequirement:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}: no value can meet it")
+        return self
+
+    def bounds_text(self) -> str:
+        """The bounds as a person reads them: ``>= 0.8``, ``<= 0.1``, ``in [0.2, 0.4]``, ``any value``."""
+        if self.min is not None and self.max is not None:
+            return f"in [{self.min:g}, {self.max:g}]"
+        if self.min is not None:
+            return f">= {self.min:g}"
+        return f"<= {self.max:g}" if self.max is not None else "any value"
+
+    def admits(self, value: float) -> bool:
+        """Whether ``value`` is within the bounds."""
+        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
+
+
 class Require(_Model):
-    """Checks whose warning becomes a failure; all off by default."""
+    """Checks whose warning becomes a failure (all off by default), and the evaluation results required."""
 
     endorsements: bool = Field(default=False, description="true or false: a trusted auditor must endorse the record")
     privacy: bool = Field(default=False, description="true or false: PRIVACY_UNVERIFIED fails instead of warning")
@@ -117,6 +166,10 @@ class Require(_Model):
     )
     license: bool = Field(default=False, description="true or false: LICENSE_UNSPECIFIED fails instead of warning")
     parents: bool = Field(default=False, description="true or false: PARENT_UNKNOWN fails instead of warning")
+    evaluations: tuple[EvaluationRequirement, ...] = Field(
+        default=(),
+        description="a list of mappings with keys task, metric, min, max, category, by (task and metric required)",
+    )
 
 
 class PrivacyBudget(_Model):
@@ -139,17 +192,32 @@ class Policy(_Model):
     use: IntendedUse = Field(default="commercial", description="one of " + ", ".join(INTENDED_USES))
     trusted_publishers: Addresses = Field(default=(), description=_ADDRESSES)
     trusted_auditors: Addresses = Field(default=(), description=_ADDRESSES)
+    trusted_evaluators: Addresses = Field(default=(), description=_ADDRESSES)
     untrusted_publisher: Literal["fail", "warn"] | None = Field(
         default=None, description="fail, warn, or null (fail when trusted_publishers lists anyone, else warn)"
     )
     confirmations: int = Field(default=1, ge=0, description="a whole number >= 0 (blocks, counting the record's own)")
     require: Require = Field(
         default_factory=Require,
-        description="a mapping of endorsements, privacy, anchoring, license, parents (each true or false)",
+        description="a mapping of endorsements, privacy, anchoring, license, parents (each true or false) "
+        "and evaluations (a list)",
     )
     differential_privacy: PrivacyBudget = Field(
         default_factory=PrivacyBudget, description="a mapping of epsilon_max and delta_max"
     )
+
+    @model_validator(mode="after")
+    def _satisfiable(self) -> Policy:
+        for i, requirement in enumerate(self.require.evaluations):
+            if not self.evaluators_for(requirement):
+                # a custom error type carries its own path (a model validator's error has none)
+                raise PydanticCustomError(
+                    "policy_problem", "{problem}",
+                    {"path": f"require.evaluations[{i}].by",
+                     "problem": "nobody can satisfy this requirement: by is not given and trusted_evaluators is "
+                                "empty; accepted: a list of addresses in by, or addresses in trusted_evaluators"},
+                )
+        return self
 
     # --- construction --------------------------------------------------------
 
@@ -210,6 +278,13 @@ class Policy(_Model):
     def is_trusted_auditor(self, address: str | None) -> bool:
         return address is not None and address.lower() in {a.lower() for a in self.trusted_auditors}
 
+    def is_trusted_evaluator(self, address: str | None) -> bool:
+        return address is not None and address.lower() in {a.lower() for a in self.trusted_evaluators}
+
+    def evaluators_for(self, requirement: EvaluationRequirement) -> tuple[str, ...]:
+        """Whose results can meet ``requirement``: its ``by``, else :attr:`trusted_evaluators`."""
+        return requirement.by if requirement.by is not None else self.trusted_evaluators
+
     @property
     def permitted_use_classes(self) -> frozenset[UseClass]:
         """License use classes under which :attr:`use` is permitted (unspecified warns)."""
@@ -246,6 +321,14 @@ _Loc = tuple[int | str, ...]
 """Where a pydantic error is: keys, list indices and union tags."""
 
 
+def _model_of(info: FieldInfo | None) -> type[BaseModel] | None:
+    """The model a field holds: its annotation, or the items of a ``tuple[Model, ...]``; else None."""
+    annotation = info.annotation if info else None
+    if typing.get_origin(annotation) is tuple:
+        annotation = typing.get_args(annotation)[0]
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
 def _field_at(loc: _Loc) -> tuple[type[BaseModel], FieldInfo | None]:
     """(the model holding the last key of ``loc``, that key's FieldInfo or None); indices skipped."""
     holder: type[BaseModel] = Policy
@@ -258,8 +341,7 @@ def _field_at(loc: _Loc) -> tuple[type[BaseModel], FieldInfo | None]:
             break  # a union member's tag, not a key
         holder = model
         info = model.model_fields.get(part)
-        annotation = info.annotation if info else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = _model_of(info)
     return holder, info
 
 
@@ -274,14 +356,14 @@ def _path(loc: _Loc) -> str:
         if model is None:
             break
         out += f".{part}" if out else str(part)
-        info = model.model_fields.get(part)
-        annotation = info.annotation if info else None
-        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        model = _model_of(model.model_fields.get(part))
     return out
 
 
 def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     """One pydantic error as (dotted path, 'what is wrong; accepted: ...')."""
+    if error["type"] == "policy_problem":  # raised with its own path (Policy._satisfiable)
+        return error["ctx"]["path"], error["ctx"]["problem"]
     loc = tuple(error["loc"])
     path = _path(loc) or "(top level)"
     holder, info = _field_at(loc)

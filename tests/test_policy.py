@@ -164,3 +164,71 @@ def test_policy_is_frozen_and_round_trips():
     with pytest.raises(ValidationError):  # pydantic's answer to assigning a frozen model's field
         policy.use = "research"  # type: ignore[misc]
     assert Policy.from_mapping(policy.to_dict()) == policy
+
+
+# --- evaluations (issue 16) ----------------------------------------------------
+
+EVALUATOR = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+
+
+def test_required_evaluations_load_with_defaults_and_trusted_evaluators():
+    policy = Policy.from_mapping({
+        "trusted_evaluators": [EVALUATOR.lower()],
+        "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "min": 0.8, "category": "safety"},
+            {"task": "bbq", "metric": "bias", "max": 0.1, "by": [AUDITOR]},
+            {"task": "mmlu", "metric": "acc", "min": 1, "max": 1},  # an integer bound is a number
+        ]},
+    })
+    assert policy.trusted_evaluators == (EVALUATOR,)
+    assert policy.is_trusted_evaluator(EVALUATOR.lower()) and not policy.is_trusted_evaluator(AUDITOR)
+    toxigen, bbq, mmlu = policy.require.evaluations
+    assert (toxigen.task, toxigen.metric, toxigen.min, toxigen.max, toxigen.category) == (
+        "toxigen", "acc", 0.8, None, "safety")
+    assert policy.evaluators_for(toxigen) == (EVALUATOR,)  # by left out: the trusted evaluators
+    assert policy.evaluators_for(bbq) == (AUDITOR,)  # by given: only those, trusted or not
+    assert toxigen.bounds_text() == ">= 0.8" and bbq.bounds_text() == "<= 0.1" and mmlu.bounds_text() == "in [1, 1]"
+    assert toxigen.admits(0.8) and not toxigen.admits(0.79) and bbq.admits(0.05) and not bbq.admits(0.2)
+    assert Policy.from_mapping(policy.to_dict()) == policy
+    assert Policy.default().require.evaluations == () and Policy.default().trusted_evaluators == ()
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # nobody could ever meet it: refused at load, not failed at every verification
+        ({"require": {"evaluations": [{"task": "toxigen", "metric": "acc", "min": 0.8}]}},
+         "require.evaluations[0].by: nobody can satisfy this requirement: by is not given and trusted_evaluators "
+         "is empty"),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "by": []}]}},
+         "require.evaluations[0].by: nobody can satisfy this requirement"),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "min": 0.9, "max": 0.8}]}},
+         "require.evaluations[0]: min 0.9 is above max 0.8: no value can meet it"),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "category": "safe"}]}},
+         'require.evaluations[0].category: "safe" is not accepted; accepted: one of capability, safety, bias, '
+         "privacy, other"),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "minimum": 0.8}]}},
+         "require.evaluations[0].minimum: unknown key; accepted keys here: task, metric, min, max, category, by"),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [{"task": "", "metric": "acc"}]}},
+         'require.evaluations[0].task: "" is not accepted; accepted: a non-empty text'),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [{"task": "toxigen"}]}},
+         "require.evaluations[0].metric"),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "min": "0.8"}]}},
+         'require.evaluations[0].min: "0.8" is not accepted; accepted: a number, or null'),
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "by": ["0x12"]}]}},
+         "require.evaluations[0].by[0]: '0x12' is not an address"),
+        ({"trusted_evaluators": ["nobody"]}, "trusted_evaluators[0]: 'nobody' is not an address"),
+        ({"require": {"evaluations": {"task": "toxigen"}}},
+         "require.evaluations: {\"task\": \"toxigen\"} is not accepted; accepted: a list of mappings"),
+    ],
+)
+def test_bad_evaluation_requirements_are_refused_with_their_path(data, expected):
+    with pytest.raises(PolicyError) as caught:
+        Policy.from_mapping(data)
+    assert expected in str(caught.value)
