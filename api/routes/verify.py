@@ -27,6 +27,7 @@ checked before verifying and again as it is stored).
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 import tempfile
@@ -226,13 +227,25 @@ def _policy_schema() -> dict[str, Any]:
 
     schema = Policy.model_json_schema()
     defs = schema.pop("$defs", {})
-    for prop in schema["properties"].values():
-        ref = prop.pop("$ref", None)
-        if ref is not None:
-            prop.update(defs[ref.rsplit("/", 1)[-1]])
-    for name in ("trusted_publishers", "trusted_auditors"):
-        schema["properties"][name]["items"] = {"type": "string", "pattern": r"^0x[0-9a-fA-F]{40}$"}
+    address = {"type": "string", "pattern": r"^0x[0-9a-fA-F]{40}$"}
+
+    def inline(node: Any) -> Any:  # every $ref, at any depth (require.evaluations' items are a model too)
+        if isinstance(node, dict):
+            ref = node.pop("$ref", None)
+            if ref is not None:
+                node.update(inline(copy.deepcopy(defs[ref.rsplit("/", 1)[-1]])))
+            return {key: inline(value) for key, value in node.items()}
+        return [inline(item) for item in node] if isinstance(node, list) else node
+
+    schema = {key: inline(value) for key, value in schema.items()}
+    for name in ("trusted_publishers", "trusted_auditors", "trusted_evaluators"):
+        schema["properties"][name]["items"] = dict(address)
         schema["properties"][name]["uniqueItems"] = True
+    by = schema["properties"]["require"]["properties"]["evaluations"]["items"]["properties"]["by"]
+    for option in by.get("anyOf", ()):
+        if option.get("type") == "array":
+            option["items"] = dict(address)
+            option["uniqueItems"] = True
     return schema
 
 
