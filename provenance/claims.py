@@ -33,6 +33,12 @@ Decisions where CLAIMS.md is silent (docs/claims.md explains them to users):
   listed once per list and pinned to one record across both lists.
   :meth:`Claims.with_pins` pins plain parents (``provenance.pins`` decides to
   which record); pins are always disclosed (:data:`PIN_FIELDS`).
+* An evaluation (``kind: evaluation``, docs/evaluations.md) carries its facts in
+  the ``evaluation`` section and nothing in copyright, privacy or lineage. Its
+  parents are the evaluated model and the benchmark datasets, pinned like
+  lineage. Its committed fields are :data:`EVALUATION_FIELDS`, every other
+  kind's :data:`CLAIM_FIELDS` (unchanged, so older records and Statements stay
+  byte for byte what they were); :func:`fields_of` picks the set by kind.
 """
 
 from __future__ import annotations
@@ -73,9 +79,18 @@ __all__ = [
     "Lineage",
     "ParentRef",
     "BaseModelRef",
+    "Evaluation",
+    "EvaluationResult",
+    "Harness",
     "CLAIM_FIELDS",
     "PIN_FIELDS",
     "CLAIM_SECTIONS",
+    "EVALUATION_FIELDS",
+    "EVALUATION_PIN_FIELDS",
+    "EVALUATION_SECTIONS",
+    "EVALUATION_CATEGORIES",
+    "fields_of",
+    "pin_fields",
     "resolve_fields",
     "differential_privacy_problems",
 ]
@@ -84,7 +99,10 @@ _T = TypeVar("_T")
 _Loc = tuple[int | str, ...]
 """Where a pydantic error is: keys and list indices."""
 
-Kind = Literal["model", "dataset", "other"]
+Kind = Literal["model", "dataset", "other", "evaluation"]
+Category = Literal["capability", "safety", "bias", "privacy", "other"]
+#: What an evaluation measures (``evaluation.category``).
+EVALUATION_CATEGORIES: tuple[str, ...] = typing.get_args(Category)
 Permission = Literal["allowed", "notAllowed", "constrained"]
 PersonalData = Literal["absent", "present", "unknown"]
 SpecialCategory = Literal[
@@ -146,10 +164,12 @@ def _unique(items: tuple[_T, ...]) -> tuple[_T, ...]:
 
 
 def _disclosable(name: str) -> str:
-    if name not in CLAIM_SECTIONS and name not in CLAIM_FIELDS:
+    if name not in CLAIM_SECTIONS and name not in CLAIM_FIELDS and name not in EVALUATION_SECTIONS \
+            and name not in EVALUATION_FIELDS:
         raise ValueError(
             f"{name!r} is not a claim section or field (sections: {', '.join(CLAIM_SECTIONS)}; "
-            f"fields: {', '.join(CLAIM_FIELDS)})"
+            f"fields: {', '.join(CLAIM_FIELDS)}; of an evaluation: {', '.join(EVALUATION_SECTIONS)}, "
+            f"{', '.join(EVALUATION_FIELDS)})"
         )
     return name
 
@@ -303,6 +323,59 @@ class Lineage(_Model):
         return value
 
 
+_Date = date  # the type, under a name the field ``Evaluation.date`` does not shadow
+
+
+class Harness(_Model):
+    """The program that ran an evaluation (``lm-evaluation-harness``, ``0.4.5``)."""
+
+    name: Text = Field(description="a string such as lm-evaluation-harness")
+    version: Text | None = Field(default=None, description='a string such as "0.4.5", or null')
+
+
+class EvaluationResult(_Model):
+    """One measured value: a metric of a task on a split. ``benchmark`` names the dataset it was measured on."""
+
+    task: Text = Field(description="a string such as toxigen")
+    metric: Text = Field(description="a string such as acc, or metric,filter such as exact_match,strict-match")
+    value: float = Field(allow_inf_nan=False, description="a finite number")
+    stderr: float | None = Field(default=None, ge=0, allow_inf_nan=False, description="a number >= 0, or null")
+    split: Text | None = Field(default=None, description="a string such as test, or null")
+    n_shot: int | None = Field(default=None, ge=0, description="a whole number >= 0, or null")
+    benchmark: Subject | None = Field(
+        default=None, description="the subject of one of evaluation.benchmarks (0x + 64 hex digits), or null"
+    )
+
+
+class Evaluation(_Model):
+    """The facts of an evaluation record: what was evaluated, on what, by whom, with what results."""
+
+    model: ParentRef = Field(description=f"the evaluated model's subject, or pinned to its record: {_PINNED}")
+    benchmarks: tuple[ParentRef, ...] = Field(
+        default=(), description=f"the benchmark datasets: {_SUBJECTS}, or pinned to a record: {_PINNED}"
+    )
+    category: Category = Field(description=_one_of(Category))
+    evaluator: Text | None = Field(default=None, description="who ran the evaluation, a string, or null")
+    date: _Date | None = Field(default=None, description="an ISO date such as 2026-11-30, or null")
+    harness: Harness | None = Field(
+        default=None, description="{name: a string, version: a string or null}, or null"
+    )
+    config_digest: Subject | None = Field(
+        default=None,
+        description="the SHA-256 of the run's configuration as canonical JSON: 0x + 64 hex digits, or null",
+    )
+    results: tuple[EvaluationResult, ...] = Field(
+        min_length=1,
+        description="a non-empty list of {task, metric, value, stderr, split, n_shot, benchmark}",
+    )
+
+    @field_validator("benchmarks")
+    @classmethod
+    def _distinct(cls, value: tuple[ParentRef, ...]) -> tuple[ParentRef, ...]:
+        _distinct(value)
+        return value
+
+
 class Claims(_Model):
     """A validated claims file. Build it with :meth:`from_file` or :meth:`from_mapping`."""
 
@@ -314,6 +387,11 @@ class Claims(_Model):
     lineage: Lineage = Field(default_factory=Lineage, description="a mapping of lineage fields")
     disclose: Annotated[tuple[Annotated[str, AfterValidator(_disclosable)], ...], AfterValidator(_unique)] = Field(
         default=(), description="a list of claim fields or sections"
+    )
+    evaluation: Evaluation | None = Field(
+        default=None,
+        description="a mapping of model, benchmarks, category, evaluator, date, harness, config_digest, "
+        "results (with kind: evaluation only)",
     )
 
     @model_validator(mode="after")
@@ -330,7 +408,8 @@ class Claims(_Model):
         if not isinstance(data, Mapping):
             raise ClaimsError(
                 f"{where}: the top level must be a mapping of kind, name, version, copyright, "
-                f"privacy, lineage and disclose, got {'nothing' if data is None else type(data).__name__}"
+                f"privacy, lineage and disclose (or evaluation), "
+                f"got {'nothing' if data is None else type(data).__name__}"
             )
         try:
             text = json.dumps(data, default=_json_default, ensure_ascii=False)
@@ -359,7 +438,8 @@ class Claims(_Model):
         return cls.from_mapping(data, source=str(path))
 
     def parents(self) -> tuple[bytes, ...]:
-        """Sorted unique subjects of ``trained_on`` and ``base_models``: the on-chain parents."""
+        """Sorted unique subjects of ``trained_on`` and ``base_models`` (of an evaluation: its model and
+        benchmarks): the on-chain parents."""
         return tuple(sorted({bytes.fromhex(ref.subject[2:]) for ref in self._parent_refs()}))
 
     def pins(self) -> dict[bytes, bytes]:
@@ -380,20 +460,27 @@ class Claims(_Model):
         are no parent here are refused. Validated again, like a file.
         """
         parents = set(self.parents())
+        section, lists = ("evaluation", "model or benchmarks") if self.evaluation else (
+            "lineage", "trained_on or base_models")
         strangers = sorted(s for s in pins if s not in parents)
         if strangers:
             raise ClaimsError(
-                "lineage: cannot pin " + ", ".join("0x" + s.hex() for s in strangers)
-                + ": not a parent (trained_on or base_models) of these claims"
+                f"{section}: cannot pin " + ", ".join("0x" + s.hex() for s in strangers)
+                + f": not a parent ({lists}) of these claims"
             )
         held = self.pins()
         differing = sorted(s for s, r in pins.items() if held.get(s, r) != r)
         if differing:
             raise ClaimsError(
-                "lineage: cannot pin " + ", ".join("0x" + s.hex() for s in differing)
+                f"{section}: cannot pin " + ", ".join("0x" + s.hex() for s in differing)
                 + " to another record than the one these claims pin"
             )
         data = self.model_dump(mode="json")
+        if self.evaluation is not None:
+            evaluation = data["evaluation"]
+            evaluation["model"] = _pinned(evaluation["model"], pins)
+            evaluation["benchmarks"] = [_pinned(item, pins) for item in evaluation["benchmarks"]]
+            return Claims.from_mapping(data)
         lineage = data["lineage"]
         for index, item in enumerate(lineage["trained_on"]):
             subject = item if isinstance(item, str) else item["subject"]
@@ -407,13 +494,15 @@ class Claims(_Model):
         return Claims.from_mapping(data)
 
     def _parent_refs(self) -> tuple[ParentRef | BaseModelRef, ...]:
+        if self.evaluation is not None:
+            return (self.evaluation.model, *self.evaluation.benchmarks)
         return (*self.lineage.trained_on, *self.lineage.base_models)
 
     def field_values(self) -> dict[str, Any]:
-        """Every claim field (see :data:`CLAIM_FIELDS`) with its JSON value, in schema order."""
+        """Every claim field of this kind (see :func:`fields_of`) with its JSON value, in schema order."""
         dumped = self.model_dump(mode="json")
         values = {}
-        for field in CLAIM_FIELDS:
+        for field in fields_of(self.kind):
             node: Any = dumped
             for part in field.split("."):
                 node = node[part]
@@ -429,8 +518,17 @@ class _InvalidClaims(ClaimsError):
         self.problems = tuple(problems)
 
 
+def _pinned(item: Any, pins: Mapping[bytes, bytes]) -> Any:
+    """A dumped :class:`ParentRef` pinned to its record in ``pins``, if any."""
+    subject = item if isinstance(item, str) else item["subject"]
+    record = pins.get(bytes.fromhex(subject[2:]))
+    return item if record is None else {"subject": subject, "record": "0x" + record.hex()}
+
+
 def _combination_problems(claims: Claims) -> list[tuple[str, str]]:
     """Impossible combinations of otherwise valid fields, as (path, text)."""
+    if claims.kind == "evaluation" or claims.evaluation is not None:
+        return _evaluation_problems(claims)
     problems = _pin_problems(claims.lineage)
     cr, pv = claims.copyright, claims.privacy
     if cr.commercial_use and cr.license and not licenses.allows_commercial_use(cr.license, cr.license_url):
@@ -459,6 +557,53 @@ def _combination_problems(claims: Claims) -> list[tuple[str, str]]:
             "does not list differential_privacy although privacy.differential_privacy is given; "
             "accepted: a list that includes differential_privacy",
         ))
+    return problems
+
+
+def _evaluation_problems(claims: Claims) -> list[tuple[str, str]]:
+    """An evaluation's section present iff the kind is evaluation, the other sections left at their defaults,
+    ``disclose`` naming an evaluation's fields, and its results consistent with its benchmarks."""
+    evaluation = claims.evaluation
+    if claims.kind != "evaluation":
+        return [("evaluation", f"given while kind is {claims.kind}; accepted: kind: evaluation, or no "
+                 "evaluation section")]
+    if evaluation is None:
+        return [("evaluation", "missing while kind is evaluation; accepted: a mapping with keys "
+                 + ", ".join(Evaluation.model_fields))]
+    problems = [
+        (name, f"given for an evaluation; accepted: no {name} section (an evaluation's facts are in evaluation)")
+        for name, default in (("copyright", Copyright()), ("privacy", Privacy()), ("lineage", Lineage()))
+        if getattr(claims, name) != default
+    ]
+    problems.extend(
+        (f"disclose[{i}]", f"{name!r} is not a field of an evaluation; accepted: "
+         f"{', '.join(EVALUATION_SECTIONS)} or a field ({', '.join(EVALUATION_FIELDS)})")
+        for i, name in enumerate(claims.disclose)
+        if name not in EVALUATION_SECTIONS and name not in EVALUATION_FIELDS
+    )
+    benchmarks = {ref.subject for ref in evaluation.benchmarks}
+    if evaluation.model.subject in benchmarks:
+        problems.append((
+            "evaluation.benchmarks",
+            f"lists the evaluated model {evaluation.model.subject}; accepted: the benchmark datasets' subjects "
+            "(the model is evaluation.model)",
+        ))
+    seen: dict[tuple[str, str, str | None], int] = {}
+    for i, result in enumerate(evaluation.results):
+        key = (result.task, result.metric, result.split)
+        if key in seen:
+            problems.append((
+                f"evaluation.results[{i}]",
+                f"repeats task {result.task}, metric {result.metric}, split {result.split} of "
+                f"evaluation.results[{seen[key]}]; accepted: one value per task, metric and split",
+            ))
+        seen.setdefault(key, i)
+        if result.benchmark is not None and result.benchmark not in benchmarks:
+            problems.append((
+                f"evaluation.results[{i}].benchmark",
+                f"{result.benchmark} is not in evaluation.benchmarks; accepted: the subject of one of "
+                "evaluation.benchmarks, or null",
+            ))
     return problems
 
 
@@ -511,8 +656,8 @@ def _section_model(annotation: Any) -> type[BaseModel] | None:
 
 def _collect(model: type[BaseModel], prefix: str, fields: list[str], sections: dict[str, tuple[str, ...]]) -> None:
     for name, info in model.model_fields.items():
-        if model is Claims and name == "disclose":
-            continue  # publishing instructions, not a claim
+        if model is Claims and name in ("disclose", "evaluation"):
+            continue  # publishing instructions, not a claim; an evaluation's fields are EVALUATION_FIELDS
         path = prefix + name
         sub = _section_model(info.annotation)
         if sub is None:
@@ -542,24 +687,62 @@ CLAIM_FIELDS, CLAIM_SECTIONS = _names()
 #: says (the parent subjects are public on chain anyway; a verifier needs the records relied on).
 PIN_FIELDS: tuple[str, ...] = ("lineage.trained_on", "lineage.base_models")
 
+#: Every committed field of an evaluation record (``kind: evaluation``), in schema order: the three fields
+#: every record has, then each key of the ``evaluation`` section as one field.
+EVALUATION_FIELDS: tuple[str, ...] = ("kind", "name", "version", *(f"evaluation.{n}" for n in Evaluation.model_fields))
+#: Section name -> its fields, for an evaluation.
+EVALUATION_SECTIONS: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
+    {"evaluation": EVALUATION_FIELDS[3:]}
+)
+#: An evaluation's pins: its model and benchmarks, disclosed whenever pinned (as :data:`PIN_FIELDS`).
+EVALUATION_PIN_FIELDS: tuple[str, ...] = ("evaluation.model", "evaluation.benchmarks")
 
-def resolve_fields(names: Iterable[str]) -> tuple[str, ...]:
-    """Expand section names to their fields; refuse unknown names, listing the accepted ones."""
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    """The committed fields of a record of this claims kind: :data:`EVALUATION_FIELDS` or :data:`CLAIM_FIELDS`."""
+    return EVALUATION_FIELDS if kind == "evaluation" else CLAIM_FIELDS
+
+
+def pin_fields(kind: str) -> tuple[str, ...]:
+    """The fields that carry the pins of a record of this claims kind."""
+    return EVALUATION_PIN_FIELDS if kind == "evaluation" else PIN_FIELDS
+
+
+def resolve_fields(names: Iterable[str], *, kind: str | None = None) -> tuple[str, ...]:
+    """Expand section names to their fields; refuse unknown names, listing the accepted ones.
+
+    ``kind`` (a claims kind) limits the names to that kind's fields; None accepts the names of either
+    field set but not a mix (an evaluation's fields with copyright, privacy or lineage).
+    """
+    names = list(names)
+    if kind is None:
+        evaluation = [n for n in names if (n in EVALUATION_SECTIONS or n in EVALUATION_FIELDS)
+                      and n not in CLAIM_FIELDS]  # fmt: skip
+        other = [n for n in names if n in CLAIM_SECTIONS or (n in CLAIM_FIELDS and n not in EVALUATION_FIELDS)]
+        if evaluation and other:
+            raise ClaimsError(
+                f"claim fields of an evaluation ({', '.join(evaluation)}) and of other records "
+                f"({', '.join(other)}) mixed; accepted: the fields of one kind of record"
+            )
+        kind = "evaluation" if evaluation else None
+    fields, sections = (EVALUATION_FIELDS, EVALUATION_SECTIONS) if kind == "evaluation" else (
+        CLAIM_FIELDS, CLAIM_SECTIONS)
     wanted: set[str] = set()
     unknown = []
     for name in names:
-        if name in CLAIM_SECTIONS:
-            wanted.update(CLAIM_SECTIONS[name])
-        elif name in CLAIM_FIELDS:
+        if name in sections:
+            wanted.update(sections[name])
+        elif name in fields:
             wanted.add(name)
         else:
             unknown.append(name)
     if unknown:
         raise ClaimsError(
-            f"unknown claim field {', '.join(map(repr, unknown))}; accepted: a section "
-            f"({', '.join(CLAIM_SECTIONS)}) or a field ({', '.join(CLAIM_FIELDS)})"
+            f"unknown claim field {', '.join(map(repr, unknown))}"
+            + (" of an evaluation" if kind == "evaluation" else "")
+            + f"; accepted: a section ({', '.join(sections)}) or a field ({', '.join(fields)})"
         )
-    return tuple(f for f in CLAIM_FIELDS if f in wanted)
+    return tuple(f for f in fields if f in wanted)
 
 
 # --- reading files and explaining errors --------------------------------------

@@ -1,7 +1,8 @@
 """Salted commitments to claims, and selective disclosure (the idea of SD-JWT).
 
-Every claim field (:data:`provenance.claims.CLAIM_FIELDS`; a list or an object
-in a list or nullable field is one field) becomes one Merkle leaf
+Every claim field (:data:`provenance.claims.CLAIM_FIELDS`, or for an evaluation
+:data:`~provenance.claims.EVALUATION_FIELDS`; a list or an object in a list or
+nullable field is one field) becomes one Merkle leaf
 ``claim_leaf(field, salt, value)`` where ``value`` is the canonical JSON of the
 field's value (sorted keys, no spaces, UTF-8, non-ASCII kept) and ``salt`` is
 32 bytes: 16 bytes from :mod:`secrets` followed by 16 zero bytes, so each
@@ -26,7 +27,7 @@ from functools import cached_property
 from typing import Any
 
 from provenance import merkle
-from provenance.claims import CLAIM_FIELDS, Claims, resolve_fields
+from provenance.claims import CLAIM_FIELDS, EVALUATION_FIELDS, Claims, resolve_fields
 from provenance.errors import ClaimsError
 
 __all__ = [
@@ -164,23 +165,35 @@ class Commitment:
 
     @classmethod
     def from_openings(cls, openings: Iterable[Opening], defaults: Iterable[str] = ()) -> Commitment:
-        """Build the tree over exactly one opening per claim field."""
+        """Build the tree over exactly one opening per claim field of one field set.
+
+        The set is :data:`~provenance.claims.CLAIM_FIELDS`, or :data:`~provenance.claims.EVALUATION_FIELDS`
+        when the committed kind is ``evaluation``.
+        """
         by_field: dict[str, Opening] = {}
         for opening in openings:
             if opening.field in by_field:
                 raise ClaimsError(f"the claim field {opening.field} is committed twice")
             by_field[opening.field] = opening
-        missing = sorted(set(CLAIM_FIELDS) - set(by_field))
-        extra = sorted(set(by_field) - set(CLAIM_FIELDS))
+        kind = _kind_of(by_field)
+        fields = EVALUATION_FIELDS if kind == "evaluation" else CLAIM_FIELDS
+        missing = sorted(set(fields) - set(by_field))
+        extra = sorted(set(by_field) - set(fields))
         if missing or extra:
-            raise ClaimsError(f"a commitment needs every claim field once; missing {missing}, unknown {extra}")
+            what = "an evaluation's claim field" if kind == "evaluation" else "claim field"
+            raise ClaimsError(f"a commitment needs every {what} once; missing {missing}, unknown {extra}")
         ordered = tuple(by_field[f] for f in sorted(by_field))
         tree = merkle.MerkleTree.from_leaves(o.leaf for o in ordered)
-        return cls(tree.root, ordered, resolve_fields(defaults), tree)
+        return cls(tree.root, ordered, resolve_fields(defaults, kind=kind), tree)
+
+    @property
+    def kind(self) -> str:
+        """The committed claims kind (``model``, ``dataset``, ``other``, ``evaluation``)."""
+        return _kind_of({o.field: o for o in self.openings})
 
     def disclose(self, fields: Iterable[str] | None = None) -> list[Disclosure]:
-        """Disclosures of ``fields`` (sections or fields), or of :attr:`defaults` when None."""
-        wanted = self.defaults if fields is None else resolve_fields(fields)
+        """Disclosures of ``fields`` (sections or fields of this kind), or of :attr:`defaults` when None."""
+        wanted = self.defaults if fields is None else resolve_fields(fields, kind=self.kind)
         return [
             Disclosure(o.field, o.salt, o.encoded, tuple(self._tree.proof(o.leaf)))
             for o in self.openings
@@ -230,6 +243,18 @@ class Commitment:
         return commitment
 
 
+def _kind_of(by_field: Mapping[str, Opening]) -> str:
+    """The committed ``kind`` value (which picks the field set); text, whatever another tool committed."""
+    opening = by_field.get("kind")
+    if opening is None:
+        return ""
+    try:
+        value = opening.value
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) else ""
+
+
 # The canonical encoding of each field of the last few Claims committed to: a publisher queueing
 # thousands of records commits to one Claims object thousands of times, each with fresh salts.
 # Claims are frozen, and the object is held here, so an id() cannot be reused while it is cached.
@@ -277,10 +302,18 @@ def disclosed_view(claims_root: bytes, disclosures: Iterable[Disclosure]) -> dic
     view: dict[str, Any] = {}
     mismatched, repeated = [], []
     disclosures = list(disclosures)
-    unknown = [d.field for d in disclosures if d.field not in CLAIM_FIELDS]
+    unknown = [d.field for d in disclosures if d.field not in CLAIM_FIELDS and d.field not in EVALUATION_FIELDS]
     if unknown:
         raise ClaimsError(
             f"disclosed claims refused: unknown field {', '.join(unknown)}; accepted: {', '.join(CLAIM_FIELDS)}"
+            f" (of an evaluation: {', '.join(EVALUATION_FIELDS)})"
+        )
+    evaluation = [d.field for d in disclosures if d.field not in CLAIM_FIELDS]
+    other = [d.field for d in disclosures if d.field not in EVALUATION_FIELDS]
+    if evaluation and other:
+        raise ClaimsError(
+            f"disclosed claims refused: fields of an evaluation ({', '.join(evaluation)}) and of other records "
+            f"({', '.join(other)}) mixed; accepted: the fields of one kind of record"
         )
     for disclosure in disclosures:
         if disclosure.field in view:

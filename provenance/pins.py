@@ -187,8 +187,9 @@ def pin_parents(
             pins[subject] = chosen
         else:
             listed = "; ".join(c.describe() for c in chosen)
+            pinned_entry = f"{{subject: {hex32(subject)}, record: the record id you relied on}} for this entry"
             fix = {
-                "trained_on": f"{{subject: {hex32(subject)}, record: the record id you relied on}} for this entry",
+                "trained_on": pinned_entry, "model": pinned_entry, "benchmarks": pinned_entry,
                 "base_models": "record: the record id you relied on, in this entry",
             }
             problems.extend(
@@ -305,8 +306,17 @@ def _addr(address: str) -> str:
 
 
 def _paths(claims: Claims, subject: bytes, *, pinned_only: bool = False) -> Iterable[str]:
-    """Where ``subject`` is a parent in the claims: ``lineage.trained_on[i]``, ``lineage.base_models[j]``."""
+    """Where ``subject`` is a parent in the claims: ``lineage.trained_on[i]``, ``lineage.base_models[j]``
+    (of an evaluation: ``evaluation.model``, ``evaluation.benchmarks[k]``)."""
     text = hex32(subject)
+    if claims.evaluation is not None:
+        model = claims.evaluation.model
+        if model.subject == text and (model.record is not None or not pinned_only):
+            yield "evaluation.model"
+        for i, benchmark in enumerate(claims.evaluation.benchmarks):
+            if benchmark.subject == text and (benchmark.record is not None or not pinned_only):
+                yield f"evaluation.benchmarks[{i}]"
+        return
     lists: tuple[tuple[str, Sequence[ParentRef | BaseModelRef]], ...] = (
         ("trained_on", claims.lineage.trained_on), ("base_models", claims.lineage.base_models),
     )

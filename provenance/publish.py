@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance import batchdoc, merkle
 from provenance._files import write_atomic
-from provenance.claims import PIN_FIELDS, Claims, resolve_fields
+from provenance.claims import Claims, pin_fields, resolve_fields
 from provenance.commitments import Commitment, commit
 from provenance.errors import Conflict, InvalidValue, NotFound, StoreCorrupted
 from provenance.manifest import Manifest
@@ -109,7 +109,7 @@ def prepare(
 
     The claims are committed as given: parents named by a plain subject stay
     unpinned (:func:`provenance.pins.pin_parents` pins them first). Claims that
-    pin a parent record disclose :data:`~provenance.claims.PIN_FIELDS` whatever
+    pin a parent record disclose their pins (:func:`~provenance.claims.pin_fields`) whatever
     their ``disclose`` says: the parents are public on chain anyway, and a
     verifier needs to know which parent record the publisher relied on.
     """
@@ -125,7 +125,9 @@ def prepare(
         )
     commitment = commit(claims)
     if claims.pins():
-        commitment = replace(commitment, defaults=resolve_fields((*commitment.defaults, *PIN_FIELDS)))
+        commitment = replace(
+            commitment, defaults=resolve_fields((*commitment.defaults, *pin_fields(claims.kind)), kind=claims.kind)
+        )
     parents = tuple(sorted({*claims.parents(), *extra_parents}))
     record = Record.create(subject, claimed, commitment.claims_root, parents, uri)
     statement = Statement.create(

@@ -31,7 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser = sub.add_parser("register", help="register an artifact with its claims (directly or into the next batch)")
     parser.add_argument("path", help="the artifact: a file or a directory")
-    parser.add_argument("--kind", choices=("model", "dataset", "other"), help="must match the claims file's kind")
+    parser.add_argument("--kind", choices=("model", "dataset", "other", "evaluation"),
+                        help="must match the claims file's kind")
     parser.add_argument("--claims", required=True, help="claims file (YAML or JSON, see docs/claims.md)")
     parser.add_argument("--parent", action="append", default=[], metavar="SUBJECT",
                         help="subject of an artifact this one derives from (repeatable): an extra on-chain parent "
