@@ -50,6 +50,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from provenance._documents import parse_yaml, problems_text, read_text
+from provenance.claims import EVALUATION_CATEGORIES, Category
 from provenance.errors import PolicyError
 from provenance.licenses import UseClass
 from provenance.record import checksum_address
@@ -73,9 +74,8 @@ IntendedUse = Literal["commercial", "non-commercial", "research"]
 #: The accepted intended uses, most restrictive check first.
 INTENDED_USES: tuple[str, ...] = typing.get_args(IntendedUse)
 
-EvaluationCategory = Literal["capability", "safety", "bias", "privacy", "other"]
-#: The categories an evaluation record states (docs/claims: ``evaluation.category``).
-EVALUATION_CATEGORIES: tuple[str, ...] = typing.get_args(EvaluationCategory)
+#: What an evaluation measures: the claims' ``evaluation.category`` vocabulary, one definition.
+EvaluationCategory = Category
 
 #: Default budget: summed epsilon above 10 is beyond what DP deployments in
 #: machine learning usually claim as meaningful protection.

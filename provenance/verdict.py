@@ -1,7 +1,7 @@
 """What the verifier concludes: one :class:`Check` per line, gathered in a :class:`Verdict`.
 
 A check is one line of the verdict table: which check (``integrity`` ...
-``endorsements``), its :class:`Status`, a stable :class:`Code` from CLAIMS.md,
+``evaluations``), its :class:`Status`, a stable :class:`Code` from CLAIMS.md,
 a sentence a person understands and the evidence behind it (tx hash, block,
 proof, file path, subjects). Codes are the interface users and tests match on;
 docs/verdicts.md explains each one and what to do about it.
@@ -90,6 +90,7 @@ class CheckName(enum.StrEnum):
     PRIVACY = "privacy"
     LINEAGE = "lineage"
     ENDORSEMENTS = "endorsements"
+    EVALUATIONS = "evaluations"
 
     @property
     def order(self) -> int:
@@ -97,7 +98,7 @@ class CheckName(enum.StrEnum):
 
 
 class Code(enum.StrEnum):
-    """The stable verdict codes of CLAIMS.md, exactly; docs/verdicts.md explains each."""
+    """The stable verdict codes of CLAIMS.md, then the evaluation codes; docs/verdicts.md explains each."""
 
     # integrity and anchoring
     OK = "OK"
@@ -133,6 +134,9 @@ class Code(enum.StrEnum):
     # lineage
     PARENT_UNKNOWN = "PARENT_UNKNOWN"
     PARENT_FAILED = "PARENT_FAILED"
+    # evaluations (issue 16: not in CLAIMS.md's first list)
+    EVAL_MISSING = "EVAL_MISSING"
+    EVAL_BELOW_THRESHOLD = "EVAL_BELOW_THRESHOLD"
 
 
 def _freeze(value: Any, where: str) -> Any:
@@ -297,7 +301,7 @@ class RecordSeen:
 class Verdict:
     """Every check about one artifact. ``record_id`` is None when no record was found.
 
-    ``checks`` are kept in table order (integrity first, endorsements last;
+    ``checks`` are kept in table order (integrity first, evaluations last;
     within one check, in the order given), so output is deterministic. At
     least one check must weigh something (not ``info``): a verdict of nothing
     but information would read ``pass`` without having checked anything.

@@ -34,6 +34,8 @@ CLAIMS_MD_CODES = [
     "NO_SPECIAL_CATEGORY_CONDITION", "DP_INVALID", "DP_BUDGET_EXCEEDED", "ERASURE_AFFECTED", "CONFIDENTIALITY_CONFLICT",
     "PARENT_UNKNOWN", "PARENT_FAILED",
 ]
+# Issue 16: the evaluations check's codes, after CLAIMS.md's.
+EVALUATION_CODES = ["EVAL_MISSING", "EVAL_BELOW_THRESHOLD"]
 
 
 def ok(check: str) -> Check:
@@ -45,10 +47,10 @@ def verdict(*checks: Check, record_id: bytes | None = RECORD) -> Verdict:
 
 
 def test_codes_are_exactly_those_of_claims_md():
-    assert [c.value for c in Code] == CLAIMS_MD_CODES
+    assert [c.value for c in Code] == CLAIMS_MD_CODES + EVALUATION_CODES
     assert [c.value for c in CheckName] == [
         "integrity", "authenticity", "anchoring", "status", "claims",
-        "copyright", "privacy", "lineage", "endorsements",
+        "copyright", "privacy", "lineage", "endorsements", "evaluations",
     ]  # fmt: skip
 
 
