@@ -56,6 +56,14 @@ A member is a record of its subject like one registered directly:
 registration), and revocations and supersessions, which the registry takes
 only once a batched record is proven on chain, join it by its record id.
 
+Schema version 7 links records to their parents: ``record_parents`` holds one
+row per (record, parent subject) of every record registered directly
+(``RecordRegistered``) or kept as a batch member, with the record's kind, so
+that the records naming a subject as a parent are found without reading
+every registration: :meth:`Index.records_with_parent`, and
+:meth:`Index.evaluations_of` (the evaluation records of a subject, issue 16).
+Migrating to it fills the table from the rows already kept.
+
 An older file is brought forward on open; a file of a newer version is refused.
 """
 
@@ -71,7 +79,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance._logs import AbiText
 from provenance.errors import IndexFileError, InvalidValue, UsageError
-from provenance.record import ReasonCode, parse_address
+from provenance.record import Kind, ReasonCode, parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.ledger import ChainEvent
@@ -90,7 +98,7 @@ __all__ = [
     "EVENT_NAMES",
 ]
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -200,6 +208,17 @@ CREATE TABLE IF NOT EXISTS batch_members (
 CREATE INDEX IF NOT EXISTS batch_members_record  ON batch_members (record_id);
 CREATE INDEX IF NOT EXISTS batch_members_subject ON batch_members (subject);
 CREATE INDEX IF NOT EXISTS batch_members_publisher ON batch_members (publisher);
+""" + """
+CREATE TABLE IF NOT EXISTS record_parents (
+    chain_id     INTEGER NOT NULL,
+    registry     TEXT    NOT NULL,
+    record_id    TEXT    NOT NULL,       -- a record registered directly or kept as a batch member
+    parent       TEXT    NOT NULL,       -- 0x-hex, lowercase: one of its on-chain parents' subjects
+    kind         INTEGER NOT NULL,       -- the record's kind (3: an evaluation of the parent)
+    block_number INTEGER NOT NULL,       -- of its RecordRegistered, or its batch's BatchAnchored (reorgs)
+    PRIMARY KEY (chain_id, registry, record_id, parent, block_number)
+);
+CREATE INDEX IF NOT EXISTS record_parents_parent ON record_parents (parent, kind);
 """
 
 # What each schema version adds to the one before; an older file is brought forward on open.
@@ -238,6 +257,22 @@ ALTER TABLE statements ADD COLUMN first_added_by TEXT NOT NULL DEFAULT 'unknown'
     # 5 -> 6: batch documents read and their members (batch_documents, batch_members and their indexes:
     # new tables, made by _SCHEMA)
     6: "",
+    # 6 -> 7: record_parents (a new table, made by _SCHEMA; filled by _FILLS[7])
+    7: "",
+}
+
+# What a version derives from the rows kept before it, run once the schema is complete (after _SCHEMA, so
+# that every table it reads exists whatever version the file had).
+_FILLS: dict[int, str] = {
+    7: """
+INSERT OR IGNORE INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)
+    SELECT e.chain_id, e.registry, e.record_id, lower(j.value), e.kind, e.block_number
+    FROM events e, json_each(e.parents) j
+    WHERE e.name = 'RecordRegistered' AND e.parents IS NOT NULL AND e.kind IS NOT NULL;
+INSERT OR IGNORE INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)
+    SELECT m.chain_id, m.registry, m.record_id, lower(j.value), m.kind, m.block_number
+    FROM batch_members m, json_each(m.parents) j;
+""",
 }
 
 #: The registry's event names, as stored in ``events.name``.
@@ -445,6 +480,11 @@ _INSERT = (
     " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
+_INSERT_PARENT = (
+    "INSERT OR IGNORE INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)"
+    " VALUES (?,?,?,?,?,?)"
+)
+
 _EVENT_COLUMNS = (
     "e.chain_id, e.registry, e.block_number, e.log_index, e.tx_hash, e.name, e.record_id, e.actor,"
     " e.subject, e.kind, e.claims_root, e.parents, e.uri, e.root, e.count, e.successor, e.digest, e.reason,"
@@ -585,6 +625,9 @@ class Index:
         transaction; the number of events written (an event already stored is not written again)."""
         key = (chain_id, registry)
         rows = [_row(e, *key) for e in events]
+        links = [(*key, row[6], parent, row[9], row[2]) for row in rows
+                 if row[5] == "RecordRegistered" and row[11] is not None and row[9] is not None
+                 for parent in json.loads(row[11])]
         with self._transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)",
@@ -593,6 +636,7 @@ class Index:
             before = db.total_changes
             db.executemany(_INSERT, rows)
             written = db.total_changes - before
+            db.executemany(_INSERT_PARENT, links)
             db.execute(
                 "INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)"
                 " ON CONFLICT (chain_id, registry) DO UPDATE SET synced_to = excluded.synced_to",
@@ -607,6 +651,8 @@ class Index:
         with self._transaction() as db:
             db.execute("DELETE FROM events WHERE chain_id = ? AND registry = ? AND block_number > ?", (*key, keep))
             db.execute("DELETE FROM blocks WHERE chain_id = ? AND registry = ? AND number > ?", (*key, keep))
+            db.execute("DELETE FROM record_parents WHERE chain_id = ? AND registry = ? AND block_number > ?",
+                       (*key, keep))
             for table in ("batch_documents", "batch_members"):  # read from batches anchored in those blocks
                 db.execute(f"DELETE FROM {table} WHERE chain_id = ? AND registry = ? AND block_number > ?",
                            (*key, keep))
@@ -644,6 +690,22 @@ class Index:
         """Every record registered for ``subject``, directly or in a batch whose document was read (oldest first)."""
         key = _norm(subject).lower()
         return self._records("subject = ? AND name = 'RecordRegistered'", (key,), "m.subject = ?", (key,))
+
+    def records_with_parent(self, subject: str | bytes, *, kind: int | None = None) -> list[IndexedRecord]:
+        """Every record (registered directly, or a member of a batch whose document was read) whose on-chain
+        parents include ``subject``, of ``kind`` if given, oldest first."""
+        key = _norm(subject).lower()
+        link = "SELECT l.record_id FROM record_parents l WHERE l.parent = ?" + (" AND l.kind = ?" if kind is not None
+                                                                                 else "")
+        params: tuple[Any, ...] = (key,) if kind is None else (key, int(kind))
+        return self._records(f"record_id IN ({link}) AND name = 'RecordRegistered'", params,
+                             f"m.record_id IN ({link})", params)
+
+    def evaluations_of(self, subject: str | bytes) -> list[IndexedRecord]:
+        """The evaluation records (kind 3) naming ``subject`` as a parent, oldest first. A record says which
+        parent it evaluated in its claims (``evaluation.model``), which the verifier reads: this is every
+        candidate, not every evaluation *of* ``subject``."""
+        return self.records_with_parent(subject, kind=Kind.EVALUATION)
 
     def records_by_publisher(self, publisher: str) -> list[IndexedRecord]:
         address = parse_address(publisher, "publisher address")
@@ -946,6 +1008,8 @@ class Index:
              json.dumps([_norm(p) for p in s.record.parents]), s.record.uri)
             for position, s in members
         ]
+        links = [(chain_id, registry, _norm(s.record_id), _norm(p), int(s.record.kind), batch.block_number)
+                 for _, s in members for p in s.record.parents]
         with self._transaction() as db:
             for _, statement in members:
                 self._keep(db, statement, now, posted_by, None)
@@ -954,6 +1018,7 @@ class Index:
                 " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
+            db.executemany(_INSERT_PARENT, links)
 
     def record_batch_document(
         self, chain_id: int, registry: str, batch: Batch, state: str, *, members: int = 0, accepted: int = 0,
@@ -1075,6 +1140,10 @@ def _create_or_migrate(db: sqlite3.Connection, path: Path) -> None:
                 db.execute(statement)
     for statement in _statements(_SCHEMA):  # IF NOT EXISTS throughout: a no-op on a current file
         db.execute(statement)
+    if row is not None:
+        for step in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in _statements(_FILLS.get(step, "")):
+                db.execute(statement)
     db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
 

@@ -407,3 +407,75 @@ def test_only_a_refused_range_is_halved_other_node_errors_propagate(index):
     with pytest.raises(LogRangeRefused):
         Indexer(index, one_block, batch_size=4).sync()
     assert one_block.calls == [(0, 3), (0, 1), (0, 0)]
+
+
+# ---------------------------------------------------------------- records by parent (schema version 7)
+
+
+def _kind_record(seed: int, kind: Kind, parents: list[bytes]) -> Record:
+    return Record.create(subject=bytes([seed]) * 32, kind=kind, claims_root=bytes([seed + 1]) * 32,
+                         parents=parents, uri=f"ipfs://bafy-{seed}")
+
+
+def test_evaluations_of_a_subject_are_found_by_parent(ledger, make_account, index):
+    evaluator, publisher = make_account(), make_account()
+    model, other_model, bench = b"\x51" * 32, b"\x52" * 32, b"\x53" * 32
+    evaluation = _kind_record(0x60, Kind.EVALUATION, [model, bench])
+    of_other = _kind_record(0x62, Kind.EVALUATION, [other_model])
+    derived = _kind_record(0x64, Kind.MODEL, [model])  # a fine-tune names the model as a parent too
+    for account, record in ((evaluator, evaluation), (evaluator, of_other), (publisher, derived)):
+        ledger.register(account, record)
+    Indexer(index, ledger).sync()
+    eval_id = _hex(evaluation.record_id(evaluator.address))
+    assert [r.record_id for r in index.evaluations_of(model)] == [eval_id]
+    assert [r.record_id for r in index.evaluations_of("0x" + bench.hex().upper())] == [eval_id]  # any case
+    assert [r.record_id for r in index.evaluations_of(other_model)] == [_hex(of_other.record_id(evaluator.address))]
+    (found,) = index.evaluations_of(model)
+    assert (found.kind, found.publisher, found.subject) == (3, evaluator.address, _hex(evaluation.subject))
+    assert {r.record_id for r in index.records_with_parent(model)} == {
+        eval_id, _hex(derived.record_id(publisher.address))}
+    assert [r.kind for r in index.records_with_parent(model, kind=Kind.MODEL)] == [int(Kind.MODEL)]
+    assert index.evaluations_of(b"\x54" * 32) == []
+    # a reorg forgets the links of the blocks it rolls back
+    cursor = index.cursor(ledger.chain_id, ledger.registry)
+    index.roll_back(ledger.chain_id, ledger.registry, found.block_number - 1, 0)
+    assert index.evaluations_of(model) == [] and index.records_with_parent(model) == []
+    assert cursor is not None
+
+
+def test_migration_to_version_7_links_records_already_kept(tmp_path):
+    """A version 6 file: its registrations and batch members are linked to their parents on open."""
+    from provenance.index import _MIGRATIONS, _SCHEMA, _statements
+
+    path = tmp_path / "v6.sqlite"
+    model = "0x" + "51" * 32
+    direct, member = "0x" + "0d" * 32, "0x" + "0e" * 32
+    submitter, evaluator = "0x" + "22" * 20, "0x" + "33" * 20
+    assert _MIGRATIONS[7] == ""
+    with sqlite3.connect(path) as db:
+        for statement in _statements(_SCHEMA):
+            if "record_parents" not in statement:  # version 7's
+                db.execute(statement)
+        db.execute("INSERT INTO meta VALUES ('schema_version', '6')")
+        db.execute(
+            "INSERT INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id, actor,"
+            " subject, kind, claims_root, parents, uri) VALUES (1, '0xabc', 40, 0, '0x01', 'RecordRegistered',"
+            " ?, ?, ?, 3, ?, ?, 'ipfs://e')",
+            (direct, evaluator, "0x" + "aa" * 32, "0x" + "bb" * 32, f'["{model}"]'),
+        )
+        db.execute(
+            "INSERT INTO events (chain_id, registry, block_number, log_index, tx_hash, name, actor, root, count, uri)"
+            " VALUES (1, '0xabc', 41, 0, '0x02', 'BatchAnchored', ?, ?, 1, 'ipfs://batch')",
+            (submitter, "0x" + "cc" * 32),
+        )
+        db.execute(
+            "INSERT INTO batch_members VALUES (1, '0xabc', ?, ?, 41, 0, ?, ?, ?, 3, ?, ?, 'ipfs://m')",
+            ("0x" + "cc" * 32, submitter, member, evaluator, "0x" + "dd" * 32, "0x" + "ee" * 32, f'["{model}"]'),
+        )
+    db.close()
+    with Index.open(path) as index:
+        found = index.evaluations_of(model)
+        assert [r.record_id for r in found] == [direct, member]
+        assert found[1].batch_root == "0x" + "cc" * 32 and found[1].from_document
+    with Index.open(path) as index:  # opening a current file again adds nothing
+        assert len(index.evaluations_of(model)) == 2
