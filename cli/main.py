@@ -18,8 +18,8 @@ import sys
 
 # Order is the order shown by --help.
 COMMANDS = (
-    "chain", "keys", "hash", "claims", "register", "anchor", "verify", "history", "status", "disclose", "export",
-    "serve", "journal",
+    "chain", "keys", "hash", "claims", "register", "evaluate", "anchor", "verify", "history", "status", "disclose",
+    "export", "serve", "journal",
 )
 
 
