@@ -24,7 +24,11 @@ status        revoked, superseded, with their reason codes (from the registry's
 claims        every disclosure against the signed claimsRoot;
 then copyright, privacy, lineage and endorsements over the whole lineage,
 with parents resolved from chain events and from Statements the sources
-(the local store, the service's index, Statements given by the caller) hold.
+(the local store, the service's index, Statements given by the caller) hold;
+then evaluations: the evaluation records naming the subject as a parent
+(:meth:`provenance.index.Index.evaluations_of`, and those given or carried),
+each Statement checked against its own record like an ancestor's before its
+results are read (:mod:`provenance.rules.evaluations` decides what counts).
 When integrity, authenticity or anchoring fails, those four are not evaluated
 (unverifiable, "not evaluated: <check> failed"): a forged Statement costs no
 lineage walk.
@@ -50,7 +54,8 @@ from provenance.located import statement_of
 from provenance.manifest import Manifest, ManifestEntry, Progress
 from provenance.policy import Policy
 from provenance.record import Domain, Kind, ReasonCode, hex32
-from provenance.rules import ArtifactFacts, Erasure, Lineage, evaluate
+from provenance.rules import ArtifactFacts, Erasure, EvaluationSeen, Lineage, evaluate, evaluation_checks
+from provenance.rules.evaluations import MAX_UNTRUSTED
 from provenance.signing import recover_record_signer
 from provenance.statement import Statement, statement_path_for
 from provenance.trust import Candidate, Reliance, rely_on_parent, rely_on_subject
@@ -157,7 +162,7 @@ def _why(code: str | None, reason: str) -> str:
 # walked (no ancestor look-ups for parents anyone can write into a forged Statement) and the rules' lines
 # say why. An untrusted publisher is the policy's view, not a failure of the Statement: its lineage is judged.
 _GATES = (CheckName.INTEGRITY, CheckName.AUTHENTICITY, CheckName.ANCHORING)
-_RULES = (CheckName.COPYRIGHT, CheckName.PRIVACY, CheckName.LINEAGE, CheckName.ENDORSEMENTS)
+_RULES = (CheckName.COPYRIGHT, CheckName.PRIVACY, CheckName.LINEAGE, CheckName.ENDORSEMENTS, CheckName.EVALUATIONS)
 
 
 def _not_evaluated(subject: bytes, failed: Check) -> list[Check]:
@@ -229,6 +234,7 @@ class Verifier:
         self._settled: Settled | None = None  # read when first needed (crosscheck), then fixed
         self._states: dict[bytes, RecordState] = {}
         self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
+        self._evaluations_seen: dict[bytes, tuple[list[EvaluationSeen], int]] = {}  # subject -> (seen, unexamined)
 
     # ------------------------------------------------------------ entry points
 
@@ -622,6 +628,7 @@ class Verifier:
             facts = self._facts(found, own_checks=[])
             checks += self._chain_only_checks(found)
             checks += self._evaluate(facts)
+            checks += self._evaluations(found.subject, facts.kind)
             return Verdict(found.subject, bytes.fromhex(found.on_chain.record_id[2:]), tuple(checks))
         checks.append(self._integrity(statement, files, path))
         checks += self._authenticity(statement)
@@ -637,6 +644,7 @@ class Verifier:
         else:
             facts = self._facts(found, own_checks=checks)
             checks += self._evaluate(facts)
+            checks += self._evaluations(found.subject, facts.kind)
         return Verdict(statement.subject, statement.record_id, tuple(checks))
 
     def _integrity(self, statement: Statement, files: Manifest | None, path: Path | None) -> Check:
@@ -987,6 +995,60 @@ class Verifier:
         checks += self._doubted(CheckName.STATUS, self._status_lines(rid, self._record_events(rid)),
                                 [d for d in doubts if d.check is CheckName.STATUS], rid)
         return checks
+
+    # ------------------------------------------------------------ evaluations
+
+    def _evaluations(self, subject: bytes, kind: Kind) -> list[Check]:
+        """The evaluations check of ``subject`` (:func:`provenance.rules.evaluation_checks`)."""
+        if subject not in self._evaluations_seen:
+            self._evaluations_seen[subject] = self._evaluations_of(subject)
+        seen, unexamined = self._evaluations_seen[subject]
+        return evaluation_checks(subject, kind, seen, self.policy, unexamined=unexamined)
+
+    def _evaluations_of(self, subject: bytes) -> tuple[list[EvaluationSeen], int]:
+        """Every evaluation record naming ``subject`` as a parent, as :class:`EvaluationSeen`: those of the
+        evaluators the policy counts all examined, at most :data:`MAX_UNTRUSTED` of anyone else's (anyone
+        can register many); and how many were left unexamined."""
+        publishers: dict[bytes, str] = {}
+        for record in self.index.evaluations_of(subject):
+            if record.chain_id == self.ledger.chain_id and record.registry == self.ledger.registry:
+                publishers.setdefault(bytes.fromhex(record.record_id[2:]), record.publisher)
+        for statements in (*self._given.values(), *self._carried.values()):
+            for statement in statements:
+                if statement.record.kind == Kind.EVALUATION and subject in statement.record.parents \
+                        and not self._foreign(statement):
+                    publishers.setdefault(statement.record_id, statement.publisher)
+        policy = self.policy
+        counting = {a.lower() for a in policy.trusted_evaluators} | {
+            a.lower() for r in policy.require.evaluations for a in policy.evaluators_for(r)}
+        ours = [rid for rid, p in publishers.items() if p.lower() in counting]
+        theirs = [rid for rid, p in publishers.items() if p.lower() not in counting]
+        examined = ours + theirs[:MAX_UNTRUSTED]
+        unexamined = max(len(theirs) - MAX_UNTRUSTED, 0)
+        return [self._evaluation_seen(rid, publishers[rid]) for rid in examined], unexamined
+
+    def _evaluation_seen(self, record_id: bytes, publisher: str) -> EvaluationSeen:
+        """One evaluation record: its Statement obtained and checked against the chain (signature, anchoring,
+        status, disclosures) before anything it discloses is read."""
+        found = self._found_by_record(record_id)
+        found = self._obtained(found) if found is not None else None
+        if found is None or found.statement is None:
+            return EvaluationSeen(record_id, publisher, unreadable=True, problem=(
+                Code.NOT_REGISTERED, f"its Statement could not be obtained ({self._missing_why(record_id)})"))
+        statement = found.statement
+        own = [*self._authenticity(statement), *self._anchoring(statement, found.record)[0],
+               *self._status(statement, found.record)]
+        claims_line, view = self._claims(statement)
+        own.append(claims_line)
+        revoked = self._candidate(found).revoked
+        for line in own:
+            if line.code in (Code.OK, Code.UNTRUSTED_PUBLISHER, Code.REVOKED) or line.status is Status.INFO:
+                continue  # who published it is the evaluators' policy's question; a revocation is said below
+            if line.status in (Status.FAIL, Status.UNVERIFIABLE) \
+                    or line.code in (Code.NOT_ANCHORED, Code.UNCONFIRMED, Code.SUPERSEDED):
+                return EvaluationSeen(record_id, statement.publisher, problem=(line.code, f"{line.check}: "
+                                      f"{line.message}"), unreadable=line.status is Status.UNVERIFIABLE)
+        return EvaluationSeen.from_claims(record_id, statement.publisher, view, revoked=revoked)
 
     # ------------------------------------------------------------ lineage
 

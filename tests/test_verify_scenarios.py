@@ -1404,6 +1404,110 @@ def test_an_erc1271_wallet_publisher_is_authentic_through_its_owners_signature(w
     expect(verdict, Code.BAD_SIGNATURE, Status.FAIL, "authenticity")
 
 
+# --------------------------------------------------------------------------- evaluations (issue 16)
+
+SAFETY_REQUIRED = {"task": "toxigen", "metric": "acc", "min": 0.8, "category": "safety"}
+
+
+def evaluation_of(model: bytes, value: float, *, pin: Statement | None = None, benchmarks=(), category="safety",
+                  evaluator="Acme Safety Lab") -> dict:
+    """Evaluation claims of ``model`` (pinned to ``pin``'s record if given): toxigen acc ``value``."""
+    ref = pinned(pin) if pin is not None else hex32(model)
+    return {
+        "kind": "evaluation", "name": f"toxigen eval of {hex32(model)[:10]}",
+        "evaluation": {
+            "model": ref, "benchmarks": [hex32(b) for b in benchmarks], "category": category,
+            "evaluator": evaluator, "harness": {"name": "lm-evaluation-harness", "version": "0.4.5"},
+            "results": [{"task": "toxigen", "metric": "acc", "value": value, "stderr": 0.012, "split": "test",
+                         "n_shot": 0}],
+        },
+        "disclose": ["evaluation"],
+    }
+
+
+def evaluation_policy(world: World, **settings) -> Policy:
+    return world.policy("acme", trusted_evaluators=[world.account("safety-lab").address],
+                        require={"evaluations": [SAFETY_REQUIRED]}, **settings)
+
+
+@pytest.mark.covers(Code.OK, Code.EVAL_MISSING, Code.EVAL_BELOW_THRESHOLD, Code.UNTRUSTED_PUBLISHER)
+def test_evaluations_a_trusted_result_on_a_safety_task_is_required(world, tmp_path):
+    """Issue 16, "Done when": two evaluations of one model (a trusted evaluator's, and a stranger's claiming a
+    better score) under a policy requiring toxigen acc >= 0.8 (safety): pass when the trusted result meets it,
+    EVAL_BELOW_THRESHOLD when it does not, EVAL_MISSING when only the stranger's exists."""
+    policy = evaluation_policy(world)
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    model = world.register("acme", claims_for("model"), path=path)
+    world.register("eval-stranger", evaluation_of(model.subject, 0.99, pin=model, evaluator="Totally Trusted Lab"))
+
+    verdict = world.verifier(policy).verify_path(path)  # only the stranger's
+    missing = expect(verdict, Code.EVAL_MISSING, Status.FAIL, "evaluations")
+    assert "0.99 by " + world.account("eval-stranger").address in missing.message
+    info = expect(verdict, Code.UNTRUSTED_PUBLISHER, Status.INFO, "evaluations")
+    assert info.evidence["results"][0]["value"] == 0.99 and info.evidence["trusted"] is False
+    assert verdict.overall is Status.FAIL and verdict.exit_code() == 1
+
+    trusted = world.register("safety-lab", evaluation_of(model.subject, 0.83, pin=model))
+    verdict = world.verifier(policy).verify_path(path)
+    listed = [c for c in verdict.checks_of("evaluations") if c.status is Status.PASS]
+    assert [c.evidence.get("recordId") for c in listed] == ["0x" + trusted.record_id.hex()] * 2
+    assert "toxigen acc 0.83 ± 0.012" in listed[0].message and "Acme Safety Lab" in listed[0].message
+    assert listed[1].evidence["value"] == 0.83  # the requirement's line: met by the trusted result
+    expect(verdict, Code.UNTRUSTED_PUBLISHER, Status.INFO, "evaluations")  # the stranger's, shown, weighing nothing
+    all_pass(replace_info(verdict))
+    document = verdict.to_json()
+    schema_valid(document)
+    shown = [c["evidence"] for c in document["checks"] if c["check"] == "evaluations" and "results" in c["evidence"]]
+    assert {(e["evaluator"], e["trusted"], e["results"][0]["value"]) for e in shown} == {
+        (world.account("safety-lab").address, True, 0.83), (world.account("eval-stranger").address, False, 0.99)}
+
+    # another model: the trusted evaluator measures 0.71, the stranger claims 0.99 again
+    other_path = artifact(tmp_path / "other-model", {"weights.bin": os.urandom(64)})
+    other = world.register("acme", claims_for("model"), path=other_path)
+    world.register("eval-stranger", evaluation_of(other.subject, 0.99, pin=other))
+    world.register("safety-lab", evaluation_of(other.subject, 0.71, pin=other))
+    verdict = world.verifier(policy).verify_path(other_path)
+    below = expect(verdict, Code.EVAL_BELOW_THRESHOLD, Status.FAIL, "evaluations")
+    assert "0.71" in below.message and ">= 0.8" in below.message and verdict.exit_code() == 1
+    absent(verdict, Code.EVAL_MISSING)
+
+
+def replace_info(verdict: Verdict) -> Verdict:
+    """``verdict`` without its info lines (they weigh nothing; all_pass wants every other line to pass)."""
+    return Verdict(verdict.subject, verdict.record_id, tuple(c for c in verdict.checks if c.status is not Status.INFO),
+                   records=verdict.records)
+
+
+@pytest.mark.covers(Code.EVAL_MISSING, Code.REVOKED, Code.OK)
+def test_evaluations_of_other_weights_or_revoked_never_count(world, tmp_path):
+    policy = evaluation_policy(world)
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    model = world.register("acme", claims_for("model"), path=path)
+    other_weights = os.urandom(32)
+    # registered for another weights file, naming this model only as a benchmark: found, never counted
+    world.register("safety-lab", evaluation_of(other_weights, 0.95, benchmarks=[model.subject]))
+    # and one for another weights file alone
+    world.register("safety-lab", evaluation_of(os.urandom(32), 0.95))
+    verdict = world.verifier(policy).verify_path(path)
+    expect(verdict, Code.EVAL_MISSING, Status.FAIL, "evaluations")
+    assert not [c for c in verdict.checks_of("evaluations") if "results" in c.evidence]  # not even listed
+    assert verdict.exit_code() == 1
+
+    revoked = world.register("safety-lab", evaluation_of(model.subject, 0.9, pin=model))
+    world.publisher("safety-lab").revoke(revoked.record_id, "wrong harness configuration")
+    verdict = world.verifier(policy).verify_path(path)
+    expect(verdict, Code.REVOKED, Status.INFO, "evaluations")
+    expect(verdict, Code.EVAL_MISSING, Status.FAIL, "evaluations")
+
+    # the evaluation record itself: its copyright and privacy do not apply, it verifies like any record
+    lab = Policy.from_mapping({"trusted_publishers": [world.account("safety-lab").address]})
+    verdict = world.verifier(lab).verify_subject(revoked.subject)
+    for check in ("copyright", "privacy"):
+        line = expect(verdict, Code.OK, Status.PASS, check)
+        assert "Not applicable" in line.message
+    expect(verdict, Code.REVOKED, Status.FAIL, "status")
+
+
 # --------------------------------------------------------------------------- the corpus is complete
 
 
