@@ -1472,6 +1472,23 @@ def test_evaluations_a_trusted_result_on_a_safety_task_is_required(world, tmp_pa
     absent(verdict, Code.EVAL_MISSING)
 
 
+@pytest.mark.covers(Code.EVAL_MISSING, Code.OK)
+def test_evaluations_batched_count_once_their_statement_is_known(world, tmp_path):
+    """A batched evaluation is found when its Statement is given (or its batch document was read, which the
+    service's indexer does: test_index.py's migration test covers the member lookup); unknown, it cannot count."""
+    policy = evaluation_policy(world)
+    path = artifact(tmp_path / "model", {"weights.bin": os.urandom(64)})
+    model = world.register("acme", claims_for("model"), path=path)
+    (batched,) = world.batch("safety-lab", [evaluation_of(model.subject, 0.9, pin=model)])
+    assert batched.anchor.type != "direct"
+    verdict = world.verifier(policy).verify_path(path)  # the index has not read the batch's document
+    expect(verdict, Code.EVAL_MISSING, Status.FAIL, "evaluations")
+    verdict = world.verifier(policy, extra_statements=[batched]).verify_path(path)
+    met = expect(verdict, Code.OK, Status.PASS, "evaluations")
+    assert met.evidence["recordId"] == "0x" + batched.record_id.hex()
+    absent(verdict, Code.EVAL_MISSING)
+
+
 def replace_info(verdict: Verdict) -> Verdict:
     """``verdict`` without its info lines (they weigh nothing; all_pass wants every other line to pass)."""
     return Verdict(verdict.subject, verdict.record_id, tuple(c for c in verdict.checks if c.status is not Status.INFO),
