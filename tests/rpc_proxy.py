@@ -11,7 +11,8 @@ Each POST is forwarded to ``upstream`` (a new connection each) unless a fault is
   providers send it;
 - a dropped connection (``drop``): the socket is closed without an answer, before the request is
   forwarded or, with probability ``drop_after``, after (the node acted; the answer is lost);
-- ``latency`` seconds added to every answer;
+- ``latency`` seconds added to every answer (with ``latency_max``, a uniform draw between the two, from
+  a random source of its own: the faults' draws stay those of the seed);
 - ``eth_getLogs`` over more than ``max_block_range`` blocks refused without asking the node, with one
   of the providers' error shapes (:data:`RANGE_STYLES`);
 - ``eth_getLogs`` whose answer holds more than ``max_results`` logs refused (Infura's -32005 "query
@@ -66,6 +67,7 @@ class Faults:
     drop: float = 0.0
     drop_after: float = 0.5
     latency: float = 0.0
+    latency_max: float | None = None
     max_block_range: int | None = None
     range_style: str = "plain"
     max_results: int | None = None
@@ -81,6 +83,7 @@ class RpcProxy:
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80, parts.path or "/")
         self.faults = faults or Faults()
         self._rng = random.Random(self.faults.seed)
+        self._jitter = random.Random(self.faults.seed + 1)
         self._lock = threading.Lock()
         self._forced: dict[str, deque[str]] = {}
         self.counts: Counter[str] = Counter()  # "requests", "429", "dropped", "range refused", ... and per method
@@ -162,7 +165,11 @@ class RpcProxy:
         single = isinstance(request, dict)
         method = str(request.get("method")) if single else "batch"
         fault, faults = self._draw(method)
-        if faults.latency:
+        if faults.latency_max is not None:
+            with self._lock:
+                delay = self._jitter.uniform(faults.latency, faults.latency_max)
+            time.sleep(delay)
+        elif faults.latency:
             time.sleep(faults.latency)
         if fault == "429":
             self._count("429")
@@ -285,7 +292,7 @@ def main() -> None:
         if field.type in ("bool",):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=field.default)
         else:
-            kind = {"float": float, "int": int, "int | None": int}.get(str(field.type), str)
+            kind = {"float": float, "float | None": float, "int": int, "int | None": int}.get(str(field.type), str)
             parser.add_argument(flag, type=kind, default=field.default)
     args = vars(parser.parse_args())
     upstream, port = args.pop("upstream"), args.pop("port")
