@@ -30,6 +30,10 @@ __all__ = [
     "ProofOut",
     "Health",
     "Ready",
+    "PinOut",
+    "HarnessOut",
+    "EvaluationOut",
+    "EvaluationsPage",
     "KIND_NAMES",
 ]
 
@@ -222,3 +226,49 @@ class Ready(BaseModel):
     head: int
     syncedTo: int
     lag: int
+
+
+class PinOut(BaseModel):
+    subject: Hex32
+    record: Hex32 | None = Field(description="the record relied on, when the evaluation pinned one")
+
+
+class HarnessOut(BaseModel):
+    name: str
+    version: str | None
+
+
+class EvaluationOut(BaseModel):
+    """One result of an evaluation record (one item per disclosed result; one item with ``disclosed`` false and
+    null results when the service holds no Statement of the record, or its Statement discloses none)."""
+
+    recordId: Hex32
+    evaluator: str = Field(description="the address that signed the evaluation record")
+    evaluatorName: str | None = Field(description="the evaluator's name as it discloses it (text anyone can write)")
+    trusted: bool = Field(description="whether the service's policy lists the evaluator in trusted_evaluators")
+    disclosed: bool = Field(description="whether the results below come from the record's disclosed claims")
+    undisclosed: str | None = Field(description="why there are no results, when disclosed is false")
+    model: PinOut | None = Field(description="the evaluated model (disclosed evaluation.model)")
+    benchmarks: list[PinOut]
+    category: str | None = Field(description="capability, safety, bias, privacy or other")
+    task: str | None
+    metric: str | None
+    value: float | None
+    stderr: float | None
+    split: str | None
+    nShot: int | None
+    benchmark: Hex32 | None = Field(description="the benchmark dataset this result was measured on")
+    harness: HarnessOut | None
+    date: str | None = Field(description="the date the evaluation discloses (ISO), not the block time")
+    blockNumber: int
+    blockTime: int | None
+    txHash: Hex32
+    batchRoot: Hex32 | None
+    revoked: bool
+    revocationReason: str | None
+
+
+class EvaluationsPage(BaseModel):
+    items: list[EvaluationOut] = Field(description="newest record first, its results in disclosed order")
+    nextCursor: str | None = Field(description="pass as ?cursor= for the next page; null on the last page")
+    index: IndexInfo

@@ -11,6 +11,7 @@ from api.answers import answer
 from api.deps import index_info, service_of
 from api.models import EventOut, HistoryOut
 from api.problems import ApiProblem, problem_responses
+from provenance.evalfacts import with_evaluations
 from provenance.record import parse_address
 
 router = APIRouter(prefix="/v1", tags=["history"])
@@ -38,7 +39,8 @@ async def history(
     """Events newest first, each with its block, block time and transaction hash.
 
     A 32-byte target is read as a subject (every event of every record of the
-    artifact) and, if no record has that subject, as a record id; 404 when it
+    artifact, and of every evaluation record of it, marked with
+    ``details.evaluationOf``) and, if no record has that subject, as a record id; 404 when it
     is neither. An address gives the events it sent and the endorsements and
     disputes of its records (an empty list when there are none).
     """
@@ -54,7 +56,9 @@ async def history(
         else:
             kind, shown = "subject", target
             found = index.history(subject=target, limit=limit)
-            if not found:
+            if found:  # the events of its evaluation records too, marked (details.evaluationOf)
+                found = with_evaluations(index, target, found, index.statement, limit=limit)
+            else:
                 kind, found = "record", index.history(record_id=target, limit=limit)
             if not found:
                 raise ApiProblem(
