@@ -474,15 +474,15 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
 
 
 _INSERT = (
-    "INSERT INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
+    "INSERT OR IGNORE INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
     " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason,"
     " submitter, struct_hash, reason_code, nonce, uri_hex, reason_hex)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 _INSERT_PARENT = (
-    "INSERT INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)"
-    " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+    "INSERT OR IGNORE INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)"
+    " VALUES (?,?,?,?,?,?)"
 )
 
 _EVENT_COLUMNS = (
@@ -547,8 +547,8 @@ class Index:
         ``PRAGMA data_version`` moves on other connections' commits, ``_writes``
         on this one's. Callers cache answers while it stays the same.
         """
-        with self._backend.reading() as db:
-            return int(db.execute("PRAGMA data_version").fetchone()[0]), self._writes
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
 
     @classmethod
     def open(cls, path: Path) -> Index:
@@ -572,7 +572,7 @@ class Index:
         return cls(db, path)
 
     def close(self) -> None:
-        with self._backend.reading() as db:
+        with self._lock:
             self._db.close()
 
     def __enter__(self) -> Index:
@@ -588,15 +588,15 @@ class Index:
 
     def cursor(self, chain_id: int, registry: str) -> int | None:
         """The last synced block for (chain, registry), or None before the first sync."""
-        with self._backend.reading() as db:
-            row = db.execute(
+        with self._lock:
+            row = self._db.execute(
                 "SELECT synced_to FROM cursors WHERE chain_id = ? AND registry = ?", (chain_id, registry)
             ).fetchone()
         return None if row is None else int(row[0])
 
     def stored_hash(self, chain_id: int, registry: str, number: int) -> str | None:
-        with self._backend.reading() as db:
-            row = db.execute(
+        with self._lock:
+            row = self._db.execute(
                 "SELECT hash FROM blocks WHERE chain_id = ? AND registry = ? AND number = ?",
                 (chain_id, registry, number),
             ).fetchone()
@@ -604,8 +604,8 @@ class Index:
 
     def stored_blocks(self, chain_id: int, registry: str, up_to: int) -> Iterator[tuple[int, str]]:
         """``(number, hash)`` of the stored blocks numbered ``up_to`` or less, newest first."""
-        with self._backend.reading() as db:
-            rows = db.execute(
+        with self._lock:
+            rows = self._db.execute(
                 "SELECT number, hash FROM blocks WHERE chain_id = ? AND registry = ? AND number <= ?"
                 " ORDER BY number DESC",
                 (chain_id, registry, up_to),
@@ -630,12 +630,12 @@ class Index:
                  for parent in json.loads(row[11])]
         with self._transaction() as db:
             db.executemany(
-                "INSERT INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)"
-                " ON CONFLICT (chain_id, registry, number) DO UPDATE SET hash = excluded.hash,"
-                " timestamp = excluded.timestamp",
+                "INSERT OR REPLACE INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)",
                 [(*key, n, h, t) for n, (h, t) in blocks.items()],
             )
-            written = db.executemany(_INSERT, rows).rowcount  # an event already stored is not written
+            before = db.total_changes
+            db.executemany(_INSERT, rows)
+            written = db.total_changes - before
             db.executemany(_INSERT_PARENT, links)
             db.execute(
                 "INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)"
@@ -672,8 +672,8 @@ class Index:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._backend.reading() as db:
-            rows = db.execute(sql, params).fetchall()
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
         return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def record(self, record_id: str | bytes) -> IndexedRecord | None:
@@ -750,8 +750,8 @@ class Index:
             " LEFT JOIN blocks b ON b.chain_id = e.chain_id AND b.registry = e.registry AND b.number = e.block_number"
             f" WHERE {where} ORDER BY e.block_number, e.log_index, m.position"
         )
-        with self._backend.reading() as db:
-            rows = db.execute(sql, params).fetchall()
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
         found: dict[str, dict[str, Any]] = {}
         for row in rows:
             member = dict(zip(_MEMBER_NAMES, row, strict=True))
@@ -767,8 +767,8 @@ class Index:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._backend.reading() as db:
-            rows = db.execute(sql, params).fetchall()
+        with self._lock:
+            rows = self._db.execute(sql, params).fetchall()
         return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def history(
@@ -821,8 +821,8 @@ class Index:
             f"SELECT {_EVENT_COLUMNS} {_EVENT_FROM} WHERE {where}"
             " ORDER BY e.block_number DESC, e.log_index DESC LIMIT ? OFFSET ?"
         )
-        with self._backend.reading() as db:
-            rows = db.execute(sql, (*params, int(limit), int(offset))).fetchall()
+        with self._lock:
+            rows = self._db.execute(sql, (*params, int(limit), int(offset))).fetchall()
         return [_entry(dict(zip(_COLUMN_NAMES, r, strict=True))) for r in rows]
 
     def events_page(
@@ -889,20 +889,20 @@ class Index:
             WHERE r.name IN {_RECORD_EVENTS!r}
             GROUP BY r.actor ORDER BY r.actor
         """
-        with self._backend.reading() as db:
-            rows = db.execute(sql).fetchall()
+        with self._lock:
+            rows = self._db.execute(sql).fetchall()
         return [Publisher(a, int(n), int(rv), int(lo), int(hi)) for a, n, rv, lo, hi in rows]
 
     def count(self, name: str | None = None) -> int:
-        with self._backend.reading() as db:
+        with self._lock:
             if name is None:
-                return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-            return int(db.execute("SELECT COUNT(*) FROM events WHERE name = ?", (name,)).fetchone()[0])
+                return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+            return int(self._db.execute("SELECT COUNT(*) FROM events WHERE name = ?", (name,)).fetchone()[0])
 
     def cursors(self) -> list[tuple[int, str, int]]:
         """Every (chain id, registry, last synced block) this index follows."""
-        with self._backend.reading() as db:
-            rows = db.execute("SELECT chain_id, registry, synced_to FROM cursors ORDER BY chain_id").fetchall()
+        with self._lock:
+            rows = self._db.execute("SELECT chain_id, registry, synced_to FROM cursors ORDER BY chain_id").fetchall()
         return [(int(c), r, int(n)) for c, r, n in rows]
 
     # ------------------------------------------------------------ statements and file digests
@@ -946,10 +946,10 @@ class Index:
         with self._transaction() as db:  # BEGIN IMMEDIATE: no other writer between the read and the write
             if not self._keep(db, statement, now, posted_by, quota):
                 return False
-            db.executemany("INSERT INTO files (sha256, subject, path) VALUES (?,?,?) ON CONFLICT DO NOTHING", files)
+            db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?,?,?)", files)
         return True
 
-    def _keep(self, db: Db, statement: Statement, now: int, posted_by: str,
+    def _keep(self, db: sqlite3.Connection, statement: Statement, now: int, posted_by: str,
               quota: int | None) -> bool:
         """Inside a write transaction: store ``statement``, pooled with the copy kept before (False: a new
         record over ``quota``, not stored)."""
@@ -993,10 +993,10 @@ class Index:
             " WHERE d.chain_id = e.chain_id AND d.registry = e.registry AND d.root = e.root AND d.submitter = e.actor)"
             " ORDER BY e.block_number, e.log_index LIMIT ?"
         )
-        with self._backend.reading() as db:
-            rows = db.execute(due, (chain_id, registry, int(now), int(limit))).fetchall()
+        with self._lock:
+            rows = self._db.execute(due, (chain_id, registry, int(now), int(limit))).fetchall()
             if len(rows) < limit:
-                rows += db.execute(
+                rows += self._db.execute(
                     unread, (chain_id, registry, chain_id, registry, int(limit) - len(rows))
                 ).fetchall()
         return [_batch(dict(zip(_COLUMN_NAMES, r, strict=True))) for r in rows]
@@ -1024,12 +1024,8 @@ class Index:
             for _, statement in members:
                 self._keep(db, statement, now, posted_by, None)
             db.executemany(
-                "INSERT INTO batch_members (chain_id, registry, root, submitter, block_number, position,"
-                " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT (chain_id, registry, root, submitter, record_id) DO UPDATE SET"
-                " block_number = excluded.block_number, position = excluded.position, publisher = excluded.publisher,"
-                " subject = excluded.subject, kind = excluded.kind, claims_root = excluded.claims_root,"
-                " parents = excluded.parents, uri = excluded.uri",
+                "INSERT OR REPLACE INTO batch_members (chain_id, registry, root, submitter, block_number, position,"
+                " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
             db.executemany(_INSERT_PARENT, links)
@@ -1055,13 +1051,9 @@ class Index:
             ).fetchone()
             attempts = 0 if state == "done" else (0 if row is None else int(row[0])) + 1
             db.execute(
-                "INSERT INTO batch_documents (chain_id, registry, root, submitter, block_number, uri,"
+                "INSERT OR REPLACE INTO batch_documents (chain_id, registry, root, submitter, block_number, uri,"
                 " state, members, accepted, refused, reason, attempts, retry_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (chain_id, registry, root, submitter) DO UPDATE"
-                " SET block_number = excluded.block_number, uri = excluded.uri, state = excluded.state,"
-                " members = excluded.members, accepted = excluded.accepted, refused = excluded.refused,"
-                " reason = excluded.reason, attempts = excluded.attempts, retry_at = excluded.retry_at,"
-                " updated_at = excluded.updated_at",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (*key, batch.block_number, batch.uri, state, members, accepted, refused, reason, attempts,
                  retry_at, now),
             )
@@ -1071,8 +1063,8 @@ class Index:
     def batch_document(self, root: str | bytes, submitter: str) -> BatchDocument | None:
         """What became of the document of the batch ``root`` that ``submitter`` anchored; None before a try."""
         address = parse_address(submitter, "submitter address")
-        with self._backend.reading() as db:
-            row = db.execute(
+        with self._lock:
+            row = self._db.execute(
                 "SELECT root, submitter, uri, state, members, accepted, refused, reason, attempts, retry_at,"
                 " updated_at FROM batch_documents WHERE root = ? AND submitter = ?",
                 (_norm(root).lower(), address),
@@ -1082,8 +1074,8 @@ class Index:
     def batch_members(self, root: str | bytes, submitter: str) -> list[str]:
         """The record ids kept as members of the batch ``root`` that ``submitter`` anchored, in document order."""
         address = parse_address(submitter, "submitter address")
-        with self._backend.reading() as db:
-            rows = db.execute(
+        with self._lock:
+            rows = self._db.execute(
                 "SELECT record_id FROM batch_members WHERE root = ? AND submitter = ? ORDER BY position",
                 (_norm(root).lower(), address),
             ).fetchall()
@@ -1091,26 +1083,26 @@ class Index:
 
     def statements_kept(self, publisher: str) -> int:
         """How many Statements of ``publisher``'s records are kept (what a quota counts)."""
-        with self._backend.reading() as db:
-            return self._kept(db, publisher)
+        with self._lock:
+            return self._kept(self._db, publisher)
 
     @staticmethod
-    def _kept(db: Db, publisher: str) -> int:
+    def _kept(db: sqlite3.Connection, publisher: str) -> int:
         address = parse_address(publisher, "publisher")
         return int(db.execute("SELECT COUNT(*) FROM statements WHERE publisher = ?", (address,)).fetchone()[0])
 
     def statement(self, record_id: str | bytes) -> Statement | None:
         """The stored Statement of a record, or None."""
-        with self._backend.reading() as db:
-            row = db.execute(
+        with self._lock:
+            row = self._db.execute(
                 "SELECT statement FROM statements WHERE record_id = ?", (_norm(record_id).lower(),)
             ).fetchone()
         return None if row is None else _statement(row[0])
 
     def statements_for(self, subject: str | bytes) -> list[Statement]:
         """Every stored Statement about ``subject``, oldest first."""
-        with self._backend.reading() as db:
-            rows = db.execute(
+        with self._lock:
+            rows = self._db.execute(
                 "SELECT statement FROM statements WHERE subject = ? ORDER BY added_at, record_id",
                 (_norm(subject).lower(),),
             ).fetchall()
@@ -1121,8 +1113,8 @@ class Index:
         digest = sha256_hex[2:] if sha256_hex[:2].lower() == "0x" else sha256_hex
         if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
             raise InvalidValue(f"a SHA-256 must be 64 hex digits, got {sha256_hex!r}")
-        with self._backend.reading() as db:
-            rows = db.execute(
+        with self._lock:
+            rows = self._db.execute(
                 "SELECT subject, path FROM files WHERE sha256 = ? ORDER BY subject, path", (digest.lower(),)
             ).fetchall()
         return [(s, p) for s, p in rows]
