@@ -107,3 +107,20 @@ def test_history_of_a_model_shows_its_evaluations(evaluated):
     assert all(i["details"]["evaluationOf"] == hex32(world.model.subject) for i in evaluations)
     own = [i for i in items if not i["details"].get("evaluationOf")]
     assert [i["recordId"] for i in own] == [hex32(world.model.record_id)]
+
+
+def test_verdict_and_openapi_carry_the_evaluations_check(evaluated):
+    world, client = evaluated
+    schema = client.get("/openapi.json").json()
+    assert "/v1/evaluations" in schema["paths"]
+    check = schema["components"]["schemas"]["CheckOut"]["properties"]
+    assert "evaluations" in check["check"]["enum"]
+    assert {"EVAL_MISSING", "EVAL_BELOW_THRESHOLD"} <= set(check["code"]["enum"])
+    item = schema["components"]["schemas"]["EvaluationOut"]["properties"]
+    assert {"recordId", "evaluator", "trusted", "task", "metric", "value", "stderr", "revoked"} <= set(item)
+
+    answer = client.get(f"/v1/verify/{hex32(world.model.subject)}")
+    assert answer.status_code == 200, answer.text
+    lines = [c for c in answer.json()["checks"] if c["check"] == "evaluations"]
+    shown = {(c["evidence"]["evaluator"], c["evidence"]["trusted"]) for c in lines if "results" in c["evidence"]}
+    assert (world.lab.address, True) in shown  # the service's policy trusts the lab
