@@ -531,7 +531,7 @@ def test_ancestors_are_checked_against_the_policy_a_sock_puppets_dataset(world, 
     assert world.address("S") in named["message"] and "not among the policy's trusted publishers" in named["message"]
     assert weighing(document) - {("lineage", "UNTRUSTED_PUBLISHER", "fail")} == {
         (check, "OK", "pass") for check in ("integrity", "authenticity", "anchoring", "status", "claims",
-                                            "copyright", "privacy", "endorsements")}
+                                            "copyright", "privacy", "endorsements", "evaluations")}
     all_pass(verify(world, case.path, "--policy", str(world.policy_file(tmp_path, "P", "S")), "--strict",
                     exit_code=0))
     document = verify(world, case.path, exit_code=0)
