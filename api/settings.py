@@ -45,7 +45,9 @@ class ServiceSettings:
     a further one waits up to ``verification_wait`` seconds for a slot (a burst
     of look-ups of one new verdict then computes it once and serves the rest
     from memory), then is refused with 503 and ``Retry-After``.
-    ``start_block``: the first block to index. ``rpc_timeout``: seconds per
+    ``start_block``: the first block to index; None: the block the registry was
+    created in (found on the chain before an empty index's first sync, unless
+    ``provenance serve`` knew it from the home's record). ``rpc_timeout``: seconds per
     JSON-RPC call of the indexer and chain-dependent answers;
     ``ready_timeout``: of the readiness probe. ``ready_max_lag``: blocks the
     index may trail ``head - confirmations`` and still be ready.
@@ -79,7 +81,7 @@ class ServiceSettings:
     statement_quota: int = 10_000
     max_verifications: int = 8
     verification_wait: float = 2.0
-    start_block: int = 0
+    start_block: int | None = None
     rpc_timeout: float = 10.0
     ready_timeout: float = 1.0
     ready_max_lag: int = 5
@@ -101,7 +103,7 @@ class ServiceSettings:
         check_rpc_url(self.rpc_url, insecure=self.insecure_rpc, flag="--insecure-rpc (insecure_rpc)")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         object.__setattr__(self, "index_path", Path(self.index_path))
-        if self.confirmations < 0 or self.start_block < 0 or self.ready_max_lag < 0:
+        if self.confirmations < 0 or (self.start_block is not None and self.start_block < 0) or self.ready_max_lag < 0:
             raise InvalidValue("confirmations, start_block and ready_max_lag must be >= 0")
         if type(self.max_index_lag) is not int or self.max_index_lag < 0:
             raise InvalidValue(f"max_index_lag must be an integer >= 0, got {self.max_index_lag!r}")

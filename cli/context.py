@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import os
 from argparse import Namespace
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from argparse import ArgumentParser
+
     from eth_account.signers.local import LocalAccount
 
-    from provenance.errors import LedgerUnavailable
+    from provenance.errors import LedgerUnavailable, WaitTimedOut
     from provenance.index import Index
     from provenance.ledger import Ledger
     from provenance.networks import Network
@@ -33,6 +36,7 @@ class Settings:
     chain: Network | None = None  # the named network (--network / $PROVENANCE_NETWORK), None for "custom"
     max_fee_gwei: float | None = None  # --max-fee-gwei / $PROVENANCE_MAX_FEE_GWEI: no transaction offers more a gas
     replace_after: float | None = None  # --replace-after / $PROVENANCE_REPLACE_AFTER: seconds unmined, then replaced
+    wait_timeout: float | None = None  # --timeout of a chain-writing command (0 with --no-wait); None: no such option
 
     def tx_url(self, tx_hash: bytes | str) -> str | None:
         """The explorer's page of a transaction on the named network, when it has an explorer."""
@@ -59,7 +63,40 @@ def settings_from(args: Namespace) -> Settings:
     cap = getattr(args, "max_fee_gwei", None) or os.environ.get("PROVENANCE_MAX_FEE_GWEI") or None
     replace = getattr(args, "replace_after", None) or os.environ.get("PROVENANCE_REPLACE_AFTER") or None
     return Settings(home, rpc_url, registry, network, bool(getattr(args, "insecure_rpc", False)), chain,
-                    _gwei_cap(cap), _seconds(replace, chain))
+                    _gwei_cap(cap), _seconds(replace, chain), _wait_timeout(args))
+
+
+#: Seconds a chain-writing command waits for its transaction to be mined and confirmed (``--timeout``).
+DEFAULT_WAIT_TIMEOUT = 300.0
+#: The exit code of a command whose transaction was sent but is not final within --timeout.
+EXIT_NOT_FINAL = 3
+
+
+def add_wait_options(parser: ArgumentParser, *, no_wait: bool = True) -> None:
+    """``--timeout`` (and ``--no-wait``) of a command that sends a transaction and waits for it."""
+    parser.add_argument(
+        "--timeout", type=float, default=DEFAULT_WAIT_TIMEOUT, metavar="SECONDS",
+        help=f"how long to wait for the transaction to be mined and confirmed (default {DEFAULT_WAIT_TIMEOUT:.0f}); "
+        f"after it the command exits {EXIT_NOT_FINAL}, the transaction kept in the journal",
+    )
+    if no_wait:
+        parser.add_argument(
+            "--no-wait", action="store_true",
+            help="return once the transaction is sent (exit 0); the next chain command or "
+            "`provenance journal retry TX` finishes it",
+        )
+
+
+def _wait_timeout(args: Namespace) -> float | None:
+    """--timeout (refused unless > 0), 0 with --no-wait, None for a command without them."""
+    from provenance.errors import UsageError
+
+    value = getattr(args, "timeout", None)
+    if value is None:
+        return None
+    if not 0 < value <= 7 * 86_400:
+        raise UsageError(f"--timeout must be a number of seconds above 0 (at most a week), got {value}")
+    return 0.0 if getattr(args, "no_wait", False) else float(value)
 
 
 #: Seconds a transaction may wait unmined on a named public network before it is replaced (15 Ethereum slots).
@@ -100,7 +137,56 @@ def _capped(settings: Settings, ledger: Ledger) -> Ledger:
     if settings.max_fee_gwei is not None:
         ledger.max_fee = int(settings.max_fee_gwei * 10**9)
     ledger.replace_after = settings.replace_after
+    ledger.wait_timeout = settings.wait_timeout
     return ledger
+
+
+def watch_waits(ledger: Ledger, *, json: bool = False) -> None:
+    """Show a progress line while the ledger waits for a transaction (a terminal's only, not --json's)."""
+    from cli.terminal import WaitLine
+
+    line = WaitLine.for_command(json=json)
+    if line.enabled:
+        ledger.watch = line
+
+
+def not_final(
+    settings: Settings, err: WaitTimedOut, *, no_wait: bool, as_json: bool,
+    fields: dict[str, object] | None = None, lines: Sequence[str] = (),
+) -> int:
+    """A transaction sent but not final: with --no-wait the command's answer (exit 0: ``lines`` then what was
+    sent; ``fields`` added to the JSON), else the error (exit 3), naming the transaction, its explorer page
+    and the command that finishes it."""
+    import json
+    import sys
+
+    from provenance.errors import WaitTimedOut
+
+    shown, sent = "0x" + err.tx_hash.hex(), "0x" + err.sent.hex()
+    url = settings.tx_url(sent)
+    if not no_wait:
+        explorer = f"; explorer: {url}" if url else ""
+        raise WaitTimedOut(str(err) + explorer, tx_hash=err.tx_hash, sent=err.sent, block_number=err.block_number,
+                           confirmations=err.confirmations, needed=err.needed, url=err.url, hint=err.hint) from None
+    state = "sent, not yet mined" if err.block_number is None else (
+        f"mined in block {err.block_number}, {err.confirmations} of {err.needed} confirmations")
+    finish = f"provenance journal retry {shown}"
+    if as_json:
+        print(json.dumps({
+            **(fields or {}), "state": "sending", "txHash": shown, "sentTxHash": sent,
+            "blockNumber": err.block_number, "confirmations": err.confirmations, "needed": err.needed, "txUrl": url,
+            "finish": finish,
+        }, indent=2))
+    else:
+        for line in lines:
+            print(line)
+        print(f"sent:      tx {sent} ({state})")
+        if url:
+            print(f"explorer:  {url}")
+        print(f"the journal finishes it: the next chain command does, or `{finish}`; `provenance journal list` "
+              "shows it")
+    sys.stdout.flush()
+    return 0
 
 
 def connect_chain(settings: Settings) -> Ledger:
@@ -154,6 +240,7 @@ def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
             registry = deterministic
         if registry:
             ledger.use_registry(registry)
+            ledger.deploy_block = _known_deploy_block(settings, ledger)
         elif need_registry:
             raise RegistryNotFound(
                 f"no registry address is known for chain {ledger.chain_id} at {redact_url(settings.rpc_url)}, and "
@@ -168,6 +255,23 @@ def open_ledger(settings: Settings, *, need_registry: bool = True) -> Ledger:
     if settings.registry and settings.registry.lower() != (ledger.registry or "").lower():
         ledger.use_registry(settings.registry)
     return ledger
+
+
+def _known_deploy_block(settings: Settings, ledger: Ledger) -> int | None:
+    """The block the ledger's registry was created in, where the network's entry (networks.yaml) or the
+    deployment recorded for its chain (networks.json) names it for that registry; else None (the indexer
+    finds it on the chain when it needs it)."""
+    from provenance.localchain import load_networks
+
+    registry = (ledger.registry or "").lower()
+    chain = settings.chain
+    if chain is not None and chain.deploy_block is not None and (chain.registry or registry).lower() == registry:
+        return chain.deploy_block
+    entry = load_networks(settings.home).get(str(ledger.chain_id), {})
+    block = entry.get("deployBlock")
+    if isinstance(block, int) and str(entry.get("registry", "")).lower() == registry:
+        return block
+    return None
 
 
 def unlock_key(settings: Settings, name: str | None) -> LocalAccount:

@@ -4,7 +4,8 @@ Each sub-command lives in ``cli/commands/<name>.py`` and exposes ``add_parser``;
 heavy modules (web3, FastAPI) are imported inside the handlers, so ``--help``
 stays fast. Only :class:`provenance.errors.ProvenanceError` is caught here: its
 message is printed and the process exits with the documented code
-(0 success, 1 verification failed, 2 bad input or could not do the work).
+(0 success, 1 verification failed, 2 bad input or could not do the work, 3 a
+transaction was sent but is not final within ``--timeout``: the journal keeps it).
 Messages never show the configured RPC URL whole (it may carry a provider's
 API key): the library names a node by scheme, host and port, and this edge
 redacts the URL once more wherever a message would quote it.

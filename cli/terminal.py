@@ -1,4 +1,4 @@
-"""What the command line shows and asks on a terminal: the progress bar and the password prompt.
+"""What the command line shows and asks on a terminal: the progress bar, the wait line and the password prompt.
 
 Shared by the commands (and by :mod:`cli.context`), so no command imports
 another: a progress bar is drawn and a password asked only on a terminal,
@@ -10,9 +10,12 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-__all__ = ["ProgressBar", "human_bytes", "password", "PASSWORD_ENV"]
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.ledger import Waiting
+
+__all__ = ["ProgressBar", "WaitLine", "human_bytes", "password", "PASSWORD_ENV"]
 
 #: The environment variable that holds a key's password (checked before asking on a terminal).
 PASSWORD_ENV = "PROVENANCE_KEY_PASSWORD"
@@ -163,6 +166,54 @@ class ProgressBar:
             self._thread.join()
             self._thread = None
         self._clear()
+
+
+class WaitLine:
+    """One line on stderr while a transaction is waited for, rewritten in place and cleared when the wait ends::
+
+        waiting for 0xabcd12… to be mined (8 s)
+        0xabcd12… mined in block 1234, 1 of 3 confirmations (14 s)
+
+    A :attr:`provenance.ledger.Ledger.watch`: called with a
+    :class:`~provenance.ledger.Waiting` at each look at the node, None when the
+    wait ends. Drawn only after ``delay`` seconds (a local node mines at once)
+    and, made by :meth:`for_command`, only where :class:`ProgressBar` is: both
+    stdout and stderr terminals, and not ``--json``.
+    """
+
+    def __init__(self, *, stream: TextIO | None = None, delay: float = 1.0, enabled: bool | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = _isatty(self.stream) if enabled is None else enabled
+        self.delay = delay
+        self._drawn = False
+
+    @classmethod
+    def for_command(cls, *, json: bool = False) -> WaitLine:
+        return cls(stream=sys.stderr, enabled=_isatty(sys.stdout) and _isatty(sys.stderr) and not json)
+
+    @staticmethod
+    def line(waiting: Waiting) -> str:
+        short = "0x" + waiting.tx_hash.hex()[:8] + "\u2026"
+        seconds = f"({waiting.elapsed:.0f} s)"
+        if waiting.block_number is None:
+            return f"waiting for {short} to be mined {seconds}"
+        return (f"{short} mined in block {waiting.block_number}, {waiting.confirmations} of {waiting.needed} "
+                f"confirmations {seconds}")
+
+    def __call__(self, waiting: Waiting | None) -> None:
+        if not self.enabled:
+            return
+        if waiting is None:
+            if self._drawn:
+                self.stream.write("\r\033[K")
+                self.stream.flush()
+                self._drawn = False
+            return
+        if waiting.elapsed < self.delay:
+            return
+        self.stream.write("\r" + self.line(waiting) + "\033[K")
+        self.stream.flush()
+        self._drawn = True
 
 
 def _isatty(stream: object) -> bool:

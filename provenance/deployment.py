@@ -22,6 +22,10 @@ refused, naming the address and how it differs. Where the proxy is missing, the
 error says how to get it (:data:`PROXY_HOWTO`); :func:`install_proxy` sends its
 presigned transaction.
 
+:func:`find_deploy_block` finds the block a registry was created in (where
+nothing recorded it: a stranger's fresh home), so that the first sync of an
+index starts there rather than at block 0.
+
 Transactions are signed here with the caller's key (EIP-1559 fees: twice the
 latest base fee plus the node's suggested tip) and sent through
 :meth:`provenance.ledger.Ledger.broadcast`; ``Ledger.deploy`` (plain CREATE, a
@@ -35,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from provenance._keccak import keccak256
 from provenance.errors import BadNodeAnswer, Conflict, NodeError, RpcError, TransactionFailed
-from provenance.ledger import SignedTx, is_loopback, registry_artifact
+from provenance.ledger import SignedTx, registry_artifact
 from provenance.record import DOMAIN_NAME, DOMAIN_VERSION, Domain, checksum_address, parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +62,7 @@ __all__ = [
     "require_proxy",
     "install_proxy",
     "deploy_registry",
+    "find_deploy_block",
 ]
 
 #: The deterministic deployment proxy (github.com/Arachnid/deterministic-deployment-proxy).
@@ -216,13 +221,6 @@ def _code(ledger: Ledger, address: str) -> bytes:
     return _bytes(ledger, ledger.rpc("eth_getCode", [address, "latest"]), f"eth_getCode of {address}")
 
 
-def _poll(ledger: Ledger) -> float:
-    """Seconds between receipt polls: a node on this machine mines at once; a provider counts every request."""
-    from urllib.parse import urlsplit
-
-    return 0.05 if is_loopback(urlsplit(ledger.rpc_url).hostname or "") else 2.0
-
-
 def _eth(wei: int) -> str:
     return f"{wei / 10**18:.6f}".rstrip("0").rstrip(".")
 
@@ -278,7 +276,7 @@ def install_proxy(ledger: Ledger, funder: LocalAccount | str, *, timeout: float 
             "at 100 gwei; many providers refuse such transactions: use a node that accepts them, or ask the "
             "chain's operators for the proxy",
         ) from None
-    ledger.wait(tx.tx_hash, timeout=timeout, poll=_poll(ledger))
+    ledger.wait(tx.tx_hash, timeout=timeout)
     require_proxy(ledger)
     return True
 
@@ -322,6 +320,31 @@ def deploy_registry(
     return Deployment(address, ledger.chain_id, True, receipt.tx_hash, receipt.block_number, receipt.gas_used)
 
 
+def find_deploy_block(ledger: Ledger, address: str) -> int:
+    """The first block at whose end ``address`` holds code: a binary search of ``eth_getCode`` over block
+    numbers (about log2(head) calls). 0 where it cannot be told: a node that keeps no state of old blocks
+    (it refuses, or answers something else), or no code at the head; reading logs from 0 then finds the
+    same events, only slower."""
+    head = ledger.block_number()
+
+    def holds_code(block: int) -> bool:
+        return _bytes(ledger, ledger.rpc("eth_getCode", [address, hex(block)]), f"eth_getCode of {address}") != b""
+
+    try:
+        if not holds_code(head):
+            return 0
+        low, high = 0, head  # the answer is in [low, high]: code at high
+        while low < high:
+            middle = (low + high) // 2
+            if holds_code(middle):
+                high = middle
+            else:
+                low = middle + 1
+    except (RpcError, BadNodeAnswer):  # the node refuses historical state ("missing trie node", pruned)
+        return 0
+    return low
+
+
 def _fees(ledger: Ledger) -> dict[str, int]:
     """EIP-1559 fees (twice the latest base fee plus the node's tip), or a legacy gas price before London."""
     block = ledger.rpc("eth_getBlockByNumber", ["latest", False])
@@ -344,7 +367,7 @@ def _transact(
     call: dict[str, Any] = {"to": to, "data": "0x" + data.hex(), "value": hex(value)}
     if isinstance(sender, str):  # an account the node unlocks (anvil's): it fills gas, fees and nonce
         tx_hash = ledger.rpc("eth_sendTransaction", [{**call, "from": sender}])
-        return ledger.wait(_bytes(ledger, tx_hash, "eth_sendTransaction"), timeout=timeout, poll=_poll(ledger))
+        return ledger.wait(_bytes(ledger, tx_hash, "eth_sendTransaction"), timeout=timeout)
     address = sender.address
     mined = _quantity(ledger, ledger.rpc("eth_getTransactionCount", [address, "latest"]), "a nonce")
     waiting = ledger.pending_nonce(address) - mined
@@ -370,4 +393,4 @@ def _transact(
     signed = sender.sign_transaction(tx)
     prepared = SignedTx(bytes(signed.hash), bytes(signed.raw_transaction), address, mined, what)
     ledger.broadcast(prepared)
-    return ledger.wait(prepared.tx_hash, timeout=timeout, poll=_poll(ledger))
+    return ledger.wait(prepared.tx_hash, timeout=timeout)

@@ -3,8 +3,8 @@
 The CLI and the API catch only :class:`ProvenanceError` at their edge. Each
 subclass stands for one kind of trouble and carries the exit code the CLI
 documents (2: the input was bad or the work could not be done; 1: a check
-failed). Messages name what was wrong and what is accepted; ``hint`` says what
-to do next.
+failed; 3: a transaction was sent but is not final yet, :class:`WaitTimedOut`).
+Messages name what was wrong and what is accepted; ``hint`` says what to do next.
 
 The tree, by what a caller does about it (the API maps the four families to
 HTTP statuses: 422, 404, 409, 502/503)::
@@ -32,7 +32,8 @@ HTTP statuses: 422, 404, 409, 502/503)::
     │   │       └── ResultCapExceeded   ... because the answer would hold too many logs
     │   ├── BadNodeAnswer       it answered something that cannot be decoded (502)
     │   ├── RegistryNotFound    the address holds no ProvenanceRegistry (502)
-    │   └── TransactionFailed   a transaction was mined but did not do its work (502)
+    │   ├── TransactionFailed   a transaction was mined but did not do its work (502)
+    │   └── WaitTimedOut        a transaction was sent but is not final in the time given (exit 3)
     ├── FetchError              a uri's Statement or batch document could not be fetched (exit 2)
     ├── KeystoreError
     ├── SignatureError
@@ -78,6 +79,7 @@ __all__ = [
     "BadNodeAnswer",
     "RegistryNotFound",
     "TransactionFailed",
+    "WaitTimedOut",
     "FetchError",
     "KeystoreError",
     "SignatureError",
@@ -310,6 +312,31 @@ class RegistryNotFound(NodeError):
 
 class TransactionFailed(NodeError):
     """A transaction was mined but did not do its work (reverted without a reason, created nothing)."""
+
+
+class WaitTimedOut(NodeError):
+    """A transaction was sent but is not mined, or not confirmed, within the time the caller gave (exit 3).
+
+    Nothing is lost: a journaled transaction stays open and the next chain
+    command (or ``provenance journal retry TX``) finishes it, never sending a
+    second one. ``tx_hash``: the journaled transaction (what ``retry`` takes);
+    ``sent``: the version last sent (a replacement's hash, else the same);
+    ``block_number``: where it was mined, None while it is not;
+    ``confirmations`` of ``needed``: blocks on top of it so far.
+    """
+
+    exit_code = 3
+
+    def __init__(
+        self, message: str, *, tx_hash: bytes, sent: bytes | None = None, block_number: int | None = None,
+        confirmations: int = 0, needed: int = 0, url: str = "", hint: str | None = None,
+    ) -> None:
+        super().__init__(message, url=url, hint=hint)
+        self.tx_hash = tx_hash
+        self.sent = sent or tx_hash
+        self.block_number = block_number
+        self.confirmations = confirmations
+        self.needed = needed
 
 
 # ------------------------------------------------------------------ the rest

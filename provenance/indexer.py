@@ -122,8 +122,11 @@ class Indexer:
     ``confirmations``: blocks newer than ``head - confirmations`` are left for
     a later sync. ``batch_size``: the most blocks per ``eth_getLogs`` range
     (fewer where the node refuses as many: :attr:`range`, a :class:`RangeSize`).
-    ``start_block``: the first block to read (the registry's deployment block
-    if known; 0 otherwise).
+    ``start_block``: the first block to read; None (the default): the block the
+    registry was created in, the ledger's :attr:`~provenance.ledger.Ledger.deploy_block`
+    when the caller recorded it, else found on the chain
+    (:func:`provenance.deployment.find_deploy_block`, about log2(head) calls, 0
+    where the node keeps no old state) before an empty index's first sync.
     """
 
     def __init__(
@@ -133,9 +136,9 @@ class Indexer:
         *,
         confirmations: int = 0,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        start_block: int = 0,
+        start_block: int | None = None,
     ) -> None:
-        if confirmations < 0 or batch_size < 1 or start_block < 0:
+        if confirmations < 0 or batch_size < 1 or (start_block is not None and start_block < 0):
             raise UsageError("confirmations and start_block must be >= 0, batch_size >= 1")
         if ledger.registry is None:
             raise UsageError("the indexer needs a ledger with a registry address")
@@ -157,7 +160,7 @@ class Indexer:
         head = self.ledger.block_number()
         reorged_from = self._check_reorg()
         cursor = self.index.cursor(self.chain_id, self.registry)
-        start = self.start_block if cursor is None else cursor + 1
+        start = self._first_block() if cursor is None else cursor + 1
         first = start
         target = head - self.confirmations
         written = 0
@@ -180,9 +183,20 @@ class Indexer:
             ranges += 1
             start = end + 1
         final = self.index.cursor(self.chain_id, self.registry)
-        return SyncResult(
-            first, start - 1 if final is None else final, head, written, reorged_from, self.anomalies - skipped
-        )
+        # nothing stored yet (the first block is not confirmed): synced as far as the confirmations allow
+        reached = min(start - 1, target) if final is None else final
+        return SyncResult(first, reached, head, written, reorged_from, self.anomalies - skipped)
+
+    def _first_block(self) -> int:
+        """:attr:`start_block`, found (once) when the caller gave none."""
+        if self.start_block is None:
+            if self.ledger.deploy_block is not None and (self.ledger.registry or "").lower() == self.registry.lower():
+                self.start_block = self.ledger.deploy_block
+            else:
+                from provenance.deployment import find_deploy_block  # lazy: only an empty index needs it
+
+                self.start_block = find_deploy_block(self.ledger, self.registry)
+        return self.start_block
 
     def lag(self) -> int | None:
         return self.index.lag(self.chain_id, self.registry, self.ledger.block_number())
@@ -197,12 +211,13 @@ class Indexer:
         stored = self.index.stored_hash(self.chain_id, self.registry, cursor)
         if stored is not None and stored == _hex(self.ledger.block_hash(cursor)):
             return None
-        keep = self.start_block - 1
+        floor = self.start_block or 0  # unknown: nothing stored below it is kept either way
+        keep = floor - 1
         for number, hash_ in self.index.stored_blocks(self.chain_id, self.registry, cursor):
             if hash_ == _hex(self.ledger.block_hash(number)):
                 keep = number
                 break
-        self.index.roll_back(self.chain_id, self.registry, keep, self.start_block)
+        self.index.roll_back(self.chain_id, self.registry, keep, floor)
         self._timestamps.clear()
         return keep + 1
 

@@ -15,6 +15,14 @@ still the chain's block at that height. Until then the row stays ``sent``; a
 receipt that a reorganisation took away (the transaction dropped, or mined
 again elsewhere) is followed: the very same raw transaction is broadcast
 again, so the record is never left "anchored" in an orphaned block.
+
+How long a drive waits is the ledger's :attr:`~provenance.ledger.Ledger.wait_timeout`
+(``--timeout``): one deadline for being mined and confirmed, after which
+:class:`~provenance.errors.WaitTimedOut` leaves the row ``sent`` for a later
+resume (``provenance journal retry``); 0 (``--no-wait``) returns right after the
+broadcast. While it waits, :attr:`~provenance.ledger.Ledger.watch` is told where
+it is (a progress line), and the node is asked less and less often
+(:meth:`~provenance.ledger.Ledger.poll_delays`).
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from provenance.errors import Conflict, NodeError, NotInStore, ProvenanceError, RpcError, StoreCorrupted
+from provenance.errors import Conflict, NotInStore, ProvenanceError, RpcError, StoreCorrupted, WaitTimedOut
 
 if TYPE_CHECKING:  # pragma: no cover
     from eth_account.signers.local import LocalAccount
@@ -87,6 +95,8 @@ class Journal:
         self._db = connection
         #: what :meth:`resume` could not finish because the nonce was taken (NonceTaken's message), by tx hash
         self.blocked: dict[bytes, str] = {}
+        #: what :meth:`resume` left waiting because the ledger's wait is 0 (``--no-wait``), by tx hash
+        self.pending: dict[bytes, str] = {}
 
     @classmethod
     def open(cls, path: Path) -> Journal:
@@ -233,7 +243,8 @@ class Journal:
         """Confirm or re-broadcast every open transaction of this chain; returns them as they end.
 
         One whose nonce another transaction used is left open and named in :attr:`blocked` (it can never
-        be mined: ``provenance journal abandon`` gives it up); the others go on.
+        be mined: ``provenance journal abandon`` gives it up); the others go on. With a ledger that does not
+        wait (``wait_timeout`` 0: ``--no-wait``) one not yet final is left open and named in :attr:`pending`.
         """
         done = []
         for entry in self.open_entries(ledger.chain_id):
@@ -241,6 +252,12 @@ class Journal:
                 self._drive(ledger, entry.tx_hash, self._raw(entry.tx_hash))
             except NonceTaken as err:
                 self.blocked[entry.tx_hash] = str(err)
+                continue
+            except WaitTimedOut as err:
+                if ledger.wait_timeout != 0:
+                    raise  # waited as long as the command may: the row stays open for the next resume
+                self.pending[entry.tx_hash] = "not mined yet" if err.block_number is None else (
+                    f"mined in block {err.block_number}, {err.confirmations} of {err.needed} confirmations")
                 continue
             except ProvenanceError:
                 if self._existing(entry.tx_hash).status != "failed":
@@ -260,19 +277,23 @@ class Journal:
         if self._receipt_of(ledger, versions) is None:
             self._send(ledger, versions)
             self._set(tx_hash, "sent")
-        while True:
-            try:
-                receipt = ledger.wait(self._await(ledger, tx_hash, versions, signer))
-            except ProvenanceError as err:
-                mined = self._receipt_of(ledger, versions)
-                if mined is not None and not mined.succeeded:
-                    self._set(tx_hash, "failed", mined.block_number, str(err))
-                raise
-            if ledger.confirmations == 0 or _settles(ledger, receipt):
-                break
-            if self._receipt_of(ledger, versions) is None:  # a reorganisation dropped it: the same bytes again
-                self._send(ledger, versions)
-                self._set(tx_hash, "sent")
+        wait = _Wait(ledger, self, tx_hash, versions)
+        try:
+            while True:
+                try:
+                    receipt = ledger.wait(self._await(ledger, tx_hash, versions, signer, wait))
+                except ProvenanceError as err:
+                    mined = self._receipt_of(ledger, versions)
+                    if mined is not None and not mined.succeeded:
+                        self._set(tx_hash, "failed", mined.block_number, str(err))
+                    raise
+                if ledger.confirmations == 0 or _settles(ledger, receipt, wait):
+                    break
+                if self._receipt_of(ledger, versions) is None:  # a reorganisation dropped it: the same bytes again
+                    self._send(ledger, versions)
+                    self._set(tx_hash, "sent")
+        finally:
+            ledger.tell(None)
         if receipt.tx_hash != tx_hash:
             self._db.execute("UPDATE tx_replacements SET mined = 1 WHERE tx_hash = ?", ("0x" + receipt.tx_hash.hex(),))
         self._set(tx_hash, "mined", receipt.block_number)
@@ -318,27 +339,25 @@ class Journal:
 
     def _await(
         self, ledger: Ledger, tx_hash: bytes, versions: list[tuple[bytes, bytes]], signer: LocalAccount | None,
-        *, poll: float = 0.05,
+        wait: _Wait,
     ) -> bytes:
         """Wait until a version has a receipt (its hash, for :meth:`Ledger.wait` to read and explain);
         broadcast the newest again whenever the node no longer holds it (dropped from its pool, or by a
         reorganisation); replace it when ``signer`` is given and it waited ``ledger.replace_after`` seconds.
 
-        NodeError when none is mined in time (the row stays open); FeeCapExceeded when the replacement
+        WaitTimedOut when none is mined in time (the row stays open); FeeCapExceeded when the replacement
         would offer more than ``ledger.max_fee`` (nothing new signed; the waiting version stays).
         """
         replace_after = ledger.replace_after if signer is not None else None
-        timeout = 60.0 if replace_after is None else max(60.0, 3 * replace_after + 10)
+        if wait.deadline is None:  # the library's own default
+            wait.deadline = wait.started + (60.0 if replace_after is None else max(60.0, 3 * replace_after + 10))
         now = time.monotonic()
-        deadline, asked, sent_at = now + timeout, now, now
+        asked, sent_at = now, now
+        delays = ledger.poll_delays()
         while (found := self._receipt_of(ledger, versions)) is None:
             now = time.monotonic()
-            if now > deadline:
-                raise NodeError(
-                    f"transaction 0x{versions[-1][0].hex()} was not mined within {timeout:.0f} s on {ledger.rpc_url}",
-                    url=ledger.rpc_url,
-                    hint="it is kept; run the command again to resume (`provenance journal list` shows it)",
-                )
+            if now >= wait.deadline:
+                raise wait.timed_out(None)
             if signer is not None and replace_after is not None and now - sent_at > replace_after:
                 self._replace(ledger, tx_hash, versions, signer)
                 sent_at = asked = time.monotonic()
@@ -348,7 +367,8 @@ class Journal:
                 newest = "0x" + versions[-1][0].hex()
                 if ledger.rpc("eth_getTransactionByHash", [newest]) is None:
                     self._send(ledger, versions)
-            time.sleep(poll)
+            wait.tell(None)
+            time.sleep(min(next(delays), max(wait.deadline - time.monotonic(), 0.0)))
         return found.tx_hash
 
     def _replace(
@@ -378,22 +398,69 @@ class Journal:
         )
 
 
-#: Seconds between looks at the chain while a mined transaction gathers its confirmations.
-FINALITY_POLL = 0.2
 #: Seconds between asking the node whether it still holds a transaction that is not mined yet.
 PRESENCE_POLL = 1.0
+#: Seconds the journal waits, without a ledger's ``wait_timeout``, for a mined transaction's confirmations.
+CONFIRMATIONS_TIMEOUT = 600.0
 
 
-def _settles(ledger: Ledger, receipt: Receipt, *, timeout: float = 600.0) -> bool:
+class _Wait:
+    """One drive's wait: when it began, its deadline (None until the first look sets the library's default),
+    and what the ledger's watcher is told."""
+
+    def __init__(self, ledger: Ledger, journal: Journal, tx_hash: bytes, versions: list[tuple[bytes, bytes]]) -> None:
+        self.ledger, self.journal, self.tx_hash, self.versions = ledger, journal, tx_hash, versions
+        self.started = time.monotonic()
+        budget = ledger.wait_timeout
+        self.deadline: float | None = None if budget is None else self.started + budget
+
+    def tell(self, receipt: Receipt | None, head: int | None = None) -> None:
+        from provenance.ledger import Waiting  # lazy, as the ledger's other imports here
+
+        elapsed = time.monotonic() - self.started
+        if receipt is None or head is None:
+            self.ledger.tell(Waiting(self.versions[-1][0], elapsed))
+        else:
+            have = max(head - receipt.block_number, 0)
+            self.ledger.tell(Waiting(receipt.tx_hash, elapsed, receipt.block_number, have, self.ledger.confirmations))
+
+    def timed_out(self, receipt: Receipt | None, head: int | None = None) -> WaitTimedOut:
+        """The error of a wait that ran out: what was sent, where it is, the command that finishes it."""
+        entry = self.journal._existing(self.tx_hash)
+        waited = time.monotonic() - self.started
+        shown, sent = "0x" + self.tx_hash.hex(), self.versions[-1][0]
+        what = f"{entry.purpose} transaction {shown}" + (f" ({entry.ref})" if entry.ref else "")
+        if sent != self.tx_hash:
+            what += f", last sent as replacement 0x{sent.hex()},"
+        if receipt is None:
+            where, have = "was sent but not mined", 0
+        else:
+            have = max((head or receipt.block_number) - receipt.block_number, 0)
+            where = (f"was mined in block {receipt.block_number} but has {have} of the "
+                     f"{self.ledger.confirmations} confirmations it needs")
+        return WaitTimedOut(
+            f"{what} {where} after {waited:.0f} s on {self.ledger.rpc_url}; it is kept in the journal "
+            "(nothing is lost, nothing will be sent twice)",
+            tx_hash=self.tx_hash, sent=sent, block_number=None if receipt is None else receipt.block_number,
+            confirmations=have, needed=self.ledger.confirmations, url=self.ledger.rpc_url,
+            hint=f"finish it later with `provenance journal retry {shown}` (any chain command finishes it too); "
+            "`provenance journal list` shows it",
+        )
+
+
+def _settles(ledger: Ledger, receipt: Receipt, wait: _Wait) -> bool:
     """Wait until ``receipt``'s block has ``ledger.confirmations`` blocks on top and is still canonical.
 
     False as soon as the transaction's receipt changes or goes (a reorganisation:
     the caller waits for it to be mined again, re-sending it if it was dropped);
-    NodeError when the confirmations do not come within ``timeout`` (the row
-    stays open: the next resume waits again).
+    WaitTimedOut when the confirmations do not come by the wait's deadline
+    (:data:`CONFIRMATIONS_TIMEOUT` from now without one; the row stays open: the
+    next resume waits again).
     """
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + CONFIRMATIONS_TIMEOUT if wait.ledger.wait_timeout is None else wait.deadline
+    assert deadline is not None
     needed = receipt.block_number + ledger.confirmations
+    delays = ledger.poll_delays()
     while True:
         current = ledger.receipt(receipt.tx_hash)
         if current is None or current.block_hash != receipt.block_hash:
@@ -402,15 +469,10 @@ def _settles(ledger: Ledger, receipt: Receipt, *, timeout: float = 600.0) -> boo
         # the receipt can lag the canonical chain on some nodes: its block must still be the one at its height
         if head >= needed and ledger.block_hash(receipt.block_number) == receipt.block_hash:
             return True
-        if time.monotonic() > deadline:
-            raise NodeError(
-                f"transaction 0x{receipt.tx_hash.hex()} was mined in block {receipt.block_number} but has "
-                f"{max(head - receipt.block_number, 0)} of the {ledger.confirmations} confirmations it needs after "
-                f"{timeout:.0f} s on {ledger.rpc_url}",
-                url=ledger.rpc_url,
-                hint="it is kept; run the command again to resume",
-            )
-        time.sleep(FINALITY_POLL)
+        if time.monotonic() >= deadline:
+            raise wait.timed_out(receipt, head)
+        wait.tell(receipt, head)
+        time.sleep(min(next(delays), max(deadline - time.monotonic(), 0.0)))
 
 
 def _crash_point(name: str) -> None:

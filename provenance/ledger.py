@@ -43,7 +43,7 @@ import contextlib
 import ipaddress
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -63,6 +63,7 @@ from provenance.errors import (
     RpcError,
     TransactionFailed,
     UsageError,
+    WaitTimedOut,
 )
 from provenance.fees import Fees
 from provenance.fees import suggest as suggest_fees
@@ -80,6 +81,7 @@ __all__ = [
     "SETTLED_TAGS",
     "SignedTx",
     "Receipt",
+    "Waiting",
     "ChainEvent",
     "ProveBatchedCall",
     "registry_artifact",
@@ -214,6 +216,25 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class Waiting:
+    """Where a wait for a transaction is: what :attr:`Ledger.watch` is told while it lasts.
+
+    ``block_number`` None: not mined yet; else mined there, with ``confirmations``
+    of the ``needed`` blocks on top of it. ``elapsed``: seconds since the wait began.
+    """
+
+    tx_hash: bytes
+    elapsed: float
+    block_number: int | None = None
+    confirmations: int = 0
+    needed: int = 0
+
+
+#: The longest pause between two looks at the node while a transaction is waited for, in seconds.
+MAX_POLL = 2.0
+
+
+@dataclass(frozen=True)
 class ProveBatchedCall:
     """The arguments of a ``proveBatched`` call: which record, into which batch (submitter, root), with what proof."""
 
@@ -268,6 +289,15 @@ class Ledger:
         #: seconds a journaled transaction may wait unmined before the journal replaces it (same nonce, fees
         #: bumped: :func:`provenance.fees.bumped`); None: never replaced, only broadcast again
         self.replace_after: float | None = None
+        #: seconds a command waits for a transaction to be mined and confirmed (``--timeout``), after which
+        #: :class:`~provenance.errors.WaitTimedOut` (the journal keeps it); 0: return once it is sent
+        #: (``--no-wait``); None: the library's defaults (60 s to be mined, 600 s for the confirmations)
+        self.wait_timeout: float | None = None
+        #: told what a wait is at while it waits (a progress line), and None when it ends
+        self.watch: Callable[[Waiting | None], None] | None = None
+        #: the block the registry was created in, when the caller knows it (the indexer starts there)
+        self.deploy_block: int | None = None
+        self._block_interval: float | None = None
 
     @cached_property
     def _w3(self) -> Any:
@@ -322,6 +352,8 @@ class Ledger:
                 f"(version {DOMAIN_VERSION}){found}",
                 url=self.rpc_url,
             )
+        if (self.registry or "").lower() != address.lower():
+            self.deploy_block = None  # another registry's block, if any
         self.registry = address
 
     @property
@@ -531,6 +563,7 @@ class Ledger:
                 f"the deployment transaction 0x{receipt.tx_hash.hex()} created no contract", url=self.rpc_url
             )
         self.registry = receipt.contract_address
+        self.deploy_block = receipt.block_number
         self.__dict__.pop("_contract", None)
         return receipt
 
@@ -593,22 +626,66 @@ class Ledger:
                 return None
         return self._receipt(raw)
 
-    def wait(self, tx_hash: bytes, *, timeout: float = 60.0, poll: float = 0.05) -> Receipt:
-        """Wait for a transaction to be mined; a reverted one raises its decoded error."""
-        deadline = time.monotonic() + timeout
+    def wait(self, tx_hash: bytes, *, timeout: float | None = None, poll: float = 0.05) -> Receipt:
+        """Wait for a transaction to be mined; a reverted one raises its decoded error.
+
+        ``timeout``: else :attr:`wait_timeout`, else 60 s; WaitTimedOut after it. The node is asked
+        again after ``poll`` seconds, then less and less often (:meth:`poll_delays`)."""
+        if timeout is None:
+            timeout = 60.0 if self.wait_timeout is None else self.wait_timeout
+        started = time.monotonic()
+        delays = self.poll_delays(poll)
+        try:
+            while True:
+                receipt = self.receipt(tx_hash)
+                if receipt is not None:
+                    if not receipt.succeeded:
+                        raise self._explain_failure(tx_hash, receipt)
+                    return receipt
+                elapsed = time.monotonic() - started
+                if elapsed >= timeout:
+                    raise WaitTimedOut(
+                        f"transaction 0x{tx_hash.hex()} was sent but not mined within {timeout:.0f} s on "
+                        f"{self.rpc_url}",
+                        tx_hash=tx_hash, url=self.rpc_url,
+                        hint="it may still be mined: run the command again later",
+                    )
+                self.tell(Waiting(tx_hash, elapsed))
+                time.sleep(min(next(delays), max(timeout - elapsed, 0.0)))
+        finally:
+            self.tell(None)
+
+    def tell(self, waiting: Waiting | None) -> None:
+        """Tell :attr:`watch` (if any) where a wait is; None: it ended."""
+        if self.watch is not None:
+            self.watch(waiting)
+
+    def poll_delays(self, first: float = 0.05) -> Iterator[float]:
+        """Pauses between looks at the node while a transaction is waited for: ``first`` seconds, then half
+        as long again each time, up to a quarter of the chain's block interval (at most :data:`MAX_POLL`).
+
+        A local node mines at once and is asked often; a chain of 12-second blocks is not asked hundreds of
+        times per block. The interval is read (two calls) only once the pauses have grown past 0.2 s."""
+        delay = first
+        limit: float | None = None
         while True:
-            receipt = self.receipt(tx_hash)
-            if receipt is not None:
-                if not receipt.succeeded:
-                    raise self._explain_failure(tx_hash, receipt)
-                return receipt
-            if time.monotonic() > deadline:
-                raise NodeError(
-                    f"transaction 0x{tx_hash.hex()} was not mined within {timeout:.0f} s on {self.rpc_url}",
-                    url=self.rpc_url,
-                    hint="it is kept; run the command again to resume",
-                )
-            time.sleep(poll)
+            yield delay
+            grown = delay * 1.5
+            if limit is None and grown > 0.2:
+                limit = min(MAX_POLL, max(first, self.block_interval() / 4))
+            delay = grown if limit is None else min(grown, max(limit, first))
+
+    def block_interval(self, span: int = 10) -> float:
+        """Seconds between blocks, as the last ``span`` blocks' timestamps say (read once, then kept);
+        1 s on a chain too young to tell."""
+        if self._block_interval is None:
+            head = self.block_number()
+            back = min(span, head)
+            if back <= 0:
+                return 1.0
+            newest, oldest = self.block_timestamp(head), self.block_timestamp(head - back)
+            self._block_interval = max(newest - oldest, 0) / back
+        return self._block_interval
 
     def send(self, account: LocalAccount, function: str, *args: Any) -> Receipt:
         """Prepare, broadcast and wait for one call."""

@@ -21,7 +21,10 @@ Layout under the home directory::
     chain/anvil.json   port and RPC URL of the node, and its pid while it runs
     chain/state.json   anvil's dumped state (blocks, accounts, contracts)
     chain/anvil.log    anvil's output, shown when it fails to start
-    networks.json      {"<chainId>": {"registry": "0x…", "rpcUrl": "…"}}
+    networks.json      {"<chainId>": {"registry": "0x…", "rpcUrl": "…", "deployBlock": N}}
+
+``deployBlock`` (when known) is the block the registry was created in: an
+index of its events starts there (:class:`provenance.indexer.Indexer`).
 """
 
 from __future__ import annotations
@@ -96,21 +99,25 @@ class _NodeInfo(TypedDict, total=False):
     rpcUrl: str
 
 
-def load_networks(home: Path) -> dict[str, dict[str, str]]:
+def load_networks(home: Path) -> dict[str, dict[str, Any]]:
     path = home / "networks.json"
     if not path.exists():
         return {}
     try:
-        networks: dict[str, dict[str, str]] = json.loads(path.read_text())
+        networks: dict[str, dict[str, Any]] = json.loads(path.read_text())
         return networks
     except json.JSONDecodeError as err:
         raise ChainError(f"{path} is not valid JSON ({err}); fix or delete it") from None
 
 
-def record_registry(home: Path, chain_id: int, registry: str, rpc_url: str) -> None:
-    """Remember the registry deployed on ``chain_id`` (written atomically)."""
+def record_registry(home: Path, chain_id: int, registry: str, rpc_url: str, *, deploy_block: int | None = None) -> None:
+    """Remember the registry deployed on ``chain_id`` and, when known, the block it was created in (written
+    atomically)."""
     networks = load_networks(home)
-    networks[str(chain_id)] = {"registry": registry, "rpcUrl": rpc_url}
+    entry: dict[str, Any] = {"registry": registry, "rpcUrl": rpc_url}
+    if deploy_block is not None:
+        entry["deployBlock"] = deploy_block
+    networks[str(chain_id)] = entry
     _write_json(home / "networks.json", networks)
 
 
@@ -306,16 +313,19 @@ class LocalChain:
         if entry:
             try:
                 ledger.use_registry(entry["registry"])
-                return entry["registry"]
+                if isinstance(entry.get("deployBlock"), int):
+                    ledger.deploy_block = entry["deployBlock"]
+                return str(entry["registry"])
             except LedgerUnavailable:
                 raise
             except ProvenanceError:
                 pass  # the recorded registry is gone (the chain state was reset): deploy again
         # at the registry's deterministic address (provenance.deployment), as on every other chain
         deployer = parse_address(ledger.rpc("eth_accounts")[0], "anvil's first account")
-        registry = deploy_registry(ledger, deployer).address
-        record_registry(self.home, ledger.chain_id, registry, self.rpc_url)
-        return registry
+        done = deploy_registry(ledger, deployer)
+        record_registry(self.home, ledger.chain_id, done.address, self.rpc_url, deploy_block=done.block_number)
+        ledger.deploy_block = done.block_number
+        return done.address
 
     def down(self) -> bool:
         """Stop the node so that it writes its state; False when it was not running."""

@@ -9,6 +9,7 @@ describes in ``$PROVENANCE_HOME/networks.yaml``::
       confirmations: 3                        # optional (default 1)
       explorer: https://hoodi.etherscan.io    # optional: transactions are printed as <explorer>/tx/<hash>
       registry: "0x…"                          # optional: else the recorded or the deterministic one
+      deployBlock: 123456                     # optional: the block the registry was created in
 
 A network never carries its RPC URL: a provider's URL holds an API key, so it
 comes from the environment only (``--rpc-url``, ``$PROVENANCE_<NAME>_RPC_URL``,
@@ -18,7 +19,9 @@ shared or committed. A node whose chain id is not the network's is refused
 anchor records on a chain nobody looks at.
 
 ``networks.json`` beside it is another file: what was deployed where (the
-registry address per chain id, :mod:`provenance.localchain`).
+registry address per chain id, and the block it was created in, :mod:`provenance.localchain`).
+Where neither file names that block, it is found on the chain
+(:func:`provenance.deployment.find_deploy_block`) before a fresh index's first sync.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ __all__ = [
 CONFIG_FILE = "networks.yaml"
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
-_KEYS = {"chainId", "confirmations", "explorer", "registry"}
+_KEYS = {"chainId", "confirmations", "explorer", "registry", "deployBlock"}
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Network:
     confirmations: int = 1
     explorer: str | None = None
     registry: str | None = None
+    deploy_block: int | None = None  # the block the registry was created in (an index starts there)
 
     @property
     def local(self) -> bool:
@@ -137,7 +141,11 @@ def _parse(name: str, entry: Any, path: Path) -> Network:
     registry = entry.get("registry")
     if registry is not None:
         registry = parse_address(str(registry), f"{where}: registry")
-    return Network(name, chain_id, confirmations, explorer.rstrip("/") if explorer else None, registry)
+    deploy_block = entry.get("deployBlock")
+    if deploy_block is not None and (not isinstance(deploy_block, int) or isinstance(deploy_block, bool)
+                                     or not 0 <= deploy_block < 2**63):
+        raise InvalidInput(f"{where}: deployBlock must be a block number (an integer >= 0), got {deploy_block!r}")
+    return Network(name, chain_id, confirmations, explorer.rstrip("/") if explorer else None, registry, deploy_block)
 
 
 def find_network(name: str, home: Path) -> Network:

@@ -557,6 +557,9 @@ def resume(store: Store, ledger: Ledger) -> list[str]:
         done.append(f"{entry.purpose} 0x{entry.tx_hash.hex()}: {entry.status}")
     for tx_hash, why in store.journal.blocked.items():  # never mined: left to `provenance journal abandon`
         done.append(f"0x{tx_hash.hex()} cannot be sent: {why}; run `provenance journal abandon 0x{tx_hash.hex()}`")
+    for tx_hash, why in store.journal.pending.items():  # not waited for (--no-wait): finished by a later command
+        done.append(f"0x{tx_hash.hex()} is sent, {why}; the next chain command that waits finishes it "
+                    f"(or `provenance journal retry 0x{tx_hash.hex()}`)")
     for stored in store.records(state="sending", chain_id=ledger.chain_id):
         if stored.tx_hash is None:  # never: a record is written 'sending' together with its transaction
             continue

@@ -1,4 +1,8 @@
-"""The event index against a real anvil node: every event kind, confirmations, resume, reorgs."""
+"""The event index against a real anvil node: every event kind, confirmations, resume, reorgs.
+
+The tests taking ``index`` or ``index_target`` run on both backends, a SQLite
+file and a PostgreSQL database (``tests/postgres.py``).
+"""
 
 from __future__ import annotations
 
@@ -31,8 +35,8 @@ def _hex(value: bytes) -> str:
 
 
 @pytest.fixture
-def index(tmp_path):
-    with Index.open(tmp_path / "index.sqlite") as index:
+def index(index_target):
+    with Index.open(index_target) as index:
         yield index
 
 
@@ -157,22 +161,24 @@ def test_confirmations_hold_back_recent_blocks(ledger, make_account, index):
     assert indexer.lag() == 3
 
 
-def test_resume_after_reopening_without_duplicates(ledger, make_account, tmp_path):
+def test_resume_after_reopening_without_duplicates(ledger, make_account, index_target):
     publisher = make_account()
     for seed in range(3):
         ledger.register(publisher, _record(70 + 3 * seed))
     head = ledger.block_number()
-    path = tmp_path / "resume.sqlite"
+    path = index_target
+    half = max((head - ledger.deploy_block) // 2, 1)  # the index starts at the registry's deployment block
 
     with Index.open(path) as index:
-        partial = Indexer(index, ledger, batch_size=max(head // 2, 1)).sync(max_ranges=1)
+        partial = Indexer(index, ledger, batch_size=half).sync(max_ranges=1)
         assert partial.to_block < head
     with Index.open(path) as index:
-        rest = Indexer(index, ledger, batch_size=max(head // 2, 1)).sync()
+        rest = Indexer(index, ledger, batch_size=half).sync()
         assert rest.from_block == partial.to_block + 1 and rest.to_block == head
         assert index.count("RecordRegistered") == 3
         # A crash that lost the cursor but not the rows (impossible by design, simulated): no duplicates.
-        index._db.execute("UPDATE cursors SET synced_to = ?", (partial.to_block,))
+        with index._transaction() as db:
+            db.execute("UPDATE cursors SET synced_to = ?", (partial.to_block,))
         again = Indexer(index, ledger).sync()
         assert again.events == 0 and index.count() == 3
 
@@ -265,11 +271,11 @@ def _funded(node: Ledger):
 
 
 @pytest.mark.parametrize("shorter", [False, True], ids=["same-height", "shorter-fork"])
-def test_reorg_is_rolled_back_and_replayed(fresh_chain, tmp_path, shorter):
+def test_reorg_is_rolled_back_and_replayed(fresh_chain, index_target, shorter):
     node = fresh_chain
     publisher = _funded(node)
     node.register(publisher, _record(100))
-    index = Index.open(tmp_path / "reorg.sqlite")
+    index = Index.open(index_target)
     indexer = Indexer(index, node)
     indexer.sync()
 
@@ -336,6 +342,7 @@ class _FakeLedger:
 
     chain_id = 1
     registry = "0x" + "11" * 20
+    deploy_block = 0  # the registry was created in the first block: the indexer reads from there
 
     def __init__(self, height: int, fork: str = "a", max_range: int = 4) -> None:
         self.height, self.fork, self.max_range, self.calls = height, fork, max_range, []
@@ -479,3 +486,94 @@ def test_migration_to_version_7_links_records_already_kept(tmp_path):
         assert found[1].batch_root == "0x" + "cc" * 32 and found[1].from_document
     with Index.open(path) as index:  # opening a current file again adds nothing
         assert len(index.evaluations_of(model)) == 2
+
+
+# ---------------------------------------------------------------- both backends: values, versions, replicas
+
+
+class _OddLedger(_FakeLedger):
+    """Events whose values test a database's types: a uint256 nonce, a NUL and bytes that are not UTF-8."""
+
+    def events(self, start: int, end: int, *, anomalies: list | None = None) -> list:
+        from provenance._logs import AbiText
+        from provenance.ledger import ChainEvent
+
+        odd = [("NonceUsed", {"publisher": "0x" + "22" * 20, "nonce": 2**256 - 1}),
+               ("NonceUsed", {"publisher": "0x" + "22" * 20, "nonce": 7}),
+               ("RecordRevoked", {"recordId": b"\x01" * 32, "publisher": "0x" + "22" * 20, "reason": "a\x00b"}),
+               ("RecordRevoked", {"recordId": b"\x02" * 32, "publisher": "0x" + "22" * 20,
+                                  "reason": AbiText(b"\xff\x00")})]
+        return [ChainEvent(name, args, n, self._hash(n), self._hash(n), 0)
+                for n, (name, args) in enumerate(odd, 1) if start <= n <= end]
+
+
+def test_values_survive_either_database(index):
+    Indexer(index, _OddLedger(4, max_range=100)).sync()
+    entries = {(e.event, e.block_number): e.details for e in index.events(limit=10)}
+    assert entries[("NonceUsed", 1)] == {"nonce": 2**256 - 1}
+    assert entries[("NonceUsed", 2)] == {"nonce": 7}
+    assert entries[("RecordRevoked", 3)] == {"reason_code": None, "reason": "a\\x00b", "reason_hex": "0x610062"}
+    assert entries[("RecordRevoked", 4)]["reason_hex"] == "0xff00"
+    assert [p.address for p in index.publishers()] == []  # revocations alone register nothing
+
+
+def test_a_database_of_another_schema_version_is_refused(postgres_server):
+    url = postgres_server.new_database()
+    Index.open(url).close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(IndexFileError, match="schema version 99"):
+        Index.open(url)
+    with psycopg.connect(url, autocommit=True) as db:
+        db.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")  # never made in a database
+    with pytest.raises(IndexFileError, match="schema version 6"):
+        Index.open(url)
+
+
+def test_replicas_opening_one_new_database_at_once_create_it_once(postgres_server):
+    """Schema creation runs under an advisory lock: replicas starting together do not collide."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = postgres_server.new_database()
+    with ThreadPoolExecutor(6) as pool:
+        indexes = list(pool.map(lambda _: Index.open(url), range(6)))
+    try:
+        with indexes[0]._transaction() as db:
+            db.execute("INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)", (1, "0xabc", 9))
+        assert all(i.cursor(1, "0xabc") == 9 for i in indexes)  # one database, seen by every replica
+        assert len({i.generation() for i in indexes}) == 1
+    finally:
+        for index in indexes:
+            index.close()
+
+
+def test_one_replica_holds_the_indexer_lock_until_its_session_ends(postgres_server):
+    url = postgres_server.new_database()
+    with Index.open(url) as first, Index.open(url) as second:
+        a, b = first.indexer_lock(), second.indexer_lock()
+        assert a.held() and not b.held()
+        assert a.held()  # still its own
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as admin:  # the holder's session dies (as when it is killed)
+            (killed,) = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks"
+                                      " WHERE locktype = 'advisory' AND granted").fetchall()
+            assert killed == (True,)
+        assert not a.held()  # it notices at its next check, and lets go
+        assert b.held()
+        assert not a.held()
+        b.release()
+        assert a.held()
+        a.release()
+
+
+def test_the_sqlite_indexer_lock_is_a_file_lock(tmp_path):
+    with Index.open(tmp_path / "i.sqlite") as first, Index.open(tmp_path / "i.sqlite") as second:
+        a, b = first.indexer_lock(), second.indexer_lock()
+        assert a.held() and not b.held()
+        a.release()
+        assert b.held()
+        b.release()
+    assert (tmp_path / "i.sqlite.indexer.lock").exists()

@@ -152,7 +152,8 @@ def test_deploy_lands_at_the_computed_address_and_again_sends_nothing(tmp_path, 
     assert runtime_mismatch(code, 31337, done["registry"]) is None
     assert Ledger.connect(node, done["registry"]).version() == "2"
     recorded = json.loads((home / "networks.json").read_text())
-    assert recorded["31337"] == {"registry": registry_address(), "rpcUrl": node}
+    assert recorded["31337"] == {"registry": registry_address(), "rpcUrl": node, "deployBlock": done["blockNumber"]}
+    assert done["deployBlock"] == done["blockNumber"]  # an index of the registry starts there
 
     sent_before, block_before = _nonce(node, publisher), Ledger.connect(node).block_number()
     again = _cli(home, "--rpc-url", node, "chain", "deploy")

@@ -246,6 +246,7 @@ class _Provider:
     more than ``limit`` blocks, or more than ``cap`` logs (with Infura's suggested range if ``hint``)."""
 
     chain_id, registry = 1, "0x" + "11" * 20
+    deploy_block = 0  # the registry was created in the first block: the indexer reads from there
 
     def __init__(self, logs: list[int], limit: int, cap: int, hint: bool) -> None:
         self.logs, self.limit, self.cap, self.hint = logs, limit, cap, hint
@@ -312,7 +313,8 @@ def test_the_indexer_shrinks_in_busy_blocks_and_grows_back_in_quiet_ones(tmp_pat
 
 @pytest.fixture(scope="module")
 def chain():
-    """An anvil of this module's own, 2,500 blocks tall (so that a 1,000-block log limit bites), with a registry."""
+    """An anvil of this module's own with a registry and 2,500 blocks above it (an index starts at the registry's
+    deployment block: so that a 1,000-block log limit bites)."""
     from provenance.ledger import Ledger
     from provenance.record import parse_address
 
@@ -320,9 +322,9 @@ def chain():
     node = start_anvil(port)
     url = f"http://127.0.0.1:{port}"
     try:
-        Ledger.connect(url, timeout=120).rpc("anvil_mine", [hex(2_500)])  # seconds on a loaded machine
         ledger = Ledger.connect(url)
         ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
+        Ledger.connect(url, timeout=120).rpc("anvil_mine", [hex(2_500)])  # seconds on a loaded machine
         yield ledger
     finally:
         node.terminate()

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 from argparse import ArgumentParser, Namespace, _SubParsersAction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.store import Store
 
 
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
@@ -14,14 +18,26 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
                         "https://..., ipfs://CID[/PATH], hf://[datasets/]ORG/NAME@REVISION/PATH, file:///PATH")
     parser.add_argument("--out", help="also write the batch document (every member's Statement) here")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    from cli.context import add_wait_options
+
+    add_wait_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: Namespace) -> int:
     import shutil
 
-    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
-    from provenance.errors import LedgerUnavailable
+    from cli.context import (
+        chain_unavailable,
+        ensure_funds,
+        not_final,
+        open_ledger,
+        open_store,
+        settings_from,
+        unlock_key,
+        watch_waits,
+    )
+    from provenance.errors import LedgerUnavailable, WaitTimedOut
     from provenance.publish import Publisher, batch_document_path
     from provenance.record import hex32
 
@@ -30,14 +46,22 @@ def run(args: Namespace) -> int:
 
     check_uri(args.uri)  # a bad uri is refused (exit 2) before the key is unlocked
     account = unlock_key(settings, args.key)
+    store: Store | None = None
     try:
         ledger = open_ledger(settings)
+        watch_waits(ledger, json=args.json)
         store = open_store(settings, ledger)
         ensure_funds(settings, ledger, account.address)
         result = Publisher(store, ledger, account).anchor(args.uri)
     except LedgerUnavailable as err:
         # whether the node was down from the start or went away half-way: say what the store keeps
         raise chain_unavailable(settings, err) from None
+    except WaitTimedOut as err:  # the batch is sent, not final yet: the journal finishes it later
+        entry = store.journal.entry(err.tx_hash) if store is not None else None
+        root = entry.ref if entry is not None and entry.purpose == "anchorBatch" else None
+        return not_final(settings, err, no_wait=args.no_wait, as_json=args.json,
+                         fields={"batchRoot": root} if root else None,
+                         lines=[f"batch {root} sent"] if root else ())
     if result is None:
         payload: dict[str, object] = {"anchored": 0}
         print(json.dumps(payload) if args.json else "nothing queued: no transaction sent")

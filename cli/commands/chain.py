@@ -34,7 +34,9 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     deploy.add_argument("--install-proxy", action="store_true",
                         help="where the chain lacks the deterministic deployment proxy, fund its one-time deployer "
                         "with 0.01 ETH from the key and send its presigned transaction")
-    deploy.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for each transaction (300)")
+    deploy.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="seconds to wait for each transaction to be mined (default 300); after it the command "
+                        "exits 3, naming what was sent: run it again once that is mined")
     deploy.add_argument("--json", action="store_true", help="print the result as JSON")
     deploy.set_defaults(handler=run)
 
@@ -80,11 +82,11 @@ def _deploy(settings: Settings, args: Namespace) -> int:
     """The registry at its deterministic address on the configured chain: found and recorded, or created."""
     import sys
 
-    from cli.context import connect_chain, require_rpc_url, unlock_key
+    from cli.context import connect_chain, require_rpc_url, unlock_key, watch_waits
     from provenance._rpc import redact_url
-    from provenance.deployment import Deployment, deploy_registry, install_proxy
-    from provenance.errors import UsageError
-    from provenance.localchain import LocalChain, record_registry
+    from provenance.deployment import Deployment, deploy_registry, find_deploy_block, install_proxy
+    from provenance.errors import UsageError, WaitTimedOut
+    from provenance.localchain import LocalChain, load_networks, record_registry
 
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, got {args.timeout}")
@@ -96,16 +98,29 @@ def _deploy(settings: Settings, args: Namespace) -> int:
     else:
         account = unlock_key(settings, args.key)  # asked before anything is sent
         ledger = connect_chain(settings)
-        if args.install_proxy and install_proxy(ledger, account, timeout=args.timeout):
-            print(f"installed the deterministic deployment proxy on chain {ledger.chain_id}", file=sys.stderr)
-        done = deploy_registry(ledger, account, timeout=args.timeout)
+        watch_waits(ledger, json=args.json)
+        try:
+            if args.install_proxy and install_proxy(ledger, account, timeout=args.timeout):
+                print(f"installed the deterministic deployment proxy on chain {ledger.chain_id}", file=sys.stderr)
+            done = deploy_registry(ledger, account, timeout=args.timeout)
+        except WaitTimedOut as err:  # not journaled, but idempotent: run again, it finds what was mined
+            url = settings.tx_url(err.sent)
+            raise WaitTimedOut(
+                str(err) + (f"; explorer: {url}" if url else ""), tx_hash=err.tx_hash, url=err.url,
+                hint="run `provenance chain deploy` again once it is mined: it finds the registry at its address "
+                "and records it, sending nothing twice (while it is pending, the command says so and sends nothing)",
+            ) from None
+        # the block it was created in: the indexer's first block (found when it was there already)
+        block = done.block_number if done.block_number is not None else find_deploy_block(ledger, done.address)
         # where it was deployed, by scheme, host and port: a provider's URL carries its API key
-        record_registry(settings.home, ledger.chain_id, done.address, redact_url(settings.rpc_url))
+        record_registry(settings.home, ledger.chain_id, done.address, redact_url(settings.rpc_url),
+                        deploy_block=block)
     explorer = settings.chain.address_url(done.address) if settings.chain else None
     tx_url = settings.tx_url(done.tx_hash) if done.tx_hash else None
+    deploy_block = load_networks(settings.home).get(str(done.chain_id), {}).get("deployBlock")
     if args.json:
-        print(json.dumps({**done.to_json(), "network": settings.network, "registryUrl": explorer, "txUrl": tx_url},
-                         indent=2))
+        print(json.dumps({**done.to_json(), "network": settings.network, "registryUrl": explorer, "txUrl": tx_url,
+                          "deployBlock": deploy_block}, indent=2))
         return 0
     print(f"registry:  {done.address} on chain {done.chain_id} ({settings.network})")
     if done.sent:
@@ -118,7 +133,8 @@ def _deploy(settings: Settings, args: Namespace) -> int:
     for url in (explorer, tx_url):
         if url:
             print(f"explorer:  {url}")
-    print(f"recorded in {settings.home / 'networks.json'}")
+    created = f", created in block {deploy_block}" if deploy_block is not None else ""
+    print(f"recorded in {settings.home / 'networks.json'}{created}")
     return 0
 
 

@@ -29,6 +29,9 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     listing.set_defaults(handler=run_list)
     retry = actions.add_parser("retry", help="send a journaled transaction again and wait for it")
     retry.add_argument("tx", help="its hash (0x...), as `provenance journal list` shows it")
+    from cli.context import add_wait_options
+
+    add_wait_options(retry, no_wait=False)
     retry.set_defaults(handler=run_retry)
     abandon = actions.add_parser("abandon", help="give up a transaction whose nonce another transaction used")
     abandon.add_argument("tx", help="its hash (0x...), as `provenance journal list` shows it")
@@ -78,21 +81,27 @@ def run_list(args: Namespace) -> int:
 
 
 def _open(args: Namespace) -> tuple[Ledger, Store]:
-    from cli.context import open_ledger, settings_from
+    from cli.context import open_ledger, settings_from, watch_waits
     from provenance.store import Store
 
     settings = settings_from(args)
     ledger = open_ledger(settings)
+    watch_waits(ledger)
     return ledger, Store.open(settings.home)  # not open_store: its resume is what may be stuck
 
 
 def run_retry(args: Namespace) -> int:
+    from cli.context import not_final, settings_from
+    from provenance.errors import WaitTimedOut
     from provenance.publish import resume
 
     tx_hash = _tx_hash(args.tx)
     ledger, store = _open(args)
     try:
-        entry = store.journal.retry(ledger, tx_hash)
+        try:
+            entry = store.journal.retry(ledger, tx_hash)
+        except WaitTimedOut as err:  # still not final: it stays open, as it was
+            return not_final(settings_from(args), err, no_wait=False, as_json=False)
         print(f"0x{tx_hash.hex()}: {entry.status}" + (f" in block {entry.block_number}" if entry.block_number else ""))
         for line in resume(store, ledger):
             print(f"resumed: {line}")

@@ -52,6 +52,9 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--allow-symlinks", action="store_true", help="follow symlinks that stay inside the artifact")
     parser.add_argument("--out", help="where to write the Statement (default: beside the artifact)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    from cli.context import add_wait_options
+
+    add_wait_options(parser)
     parser.set_defaults(handler=run)
 
 
@@ -59,15 +62,17 @@ def run(args: Namespace) -> int:
     from cli.context import (
         chain_unavailable,
         ensure_funds,
+        not_final,
         open_index,
         open_ledger,
         open_store,
         settings_from,
         unlock_key,
+        watch_waits,
     )
     from cli.terminal import ProgressBar
     from provenance.claims import Claims
-    from provenance.errors import LedgerUnavailable, ManifestError, UnknownParent, UsageError
+    from provenance.errors import LedgerUnavailable, ManifestError, UnknownParent, UsageError, WaitTimedOut
     from provenance.indexer import Indexer
     from provenance.manifest import Manifest
     from provenance.pins import WithStatements, pin_parents
@@ -98,6 +103,7 @@ def run(args: Namespace) -> int:
     index: Index | None = None
     try:
         ledger = open_ledger(settings)
+        watch_waits(ledger, json=args.json)
         store = open_store(settings, ledger)
         if claims.parents() or (extra and not args.allow_unknown_parent):
             index = open_index(settings, ledger)  # the registry's events: records of the parents, revocations
@@ -147,6 +153,14 @@ def run(args: Namespace) -> int:
             state = "anchored"
     except LedgerUnavailable as err:
         raise chain_unavailable(settings, err) from None
+    except WaitTimedOut as err:  # sent, not final yet: the journal finishes it later
+        return not_final(
+            settings, err, no_wait=args.no_wait, as_json=args.json,
+            fields={"subject": hex32(statement.subject), "recordId": hex32(statement.record_id),
+                    "publisher": statement.publisher, "statement": str(prepared.statement_path)},
+            lines=[f"subject:   {hex32(statement.subject)}", f"record id: {hex32(statement.record_id)}",
+                   f"publisher: {statement.publisher}", f"statement: {prepared.statement_path} (no anchor yet)"],
+        )
     anchor = statement.anchor.to_json() if statement.anchor else None
     result = {
         "subject": hex32(statement.subject),

@@ -26,6 +26,9 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--confirmations", type=int, default=None,
                         help="blocks below the head before indexing (default: the --network's, else 0)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
+    parser.add_argument("--start-block", type=int, default=None, metavar="N",
+                        help="the first block an empty index reads (default: the block the registry was created "
+                        "in, as `provenance chain deploy` recorded it, else found on the chain)")
     parser.add_argument(
         "--upload-limit", type=int, default=1 << 30,
         help="largest file upload (POST /v1/verify/file) in bytes (default 1 GiB; 413 above)",
@@ -89,11 +92,16 @@ def resolve(args: Namespace) -> ServiceSettings:
         raise UsageError(f"--port must be between 1 and 65535, got {args.port}")
     if args.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    if getattr(args, "start_block", None) is not None and args.start_block < 0:
+        raise UsageError(f"--start-block must be a block number >= 0, got {args.start_block}")
+    start_block = getattr(args, "start_block", None)
     if settings.rpc_url and settings.registry:
         rpc_url, registry = settings.rpc_url, settings.registry
     else:
         ledger = open_ledger(settings)
         rpc_url, registry = ledger.rpc_url, registry_of(ledger)
+        if start_block is None:  # recorded for this registry; else None: the service finds it on the chain
+            start_block = ledger.deploy_block
     index = Path(args.index).expanduser() if args.index else settings.home / "index.sqlite"
     index.parent.mkdir(parents=True, exist_ok=True)
     return ServiceSettings(
@@ -103,6 +111,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         confirmations=args.confirmations if args.confirmations is not None else (
             settings.chain.confirmations if settings.chain is not None else 0),
         poll_interval=args.poll_interval,
+        start_block=start_block,
         upload_limit=args.upload_limit,
         json_limit=args.json_limit,
         manifest_limit=args.manifest_limit,

@@ -42,9 +42,12 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
         parser.add_argument("record")
         parser.add_argument("--statement", required=True, help="your statement file (its keccak256 goes on chain)")
         parser.add_argument("--uri", default="", help="where others can read that statement")
+    from cli.context import add_wait_options
+
     for parser in (revoke, supersede, endorse, dispute):
         parser.add_argument("--key", help="key name (default: the only key)")
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        add_wait_options(parser)
         parser.set_defaults(handler=run)
 
 
@@ -79,8 +82,17 @@ def _statement_digest(path: str) -> bytes:
 
 
 def run(args: Namespace) -> int:
-    from cli.context import chain_unavailable, ensure_funds, open_ledger, open_store, settings_from, unlock_key
-    from provenance.errors import LedgerUnavailable
+    from cli.context import (
+        chain_unavailable,
+        ensure_funds,
+        not_final,
+        open_ledger,
+        open_store,
+        settings_from,
+        unlock_key,
+        watch_waits,
+    )
+    from provenance.errors import LedgerUnavailable, WaitTimedOut
     from provenance.publish import Publisher
     from provenance.record import ReasonCode, hex32
 
@@ -88,12 +100,19 @@ def run(args: Namespace) -> int:
     comments = args.command in ("endorse", "dispute")
     digest = _statement_digest(args.statement) if comments else b""  # read first: a bad path sends nothing
     account = unlock_key(settings, args.key)
+    record_id: bytes | None = None
     try:
         ledger = open_ledger(settings)
+        watch_waits(ledger, json=args.json)
         store = open_store(settings, ledger)
         record_id = resolve_record(args.record, store)
         ensure_funds(settings, ledger, account.address)
         publisher = Publisher(store, ledger, account)
+        if args.no_wait:  # a batched record is proven first, and waited for: the registry acts on stored records
+            ledger.wait_timeout = args.timeout
+            for proven in (record_id, *([resolve_record(args.by, store)] if args.command == "supersede" else [])):
+                publisher.prove_if_batched(proven)
+            ledger.wait_timeout = 0.0
         if args.command == "revoke":
             receipt = publisher.revoke(record_id, args.reason, ReasonCode.parse(args.reason_code))
         elif args.command == "supersede":
@@ -105,6 +124,13 @@ def run(args: Namespace) -> int:
             receipt = comment(record_id, digest, args.uri)
     except LedgerUnavailable as err:
         raise chain_unavailable(settings, err) from None
+    except WaitTimedOut as err:  # sent (or its proveBatched is), not final yet: the journal finishes it later
+        shown = hex32(record_id) if record_id is not None else None
+        if "proveBatched" in str(err):  # the record's proof is what is not final: the action is not sent yet
+            err.hint = f"{err.hint}; then run `provenance {args.command}` again: the {args.command} is not sent yet"
+        return not_final(settings, err, no_wait=args.no_wait, as_json=args.json,
+                         fields={"action": args.command, "recordId": shown, "by": account.address},
+                         lines=[f"{args.command}: record {shown}"] if shown else ())
     payload: dict[str, object] = {
         "action": args.command, "recordId": hex32(record_id), "by": account.address,
         "txHash": hex32(receipt.tx_hash), "blockNumber": receipt.block_number,

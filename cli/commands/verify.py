@@ -2,6 +2,10 @@
 
 Exit codes: 0 pass (warnings included unless --strict), 1 fail, 2 could not
 verify (bad input, nothing known of the target, chain unreachable).
+
+With ``--network`` a policy that does not set ``confirmations`` asks for the
+network's (its blocks on top of the record's): a record anchored fewer blocks
+ago is ``UNCONFIRMED``.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ def run(args: Namespace) -> int:
     policy = Policy.from_file(args.policy) if args.policy else Policy.default()
     if args.use:
         policy = policy.with_use(args.use)
+    if settings.chain is not None and "confirmations" not in policy.model_fields_set:
+        # the network's finality (blocks on top of the record's) where the policy does not say: the policy
+        # counts the record's own block too, so a record is UNCONFIRMED until the journal would call it final
+        policy = policy.model_copy(update={"confirmations": settings.chain.confirmations + 1})
     extra = [Statement.from_file(Path(f)) for f in args.statement]
     from provenance.hfcache import HubCache
 
