@@ -273,3 +273,27 @@ def test_chain_deploy_records_the_block_and_serve_starts_there(tmp_path, node, m
     bare = build_parser().parse_args(["--home", str(tmp_path / "bare"), "--rpc-url", node, "serve"])
     assert serve.resolve(bare).start_block is None
     assert registry_address()  # the deterministic registry is what every home found
+
+
+def test_polls_start_fast_and_grow_to_a_quarter_of_the_block_interval():
+    from itertools import islice
+
+    from provenance.ledger import MAX_POLL
+
+    def delays(interval: float, n: int = 40) -> list[float]:
+        ledger = Ledger(None, "http://127.0.0.1:1", 1, None)  # no node is asked: the interval is given
+        ledger._block_interval = interval
+        return list(islice(ledger.poll_delays(), n))
+
+    sepolia = delays(12.0)
+    assert sepolia[0] == 0.05 and sepolia == sorted(sepolia) and sepolia[-1] == MAX_POLL == 2.0
+    assert sum(sepolia[:6]) < 1.1  # a local node that mines at once is asked often at first
+    assert delays(2.0)[-1] == 0.5  # a quarter of Base Sepolia's 2-second blocks
+    assert delays(0.0)[-1] == 0.05  # anvil's instant blocks: as fast as before
+    # 60 s on a chain of 12-second blocks: tens of looks at the node, not the 1,200 of a fixed 50 ms
+    waited, looks = 0.0, 0
+    for pause in delays(12.0, 1000):
+        if waited >= 60:
+            break
+        waited, looks = waited + pause, looks + 1
+    assert looks < 50
