@@ -54,6 +54,7 @@ HOSTED = Faults(rate_limit=0.05, retry_after="1", drop=0.02, drop_after=0.5, lat
                 max_block_range=1000, max_results=10_000, seed=15)
 EMPTY_BLOCKS = 3000  # mined after the deployment: more than two of the proxy's log ranges
 BLOCK_TIME = 2
+CONFIRMATIONS = 2  # of the hosted setting's network: a transaction is final 2 blocks (4 s) after its own
 HARDHAT = ROOT / "node_modules" / "hardhat" / "internal" / "cli" / "cli.js"
 
 
@@ -67,6 +68,7 @@ class Chain:
     set_balance: str  # the node's method for it
     mine: str
     proxy: RpcProxy | None = None
+    confirmations: int = 0  # > 0: the CLI uses it as a named network (networks.yaml) with these confirmations
 
     def node(self) -> Ledger:
         return Ledger.connect(self.direct)
@@ -117,7 +119,7 @@ def _hosted_anvil() -> Iterator[Chain]:
     direct = f"http://127.0.0.1:{port}"
     try:
         with RpcProxy(direct, HOSTED) as proxy:
-            yield Chain("hosted", proxy.url, direct, "anvil_setBalance", "anvil_mine", proxy)
+            yield Chain("hosted", proxy.url, direct, "anvil_setBalance", "anvil_mine", proxy, CONFIRMATIONS)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -210,7 +212,7 @@ def _serve(chain: Chain, registry: str, home: Path) -> Iterator[str]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--rpc-url", chain.url, "--registry", registry, "serve", "--port", str(port),
-             "--poll-interval", "0.5", "--log-level", "warning"],
+             "--confirmations", str(chain.confirmations), "--poll-interval", "0.5", "--log-level", "warning"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -221,8 +223,8 @@ def _serve(chain: Chain, registry: str, home: Path) -> Iterator[str]:
 
 
 def _caught_up(url: str, chain: Chain, process: subprocess.Popen | None = None, log: Path | None = None) -> dict:
-    """Wait until the service has indexed the node's head as it is now; its /readyz answer."""
-    head = chain.head()
+    """Wait until the service has indexed the node's head as it is now (less the confirmations); its /readyz."""
+    head = chain.head() - chain.confirmations
     deadline = time.monotonic() + 90
     seen: object = None
     while True:
@@ -252,8 +254,12 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     home = tmp_path / "home"
     publisher = Keystore(home).create("pub", PASSWORD, scrypt_n=2**10).address
     chain.fund(publisher)
-    cli = Cli(monkeypatch, {"PROVENANCE_HOME": str(home), "PROVENANCE_RPC_URL": chain.url,
-                            "PROVENANCE_KEY_PASSWORD": PASSWORD})
+    cli = Cli(monkeypatch, {"PROVENANCE_HOME": str(home), "PROVENANCE_KEY_PASSWORD": PASSWORD})
+    if chain.confirmations:  # a network of the user's, as a public testnet is: final after its confirmations
+        (home / "networks.yaml").write_text(f"hosted:\n  chainId: 31337\n  confirmations: {chain.confirmations}\n")
+        cli.env.update(PROVENANCE_NETWORK="hosted", PROVENANCE_HOSTED_RPC_URL=chain.url)
+    else:
+        cli.env["PROVENANCE_RPC_URL"] = chain.url
 
     # deploy: at the address it has on every chain; Hardhat's node lacks the proxy: the message says how
     if chain.name == "hardhat":
@@ -275,6 +281,7 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     dataset = make_artifact(tmp_path, "dataset", {"rows.csv": b"a,b\n" * 100, "README.md": b"the dataset"})
     direct = cli("register", str(dataset), "--kind", "dataset", "--claims", claims, "--json").json()
     assert direct["state"] == "anchored" and direct["anchor"]["type"] == "direct"
+    assert chain.head() >= direct["anchor"]["blockNumber"] + chain.confirmations  # final only once confirmed
 
     # register relayed: the publisher signs, a relayer sends (through the same provider)
     model = make_artifact(tmp_path, "model", {"weights.bin": b"\x01\x02" * 2048})
@@ -335,6 +342,13 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     assert seen.code == 1 and "REVOKED" in {c["code"] for c in _verdict(seen)["checks"]}, seen.stdout
     events = cli("history", direct["subject"], "--json").json()["events"]
     assert [e["event"] for e in events] == ["RecordRevoked", "RecordRegistered"]
+    # the stranger's own index, from nothing: the publisher's direct, relayed and batched records, the revocation
+    events = stranger("history", publisher, "--json").json()["events"]
+    assert sorted(e["event"] for e in events) == [
+        "BatchAnchored", "RecordRegistered", "RecordRegistered", "RecordRevoked"], events
+    assert {e["txHash"] for e in events} >= {"0x" + relayed.tx_hash.hex()}
+    by_subject = stranger("verify", f"0x{subject.hex()}", "--json")
+    assert "0x" + relayed_id.hex() in by_subject.stdout, by_subject.stdout + by_subject.stderr
 
     if chain.proxy is not None:  # the provider's faults were met, and coped with
         counts = chain.proxy.counts
