@@ -73,6 +73,7 @@ __all__ = [
     "hub_license",
     "hub_name",
     "card_block",
+    "model_index",
 ]
 
 CardKind = Literal["model", "dataset"]
@@ -826,7 +827,57 @@ def _refs(values: Mapping[str, Any], key: str) -> list[tuple[bytes, str | None, 
     return refs
 
 
-def card_block(statement: Statement, parents: Mapping[bytes, Statement] | None = None) -> str:
+def model_index(statement: Statement, evaluations: Sequence[Statement]) -> tuple[dict[str, Any] | None, list[str]]:
+    """The card's ``model-index`` block built from the evaluation records of ``statement``'s model, through
+    huggingface_hub's :class:`~huggingface_hub.ModelCardData` and :class:`~huggingface_hub.EvalResult`; and a
+    note per evaluation left out (of other weights, nothing disclosed). None when no result is left.
+
+    Each disclosed result is one ``EvalResult``: ``dataset.type`` the task (``/`` splits off
+    ``dataset.config``, as :func:`provenance.evalimport.parse_model_index` reads it back), ``dataset.name``
+    the task, ``split``, ``args.num_few_shot``, ``metric.type`` and ``value``; ``task.type`` is ``other``
+    (the claims do not say which Hub task the model does) and ``task.name`` the evaluation's category;
+    ``source.name`` names the evaluator and the record (with ``source.url`` the record's uri; a record without
+    an http(s) uri names them in ``metrics[].name``, the card's source needing a url). The stderr has no place
+    in a model-index. ``verified`` stays unset: only the Hub sets it.
+    """
+    from huggingface_hub import EvalResult, ModelCardData
+
+    from provenance.evalfacts import evaluation_facts
+
+    subject = hex32(statement.subject)
+    results: list[EvalResult] = []
+    notes: list[str] = []
+    for evaluation in evaluations:
+        facts = evaluation_facts(evaluation)
+        if facts.model is None or facts.model.subject != subject:
+            notes.append(f"the evaluation {facts.record_id} is not of this model's weights: left out")
+            continue
+        if not facts.results:
+            notes.append(f"the evaluation {facts.record_id} discloses no result ({facts.why}): left out")
+            continue
+        who = f"{facts.evaluator} ({facts.publisher})" if facts.evaluator else facts.publisher
+        uri = evaluation.record.uri
+        source = f"{who}, provenance record {facts.record_id}"
+        url = uri if uri.startswith(("https://", "http://")) else None  # the card's source needs a url with a name
+        notes.append(f"evaluation record {facts.record_id} by {who}: {len(facts.results)} result(s)")
+        for r in facts.results:
+            dataset, _, config = r.task.partition("/")
+            results.append(EvalResult(
+                task_type="other", task_name=f"{facts.category} evaluation" if facts.category else None,
+                dataset_type=dataset, dataset_name=r.task, dataset_config=config or None,
+                dataset_split=r.split, dataset_args=None if r.n_shot is None else {"num_few_shot": r.n_shot},
+                metric_type=r.metric, metric_value=r.value, metric_name=None if url else f"{r.metric} ({source})",
+                source_name=source if url else None, source_url=url,
+            ))  # fmt: skip
+    if not results:
+        return None, notes
+    card = ModelCardData(model_name=hub_name(statement) or subject, eval_results=results)
+    data: dict[str, Any] = card.to_dict()  # type: ignore[no-untyped-call]  # huggingface_hub leaves it unannotated
+    return {"model-index": data["model-index"]}, notes
+
+
+def card_block(statement: Statement, parents: Mapping[bytes, Statement] | None = None,
+               evaluations: Sequence[Statement] = ()) -> str:
     """The YAML metadata a publisher adds to the card's ``---`` block, from a registered Statement.
 
     Only disclosed claims are used (verified against the record's claimsRoot):
@@ -836,7 +887,9 @@ def card_block(statement: Statement, parents: Mapping[bytes, Statement] | None =
     dataset); each parent named by its Hub id where its Statement (carried in
     the lineage, or in ``parents``) tells it, else by its subject. A
     ``provenance`` entry names the subject, the record, the registry, the
-    chain and the Statement's uri.
+    chain and the Statement's uri. For a model, ``evaluations`` (Statements of evaluation records)
+    give a ``model-index`` block (:func:`model_index`): their results as the evaluators disclosed
+    them, which this does not check against the chain (``provenance verify`` does).
     """
     disclosures = [Disclosure.from_dict(d) for d in statement.disclosures]
     values = disclosed_view(statement.record.claims_root, disclosures)
@@ -882,6 +935,16 @@ def card_block(statement: Statement, parents: Mapping[bytes, Statement] | None =
         out.add(f"  uri: {_q(statement.record.uri)}")
     else:
         out.note("  ", "uri: the record names no uri where its Statement is published")
+    if evaluations and statement.record.kind == Kind.MODEL:
+        import yaml
+
+        block, notes = model_index(statement, evaluations)
+        for text in notes:
+            out.note("", text)
+        if block is not None:
+            out.note("", "model-index: the results of the evaluation records found, as their evaluators disclosed "
+                         "them (signed by the evaluator; whose results count is a verifier's policy)")
+            out.lines += yaml.safe_dump(block, sort_keys=False, allow_unicode=True).rstrip("\n").split("\n")
     return "\n".join(out.lines) + "\n"
 
 

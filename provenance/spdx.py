@@ -30,7 +30,9 @@ The output is deterministic: ``spdxId``\\ s derive from subjects
 (``https://provenance-ledger.dev/spdx/<subject hex>/...``), so the same
 artifact has the same id in every document, and ``created`` can be fixed.
 
-:func:`intoto_document` is the Statement itself (in-toto Statement v1).
+:func:`intoto_document` is the Statement itself (in-toto Statement v1);
+:func:`intoto_test_result` an evaluation record's results as an in-toto
+Statement with the test-result predicate.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.metadata import PackageNotFoundError, version
@@ -48,6 +50,7 @@ from urllib.parse import quote
 from provenance import licenses
 from provenance.commitments import Disclosure, canonical_json, disclosed_view
 from provenance.errors import ClaimsError, StatementError
+from provenance.evalfacts import EvaluationFacts, evaluation_facts
 from provenance.manifest import Manifest, ManifestEntry
 from provenance.record import Kind, hex32
 from provenance.statement import Statement
@@ -59,10 +62,14 @@ __all__ = [
     "DEFAULT_CREATOR",
     "spdx_document",
     "intoto_document",
+    "intoto_test_result",
+    "TEST_RESULT",
     "dumps",
 ]
 
 SPDX_CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
+#: in-toto's test-result predicate type (:func:`intoto_test_result`).
+TEST_RESULT = "https://in-toto.io/attestation/test-result/v0.1"
 SPEC_VERSION = "3.0.1"
 #: Every spdxId this module writes starts here.
 ID_BASE = "https://provenance-ledger.dev/spdx/"
@@ -93,6 +100,70 @@ def intoto_document(statement: Statement) -> dict[str, Any]:
     return statement.to_json()
 
 
+def intoto_test_result(statement: Statement) -> dict[str, Any]:
+    """An in-toto Statement v1 with the test-result predicate (``https://in-toto.io/attestation/test-result/v0.1``)
+    for an evaluation record: its subject the evaluated model, one test per disclosed result.
+
+    The predicate's ``result`` is pass/fail; an evaluation measures, it does not judge (a verifier's
+    ``require.evaluations`` does). So ``result`` is ``PASSED`` meaning "ran, and recorded every result
+    listed", each result is named in ``passedTests`` (``task/metric``, with split and shots), and the
+    numbers go in ``metrics``, a field of this exporter that in-toto consumers ignore (the framework's
+    parsing rules): ``{test, task, metric, value, stderr, split, nShot, benchmark}``. ``configuration``
+    holds the results document (the record's subject, with the harness), the run's configuration digest
+    and the benchmarks; ``evaluation`` names the record, its evaluator and chain. The document is not
+    signed: the signed evidence is the record it names (``provenance verify``).
+    Raises :class:`~provenance.errors.StatementError` for a record of another kind, or one whose model or
+    results are not disclosed.
+    """
+    from provenance.statement import STATEMENT_TYPE, SUBJECT_DIGEST
+
+    facts = evaluation_facts(statement)
+    if statement.record.kind is not Kind.EVALUATION:
+        raise StatementError(f"record {facts.record_id} is not an evaluation (kind "
+                             f"{statement.record.kind.name.lower()}); the test-result predicate is for evaluations")
+    if facts.model is None or not facts.results:
+        missing = "evaluation.model" if facts.model is None else "evaluation.results"
+        raise StatementError(f"the Statement of evaluation {facts.record_id} does not disclose {missing}",
+                             hint="export a Statement that discloses the evaluation (provenance disclose)")
+    tests, metrics = [], []
+    for r in facts.results:
+        qualifiers = [x for x in (r.split, None if r.n_shot is None else f"{r.n_shot}-shot") if x]
+        name = f"{r.task}/{r.metric}" + (f" ({', '.join(qualifiers)})" if qualifiers else "")
+        tests.append(name)
+        metrics.append({"test": name, "task": r.task, "metric": r.metric, "value": r.value, "stderr": r.stderr,
+                        "split": r.split, "nShot": r.n_shot, "benchmark": r.benchmark})
+    results: dict[str, Any] = {"name": statement.name or "results",
+                               "digest": {SUBJECT_DIGEST: statement.subject.hex()}}
+    if facts.harness:
+        results["annotations"] = {"harness": facts.harness, "harnessVersion": facts.harness_version}
+    configuration = [results]
+    if facts.config_digest:
+        configuration.append({"name": "configuration", "digest": {"sha256": facts.config_digest[2:]}})
+    configuration += [{"name": "benchmark", "digest": {SUBJECT_DIGEST: b.subject[2:]},
+                       **({"annotations": {"record": b.record}} if b.record else {})} for b in facts.benchmarks]
+    predicate: dict[str, Any] = {
+        "result": "PASSED",
+        "configuration": configuration,
+        "passedTests": tests,
+        "warnedTests": [],
+        "failedTests": [],
+        "metrics": metrics,
+        "evaluation": {
+            "recordId": facts.record_id, "evaluator": facts.publisher, "evaluatorName": facts.evaluator,
+            "category": facts.category, "date": facts.date, "modelRecord": facts.model.record,
+            "chain": {"chainId": statement.chain_id, "registry": statement.registry},
+        },
+    }
+    if _URI.match(statement.record.uri) and statement.record.uri.startswith(("https://", "http://")):
+        predicate["url"] = statement.record.uri
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": facts.model.subject, "digest": {SUBJECT_DIGEST: facts.model.subject[2:]}}],
+        "predicateType": TEST_RESULT,
+        "predicate": predicate,
+    }
+
+
 def dumps(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
     """The document as text: UTF-8 characters kept, trailing newline.
 
@@ -110,6 +181,7 @@ def spdx_document(
     *,
     created: datetime | None = None,
     creator: str = DEFAULT_CREATOR,
+    evaluations: Sequence[Statement] = (),
 ) -> dict[str, Any]:
     """An SPDX 3.0.1 JSON-LD document of ``statement``'s artifact and its lineage.
 
@@ -125,12 +197,40 @@ def spdx_document(
     :class:`~provenance.errors.StatementError` when a manifest does not give
     the record's subject, a disclosed value has the wrong shape (claims made
     by another tool) or ``ancestors`` files a Statement under another subject.
+
+    Evaluations (issue 16): the document of an evaluation record puts its
+    disclosed results on the evaluated model, an ``ai_AIPackage``, as
+    ``ai_metric`` entries, with ``hasEvidence`` from the model to the
+    evaluation and ``testedOn`` from the model to the benchmarks. For a model,
+    ``evaluations`` (Statements of its evaluation records; those of other
+    weights are left out) add their results to its ``ai_metric`` the same way.
     """
     if not isinstance(creator, str) or not creator.strip():
         raise StatementError("the SPDX document's creator must be a non-empty name")
     builder = _Builder(statement.subject, _timestamp(created), creator)
     builder.build(statement, ancestors)
+    if statement.record.kind is Kind.EVALUATION:
+        builder.add_evaluation(statement)
+    elif statement.record.kind is Kind.MODEL:
+        for evaluation in evaluations:
+            facts = evaluation_facts(evaluation)
+            if facts.model is not None and facts.model.subject == hex32(statement.subject):
+                builder.add_evaluation(evaluation)
     return builder.document()
+
+
+def _metric_entries(facts: EvaluationFacts) -> list[dict[str, Any]]:
+    """``ai_metric`` entries of an evaluation's results: key ``task/metric (split, n-shot); record 0x..``, value
+    the number as text; the standard error as its own entry (key ending ``; stderr``)."""
+    entries = []
+    for r in facts.results:
+        qualifiers = [x for x in (r.split, None if r.n_shot is None else f"{r.n_shot}-shot") if x]
+        key = f"{r.task}/{r.metric}" + (f" ({', '.join(qualifiers)})" if qualifiers else "") + \
+            f"; record {facts.record_id}"
+        entries.append({"type": "DictionaryEntry", "key": key, "value": f"{r.value:g}"})
+        if r.stderr is not None:
+            entries.append({"type": "DictionaryEntry", "key": f"{key}; stderr", "value": f"{r.stderr:g}"})
+    return entries
 
 
 # --------------------------------------------------------------------------- helpers
@@ -485,8 +585,55 @@ class _Builder:
                 ),
             })  # fmt: skip
 
+    def add_evaluation(self, statement: Statement) -> None:
+        """An evaluation record's results on the model it evaluated: ``ai_metric`` entries on the model's
+        ``ai_AIPackage``, ``hasEvidence`` from the model to the evaluation, ``testedOn`` to the benchmarks."""
+        facts = evaluation_facts(statement)
+        if facts.model is None:
+            return
+        model = bytes.fromhex(facts.model.subject[2:])
+        model_id = _artifact_id(model)
+        if model_id not in self.ids:
+            self.add_minimal(model, Kind.MODEL)
+        element = next(e for e in self.elements if e["spdxId"] == model_id)
+        if element["type"] != "ai_AIPackage":
+            return  # the subject is known here as something other than a model: no AI profile to put it in
+        element.setdefault("ai_metric", []).extend(_metric_entries(facts))
+        evaluation_id = _artifact_id(statement.subject)
+        if evaluation_id not in self.ids:
+            self.add_minimal(statement.subject, Kind.EVALUATION)
+        base = f"{ID_BASE}{model.hex()}/relationship"
+        who = f"{facts.evaluator} ({facts.publisher})" if facts.evaluator else facts.publisher
+        self.add({
+            "type": "Relationship",
+            "spdxId": f"{base}/hasEvidence/{statement.record_id.hex()}",
+            "creationInfo": _CREATION_INFO,
+            "from": model_id,
+            "relationshipType": "hasEvidence",
+            "to": [evaluation_id],
+            "comment": f"evaluation record {facts.record_id} by {who}"
+                       + (f", category {facts.category}" if facts.category else "")
+                       + "; its results are the model's ai_metric entries naming this record",
+        })  # fmt: skip
+        benchmarks = [bytes.fromhex(b.subject[2:]) for b in facts.benchmarks]
+        for benchmark in benchmarks:
+            if _artifact_id(benchmark) not in self.ids:
+                self.add_minimal(benchmark, Kind.DATASET)
+        if benchmarks:
+            self.add({
+                "type": "Relationship",
+                "spdxId": f"{base}/testedOn/{statement.record_id.hex()}",
+                "creationInfo": _CREATION_INFO,
+                "from": model_id,
+                "relationshipType": "testedOn",
+                "to": [_artifact_id(b) for b in benchmarks],
+                "comment": f"benchmarks of the evaluation record {facts.record_id}",
+            })  # fmt: skip
+
     def add_lineage(self, statement: Statement, claims: _Disclosed) -> list[tuple[bytes, Kind]]:
         """Relationships from the artifact to its lineage; returns the targets with their likely kind."""
+        if statement.record.kind is Kind.EVALUATION:
+            return []  # its parents are what it evaluated, not what it derives from: add_evaluation says so
         subject = statement.subject
         base = f"{ID_BASE}{subject.hex()}/relationship"
         source = _artifact_id(subject)

@@ -8,8 +8,11 @@ an OpenSSF Model Signing bundle (Sigstore bundle, DSSE, in-toto Statement v1)
 of the artifact at PATH, signed with the EC key given by ``--key`` (PEM,
 P-256), that ``model_signing verify key --public_key PUB.pem --signature FILE
 PATH`` accepts. ``--format hf-card`` prints the YAML metadata a publisher
-adds to the artifact's Hugging Face card (license, base_model, datasets and a
-provenance entry naming the record; docs/huggingface.md).
+adds to the artifact's Hugging Face card (license, base_model, datasets, a
+provenance entry naming the record and, for a model, a model-index of its
+evaluations; docs/huggingface.md). ``--format in-toto-test-result`` writes an
+evaluation record's results as an in-toto Statement with the test-result
+predicate (docs/export.md).
 """
 
 from __future__ import annotations
@@ -116,7 +119,16 @@ def _export_intoto(args: Namespace) -> int:
     return 0
 
 
+def _export_test_result(args: Namespace) -> int:
+    from provenance.spdx import dumps, intoto_test_result
+
+    statement, _ = _find_statement(args)
+    _write(args, dumps(intoto_test_result(statement)))
+    return 0
+
+
 def _export_spdx(args: Namespace) -> int:
+    from provenance.record import Kind
     from provenance.spdx import dumps, spdx_document
 
     statement, store = _find_statement(args)
@@ -130,8 +142,34 @@ def _export_spdx(args: Namespace) -> int:
         if found:
             ancestors[subject] = found[-1]
             pending.extend(found[-1].record.parents)
-    _write(args, dumps(spdx_document(statement, ancestors)))
+    evaluations = _evaluations(args, statement, store) if statement.record.kind == Kind.MODEL else []
+    _write(args, dumps(spdx_document(statement, ancestors, evaluations=evaluations)))
     return 0
+
+
+def _evaluations(args: Namespace, statement: Statement, store: Store | None) -> list[Statement]:
+    """The evaluation records of ``statement``'s model: the ``--evaluation`` files, then the local store's
+    (records of kind evaluation naming the subject as a parent; each record once)."""
+    from pathlib import Path
+
+    from provenance.record import Kind
+    from provenance.statement import Statement as _Statement
+
+    found: dict[bytes, Statement] = {}
+    for path in args.evaluation or ():
+        given = _Statement.from_file(Path(path))
+        if given.record.kind != Kind.EVALUATION:
+            from provenance.errors import InvalidValue
+
+            raise InvalidValue(f"{path}: the Statement of a record of kind {given.record.kind.name.lower()}; "
+                               "--evaluation takes the Statement of an evaluation record")
+        found.setdefault(given.record_id, given)
+    if store is not None:
+        for stored in store.records():
+            record = stored.statement.record
+            if record.kind == Kind.EVALUATION and statement.subject in record.parents and stored.state != "failed":
+                found.setdefault(stored.statement.record_id, stored.statement)
+    return list(found.values())
 
 
 def _export_hf_card(args: Namespace) -> int:
@@ -143,12 +181,13 @@ def _export_hf_card(args: Namespace) -> int:
         found = store.statements_for(subject) if store is not None else []
         if found:
             parents[subject] = found[-1]
-    _write(args, card_block(statement, parents))
+    _write(args, card_block(statement, parents, _evaluations(args, statement, store)))
     return 0
 
 
 # name -> handler
-FORMATS = {"in-toto": _export_intoto, "spdx": _export_spdx, "oms": _export_oms, "hf-card": _export_hf_card}
+FORMATS = {"in-toto": _export_intoto, "in-toto-test-result": _export_test_result, "spdx": _export_spdx,
+           "oms": _export_oms, "hf-card": _export_hf_card}
 
 
 def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
@@ -165,6 +204,10 @@ def add_parser(subparsers: _SubParsersAction[ArgumentParser]) -> None:
     p.add_argument("--format", required=True, metavar="FORMAT", help=f"one of: {', '.join(FORMATS)}")
     p.add_argument("--key", metavar="KEY.pem",
                    help="oms: EC private key (PEM) to sign with; password from $PROVENANCE_KEY_PASSWORD")
+    p.add_argument("--evaluation", action="append", metavar="STATEMENT",
+                   help="hf-card, spdx of a model: the Statement of an evaluation record of the model (repeatable); "
+                   "its results join the card's model-index (the SPDX ai_metric), with those of the evaluation records "
+                   "in the local store")
     p.add_argument("--out", metavar="FILE", help="write to FILE (default: standard output)")
     p.add_argument(
         "--allow-symlinks",
