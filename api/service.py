@@ -17,9 +17,13 @@ index that stopped (or has not caught up) could miss a later revocation.
 The node's URL may carry a provider's API key: logs name it by
 :func:`provenance._rpc.redact_url` only (so do the library's errors).
 
-Several uvicorn workers share one index file: the first to take an exclusive
-``flock`` on ``<index>.indexer.lock`` indexes; the others read (SQLite WAL) and
-keep trying the lock, so another worker takes over if the indexing one dies.
+Several uvicorn workers share one index file, and several ``provenance serve``
+replicas one PostgreSQL index: the first to take the index's indexer lock
+(:meth:`Index.indexer_lock`: an exclusive ``flock`` on ``<index>.indexer.lock``,
+or a PostgreSQL advisory lock) indexes; the others read and keep trying the
+lock at every tick, so another takes over within a poll interval or two when
+the indexing one dies. All of them answer from the one index, and each one's
+``/readyz`` reports the shared index's lag.
 
 What records' uris name is fetched (:mod:`api.documents`): the Statement of a
 record no one posted, when a verdict needs it (:attr:`Service.fetching`, passed
@@ -30,9 +34,7 @@ what verifies is kept in the index.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -50,6 +52,7 @@ from provenance.indexer import Indexer
 
 if TYPE_CHECKING:  # pragma: no cover
     from api.settings import ServiceSettings
+    from provenance._sql import IndexerLock
     from provenance.ledger import Ledger
     from provenance.verifier import Verifier
 
@@ -126,7 +129,7 @@ class IndexerLoop:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._indexer: Indexer | None = None
-        self._lock_file: int | None = None
+        self._lock: IndexerLock | None = None
 
     def start(self) -> None:
         if self._thread is None:
@@ -139,9 +142,9 @@ class IndexerLoop:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self._lock_file is not None:
-            os.close(self._lock_file)  # releases the flock
-            self._lock_file = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def wake(self) -> None:
         """Run the next step now (tests, and after a Statement changes what is known)."""
@@ -149,7 +152,7 @@ class IndexerLoop:
 
     @property
     def indexing(self) -> bool:
-        """This process runs the indexer (it holds the index's lock file)."""
+        """This process runs the indexer (it holds the index's indexer lock)."""
         return self._indexer is not None
 
     def _run(self) -> None:
@@ -166,21 +169,21 @@ class IndexerLoop:
                 self._wake.clear()
 
     def _holds_lock(self) -> bool:
-        if self._lock_file is None:
-            path = f"{self.service.settings.index_path}.indexer.lock"
-            self._lock_file = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
+        """Take the index's indexer lock when free (:meth:`Index.indexer_lock`); False once lost."""
+        if self._lock is None:
+            self._lock = self.service.index.indexer_lock()
+        held = self._lock.held()
+        if not held and self._indexer is not None:  # its database session ended: another replica may index now
+            log.warning("this process lost the index's indexer lock; it stops indexing")
+            self._indexer = None
+        return held
 
     def step(self) -> bool:
         """One tick; True when the indexer has more to read right away."""
         service = self.service
         try:
             ledger = service.link.ledger()
-            if self._indexer is None and self._holds_lock():
+            if self._holds_lock() and self._indexer is None:
                 settings = service.settings
                 self._indexer = Indexer(
                     service.index, ledger, confirmations=settings.confirmations, start_block=settings.start_block

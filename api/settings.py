@@ -31,7 +31,9 @@ class ServiceSettings:
 
     ``rpc_url`` and ``registry``: the chain to follow (read-only; no key is
     ever held). ``index_path``: the SQLite index (created if missing; shared
-    by every worker, one of which runs the indexer). ``confirmations``: blocks
+    by every worker, one of which runs the indexer), or a ``postgresql://`` URL
+    (a str) of a PostgreSQL index shared by several replicas, one of which runs
+    the indexer (docs/index.md). ``confirmations``: blocks
     below the head before an event is indexed. ``poll_interval``: seconds
     between syncs, and between retries while the node is down.
     ``upload_limit``: the largest file upload accepted (``POST /v1/verify/file``),
@@ -72,7 +74,7 @@ class ServiceSettings:
 
     rpc_url: str
     registry: str
-    index_path: Path
+    index_path: Path | str
     confirmations: int = 0
     poll_interval: float = 2.0
     upload_limit: int = 1 << 30
@@ -92,6 +94,7 @@ class ServiceSettings:
     fetch_private: bool = False
 
     def __post_init__(self) -> None:
+        from provenance._sql import is_database_url
         from provenance.ledger import check_rpc_url, require_http_url
         from provenance.record import parse_address
 
@@ -102,7 +105,8 @@ class ServiceSettings:
             raise InvalidValue(f"fetch_private must be true or false, got {self.fetch_private!r}")
         check_rpc_url(self.rpc_url, insecure=self.insecure_rpc, flag="--insecure-rpc (insecure_rpc)")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
-        object.__setattr__(self, "index_path", Path(self.index_path))
+        if not is_database_url(self.index_path):
+            object.__setattr__(self, "index_path", Path(self.index_path))
         if self.confirmations < 0 or (self.start_block is not None and self.start_block < 0) or self.ready_max_lag < 0:
             raise InvalidValue("confirmations, start_block and ready_max_lag must be >= 0")
         if type(self.max_index_lag) is not int or self.max_index_lag < 0:

@@ -71,13 +71,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from provenance._logs import AbiText
+from provenance._sql import Backend, Db, IndexerLock, SQLiteBackend, open_backend
 from provenance.errors import IndexFileError, InvalidValue, UsageError
 from provenance.record import Kind, ReasonCode, parse_address
 
@@ -99,6 +100,9 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 7
+# A PostgreSQL index was first made at this version: older ones are SQLite files only (their migrations read
+# with SQLite's json_each).
+_FIRST_DATABASE_VERSION = 7
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -429,10 +433,15 @@ def _norm(value: str | bytes) -> str:
 
 def _text(value: str | None) -> tuple[str | None, str | None]:
     """A decoded string as stored: (its text, escaped if need be; its exact bytes in 0x-hex, or None when
-    the text is exact)."""
+    the text is exact). A NUL is escaped too (``\\x00``; PostgreSQL's text cannot hold it)."""
     if value is None:
         return None, None
-    return str(value), ("0x" + value.raw.hex() if isinstance(value, AbiText) else None)
+    text = str(value)
+    if isinstance(value, AbiText):
+        return text.replace("\x00", "\\x00"), "0x" + value.raw.hex()
+    if "\x00" in text:
+        return text.replace("\x00", "\\x00"), "0x" + text.encode().hex()
+    return text, None
 
 
 def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
@@ -466,23 +475,24 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
         a.get("submitter"),
         _hex(a.get("structHash")),
         a.get("reasonCode"),
-        # a nonce counts one by one from 0; one past SQLite's integers is kept as its digits
-        None if nonce is None else (nonce if nonce < 2**63 else str(nonce)),
+        # a nonce counts one by one from 0; one past SQLite's integers is kept as 0x-hex text (SQLite would
+        # turn decimal digits into a float)
+        None if nonce is None else (nonce if nonce < 2**63 else hex(nonce)),
         uri_hex,
         reason_hex,
     )
 
 
 _INSERT = (
-    "INSERT OR IGNORE INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
+    "INSERT INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
     " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason,"
     " submitter, struct_hash, reason_code, nonce, uri_hex, reason_hex)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 )
 
 _INSERT_PARENT = (
-    "INSERT OR IGNORE INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)"
-    " VALUES (?,?,?,?,?,?)"
+    "INSERT INTO record_parents (chain_id, registry, record_id, parent, kind, block_number)"
+    " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING"
 )
 
 _EVENT_COLUMNS = (
@@ -533,47 +543,53 @@ _MEMBER_NAMES = (
 
 
 class Index:
-    """A SQLite file of registry events; safe to share between threads (one connection, one lock)."""
+    """The registry's events in a SQLite file or a PostgreSQL database; safe to share between threads
+    (SQLite: one connection under a lock; PostgreSQL: a connection pool)."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
-        self._db = connection
-        self.path = path
-        self._lock = threading.RLock()
-        self._writes = 0  # transactions committed through this object
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.path = backend.path if isinstance(backend, SQLiteBackend) else None  # None: a database
+        self.location = backend.location  # the file, or the database's URL without its password
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._backend.name
 
     def generation(self) -> tuple[int, int]:
-        """A value that changes whenever the file's content may have: a commit by any process.
+        """A value that changes whenever the index's content may have: a commit by any process.
 
-        ``PRAGMA data_version`` moves on other connections' commits, ``_writes``
-        on this one's. Callers cache answers while it stays the same.
+        SQLite: ``PRAGMA data_version`` (other connections' commits) and this
+        object's commits; PostgreSQL: a counter every write transaction moves.
+        Callers cache answers while it stays the same.
         """
-        with self._lock:
-            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
+        return self._backend.generation()
 
     @classmethod
-    def open(cls, path: Path) -> Index:
-        """Create or open the index at ``path``; refuses a file of another schema version."""
-        path = Path(path)
+    def open(cls, target: Path | str) -> Index:
+        """Create or open the index at ``target``: a SQLite file path, or a ``postgresql://`` URL (psycopg's
+        connection string: user, password, host, port, database, ``?host=/socket/dir``). Refuses an index of
+        another schema version; migrates an older one, one process at a time."""
+        backend = open_backend(target)
         try:
-            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA foreign_keys=ON")
-            db.execute("BEGIN IMMEDIATE")  # one process creates or migrates; the others wait (busy timeout)
-            try:
-                _create_or_migrate(db, path)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                db.close()
-                raise
+            with backend.migrating() as db:
+                _create_or_migrate(db, backend)
         except sqlite3.DatabaseError as err:
-            raise IndexFileError(f"cannot open the index {path}: {err}") from None
-        return cls(db, path)
+            backend.close()
+            raise IndexFileError(f"cannot open the index {backend.location}: {err}") from None
+        except BaseException:
+            backend.close()
+            raise
+        return cls(backend)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._backend.close()
+
+    def indexer_lock(self) -> IndexerLock:
+        """The lock its one indexing process holds (:meth:`IndexerLock.held` takes it when free): an
+        exclusive ``flock`` on ``<file>.indexer.lock``, or a PostgreSQL advisory lock on a session of its own.
+        Either is freed when the holder dies, so another process takes over."""
+        return self._backend.indexer_lock()
 
     def __enter__(self) -> Index:
         return self
@@ -583,20 +599,21 @@ class Index:
 
     # ------------------------------------------------------------ the chain's side (used by the Indexer)
 
-    def _transaction(self) -> _Tx:
-        return _Tx(self)
+    def _transaction(self) -> AbstractContextManager[Db]:
+        """``with index._transaction() as db:`` one write transaction; writers of every process one at a time."""
+        return cast("AbstractContextManager[Db]", self._backend.writing())
 
     def cursor(self, chain_id: int, registry: str) -> int | None:
         """The last synced block for (chain, registry), or None before the first sync."""
-        with self._lock:
-            row = self._db.execute(
+        with self._backend.reading() as db:
+            row = db.execute(
                 "SELECT synced_to FROM cursors WHERE chain_id = ? AND registry = ?", (chain_id, registry)
             ).fetchone()
         return None if row is None else int(row[0])
 
     def stored_hash(self, chain_id: int, registry: str, number: int) -> str | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._backend.reading() as db:
+            row = db.execute(
                 "SELECT hash FROM blocks WHERE chain_id = ? AND registry = ? AND number = ?",
                 (chain_id, registry, number),
             ).fetchone()
@@ -604,8 +621,8 @@ class Index:
 
     def stored_blocks(self, chain_id: int, registry: str, up_to: int) -> Iterator[tuple[int, str]]:
         """``(number, hash)`` of the stored blocks numbered ``up_to`` or less, newest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._backend.reading() as db:
+            rows = db.execute(
                 "SELECT number, hash FROM blocks WHERE chain_id = ? AND registry = ? AND number <= ?"
                 " ORDER BY number DESC",
                 (chain_id, registry, up_to),
@@ -630,12 +647,12 @@ class Index:
                  for parent in json.loads(row[11])]
         with self._transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)",
+                "INSERT INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)"
+                " ON CONFLICT (chain_id, registry, number) DO UPDATE SET hash = excluded.hash,"
+                " timestamp = excluded.timestamp",
                 [(*key, n, h, t) for n, (h, t) in blocks.items()],
             )
-            before = db.total_changes
-            db.executemany(_INSERT, rows)
-            written = db.total_changes - before
+            written = db.executemany(_INSERT, rows).rowcount  # an event already stored is not written
             db.executemany(_INSERT_PARENT, links)
             db.execute(
                 "INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?)"
@@ -672,8 +689,8 @@ class Index:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute(sql, params).fetchall()
         return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def record(self, record_id: str | bytes) -> IndexedRecord | None:
@@ -750,8 +767,8 @@ class Index:
             " LEFT JOIN blocks b ON b.chain_id = e.chain_id AND b.registry = e.registry AND b.number = e.block_number"
             f" WHERE {where} ORDER BY e.block_number, e.log_index, m.position"
         )
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute(sql, params).fetchall()
         found: dict[str, dict[str, Any]] = {}
         for row in rows:
             member = dict(zip(_MEMBER_NAMES, row, strict=True))
@@ -767,8 +784,8 @@ class Index:
         )
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        with self._lock:
-            rows = self._db.execute(sql, params).fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute(sql, params).fetchall()
         return [dict(zip(_COLUMN_NAMES, r, strict=True)) for r in rows]
 
     def history(
@@ -821,8 +838,8 @@ class Index:
             f"SELECT {_EVENT_COLUMNS} {_EVENT_FROM} WHERE {where}"
             " ORDER BY e.block_number DESC, e.log_index DESC LIMIT ? OFFSET ?"
         )
-        with self._lock:
-            rows = self._db.execute(sql, (*params, int(limit), int(offset))).fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute(sql, (*params, int(limit), int(offset))).fetchall()
         return [_entry(dict(zip(_COLUMN_NAMES, r, strict=True))) for r in rows]
 
     def events_page(
@@ -889,20 +906,20 @@ class Index:
             WHERE r.name IN {_RECORD_EVENTS!r}
             GROUP BY r.actor ORDER BY r.actor
         """
-        with self._lock:
-            rows = self._db.execute(sql).fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute(sql).fetchall()
         return [Publisher(a, int(n), int(rv), int(lo), int(hi)) for a, n, rv, lo, hi in rows]
 
     def count(self, name: str | None = None) -> int:
-        with self._lock:
+        with self._backend.reading() as db:
             if name is None:
-                return int(self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-            return int(self._db.execute("SELECT COUNT(*) FROM events WHERE name = ?", (name,)).fetchone()[0])
+                return int(db.execute("SELECT COUNT(*) FROM events").fetchone()[0])
+            return int(db.execute("SELECT COUNT(*) FROM events WHERE name = ?", (name,)).fetchone()[0])
 
     def cursors(self) -> list[tuple[int, str, int]]:
         """Every (chain id, registry, last synced block) this index follows."""
-        with self._lock:
-            rows = self._db.execute("SELECT chain_id, registry, synced_to FROM cursors ORDER BY chain_id").fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute("SELECT chain_id, registry, synced_to FROM cursors ORDER BY chain_id").fetchall()
         return [(int(c), r, int(n)) for c, r, n in rows]
 
     # ------------------------------------------------------------ statements and file digests
@@ -946,10 +963,10 @@ class Index:
         with self._transaction() as db:  # BEGIN IMMEDIATE: no other writer between the read and the write
             if not self._keep(db, statement, now, posted_by, quota):
                 return False
-            db.executemany("INSERT OR IGNORE INTO files (sha256, subject, path) VALUES (?,?,?)", files)
+            db.executemany("INSERT INTO files (sha256, subject, path) VALUES (?,?,?) ON CONFLICT DO NOTHING", files)
         return True
 
-    def _keep(self, db: sqlite3.Connection, statement: Statement, now: int, posted_by: str,
+    def _keep(self, db: Db, statement: Statement, now: int, posted_by: str,
               quota: int | None) -> bool:
         """Inside a write transaction: store ``statement``, pooled with the copy kept before (False: a new
         record over ``quota``, not stored)."""
@@ -993,10 +1010,10 @@ class Index:
             " WHERE d.chain_id = e.chain_id AND d.registry = e.registry AND d.root = e.root AND d.submitter = e.actor)"
             " ORDER BY e.block_number, e.log_index LIMIT ?"
         )
-        with self._lock:
-            rows = self._db.execute(due, (chain_id, registry, int(now), int(limit))).fetchall()
+        with self._backend.reading() as db:
+            rows = db.execute(due, (chain_id, registry, int(now), int(limit))).fetchall()
             if len(rows) < limit:
-                rows += self._db.execute(
+                rows += db.execute(
                     unread, (chain_id, registry, chain_id, registry, int(limit) - len(rows))
                 ).fetchall()
         return [_batch(dict(zip(_COLUMN_NAMES, r, strict=True))) for r in rows]
@@ -1024,8 +1041,12 @@ class Index:
             for _, statement in members:
                 self._keep(db, statement, now, posted_by, None)
             db.executemany(
-                "INSERT OR REPLACE INTO batch_members (chain_id, registry, root, submitter, block_number, position,"
-                " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO batch_members (chain_id, registry, root, submitter, block_number, position,"
+                " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (chain_id, registry, root, submitter, record_id) DO UPDATE SET"
+                " block_number = excluded.block_number, position = excluded.position, publisher = excluded.publisher,"
+                " subject = excluded.subject, kind = excluded.kind, claims_root = excluded.claims_root,"
+                " parents = excluded.parents, uri = excluded.uri",
                 rows,
             )
             db.executemany(_INSERT_PARENT, links)
@@ -1051,9 +1072,13 @@ class Index:
             ).fetchone()
             attempts = 0 if state == "done" else (0 if row is None else int(row[0])) + 1
             db.execute(
-                "INSERT OR REPLACE INTO batch_documents (chain_id, registry, root, submitter, block_number, uri,"
+                "INSERT INTO batch_documents (chain_id, registry, root, submitter, block_number, uri,"
                 " state, members, accepted, refused, reason, attempts, retry_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (chain_id, registry, root, submitter) DO UPDATE"
+                " SET block_number = excluded.block_number, uri = excluded.uri, state = excluded.state,"
+                " members = excluded.members, accepted = excluded.accepted, refused = excluded.refused,"
+                " reason = excluded.reason, attempts = excluded.attempts, retry_at = excluded.retry_at,"
+                " updated_at = excluded.updated_at",
                 (*key, batch.block_number, batch.uri, state, members, accepted, refused, reason, attempts,
                  retry_at, now),
             )
@@ -1063,8 +1088,8 @@ class Index:
     def batch_document(self, root: str | bytes, submitter: str) -> BatchDocument | None:
         """What became of the document of the batch ``root`` that ``submitter`` anchored; None before a try."""
         address = parse_address(submitter, "submitter address")
-        with self._lock:
-            row = self._db.execute(
+        with self._backend.reading() as db:
+            row = db.execute(
                 "SELECT root, submitter, uri, state, members, accepted, refused, reason, attempts, retry_at,"
                 " updated_at FROM batch_documents WHERE root = ? AND submitter = ?",
                 (_norm(root).lower(), address),
@@ -1074,8 +1099,8 @@ class Index:
     def batch_members(self, root: str | bytes, submitter: str) -> list[str]:
         """The record ids kept as members of the batch ``root`` that ``submitter`` anchored, in document order."""
         address = parse_address(submitter, "submitter address")
-        with self._lock:
-            rows = self._db.execute(
+        with self._backend.reading() as db:
+            rows = db.execute(
                 "SELECT record_id FROM batch_members WHERE root = ? AND submitter = ? ORDER BY position",
                 (_norm(root).lower(), address),
             ).fetchall()
@@ -1083,26 +1108,26 @@ class Index:
 
     def statements_kept(self, publisher: str) -> int:
         """How many Statements of ``publisher``'s records are kept (what a quota counts)."""
-        with self._lock:
-            return self._kept(self._db, publisher)
+        with self._backend.reading() as db:
+            return self._kept(db, publisher)
 
     @staticmethod
-    def _kept(db: sqlite3.Connection, publisher: str) -> int:
+    def _kept(db: Db, publisher: str) -> int:
         address = parse_address(publisher, "publisher")
         return int(db.execute("SELECT COUNT(*) FROM statements WHERE publisher = ?", (address,)).fetchone()[0])
 
     def statement(self, record_id: str | bytes) -> Statement | None:
         """The stored Statement of a record, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._backend.reading() as db:
+            row = db.execute(
                 "SELECT statement FROM statements WHERE record_id = ?", (_norm(record_id).lower(),)
             ).fetchone()
         return None if row is None else _statement(row[0])
 
     def statements_for(self, subject: str | bytes) -> list[Statement]:
         """Every stored Statement about ``subject``, oldest first."""
-        with self._lock:
-            rows = self._db.execute(
+        with self._backend.reading() as db:
+            rows = db.execute(
                 "SELECT statement FROM statements WHERE subject = ? ORDER BY added_at, record_id",
                 (_norm(subject).lower(),),
             ).fetchall()
@@ -1113,8 +1138,8 @@ class Index:
         digest = sha256_hex[2:] if sha256_hex[:2].lower() == "0x" else sha256_hex
         if len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
             raise InvalidValue(f"a SHA-256 must be 64 hex digits, got {sha256_hex!r}")
-        with self._lock:
-            rows = self._db.execute(
+        with self._backend.reading() as db:
+            rows = db.execute(
                 "SELECT subject, path FROM files WHERE sha256 = ? ORDER BY subject, path", (digest.lower(),)
             ).fetchall()
         return [(s, p) for s, p in rows]
@@ -1131,55 +1156,38 @@ def _statement(text: str) -> Statement:
     return Statement.from_json(json.loads(text), source="stored statement")
 
 
-def _create_or_migrate(db: sqlite3.Connection, path: Path) -> None:
-    """Inside a transaction: create the schema, or bring an older file forward, or refuse a newer one."""
-    has_meta = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() if has_meta else None
+def _create_or_migrate(db: Db, backend: Backend) -> None:
+    """Inside a transaction: create the schema, or bring an older index forward, or refuse a newer one."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() \
+        if backend.has_table(db, "meta") else None
     if row is not None:
         try:
             version = int(row[0])
         except ValueError:
             version = -1
-        if version != SCHEMA_VERSION and not 1 <= version < SCHEMA_VERSION:
+        oldest = 1 if backend.name == "sqlite" else _FIRST_DATABASE_VERSION
+        if version != SCHEMA_VERSION and not oldest <= version < SCHEMA_VERSION:
             raise IndexFileError(
-                f"the index {path} has schema version {row[0]}, this program reads {SCHEMA_VERSION}",
-                hint="delete the file; it is rebuilt from the chain",
+                f"the index {backend.location} has schema version {row[0]}, this program reads {SCHEMA_VERSION}",
+                hint="delete it; it is rebuilt from the chain",
             )
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _statements(_MIGRATIONS[step]):
-                db.execute(statement)
-    for statement in _statements(_SCHEMA):  # IF NOT EXISTS throughout: a no-op on a current file
-        db.execute(statement)
+                db.execute(backend.ddl(statement))
+    for statement in _statements(_SCHEMA):  # IF NOT EXISTS throughout: a no-op on a current index
+        db.execute(backend.ddl(statement))
     if row is not None:
         for step in range(version + 1, SCHEMA_VERSION + 1):
             for statement in _statements(_FILLS.get(step, "")):
                 db.execute(statement)
-    db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
+               " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
 
 
 def _statements(script: str) -> list[str]:
     """The statements of a DDL script (no ';' inside its comments), without comments."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-class _Tx:
-    """``with index._transaction() as db:`` — one BEGIN IMMEDIATE ... COMMIT under the index lock."""
-
-    def __init__(self, index: Index) -> None:
-        self._index = index
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._index._lock.acquire()
-        self._index._db.execute("BEGIN IMMEDIATE")
-        return self._index._db
-
-    def __exit__(self, exc_type: object, *exc: object) -> None:
-        try:
-            self._index._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-            self._index._writes += 1
-        finally:
-            self._index._lock.release()
 
 
 def _batch(r: dict[str, Any]) -> Batch:
@@ -1196,8 +1204,8 @@ def _entry(r: dict[str, Any]) -> HistoryEntry:
             value = json.loads(value)
         elif field == "reason_code":
             value = ReasonCode.label_of(value)
-        elif field == "nonce" and isinstance(value, str):
-            value = int(value)
+        elif field == "nonce" and value is not None:  # 0x-hex past SQLite's integers; PostgreSQL keeps text
+            value = int(value, 0) if isinstance(value, str) else int(value)
         details[field] = value
         exact = _EXACT_FIELDS.get(field)
         if exact is not None and r[exact] is not None:

@@ -26,6 +26,9 @@ fi
 echo "== Chromium for the auditor page test (Debian's package)"
 bash scripts/install_browser.sh
 
+echo "== PostgreSQL for the index tests on its backend (Debian's package)"
+bash scripts/install_postgres.sh
+
 echo "== pytest"
-# CI=1: a missing browser fails the browser test instead of skipping it.
+# CI=1: a missing browser or PostgreSQL fails their tests instead of skipping them.
 CI="${CI:-1}" .venv/bin/python -m pytest -q "$@"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import account_factory, free_port, fresh_registry, start_anvil
+from tests.postgres import index_target, postgres_server  # noqa: F401 (fixtures, shared by every module)
 
 
 def pytest_configure(config):

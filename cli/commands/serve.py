@@ -22,7 +22,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
-    parser.add_argument("--index", help="SQLite index file (default: $PROVENANCE_HOME/index.sqlite)")
+    parser.add_argument(
+        "--index",
+        help="SQLite index file (default: $PROVENANCE_HOME/index.sqlite), or a postgresql://USER@HOST/DB URL: a "
+        "PostgreSQL index shared by several `provenance serve` replicas, one of which indexes (docs/index.md)",
+    )
     parser.add_argument("--confirmations", type=int, default=None,
                         help="blocks below the head before indexing (default: the --network's, else 0)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
@@ -79,6 +83,7 @@ def resolve(args: Namespace) -> ServiceSettings:
 
     from api.settings import ServiceSettings
     from cli.context import open_ledger, registry_of, settings_from
+    from provenance._sql import is_database_url
     from provenance.errors import UsageError
     from provenance.fetch import env_allows_private
 
@@ -102,12 +107,16 @@ def resolve(args: Namespace) -> ServiceSettings:
         rpc_url, registry = ledger.rpc_url, registry_of(ledger)
         if start_block is None:  # recorded for this registry; else None: the service finds it on the chain
             start_block = ledger.deploy_block
-    index = Path(args.index).expanduser() if args.index else settings.home / "index.sqlite"
-    index.parent.mkdir(parents=True, exist_ok=True)
+    index: Path | str
+    if is_database_url(args.index):
+        index = args.index
+    else:
+        index = (Path(args.index).expanduser() if args.index else settings.home / "index.sqlite").resolve()
+        index.parent.mkdir(parents=True, exist_ok=True)
     return ServiceSettings(
         rpc_url=rpc_url,
         registry=registry,
-        index_path=index.resolve(),
+        index_path=index,
         confirmations=args.confirmations if args.confirmations is not None else (
             settings.chain.confirmations if settings.chain is not None else 0),
         poll_interval=args.poll_interval,
@@ -132,14 +141,16 @@ def run(args: Namespace) -> int:
     from api.settings import ENV_VAR
     from cli.terminal import PASSWORD_ENV
     from provenance._rpc import redact_url  # the URL may carry an API key
+    from provenance._sql import redact_database_url  # and the index's its password
 
     service = resolve(args)
     os.environ[ENV_VAR] = service.to_json()
     # the service signs nothing: its workers (separate processes with --workers) inherit no key password
     os.environ.pop(PASSWORD_ENV, None)
+    index = redact_database_url(str(service.index_path))
     print(
         f"serving on http://{args.host}:{args.port} ({args.workers} worker{'s' if args.workers > 1 else ''}); "
-        f"chain {redact_url(service.rpc_url)}, registry {service.registry}, index {service.index_path}",
+        f"chain {redact_url(service.rpc_url)}, registry {service.registry}, index {index}",
         file=sys.stderr,
     )
     import uvicorn

@@ -1,0 +1,378 @@
+"""Where the index's two databases differ: SQLite (embedded, the default) and PostgreSQL (shared).
+
+:class:`~provenance.index.Index` writes each query once, in SQL both accept
+(``?`` placeholders, ``INSERT ... ON CONFLICT``, ``excluded.``); a backend runs
+it. What differs is here and nowhere else:
+
+- placeholders: psycopg takes ``%s`` (translated once per query text);
+- column types: SQLite's ``INTEGER`` is 64 bits, PostgreSQL's ``BIGINT``; text
+  compares byte by byte (``COLLATE "C"``, as SQLite does) so that every
+  ``ORDER BY`` is the same; the registry's ``nonce`` (a uint256, 0x-hex text
+  past 2**63 in either) is text;
+- connections: SQLite one connection under a lock (WAL: other processes read
+  meanwhile); PostgreSQL a pool (psycopg_pool), each read on any connection;
+- writers: one at a time. SQLite's ``BEGIN IMMEDIATE`` takes the file's write
+  lock; PostgreSQL's write transaction first bumps the ``generation`` row of
+  ``meta``, whose row lock every other writer then waits for, and whose value
+  tells every replica that the content may have changed (:meth:`Backend.generation`;
+  SQLite has ``PRAGMA data_version`` for that);
+- migrating: under SQLite's write lock, or PostgreSQL's transaction-level
+  advisory lock, so that replicas starting together migrate once;
+- who indexes (:meth:`Backend.indexer_lock`): an exclusive ``flock`` on
+  ``<index>.indexer.lock``, or ``pg_try_advisory_lock`` on a session of its own
+  (its ``application_name`` names the process), freed by the server when the
+  holder's session ends, however the holder died.
+
+JSON (the ``parents`` lists) is kept as text in both; only SQLite's old files
+are migrated with ``json_each``, and a PostgreSQL index starts at schema 7.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from provenance.errors import IndexFileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import psycopg
+    import psycopg_pool
+
+__all__ = ["Backend", "Cursor", "Db", "IndexerLock", "is_database_url", "redact_database_url", "open_backend"]
+
+#: Connections each PostgreSQL index keeps at most (reads wait for one beyond).
+POOL_SIZE = 16
+_CONNECT_TIMEOUT = 10  # seconds
+# pg_advisory_lock keys (64-bit): who indexes, who migrates. Fixed: one index per database.
+_INDEXER_KEY = 0x70726F76_696E6478  # "provindx"
+_MIGRATE_KEY = 0x70726F76_6D696772  # "provmigr"
+
+
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Db(Protocol):
+    """What a query runs on: ``execute`` and ``executemany`` (whose cursor's ``rowcount`` sums the rows changed)."""
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor: ...
+
+
+class IndexerLock(Protocol):
+    def held(self) -> bool:
+        """Take the lock when it is free; True while this process holds it (False once it lost it)."""
+
+    def release(self) -> None: ...
+
+
+def is_database_url(target: object) -> bool:
+    """A ``postgresql://`` (or ``postgres://``) URL, not a file path."""
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def redact_database_url(url: str) -> str:
+    """The URL without its password (for messages and logs)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+class Backend:
+    """One database of the index: where queries run, and the few things said differently."""
+
+    name: str
+    location: str  # shown in messages: the file, or the URL without its password
+
+    def ddl(self, statement: str) -> str:
+        """A schema statement as this database says it."""
+        return statement
+
+    def has_table(self, db: Db, name: str) -> bool:
+        raise NotImplementedError
+
+    def migrating(self) -> Any:
+        """``with backend.migrating() as db:`` one transaction, no other replica migrating meanwhile."""
+        raise NotImplementedError
+
+    def reading(self) -> Any:
+        """``with backend.reading() as db:`` a connection for reads (each statement its own snapshot)."""
+        raise NotImplementedError
+
+    def writing(self) -> Any:
+        """``with backend.writing() as db:`` one write transaction; writers of every process one at a time."""
+        raise NotImplementedError
+
+    def generation(self) -> tuple[int, int]:
+        """A value that changes whenever the content may have (a commit by any process)."""
+        raise NotImplementedError
+
+    def indexer_lock(self) -> IndexerLock:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def open_backend(target: Path | str) -> Backend:
+    """The backend of ``target``: a PostgreSQL URL, else a SQLite file path."""
+    if is_database_url(target):
+        return PostgresBackend(str(target))
+    return SQLiteBackend(Path(target))
+
+
+# ---------------------------------------------------------------- SQLite
+
+
+class SQLiteBackend(Backend):
+    """A SQLite file (WAL): one connection under a lock; safe to share between threads."""
+
+    name = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.location = str(path)
+        self._lock = threading.RLock()
+        self._writes = 0  # transactions committed through this object
+        try:
+            db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as err:
+            raise IndexFileError(f"cannot open the index {path}: {err}") from None
+        self._db = db
+
+    def has_table(self, db: Db, name: str) -> bool:
+        found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        return found is not None
+
+    @contextmanager
+    def migrating(self) -> Iterator[Db]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # one process creates or migrates; the others wait (busy timeout)
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Db]:
+        with self._lock:
+            yield self._db
+
+    @contextmanager
+    def writing(self) -> Iterator[Db]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+            self._writes += 1
+
+    def generation(self) -> tuple[int, int]:
+        # PRAGMA data_version moves on other connections' commits, _writes on this one's
+        with self._lock:
+            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
+
+    def indexer_lock(self) -> IndexerLock:
+        return _FileLock(Path(f"{self.path}.indexer.lock"))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class _FileLock:
+    """An exclusive flock on a file beside the index: the kernel frees it when the process dies."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._fd: int | None = None
+        self._held = False
+
+    def held(self) -> bool:
+        if not self._held:
+            if self._fd is None:
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            self._held = True
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # releases the flock
+            self._fd, self._held = None, False
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+_TYPES = ((re.compile(r"\bnonce\s+INTEGER\b"), "nonce TEXT"), (re.compile(r"\bINTEGER\b"), "BIGINT"),
+          (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'))
+
+
+class _PgDb:
+    """A psycopg connection taking the index's ``?`` queries."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        return self._conn.execute(_placeholders(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        cursor = self._conn.cursor()
+        cursor.executemany(_placeholders(sql), parameters)  # rowcount: the rows changed, summed
+        return cursor
+
+
+_TRANSLATED: dict[str, Any] = {}
+
+
+def _placeholders(sql: str) -> Any:
+    """``?`` as psycopg's ``%s`` (no query of the index has ``?`` or ``%`` in a literal)."""
+    translated = _TRANSLATED.get(sql)
+    if translated is None:
+        translated = _TRANSLATED[sql] = sql.replace("%", "%%").replace("?", "%s")
+    return translated
+
+
+class PostgresBackend(Backend):
+    """A PostgreSQL database through a psycopg connection pool; shared by every replica."""
+
+    name = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self.url = url
+        self.location = redact_database_url(url)
+        self._errors: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT):
+                pass  # a URL that cannot connect is refused here, not by the pool's retries
+        except psycopg.Error as err:
+            raise IndexFileError(f"cannot open the index {self.location}: {_first_line(err)}") from None
+        self._pool: psycopg_pool.ConnectionPool[Any] = ConnectionPool(
+            url, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT},
+            open=True, name="provenance-index",
+        )
+
+    def ddl(self, statement: str) -> str:
+        for pattern, replacement in _TYPES:
+            statement = pattern.sub(replacement, statement)
+        return statement
+
+    def has_table(self, db: Db, name: str) -> bool:
+        return db.execute("SELECT to_regclass(?) IS NOT NULL", (name,)).fetchone()[0] is True
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except self._errors as err:
+            raise IndexFileError(f"the index database {self.location} does not answer: {_first_line(err)}",
+                                 hint="index-backed answers resume once it does") from None
+
+    @contextmanager
+    def migrating(self) -> Iterator[Db]:
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATE_KEY,))
+            yield _PgDb(conn)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('generation', '0') ON CONFLICT DO NOTHING")
+
+    @contextmanager
+    def reading(self) -> Iterator[Db]:
+        with self._connection() as conn:
+            yield _PgDb(conn)
+
+    @contextmanager
+    def writing(self) -> Iterator[Db]:
+        with self._connection() as conn, conn.transaction():
+            # the row lock orders writers as BEGIN IMMEDIATE does; the new value tells every replica
+            conn.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'generation'")
+            yield _PgDb(conn)
+
+    def generation(self) -> tuple[int, int]:
+        with self.reading() as db:
+            return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]), 0
+
+    def indexer_lock(self) -> IndexerLock:
+        return _AdvisoryLock(self.url, self._errors)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _AdvisoryLock:
+    """``pg_try_advisory_lock`` on a session of its own: the server frees it when that session ends (the
+    process died, or lost its connection), and the next replica to try takes it."""
+
+    def __init__(self, url: str, errors: tuple[type[Exception], ...]) -> None:
+        self._url = url
+        self._errors = errors
+        self._conn: psycopg.Connection[Any] | None = None
+        self._held = False
+
+    def held(self) -> bool:
+        import psycopg
+
+        for _ in range(2):  # a session found dead is replaced once: a lock not held may be free now
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._held = False
+                    self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT,
+                                                 application_name=f"provenance-indexer-{os.getpid()}")
+                if self._held:
+                    self._conn.execute("SELECT 1")  # still the session that holds it
+                    return True
+                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (_INDEXER_KEY,)).fetchone()
+                self._held = bool(row and row[0])
+                return self._held
+            except self._errors:
+                was_held = self._held
+                self.release()  # the session is gone, and the lock with it
+                if was_held:
+                    return False  # lost: the caller stops indexing before it may take the lock again
+        return False
+
+    def release(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            if self._held:
+                with suppress(*self._errors):  # at once, not when the server notices the session ended
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (_INDEXER_KEY,))  # (gone: so is the lock)
+            self._conn.close()
+        self._conn, self._held = None, False
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
