@@ -37,10 +37,11 @@ __all__ = [
     "KIND_NAMES",
 ]
 
-KIND_NAMES: dict[int, Literal["model", "dataset", "other"]] = {0: "model", 1: "dataset", 2: "other"}
+KIND_NAMES: dict[int, Literal["model", "dataset", "other", "evaluation"]] = {
+    0: "model", 1: "dataset", 2: "other", 3: "evaluation"}
 
 Hex32 = str
-KindName = Literal["model", "dataset", "other"]
+KindName = Literal["model", "dataset", "other", "evaluation"]
 
 
 class IndexInfo(BaseModel):

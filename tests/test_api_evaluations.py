@@ -74,6 +74,8 @@ def test_evaluations_by_evaluator_and_task(evaluated):
                                                  "evaluator": world.lab.address}).json()["items"]
     assert [(i["task"], i["value"]) for i in both] == [("mmlu", 0.61)]
     assert client.get("/v1/evaluations", params={"evaluator": world.acme.address}).json()["items"] == []
+    record = client.get(f"/v1/records/{hex32(world.lab_eval.record_id)}").json()["record"]
+    assert record["kind"] == "evaluation"  # not "other"
 
 
 def test_evaluations_pagination_by_cursor(evaluated):

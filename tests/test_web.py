@@ -434,6 +434,64 @@ def test_auditor_page_in_chromium(anvil_url, ledger, make_account, tmp_path):
 
 @pytest.mark.chain
 @pytest.mark.slow
+def test_evaluations_table_in_chromium(anvil_url, ledger, make_account, tmp_path):
+    """A model's evaluations (issue 16): one row per result with the evaluator, its trust under the service's
+    policy, task, metric, value ± stderr, category, date and status; the evaluator's name stays text."""
+    _need_browser()
+    from playwright.sync_api import expect
+
+    from api.app import create_app
+    from api.settings import ServiceSettings
+    from provenance.record import hex32
+    from tests.evaluation_world import evaluated_model
+
+    world = evaluated_model(ledger, make_account, tmp_path / "home")
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"trusted_evaluators": [world.lab.address]}))
+    app = create_app(ServiceSettings(rpc_url=anvil_url, registry=ledger.registry, index_path=tmp_path / "index.sqlite",
+                                     poll_interval=0.1, policy_path=policy))
+    for statement in world.statements:  # the service holds every Statement but the stranger's first one
+        if statement is not world.stranger_eval:
+            app.state.service.index.add_statement(statement)
+    model = hex32(world.model.subject)
+    with _Server(app) as server:
+        _wait_for_history(server.url, model, 5)  # the model's registration and its evaluations' events
+        with _chromium() as page:
+            page.goto(f"{server.url}#/artifact/{model}")
+            rows = page.locator("#evaluations table.evaluations tbody tr")
+            expect(rows).to_have_count(4)  # the lab's two results, the revoked one, the one not held
+            lab = rows.filter(has_text="mmlu")
+            expect(lab.locator("td").nth(0)).to_contain_text("Acme Safety Lab")
+            expect(lab.locator("td").nth(0).locator("a")).to_have_attribute("title", world.lab.address)
+            expect(lab.locator("td").nth(1)).to_have_text("trusted")
+            expect(lab.locator("td.metric")).to_have_text("acc")
+            expect(lab.locator("td.value")).to_have_text("0.61 ± 0.004")
+            expect(lab.locator("td.task")).to_contain_text("5-shot")
+            expect(lab).to_contain_text("safety")
+            expect(lab).to_contain_text("2026-11-30")
+            toxigen = rows.filter(has_text="0.83 ± 0.012")
+            expect(toxigen).to_have_count(1)
+            revoked = rows.filter(has_text="0.97")
+            expect(revoked.locator("td").nth(1)).to_have_text("not trusted")
+            expect(revoked.locator(".badge").filter(has_text="revoked")).to_have_count(1)
+            unheld = rows.filter(has_text="results not disclosed")
+            expect(unheld).to_have_count(1)
+            expect(unheld).to_contain_text("holds no Statement")
+            # the evaluation of other weights that names the model as a benchmark is not listed
+            other = hex32(world.other_eval.record_id)
+            expect(page.locator(f'#evaluations tr[data-record="{other}"]')).to_have_count(0)
+            # the history marks the evaluations' events
+            expect(page.locator("#history ol.timeline li .evaluation-mark")).to_have_count(4)
+            page.screenshot(path=str(tmp_path / "web-evaluations.png"), full_page=True)
+
+            # an artifact nobody evaluated says so (here: the results document of an evaluation)
+            page.goto(f"{server.url}#/artifact/{hex32(world.other_eval.subject)}")
+            expect(page.locator("#no-evaluations")).to_be_visible()
+    _keep_screenshots(tmp_path)
+
+
+@pytest.mark.chain
+@pytest.mark.slow
 def test_lineage_cycle_in_chromium(anvil_url, ledger, make_account, tmp_path):
     """A registry can record a cycle (another publisher names the model as the dataset's parent):
     the graph still draws each artifact once, the closing edge as an arc, and the page stays usable."""

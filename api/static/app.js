@@ -17,7 +17,7 @@
   const FILE_DIGEST = /^(?:sha256:)?([0-9a-fA-F]{64})$/;
   const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
   const SVG_NS = "http://www.w3.org/2000/svg";
-  const KINDS = { 0: "model", 1: "dataset", 2: "other" };
+  const KINDS = { 0: "model", 1: "dataset", 2: "other", 3: "evaluation" };
   const USES = ["commercial", "non-commercial", "research"];
   const RELATIONS = { derivedFrom: "derived from" };
   const EVENT_NAMES = [
@@ -421,8 +421,9 @@
     const verdict = section("verdict", "Verdict ", useSelect);
     const records = section("records", "Records");
     const lineage = section("lineage", "Lineage");
+    const evaluations = section("evaluations", "Evaluations");
     const history = section("history", "History");
-    append(main, [verdict.el, records.el, lineage.el, history.el]);
+    append(main, [verdict.el, records.el, lineage.el, evaluations.el, history.el]);
 
     load(verdict.body, guarded(() => verdictPanel(subject, use)));
     load(records.body, guarded(async () => {
@@ -441,7 +442,50 @@
       return recordsTable(list, false);
     }));
     load(lineage.body, guarded(async () => lineageGraph(await apiOr404(`lineage/${subject}`, {}), subject)));
+    load(evaluations.body, guarded(async () => evaluationsTable(await api(`evaluations?model=${subject}&limit=200`))));
     load(history.body, guarded(async () => timeline(await apiOr404(`history/${subject}`, {}), "No event about this subject is indexed.")));
+  }
+
+  // ------------------------------------------------------------------ evaluations
+
+  // The results of the evaluation records of this model (GET /v1/evaluations), one row per result.
+  // Everything in a row but the trust comes from what the evaluator wrote: text only. Whether a
+  // result counts is the verdict's evaluations check; this lists what was registered.
+  function evaluationsTable(body) {
+    const items = listOf(body, "items");
+    if (!items.length) return h("p", { class: "muted", id: "no-evaluations" }, "No evaluation of these weights is indexed.");
+    const rows = items.map((e) => {
+      const trusted = pick(e, "trusted") === true;
+      const revoked = pick(e, "revoked") === true;
+      const disclosed = pick(e, "disclosed") === true;
+      const name = pick(e, "evaluatorName");
+      const value = pick(e, "value");
+      const stderr = pick(e, "stderr");
+      const shots = pick(e, "nShot");
+      const qualifiers = [pick(e, "split"), shots === undefined ? null : `${shots}-shot`].filter((x) => x);
+      return h(
+        "tr",
+        { class: `evaluation${revoked ? " revoked" : ""}${trusted ? " trusted" : ""}`, "data-record": String(pick(e, "recordId") || "") },
+        h("td", {}, publisherLink(pick(e, "evaluator")), name ? h("div", { class: "evaluator-name" }, String(name)) : null),
+        h("td", {}, trusted ? h("span", { class: "badge status-pass" }, "trusted") : h("span", { class: "badge status-info" }, "not trusted")),
+        disclosed
+          ? [
+              h("td", { class: "task" }, String(pick(e, "task")), qualifiers.length ? h("div", { class: "muted" }, qualifiers.join(", ")) : null),
+              h("td", { class: "metric" }, String(pick(e, "metric"))),
+              h("td", { class: "num value" }, stderr === undefined ? String(value) : `${value} ± ${stderr}`),
+            ]
+          : h("td", { colspan: 3, class: "muted undisclosed" }, `results not disclosed — ${pick(e, "undisclosed") || "unknown"}`),
+        h("td", {}, String(pick(e, "category") ?? "—")),
+        h("td", {}, String(pick(e, "date") ?? "—")),
+        h("td", {}, revoked ? h("span", { class: "badge status-fail", title: String(pick(e, "revocationReason") ?? "") }, "revoked") : h("span", { class: "badge status-pass" }, "active")),
+        h("td", {}, hexCode(pick(e, "recordId"))),
+      );
+    });
+    return [
+      table(["Evaluator", "Trust", "Task", "Metric", "Value ± stderr", "Category", "Date", "Status", "Record"], rows, "evaluations"),
+      h("p", { class: "legend muted" }, "Trust is the service's policy (trusted_evaluators). Anyone can register an evaluation: the verdict above counts only those the policy trusts, of these exact weights, not revoked."),
+      pick(body, "nextCursor") ? h("p", { class: "muted" }, "More results exist: GET /v1/evaluations pages through them.") : null,
+    ];
   }
 
   // A 0x+64 value may be a record id rather than a subject: offer the way to its artifact.
@@ -589,7 +633,7 @@
     return h(
       "li",
       { class: `event event-${name.replace(/[^A-Za-z0-9_-]/g, "")}` },
-      h("div", { class: "event-head" }, h("span", { class: "event-name" }, name), h("time", {}, formatTime(pick(item, "blockTime", "block_time", "timestamp")))),
+      h("div", { class: "event-head" }, h("span", { class: "event-name" }, name), pick(extra, "evaluationOf") ? h("span", { class: "badge evaluation-mark" }, "evaluation") : null, h("time", {}, formatTime(pick(item, "blockTime", "block_time", "timestamp")))),
       h(
         "div",
         { class: "event-meta" },
