@@ -1,6 +1,8 @@
 """``POST /v1/statements`` bounded (issue 13, item 6): manifest entries and parents capped before any
 verification, a per-publisher quota (429), who posted each Statement and when, and copies of one record
-pooled inside the write transaction (two processes on one SQLite file never drop a disclosed field)."""
+pooled inside the write transaction (two processes on one SQLite file never drop a disclosed field).
+
+The index tests below run on both backends, a SQLite file and a PostgreSQL database (``index_target``)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import sqlite3
 import subprocess
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
@@ -56,17 +57,17 @@ def _fields(index: Index, statement: Statement) -> set[str]:
 
 def _post_copies(path: str, field: str, count: int, barrier) -> None:
     """One worker process: a copy of each of ``count`` records, disclosing ``field``, in step with the other."""
-    with Index.open(Path(path)) as index:
+    with Index.open(path) as index:  # a file path or a database URL
         for number in range(count):
             barrier.wait(timeout=60)  # both processes store their copy of this record at the same moment
             index.add_statement(_copy(number, field))
 
 
-def test_two_processes_storing_copies_of_one_record_keep_every_disclosed_field(tmp_path):
+def test_two_processes_storing_copies_of_one_record_keep_every_disclosed_field(index_target):
     """Each record gets two copies at once, one per process, disclosing different fields: the one kept
     discloses both. (With the earlier copy read outside the write transaction, both processes read no
     copy, both write their own, and one field is lost: this failed on that code.)"""
-    path = tmp_path / "index.sqlite"
+    path = index_target
     Index.open(path).close()  # created once, before the race
     count = 400
     context = multiprocessing.get_context("spawn")
@@ -87,33 +88,32 @@ def test_two_processes_storing_copies_of_one_record_keep_every_disclosed_field(t
         assert index.statements_kept(PUBLISHER) == count
 
 
-def _row(path: Path, record_id: bytes) -> tuple:
-    with sqlite3.connect(path) as db:
+def _row(index: Index, record_id: bytes) -> tuple:
+    with index._backend.reading() as db:
         row = db.execute(
             "SELECT added_at, added_by, first_added_at, first_added_by FROM statements WHERE record_id = ?",
             ("0x" + record_id.hex(),),
         ).fetchone()
-    db.close()
-    return row
+    return tuple(row)
 
 
-def test_the_first_poster_and_time_are_kept_beside_the_latest(tmp_path):
-    path = tmp_path / "index.sqlite"
+def test_the_first_poster_and_time_are_kept_beside_the_latest(index_target):
+    path = index_target
     first, later = _copy(1, "copyright.license"), _copy(1, "privacy.personal_data")
     with Index.open(path) as index:
         assert index.add_statement(first, posted_by="192.0.2.1")
-        before = _row(path, first.record_id)
+        before = _row(index, first.record_id)
         assert before[1:] == ("192.0.2.1", before[0], "192.0.2.1")
         time.sleep(1.1)  # unix seconds: the later copy's time differs
         assert index.add_statement(later)  # a caller that does not say who: "unknown"
-        added_at, added_by, first_at, first_by = _row(path, first.record_id)
+        added_at, added_by, first_at, first_by = _row(index, first.record_id)
         assert (added_by, first_at, first_by) == ("unknown", before[0], "192.0.2.1") and added_at > first_at
         assert _fields(index, first) == {"copyright.license", "privacy.personal_data"}
 
 
-def test_the_quota_counts_new_records_of_a_publisher_not_copies(tmp_path):
+def test_the_quota_counts_new_records_of_a_publisher_not_copies(index_target):
     other = "0x" + "cd" * 20
-    with Index.open(tmp_path / "index.sqlite") as index:
+    with Index.open(index_target) as index:
         assert index.add_statement(_copy(1, "a"), quota=2) and index.add_statement(_copy(2, "a"), quota=2)
         assert not index.add_statement(_copy(3, "a"), quota=2)  # a third record: refused, nothing stored
         assert index.statement(_copy(3, "a").record_id) is None and index.statements_kept(PUBLISHER) == 2
@@ -154,9 +154,9 @@ def test_an_index_of_schema_version_4_opens_and_migrates(tmp_path):
     db.close()
     with Index.open(path) as index:
         assert index.statement(kept.record_id) == kept and index.statements_kept(PUBLISHER) == 1
-        assert _row(path, kept.record_id) == (1_700_000_000, "unknown", None, "unknown")  # the first: not known
+        assert _row(index, kept.record_id) == (1_700_000_000, "unknown", None, "unknown")  # the first: not known
         assert index.add_statement(_copy(7, "privacy.personal_data"), posted_by="198.51.100.7", quota=1)
-        added_at, added_by, first_at, first_by = _row(path, kept.record_id)
+        added_at, added_by, first_at, first_by = _row(index, kept.record_id)
         assert added_at > 1_700_000_000 and (added_by, first_at, first_by) == ("198.51.100.7", None, "unknown")
         assert _fields(index, kept) == {"copyright.license", "privacy.personal_data"}
         assert not index.add_statement(_copy(8, "a"), quota=1)
@@ -273,7 +273,7 @@ def test_a_publisher_beyond_its_quota_is_429_before_any_verification(world):
         assert client.post("/v1/statements", json=stranger.to_json()).status_code == 201  # its own quota
         assert index.statements_kept(stranger.publisher) == 1
         # who posted: the TestClient's address, first and latest
-        added_at, added_by, first_at, first_by = _row(path, one.record_id)
+        added_at, added_by, first_at, first_by = _row(index, one.record_id)
         assert (added_by, first_by) == ("testclient", "testclient") and added_at >= first_at
 
 
@@ -341,8 +341,8 @@ def test_provenance_serve_takes_the_quota_and_records_the_client_address(world, 
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-    added_at, added_by, first_at, first_by = _row(index, one.record_id)
-    assert (added_by, first_by) == ("127.0.0.1", "127.0.0.1") and added_at >= first_at
     with Index.open(index) as kept:
+        added_at, added_by, first_at, first_by = _row(kept, one.record_id)
+        assert (added_by, first_by) == ("127.0.0.1", "127.0.0.1") and added_at >= first_at
         assert _fields(kept, one) == {d["field"] for d in one.disclosures}
         assert kept.statement(two.record_id) is None
