@@ -1,6 +1,9 @@
-"""The registry's events in SQLite, and the queries over them.
+"""The registry's events in SQLite or PostgreSQL, and the queries over them.
 
-:class:`Index` is the SQLite file (WAL mode, schema versioned) and its queries;
+:class:`Index` is the SQLite file (WAL mode, schema versioned), or a PostgreSQL
+database shared by several service replicas (``Index.open("postgresql://...")``),
+and its queries, written once for both (:mod:`provenance._sql` holds what the
+two databases say differently);
 :class:`~provenance.indexer.Indexer` fills it from a
 :class:`~provenance.ledger.Ledger`::
 
