@@ -179,6 +179,7 @@ class _OddNode:
     """Just enough of a Ledger: 10 blocks, one good event per block and one anomaly in block 3."""
 
     chain_id, registry = 1, "0x" + "11" * 20
+    deploy_block = 0  # the registry's deployment block, known: no search
 
     def block_number(self) -> int:
         return 10

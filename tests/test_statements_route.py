@@ -136,7 +136,7 @@ def test_an_index_of_schema_version_4_opens_and_migrates(tmp_path):
 
     from provenance.index import _SCHEMA, _statements
 
-    assert SCHEMA_VERSION == 6  # version 6 adds the batch_ tables (left out below), version 5 what is tested
+    assert SCHEMA_VERSION == 7  # 7 adds record_parents, 6 the batch_ tables (left out below), 5 what is tested
     path = tmp_path / "v4.sqlite"
     kept = _copy(7, "copyright.license")
     with sqlite3.connect(path) as db:  # version 4's file: today's schema but the statements table
@@ -161,7 +161,7 @@ def test_an_index_of_schema_version_4_opens_and_migrates(tmp_path):
         assert _fields(index, kept) == {"copyright.license", "privacy.personal_data"}
         assert not index.add_statement(_copy(8, "a"), quota=1)
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("6",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "statements_publisher" in indexes
     db.close()
