@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from provenance import merkle
-from provenance.claims import CLAIM_FIELDS
+from provenance.claims import fields_of
 from provenance.commitments import Disclosure, disclosed_view
 from provenance.crosscheck import Disagreement, batch_disagreements, record_disagreements
 from provenance.errors import BlobMismatch, ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
@@ -980,8 +980,10 @@ class Verifier:
         except (ClaimsError, StatementError, KeyError, TypeError, ValueError) as err:
             return Check(CheckName.CLAIMS, Status.FAIL, Code.DISCLOSURE_MISMATCH,
                          f"Disclosed claims do not match the signed claimsRoot: {err}", evidence), {}
+        # An evaluation record commits its own field set (provenance.claims.EVALUATION_FIELDS).
+        kind = "evaluation" if statement.record.kind is Kind.EVALUATION else "other"
         return Check(CheckName.CLAIMS, Status.PASS, Code.OK,
-                     f"{len(view)} of {len(CLAIM_FIELDS)} claim fields disclosed, each matching the signed "
+                     f"{len(view)} of {len(fields_of(kind))} claim fields disclosed, each matching the signed "
                      "claimsRoot", {**evidence, "fields": list(view)}), view
 
     def _chain_only_checks(self, found: _Found) -> list[Check]:

@@ -84,7 +84,25 @@ def run(args: Namespace) -> int:
     if args.json:
         print(verdict.to_json_text(strict=args.strict))
     else:
-        print(verdict.to_table(strict=args.strict))
+        print(_results_apart(verdict.to_table(strict=args.strict)))
     sys.stdout.flush()
     return verdict.exit_code(strict=args.strict)
+
+
+def _results_apart(table: str, width: int = 120) -> str:
+    """The table with a long evaluations line's results one per line under its REASON: an lm-eval run
+    lists a dozen results, which one line of several hundred columns would bury."""
+    lines = table.split("\n")
+    column = next((line.index("REASON") for line in lines if line.startswith("CHECK ")), None)
+    if column is None:
+        return table
+    out: list[str] = []
+    for line in lines:
+        head, colon, rest = line[column:].partition(": ")
+        if not line.startswith("evaluations ") or len(line) <= width or "; " not in rest:
+            out.append(line)
+            continue
+        out.append(line[:column] + head + ":")
+        out += [" " * (column + 2) + item for item in rest.split("; ")]
+    return "\n".join(out)
 
