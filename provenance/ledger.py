@@ -606,7 +606,9 @@ class Ledger:
                 self._w3.eth.send_raw_transaction(tx.raw)
         except RpcError as err:
             text = str(err).lower()
-            known = "already known" in text or "nonce too low" in text or "already imported" in text
+            # of a pending one geth says "already known", anvil "already imported", Hardhat "Known transaction: 0x…"
+            known = any(words in text for words in (
+                "already known", "nonce too low", "already imported", "known transaction"))
             # "nonce too low" for this very transaction: mined, or being mined (the node has counted its nonce
             # but has no receipt yet; seen on a loaded anvil when a send is repeated), so known by its hash
             if known and ("already" in text or self.receipt(tx.tx_hash) is not None

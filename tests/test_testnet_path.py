@@ -47,7 +47,7 @@ from tests.helpers import ROOT, free_port, start_anvil
 from tests.publisher_home import EXAMPLES, PASSWORD, make_artifact
 from tests.rpc_proxy import Faults, RpcProxy
 
-pytestmark = pytest.mark.chain
+pytestmark = [pytest.mark.chain, pytest.mark.slow]
 
 #: A hosted provider as the issue describes it; the seed fixes the faults' draws.
 HOSTED = Faults(rate_limit=0.05, retry_after="1", drop=0.02, drop_after=0.5, latency=0.02, latency_max=0.05,
@@ -67,7 +67,7 @@ class Chain:
     direct: str
     set_balance: str  # the node's method for it
     mine: str
-    proxy: RpcProxy | None = None
+    proxy: RpcProxy
     confirmations: int = 0  # > 0: the CLI uses it as a named network (networks.yaml) with these confirmations
 
     def node(self) -> Ledger:
@@ -78,6 +78,11 @@ class Chain:
 
     def head(self) -> int:
         return self.node().block_number()
+
+    def lose_next_answer(self, method: str) -> None:
+        """The node acts on the next ``method`` call but its answer is lost: the caller sends it again."""
+        assert self.proxy is not None
+        self.proxy.force(method, "drop-after")
 
     def mine_empty(self, blocks: int) -> None:
         """Mine ``blocks`` empty blocks (at once: it takes the node longer than a call's usual timeout)."""
@@ -140,7 +145,11 @@ def _hardhat(tmp: Path) -> Iterator[Chain]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_for_node(url, process, log)
-        yield Chain("hardhat", url, url, "hardhat_setBalance", "hardhat_mine")
+        node = Ledger.connect(url)
+        node.rpc("evm_setAutomine", [False])  # a block every 2 s, as in the hosted setting
+        node.rpc("evm_setIntervalMining", [BLOCK_TIME * 1000])
+        with RpcProxy(url) as proxy:  # no faults but those the test forces
+            yield Chain("hardhat", proxy.url, url, "hardhat_setBalance", "hardhat_mine", proxy)
     finally:
         _stop(process)
 
@@ -279,6 +288,7 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     # register directly
     claims = str(EXAMPLES / "dataset.yaml")
     dataset = make_artifact(tmp_path, "dataset", {"rows.csv": b"a,b\n" * 100, "README.md": b"the dataset"})
+    chain.lose_next_answer("eth_sendRawTransaction")  # sent again: the node has it already
     direct = cli("register", str(dataset), "--kind", "dataset", "--claims", claims, "--json").json()
     assert direct["state"] == "anchored" and direct["anchor"]["type"] == "direct"
     assert chain.head() >= direct["anchor"]["blockNumber"] + chain.confirmations  # final only once confirmed
@@ -294,6 +304,7 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     chain.fund(relayer.address)
     record = Record.create(subject, Kind.MODEL, b"\x0c" * 32, [bytes.fromhex(direct["subject"][2:])], "ipfs://model")
     signature = sign_register_for(account, record, ledger.domain, nonce=ledger.nonce(publisher))
+    chain.lose_next_answer("eth_sendRawTransaction")
     relayed = ledger.register_for(relayer, record, publisher, signature)
     relayed_id = record.record_id(publisher)
     assert ledger.record_state(relayed_id).publisher == publisher
@@ -302,6 +313,7 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     other = make_artifact(tmp_path, "other", {"data.parquet": b"rows" * 500})
     queued = cli("register", str(other), "--kind", "dataset", "--claims", claims, "--batch", "--json").json()
     assert queued["state"] == "queued"
+    chain.lose_next_answer("eth_sendRawTransaction")
     anchored = cli("anchor", "--json").json()
     assert anchored["anchored"] == 1
 
@@ -350,6 +362,28 @@ def test_the_whole_path(chain: Chain, tmp_path: Path, monkeypatch: pytest.Monkey
     by_subject = stranger("verify", f"0x{subject.hex()}", "--json")
     assert "0x" + relayed_id.hex() in by_subject.stdout, by_subject.stdout + by_subject.stderr
 
-    if chain.proxy is not None:  # the provider's faults were met, and coped with
-        counts = chain.proxy.counts
-        assert counts["429"] and counts["dropped"] + counts["dropped after"] and counts["range refused"], counts
+    counts = chain.proxy.counts
+    assert counts["dropped after"] >= 3, counts  # the forced ones at least
+    if chain.name == "hosted":  # the provider's random faults were met, and coped with
+        assert counts["429"] and counts["dropped"] and counts["range refused"], counts
+
+
+def test_a_transaction_sent_again_while_pending_on_hardhat_is_not_an_error(tmp_path: Path) -> None:
+    """Hardhat answers a pending transaction sent again "Known transaction: 0x…" (geth "already known"):
+    the same signed bytes, so Ledger.broadcast takes it as sent (it used to fail the command)."""
+    from eth_account import Account
+
+    from provenance.ledger import SignedTx
+
+    with _hardhat(tmp_path) as chain:
+        node = chain.node()
+        node.rpc("evm_setIntervalMining", [0])  # nothing is mined until the test says so
+        account = Account.create()
+        chain.fund(account.address)
+        signed = account.sign_transaction({"to": account.address, "value": 1, "gas": 21_000, "nonce": 0,
+                                           "maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9, "chainId": 31337})
+        tx = SignedTx(bytes(signed.hash), bytes(signed.raw_transaction), account.address, 0, "a transfer")
+        node.broadcast(tx)
+        node.broadcast(tx)
+        node.rpc("evm_mine")
+        assert node.wait(tx.tx_hash, timeout=30).block_number == 1
