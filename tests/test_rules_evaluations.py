@@ -49,7 +49,8 @@ def test_trusted_result_meets_the_requirement_and_a_strangers_better_score_is_in
     checks = lines([seen(1, LAB, 0.83), seen(2, STRANGER, 0.99)], policy(SAFETY))
     assert codes(checks) == [(Status.PASS, Code.OK), (Status.INFO, Code.UNTRUSTED_PUBLISHER), (Status.PASS, Code.OK)]
     listed, stranger, met = checks
-    assert "toxigen acc 0.83 ± 0.012 (test, 0-shot) (safety)" in listed.message and "lab 1" in listed.message
+    assert listed.message.startswith("Evaluation ") and "(safety) by " in listed.message and "lab 1" in listed.message
+    assert listed.message.endswith(": toxigen acc 0.83 ± 0.012 (test, 0-shot)")
     assert listed.evidence["trusted"] is True and listed.evidence["evaluator"] == LAB
     assert listed.evidence["results"][0] == {"task": "toxigen", "metric": "acc", "value": 0.83, "stderr": 0.012,
                                              "split": "test", "nShot": 0}

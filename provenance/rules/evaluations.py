@@ -203,13 +203,13 @@ def evaluation_checks(subject: bytes, kind: Kind, found: Sequence[EvaluationSeen
         elif trusted:
             checks.append(Check(
                 CheckName.EVALUATIONS, Status.PASS, Code.OK,
-                f"Evaluation {short(e.record_id)} by {e.who()}, an evaluator the policy trusts: {_results(e)}",
+                f"{_named(e)} by {e.who()}, an evaluator the policy trusts: {_results(e)}",
                 {**base, **e.evidence(trusted=True)}))
         else:
             strangers += 1
             checks.append(Check(
                 CheckName.EVALUATIONS, Status.INFO, Code.UNTRUSTED_PUBLISHER,
-                f"Evaluation {short(e.record_id)} by {e.who()}, whom the policy does not trust as an evaluator: "
+                f"{_named(e)} by {e.who()}, whom the policy does not trust as an evaluator: "
                 f"{_results(e)}; shown for information, it weighs nothing in the verdict",
                 {**base, **e.evidence(trusted=False)}))
     if unexamined:
@@ -238,10 +238,14 @@ def evaluation_checks(subject: bytes, kind: Kind, found: Sequence[EvaluationSeen
 
 
 def _results(e: EvaluationSeen) -> str:
-    category = f" ({e.category})" if e.category else ""
     shown = "; ".join(r.text() for r in e.results[:8])
     more = f"; and {len(e.results) - 8} more" if len(e.results) > 8 else ""
-    return (shown + more if e.results else "no readable result disclosed") + category
+    return shown + more if e.results else "no readable result disclosed"
+
+
+def _named(e: EvaluationSeen) -> str:
+    """``Evaluation 0x12…ab (safety)``: the category heads the line, as it is the whole evaluation's."""
+    return f"Evaluation {short(e.record_id)}" + (f" ({e.category})" if e.category else "")
 
 
 def _requirement_check(subject: bytes, requirement: EvaluationRequirement, by: Sequence[str],
