@@ -9,10 +9,16 @@ chain and answering ``/v1/verify`` and ``/v1/history``, in two settings:
 - **hosted**: anvil mining a block every 2 seconds behind :mod:`tests.rpc_proxy` configured like a
   hosted provider (1,000-block log ranges, a 10,000-result cap, 5% HTTP 429 with ``Retry-After``,
   2% dropped connections, half of them after the node acted, 20-50 ms added to every answer, a fixed
-  seed); thousands of empty blocks are mined after the deployment so that every log scan (the
-  service's indexer, ``history``) must split its range;
-- **hardhat**: Hardhat's own node (``npx hardhat node``), a second node implementation, which has
-  no deterministic deployment proxy: ``chain deploy`` says how to get it and ``--install-proxy`` does.
+  seed), used as a network of the user's (``networks.yaml``) with 2 confirmations; thousands of empty
+  blocks are mined after the deployment so that every log scan (the service's indexer, ``history``)
+  must split its range;
+- **hardhat**: Hardhat's own node (``hardhat node`` from node_modules), a second node implementation,
+  mining a block every 2 seconds too, behind the proxy without random faults; it has no deterministic
+  deployment proxy: ``chain deploy`` says how to get it and ``--install-proxy`` does (Hardhat takes the
+  proxy's pre-EIP-155 transaction as it is, no setting needed).
+
+In both, the answer to the direct register's, the relayed register's and the anchor's
+``eth_sendRawTransaction`` is lost after the node took it, so the same bytes are sent again.
 
 The CLI runs in this process (``cli.main.main``: a command's start-up is most of its time here);
 the service runs as the real ``provenance serve`` process. Test-side setup and assertions
