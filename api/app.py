@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import problems
+from api.answers import Shortcut
 from api.problems import BodyTooLarge, Problem, problem_response
 from api.service import Service
 from api.settings import ServiceSettings
@@ -164,6 +165,7 @@ def create_app(settings: ServiceSettings, *, start_indexer: bool = True) -> Fast
         from api import web
 
         app.include_router(web.router)
+    app.add_middleware(Shortcut, service=service)  # inside BodyLimit: a repeated GET answered from memory
     # upload_limit bounds every body; JSON bodies have the smaller json_limit (json.loads holds it all)
     app.add_middleware(
         BodyLimit, limit=min(settings.json_limit, settings.upload_limit), uploads=settings.upload_limit

@@ -65,8 +65,9 @@ _RANGES_PER_STEP = 8
 # How long one call may retry a rate-limiting or flaky node (provenance._rpc) before a request is answered
 # 503 with Retry-After: a client waits better than a worker thread does.
 _CALL_BUDGET = 3.0
-# Answers remembered per process between two changes of the index (least recently used out).
-_CACHE_SIZE = 4_096
+# Answers remembered per process between two changes of the index (least recently used out), with the URLs
+# that lead to them (api.answers.Shortcut): a bound on their number; _CACHE_BYTES bounds their size.
+_CACHE_SIZE = 65_536
 _CACHE_BYTES = 64 << 20  # answers are kept as JSON bytes: a bound on their total size
 T = TypeVar("T")
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from api.deps import RecordId, ServiceDep, index_info
+from api.answers import answer_off_loop
+from api.deps import RecordId, index_info, service_of
 from api.models import ProofOut
 from api.problems import ApiProblem, problem_responses
+from api.service import Service
 from provenance.merkle import record_leaf, verify
 
 router = APIRouter(prefix="/v1", tags=["proofs"])
@@ -22,7 +25,7 @@ def _hex(value: bytes) -> str:
     responses=problem_responses(404, 422, 502, 503),
     summary="Anchoring evidence of a record",
 )
-def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803 - the path parameter keeps the API's camelCase name
+async def proof(recordId: RecordId, request: Request) -> Response:  # noqa: N803 - the path parameter keeps the API's camelCase name
     """For a record registered directly: its transaction and block. For a batched record: the batch
     root, the record's leaf and its inclusion proof, and the anchoring transaction.
 
@@ -33,8 +36,15 @@ def proof(recordId: RecordId, service: ServiceDep) -> ProofOut:  # noqa: N803 - 
     while it is down, 502 when it answers an error or nonsense. 404 when the
     record is unknown, or batched with no proof within reach.
     """
-    index = service.index
+    service = service_of(request)
     rid = recordId.lower()
+    # remembered until the index changes (a proof read from a mined transaction changes only with a reorg,
+    # which changes the index); built in the thread pool, since it may ask the node
+    return await answer_off_loop(service, ("proof", rid), lambda: _proof(service, rid))
+
+
+def _proof(service: Service, rid: str) -> ProofOut:
+    index = service.index
     record_id = bytes.fromhex(rid[2:])
     info = index_info(service)
     record = index.record(rid)

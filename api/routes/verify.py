@@ -42,6 +42,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from api.answers import remember_verdict
 from api.deps import HEX32_PATTERN, ServiceDep, Subject
 from api.problems import ApiProblem, problem_responses
 from api.service import Service
@@ -172,6 +173,7 @@ async def verify_subject(
     """
     key = subject.lower()
     state = service.state
+    remember_verdict(("verify", key, use, strict))  # a repeated URL is answered by api.answers.Shortcut
     if state.reachable and state.head is not None:
         body = service.peek(("verify", key, use, strict, state.head))
         if body is not None:
