@@ -24,7 +24,9 @@ multicast, reserved or unspecified address unless allowed (one setting:
 
 The client is httpx (a maintained client with timeouts, streaming and
 redirect control); the address check sits in its connection layer (see
-:class:`_Guard`), so the address checked is the address connected to.
+:class:`provenance._httpguard.Guard`), so the address checked is the address
+connected to. httpx is imported on the first download, not with this module:
+a command that fetches nothing does not pay for it (about 70 ms).
 """
 
 from __future__ import annotations
@@ -34,21 +36,20 @@ import hashlib
 import ipaddress
 import os
 import re
-import socket
 import stat
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-import httpcore
-import httpx
 
 from provenance._files import write_atomic
 from provenance.errors import FetchError, InvalidValue
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 __all__ = [
     "Location",
@@ -245,7 +246,7 @@ class Fetcher:
         self.allow_file = allow_file
         self.ipfs_gateway = _base_url(ipfs_gateway, IPFS_GATEWAY_ENV)
         self.hf_endpoint = _base_url(hf_endpoint, HF_ENDPOINT_ENV)
-        self._guard = _Guard(self.allow_private)
+        self._rule = _AddressRule(self.allow_private)
         self._index: dict[str, str] = {}
         self._lock = threading.Lock()
         self._ssl: Any = None  # the TLS context, made on first use (loading the CA bundle takes a while)
@@ -355,8 +356,12 @@ class Fetcher:
 
     def _download(self, uri: str, url: str) -> bytes:
         """GET ``url``, following redirects by hand: each hop's scheme checked here, its address by the guard."""
+        import httpx
+
+        from provenance._httpguard import Guard, GuardedTransport
+
         deadline = time.monotonic() + self.deadline
-        transport = _GuardedTransport(self._guard, self._ssl_context())
+        transport = GuardedTransport(Guard(self._rule), self._ssl_context())
         with httpx.Client(transport=transport, trust_env=False, follow_redirects=False) as client:
             for _hop in range(MAX_REDIRECTS + 1):
                 self._check_scheme(uri, url)
@@ -384,6 +389,8 @@ class Fetcher:
 
     def _get(self, client: httpx.Client, uri: str, url: str, deadline: float) -> bytes | str:
         """One hop: the body (200) or the next URL (a redirect), with retries."""
+        import httpx
+
         attempts = 0
         while True:
             remaining = deadline - time.monotonic()
@@ -429,6 +436,8 @@ class Fetcher:
             time.sleep(pause)
 
     def _next_hop(self, uri: str, url: str, response: httpx.Response) -> str:
+        import httpx
+
         target = response.headers.get("location")
         if not target:
             raise self._error(uri, url, f"HTTP {response.status_code} redirect without a Location",
@@ -463,6 +472,8 @@ class Fetcher:
     def _ssl_context(self) -> Any:
         with self._lock:
             if self._ssl is None:
+                import httpx
+
                 self._ssl = httpx.create_ssl_context()
             return self._ssl
 
@@ -478,23 +489,11 @@ class _Refused(Exception):
         self.host, self.address, self.reason = host, address, reason
 
 
-class _Guard(httpcore.NetworkBackend):
-    """httpcore's network layer with the address check between resolving a host and connecting to it.
-
-    httpcore hands ``connect_tcp`` the URL's host; this resolves it once
-    (``socket.getaddrinfo``), refuses the connection if any address is not
-    allowed, then connects to a checked address by its IP. So a host that
-    answers DNS with a public address for a check and a private one for the
-    connection (DNS rebinding) gains nothing: there is one resolution. The
-    request keeps the host name, so the ``Host`` header, TLS SNI and the
-    certificate check are those of the name. Every hop of a redirect opens its
-    connection here (a connection reused from the pool was checked when opened).
-    Not covered: the time ``getaddrinfo`` itself takes (the system resolver's
-    own timeout), and proxies (none is used).
-    """
+class _AddressRule:
+    """Which addresses may be connected to (``allow_private``: all, none, or these networks), checked by the
+    connection layer of :mod:`provenance._httpguard` between resolving a host and connecting to it."""
 
     def __init__(self, allow_private: bool | tuple[str, ...]) -> None:
-        self._inner = httpcore.SyncBackend()
         self._all = allow_private is True
         networks: list[_Network] = []
         for network in () if isinstance(allow_private, bool) else allow_private:
@@ -516,55 +515,6 @@ class _Guard(httpcore.NetworkBackend):
         if any(ip in net or (mapped is not None and mapped in net) for net in self._networks):
             return None
         return reason
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as err:
-            raise httpcore.ConnectError(f"{host} does not resolve ({err})") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-        for address in addresses:
-            reason = self.refusal(address)
-            if reason is not None:
-                raise _Refused(host, address, reason)
-        failure: Exception = httpcore.ConnectError(f"{host} resolves to no address")
-        for address in addresses:
-            try:
-                return self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as err:
-                failure = err
-        raise failure
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        raise httpcore.ConnectError("unix sockets are never fetched from")
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(seconds)
-
-
-class _GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport over a connection pool that connects through :class:`_Guard`.
-
-    httpx 0.28 has no argument for httpcore's ``network_backend``; its pool
-    (``_pool``, the one thing ``HTTPTransport`` holds) is replaced by one built
-    with it. Pinned versions (requirements.lock); tests/test_fetch.py fails if
-    the guard is bypassed.
-    """
-
-    def __init__(self, guard: _Guard, ssl_context: Any) -> None:
-        super().__init__(verify=ssl_context, trust_env=False)
-        self._pool = httpcore.ConnectionPool(ssl_context=ssl_context, network_backend=guard, max_connections=4)
 
 
 def address_refusal(address: str) -> str | None:

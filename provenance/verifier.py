@@ -239,21 +239,24 @@ class Verifier:
     # ------------------------------------------------------------ entry points
 
     def verify_path(
-        self, path: Path, *, given: Sequence[Statement] = (), progress: Progress | None = None
+        self, path: Path, *, given: Sequence[Statement] = (), progress: Progress | None = None,
+        hashed: Callable[[], Manifest] | None = None,
     ) -> Verdict:
         """A downloaded artifact: a directory or a file, with or without its Statement beside it.
 
         ``given``: Statements given apart from the artifact (``--statement``). When none sits beside it,
         the artifact's own is the one of its subject, else the first given: when the files no longer give
         its subject and no record knows theirs, they are checked against its manifest (a changed file is
-        ``TAMPERED``, named). The files are hashed once. ``progress`` sees the files hashed.
+        ``TAMPERED``, named). The files are hashed once. ``progress`` sees the files hashed. ``hashed``:
+        the files' manifest (``Manifest.from_path(path)``) from hashing the caller started earlier (the CLI
+        hashes while it connects to the chain), raising what it would.
         """
         path = Path(path)
         if not path.exists():
             raise ManifestError(f"{path} does not exist", hint="give the artifact's directory or file")
         beside = statement_path_for(path)
         try:
-            actual = Manifest.from_path(path, progress=progress)
+            actual = Manifest.from_path(path, progress=progress) if hashed is None else hashed()
         except BlobMismatch as err:  # a Hugging Face cache blob that is not what its name says
             return self._changed_blobs(path, err, None if beside.exists() else _own(given, err.manifest.subject))
         if beside.exists():

@@ -11,8 +11,15 @@ ago is ``UNCONFIRMED``.
 from __future__ import annotations
 
 import sys
+import threading
 from argparse import ArgumentParser, Namespace, _SubParsersAction
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.manifest import Manifest
 
 
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
@@ -53,32 +60,36 @@ def run(args: Namespace) -> int:
 
     # before the chain: bad input is told without a node
     target = resolve_target(args.target, hub=HubCache(download=args.download))
-    from provenance.remote import ServiceSource
-
-    service = ServiceSource(args.service) if args.service else None
-    ledger = open_ledger(settings)
-    index = open_index(settings, ledger)
-    from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
-    from provenance.verifier import Verifier
-
-    sources = statement_sources(settings, index)
-    if service is not None:
-        sources.append(service)
-    # a record's Statement no source holds is fetched from its uri (docs/fetching.md); file:// too, here
-    fetcher = Fetcher.from_environment(settings.home, allow_file=True)
-    documents = Fetcher.from_environment(settings.home, allow_file=True, max_bytes=MAX_BATCH_DOCUMENT_BYTES)
-    verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch,
-                        fetch_document=documents.fetch)
-    match target:
-        case StatementTarget(statement=statement):
-            verdict = verifier.verify_statement(statement)
-        case SubjectTarget(subject=subject):
-            verdict = verifier.verify_subject(subject)
-        case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
+    with ExitStack() as stack:
+        hashed = bar = None
+        if isinstance(target, ArtifactTarget):  # hashed while the chain and the index are reached
             from cli.terminal import ProgressBar
 
-            with ProgressBar.for_command("hashing", json=args.json) as bar:  # a terminal's only, not --json's
-                verdict = verifier.verify_path(path, given=extra, progress=bar)
+            bar = stack.enter_context(ProgressBar.for_command("hashing", json=args.json))  # a terminal's only
+            hashed = _hash_in_background(target.path, bar)
+        from provenance.remote import ServiceSource
+
+        service = ServiceSource(args.service) if args.service else None
+        ledger = open_ledger(settings)
+        index = open_index(settings, ledger)
+        from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
+        from provenance.verifier import Verifier
+
+        sources = statement_sources(settings, index)
+        if service is not None:
+            sources.append(service)
+        # a record's Statement no source holds is fetched from its uri (docs/fetching.md); file:// too, here
+        fetcher = Fetcher.from_environment(settings.home, allow_file=True)
+        documents = Fetcher.from_environment(settings.home, allow_file=True, max_bytes=MAX_BATCH_DOCUMENT_BYTES)
+        verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch,
+                            fetch_document=documents.fetch)
+        match target:
+            case StatementTarget(statement=statement):
+                verdict = verifier.verify_statement(statement)
+            case SubjectTarget(subject=subject):
+                verdict = verifier.verify_subject(subject)
+            case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
+                verdict = verifier.verify_path(path, given=extra, progress=bar, hashed=hashed)
     for problem in service.problems if service is not None else ():
         print(f"warning: {problem}", file=sys.stderr)
     if args.json:
@@ -106,3 +117,30 @@ def _results_apart(table: str, width: int = 120) -> str:
         out += [" " * (column + 2) + item for item in rest.split("; ")]
     return "\n".join(out)
 
+
+def _hash_in_background(path: Path, progress: Any) -> Callable[[], Manifest]:
+    """Start ``Manifest.from_path(path)`` on a thread now; the callable waits for it and returns its
+    manifest or raises its error. The hashing threads release the GIL, so the chain and the index are
+    reached meanwhile (a daemon thread: an error before the verdict does not wait for the hashing)."""
+    from provenance.manifest import Manifest
+
+    outcome: list[Any] = []
+
+    def hash_now() -> None:
+        try:
+            outcome.append(Manifest.from_path(path, progress=progress))
+        except BaseException as err:  # handed to the caller, which raises it where the hashing was asked for
+            outcome.append(err)
+
+    thread = threading.Thread(target=hash_now, name="provenance-verify-hash", daemon=True)
+    thread.start()
+
+    def result() -> Manifest:
+        while thread.is_alive():
+            thread.join(0.2)  # a timeout keeps Ctrl-C responsive
+        if isinstance(outcome[0], BaseException):
+            raise outcome[0]
+        manifest: Manifest = outcome[0]
+        return manifest
+
+    return result
