@@ -645,9 +645,9 @@ class Index:
         transaction; the number of events written (an event already stored is not written again)."""
         key = (chain_id, registry)
         rows = [_row(e, *key) for e in events]
-        links = [(*key, row[6], parent, row[9], row[2]) for row in rows
+        links = [(*key, row[6], _hex(parent), row[9], row[2]) for event, row in zip(events, rows, strict=True)
                  if row[5] == "RecordRegistered" and row[11] is not None and row[9] is not None
-                 for parent in json.loads(row[11])]
+                 for parent in event.args["parents"]]  # row[11] is their JSON: not parsed back
         with self._transaction() as db:
             db.executemany(
                 "INSERT INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)"
