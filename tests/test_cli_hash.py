@@ -109,7 +109,7 @@ def test_check_reports_differences_and_exits_1(artifact, tmp_path, capsys):
         (["hash", "{root}", "--oms-bundle", "x.sig"], "go together"),
         (
             ["export", "{root}", "--format", "cyclonedx"],
-            "unknown export format 'cyclonedx'; accepted: in-toto, spdx, oms",
+            "unknown export format 'cyclonedx'; accepted: in-toto, in-toto-test-result, spdx, oms, hf-card",
         ),
         (["export", "0x" + "ab" * 32, "--format", "spdx"], "no Statement of subject 0x" + "ab" * 32),
         (["export", "{root}", "--format", "oms"], "needs --key"),

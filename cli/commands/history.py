@@ -105,7 +105,7 @@ def table(items: list[dict[str, Any]]) -> list[str]:
         record = printable(str(item["recordId"] or "-"))
         short = record if record == "-" else f"{record[:10]}...{record[-4:]}"
         event, actor, tx = (printable(str(item[key] or "-")) for key in ("event", "actor", "txHash"))
-        if item["details"].get("evaluationOf"):  # an evaluation record of the subject, not one of its own
+        if (item.get("details") or {}).get("evaluationOf"):  # an evaluation record of the subject, not one of its own
             event = f"{event} (evaluation)"
         lines.append(f"{item['time']:21} {event:20} {item['blockNumber']:>7}  {short:20} {actor:42} {tx}")
     return lines
