@@ -29,6 +29,12 @@ Usage::
 
     python bench/index_bench.py                 # 100,000 events, record
     python bench/index_bench.py --events 20000 --no-record
+    python bench/index_bench.py --baseline HEAD~3   # also the code of another revision, interleaved
+
+``--baseline REV`` exports that revision (``git archive``) to a temporary folder
+and, after the two runs above, runs the unlimited sync ``--pairs`` times with it
+and with this tree, alternately, each in a fresh process (neither warmed by the
+other), against the same anvil: the ratio is between figures of one run.
 """
 
 from __future__ import annotations
@@ -105,6 +111,41 @@ def timed_sync(url: str, registry: str, batch_size: int, tmp: Path, name: str) -
         index.close()
 
 
+_SYNC = """
+import json, sys, tempfile, time
+from pathlib import Path
+root, url, registry, batch_size = sys.argv[1:5]
+sys.path.insert(0, root)
+from provenance.index import Index
+from provenance.indexer import Indexer
+from provenance.ledger import Ledger
+with tempfile.TemporaryDirectory() as folder:
+    ledger = Ledger.connect(url, timeout=120)
+    ledger.registry = registry
+    index = Index.open(Path(folder) / "index.sqlite")
+    began = time.perf_counter()
+    result = Indexer(index, ledger, batch_size=int(batch_size)).sync()
+    print(json.dumps({"events": result.events, "seconds": time.perf_counter() - began}))
+    index.close()
+"""
+
+
+def compare(revision: str, pairs: int, url: str, registry: str, batch_size: int, tmp: Path) -> list[dict]:
+    """Unlimited syncs with ``revision``'s code and this tree's, alternately, each in a fresh process."""
+    tree = tmp / "baseline"
+    tree.mkdir()
+    archive = subprocess.run(["git", "archive", revision], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    runs = []
+    for _ in range(pairs):
+        for name, root in (("baseline", tree), ("current", REPO)):
+            out = subprocess.run([sys.executable, "-c", _SYNC, str(root), url, registry, str(batch_size)],
+                                 cwd=root, capture_output=True, text=True, check=True).stdout
+            runs.append({"name": name, **json.loads(out.strip().splitlines()[-1])})
+            print(f"{name}: {runs[-1]['events'] / runs[-1]['seconds']:,.0f} events/s")
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -116,6 +157,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.002, help="seconds added to each answer (limited run)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument("--baseline", metavar="REV", help="also sync with this git revision's code, interleaved")
+    parser.add_argument("--pairs", type=int, default=2, help="baseline and current runs each (with --baseline)")
     args = parser.parse_args()
     faults = Faults(
         rate_limit=args.rate_limit, retry_after="1", drop=args.drop, latency=args.latency,
@@ -138,6 +181,7 @@ def main() -> None:
                 limited = timed_sync(proxy.url, address, args.batch_size, tmp, "limited")
                 counts = dict(proxy.counts)
             unlimited = timed_sync(url, address, args.batch_size, tmp, "unlimited")
+            pairs = compare(args.baseline, args.pairs, url, address, args.batch_size, tmp) if args.baseline else []
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -157,6 +201,20 @@ def main() -> None:
     print(f"limited: {limited[2]:.2f} s: {limited_rate:,.0f} events/s = {share:.3f}x the unlimited rate "
           f"({limited_status}); proxy: {counts}")
 
+    baseline_text = ""
+    if pairs:
+        def rate_of(name: str) -> list[float]:
+            return [r["events"] / r["seconds"] for r in pairs if r["name"] == name]
+
+        base_rates, current_rates = rate_of("baseline"), rate_of("current")
+        best_base, best_current = max(base_rates), max(current_rates)
+        baseline_text = (
+            f"\nSide by side, unlimited, each sync a fresh process, alternately ({args.pairs} each): "
+            f"`{args.baseline}` (baseline) {', '.join(f'{r:,.0f}' for r in base_rates)} events/s; this tree "
+            f"{', '.join(f'{r:,.0f}' for r in current_rates)} events/s; best against best "
+            f"{best_current / best_base:.3f}x. Target (issue 17): >= 25,000 events/s, "
+            f"{'met' if best_current >= 25_000 else 'NOT met'} ({best_current:,.0f}).\n"
+        )
     command = "python bench/index_bench.py"
     extra = []
     for flag, value, default in (
@@ -167,6 +225,8 @@ def main() -> None:
     ):
         if value != default:
             extra.append(f"{flag} {value}")
+    if args.baseline:
+        extra.append(f"--baseline {args.baseline} --pairs {args.pairs}")
     if extra:
         command += " " + " ".join(extra)
     text = f"""## Index sync (`provenance.indexer.Indexer`)
@@ -197,7 +257,7 @@ The limited run's proxy saw {counts.get("requests", 0)} requests ({getlogs} eth_
 (each refusal resized the range: `provenance.indexer.RangeSize`), {counts.get("429", 0)} HTTP 429 (about
 {counts.get("429", 0)} s waited, as `Retry-After` asked) and {counts.get("dropped", 0) + counts.get("dropped after", 0)}
 dropped connections, each retried (`provenance._rpc`). Load average at the end: {load}.
-"""
+{baseline_text}"""
     if not args.no_record:
         record("index", text)
         print(f"recorded in {RESULTS.relative_to(REPO)}")

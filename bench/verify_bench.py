@@ -14,8 +14,8 @@ it times as whole processes, side by side in one run:
 * ``provenance verify SUBJECT`` (no hashing: start-up, index sync, chain
   look-ups, rules), the figure users feel when they check a record.
 
-Targets (issue 5): verify of the model ≤ 1.0× model_signing's time; verify by
-subject ≤ 500 ms wall. The best of ``--repeat`` runs counts. Results go to
+Targets: verify of the model ≤ 0.8× model_signing's time (issue 17; issue 5
+asked 1.0×); verify by subject ≤ 500 ms wall (issue 5). The best of ``--repeat`` runs counts. Results go to
 ``bench/RESULTS.md`` between ``<!-- verify:start -->`` and ``<!-- verify:end -->``.
 
 Usage::
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -42,7 +43,7 @@ sys.path.insert(0, str(HERE.parent))
 import hash_bench  # noqa: E402  (the data set and process timing)
 from _common import free_port, machine, record  # noqa: E402 - after the sys.path entry for the repository
 
-TARGET_RATIO = 1.0
+TARGET_RATIO = 0.8  # issue 17 (issue 5 asked 1.0)
 TARGET_SUBJECT_SECONDS = 0.5
 
 
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from provenance.record import parse_address
 
     model = args.data / "model"
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     hash_bench.build_model(model)
     work = Path(tempfile.mkdtemp(prefix="verify-bench-"))
     port = free_port()
@@ -117,12 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         hash_bench.warm(model)
         size = hash_bench.payload_bytes(model)
         files = len(hash_bench.files_of(model))
-        runs: dict[str, list[hash_bench.Run]] = {"provenance verify MODEL": [], "model_signing verify key": []}
+        hash_model = [hash_bench.tool("provenance"), "hash", str(model)]
+        runs: dict[str, list[hash_bench.Run]] = {
+            "provenance verify MODEL": [], "model_signing verify key": [], "provenance hash MODEL": []}
         hash_bench.run_process(verify_model, env=env)  # warm-up: bytecode cache, index file
         hash_bench.run_process(ms_verify)
-        for _ in range(args.repeat):  # interleaved, so both see the same machine load
+        hash_bench.run_process(hash_model, env=env)
+        for _ in range(args.repeat):  # interleaved, so all see the same machine load
             runs["provenance verify MODEL"].append(hash_bench.run_process(verify_model, env=env))
             runs["model_signing verify key"].append(hash_bench.run_process(ms_verify))
+            runs["provenance hash MODEL"].append(hash_bench.run_process(hash_model, env=env))
         hash_bench.run_process(verify_subject, env=env)
         subject_runs = [hash_bench.run_process(verify_subject, env=env) for _ in range(args.subject_repeat)]
     finally:
@@ -130,15 +136,19 @@ def main(argv: list[str] | None = None) -> int:
         anvil.wait(timeout=10)
         shutil.rmtree(work, ignore_errors=True)
 
+    load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
     ours = hash_bench.best(runs["provenance verify MODEL"])
     theirs = hash_bench.best(runs["model_signing verify key"])
+    hashing = hash_bench.best(runs["provenance hash MODEL"])
     ratio = ours.seconds / theirs.seconds
     by_subject = hash_bench.best(subject_runs)
     median_subject = statistics.median(r.seconds for r in subject_runs)
     lines = [
         f"## Verification (`python bench/verify_bench.py --repeat {args.repeat}`)",
         "",
-        f"{datetime.date.today().isoformat()}, {machine()}; anvil on 127.0.0.1; model: {files} files, "
+        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}, {machine()}; load average "
+        f"{load_before} at the start, {load_after} at the end (other jobs share the machine); anvil on 127.0.0.1; "
+        f"model: {files} files, "
         f"{size / 2**30:.2f} GiB, page cache warm. Best of {args.repeat} interleaved runs (verify by subject: "
         f"best of {args.subject_repeat}).",
         "",
@@ -146,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | --- |",
         f"| provenance verify MODEL (hash + chain + rules) | {ours.seconds:.3f} s | {ours.peak_rss_mib:.1f} MiB |",
         f"| model_signing verify key (hash + one signature) | {theirs.seconds:.3f} s | {theirs.peak_rss_mib:.1f} MiB |",
+        f"| provenance hash MODEL (the hashing alone, for the record) | {hashing.seconds:.3f} s | "
+        f"{hashing.peak_rss_mib:.1f} MiB |",
         f"| provenance verify SUBJECT (no hashing) | {by_subject.seconds * 1000:.0f} ms "
         f"(median {median_subject * 1000:.0f} ms) | {by_subject.peak_rss_mib:.1f} MiB |",
         "",
