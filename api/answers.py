@@ -18,6 +18,8 @@ leads to the same remembered bytes until the index changes, without routing,
 parameter validation or dependencies (measured: ~2/3 of such a request's time
 in the app). A URL no route has answered yet, or whose answer is no longer
 remembered, goes through FastAPI as before; so does every error.
+``ServiceSettings.remember_answers=False`` turns both off (every answer built
+anew; :func:`api.app.create_app` then installs no :class:`Shortcut`).
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ _JSON = b"application/json"
 def answer(service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200) -> Response:
     """The JSON of ``build()`` (a model whose last field is ``index``) with the current index info."""
     generation = service.index.generation()
-    head = service.cached(("answer", key), lambda: _without_index(build()), generation)
+    if service.settings.remember_answers:
+        head = service.cached(("answer", key), lambda: _without_index(build()), generation)
+    else:
+        head = _without_index(build())
     state = service.state
     info = service.cached(("index-json", state), lambda: index_info(service).model_dump_json().encode(), generation)
     _note("answer", ("answer", key), status_code, generation)
@@ -68,7 +73,7 @@ async def answer_off_loop(
 ) -> Response:
     """:func:`answer` for answers that may be slow to build (a lineage graph, every publisher): a
     remembered one on the event loop, a new one built in the thread pool, so it never stalls the loop."""
-    if service.peek(("answer", key)) is not None:
+    if service.settings.remember_answers and service.peek(("answer", key)) is not None:
         return answer(service, key, build, status_code)
     return await run_in_threadpool(answer, service, key, build, status_code)
 

@@ -165,7 +165,8 @@ def create_app(settings: ServiceSettings, *, start_indexer: bool = True) -> Fast
         from api import web
 
         app.include_router(web.router)
-    app.add_middleware(Shortcut, service=service)  # inside BodyLimit: a repeated GET answered from memory
+    if settings.remember_answers:
+        app.add_middleware(Shortcut, service=service)  # inside BodyLimit: a repeated GET answered from memory
     # upload_limit bounds every body; JSON bodies have the smaller json_limit (json.loads holds it all)
     app.add_middleware(
         BodyLimit, limit=min(settings.json_limit, settings.upload_limit), uploads=settings.upload_limit

@@ -70,6 +70,10 @@ class ServiceSettings:
     (a local node, tests; ``provenance serve --fetch-private`` or
     ``PROVENANCE_FETCH_PRIVATE=1``, docs/fetching.md); the service's
     :class:`provenance.fetch.Fetcher` is built with it.
+    ``remember_answers``: keep index-backed answers and verdicts in memory
+    until the index changes, and answer a repeated GET from them
+    (:class:`api.answers.Shortcut`); False builds every answer anew (the
+    cost of a URL not remembered: ``bench/api_bench.py --mode cold``).
     """
 
     rpc_url: str
@@ -92,6 +96,7 @@ class ServiceSettings:
     insecure_rpc: bool = False
     policy_path: Path | None = None
     fetch_private: bool = False
+    remember_answers: bool = True
 
     def __post_init__(self) -> None:
         from provenance._sql import is_database_url
@@ -103,6 +108,8 @@ class ServiceSettings:
             raise InvalidValue(f"insecure_rpc must be true or false, got {self.insecure_rpc!r}")
         if not isinstance(self.fetch_private, bool):
             raise InvalidValue(f"fetch_private must be true or false, got {self.fetch_private!r}")
+        if not isinstance(self.remember_answers, bool):
+            raise InvalidValue(f"remember_answers must be true or false, got {self.remember_answers!r}")
         check_rpc_url(self.rpc_url, insecure=self.insecure_rpc, flag="--insecure-rpc (insecure_rpc)")
         object.__setattr__(self, "registry", parse_address(self.registry, "registry address"))
         if not is_database_url(self.index_path):

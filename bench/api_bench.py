@@ -21,6 +21,13 @@ drifts). Medians over the rounds are reported. Look-ups rotate over every
 registered subject, record, file digest and publisher. Targets: every GET route
 (``--only NAME,...`` picks some).
 
+Two modes, side by side in one run (``--mode both``, the default): *warm*,
+the service as deployed, where after the warm-up every URL is one whose answer
+is remembered (:class:`api.answers.Shortcut`), the figure of a hot URL; and
+*cold* (``--cold`` alone), a second service with ``remember_answers=False``,
+where every request queries the index and builds its answer through FastAPI,
+the figure of a URL not asked before (a Hub-scale service sees many).
+
 Prints req/s, p50 and p99 per target and the ratio to bare, and writes them to
 ``bench/RESULTS.md`` between ``<!-- api:start -->`` and ``<!-- api:end -->``.
 
@@ -29,16 +36,19 @@ Usage::
     python bench/api_bench.py                  # 300 records, SQLite, 5 rounds of 5 s runs, record
     python bench/api_bench.py --index postgresql://user@/db?host=/tmp/pg --rounds 3 --duration 3
     python bench/api_bench.py --duration 2 --rounds 2 --no-record
+    python bench/api_bench.py --cold --only artifacts,verify --no-record
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +62,8 @@ from _common import RESULTS, free_port, machine, record  # noqa: E402
 REPO = HERE.parent
 CONNECTIONS = 32
 TARGET_RATIO, TARGET_P99_MS = 0.7, 20.0
+BARE = "bare FastAPI"
+MODES = {"warm": "Warm (answers remembered)", "cold": "Cold (nothing remembered)"}
 
 sys.path.insert(0, str(REPO))
 
@@ -334,6 +346,10 @@ def main() -> None:
                         help="the index: a SQLite file path (default: a new file in a temporary folder) or a "
                              "postgresql:// URL of an empty database")
     parser.add_argument("--only", default="", help="comma-separated target names (default: every route)")
+    parser.add_argument("--mode", choices=["warm", "cold", "both"], default="both",
+                        help="warm: the service as deployed (repeated URLs answered from memory); cold: with "
+                             "remember_answers=False (every answer built anew); both (default): side by side")
+    parser.add_argument("--cold", action="store_const", const="cold", dest="mode", help="--mode cold")
     parser.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--_drive", help=argparse.SUPPRESS)
@@ -352,7 +368,8 @@ def main() -> None:
     drive = drive_wrk if use_wrk else drive_python
     driver_name = "wrk 2 threads" if use_wrk else "python asyncio streams, keep-alive (own process)"
 
-    results: dict[str, list[dict]] = {}
+    modes = ["warm", "cold"] if args.mode == "both" else [args.mode]
+    results: dict[str, list[dict]] = {}  # BARE, or "mode:target": its runs
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -375,34 +392,42 @@ def main() -> None:
             print(f"indexed {sync.events} events up to block {sync.to_block} ({backend_of(args.index)})")
 
             settings = ServiceSettings(rpc_url=ledger.rpc_url, registry=ledger.registry, index_path=index_location)
-            bare_port, service_port = free_port(), free_port()
+            bare_port = free_port()
             servers.append(start_uvicorn("api_bench:bare_app", bare_port, {}, app_dir=HERE))
-            servers.append(start_uvicorn("api.app:app_from_env", service_port, {ENV_VAR: settings.to_json()}))
+            services: dict[str, str] = {}  # mode: base URL
+            for mode in modes:
+                port = free_port()
+                mode_settings = dataclasses.replace(settings, remember_answers=mode == "warm")
+                servers.append(start_uvicorn("api.app:app_from_env", port, {ENV_VAR: mode_settings.to_json()}))
+                services[mode] = f"http://127.0.0.1:{port}"
             import httpx
 
-            paths = set(httpx.get(f"http://127.0.0.1:{service_port}/openapi.json").json()["paths"])
+            first = services[modes[0]]
+            paths = set(httpx.get(f"{first}/openapi.json").json()["paths"])
             targets = targets_of(found, paths)
             if args.only:
                 targets = {name: urls for name, urls in targets.items() if name in args.only.split(",")}
-            for name, urls in targets.items():  # every URL answers 200 before anything is timed
-                for url in urls[:3]:
-                    status = httpx.get(f"http://127.0.0.1:{service_port}{url}", timeout=30).status_code
-                    if status != 200:
-                        raise SystemExit(f"{name}: GET {url} answered {status}")
-            runs: list[tuple[str, str, list[str]]] = [("bare FastAPI", f"http://127.0.0.1:{bare_port}", ["/bare"])]
-            runs += [(name, f"http://127.0.0.1:{service_port}", paths) for name, paths in targets.items()]
-            for _name, base, paths in runs:
-                drive(base, paths, args.warmup, workdir)
+            for base in services.values():  # every URL answers 200 before anything is timed
+                for name, urls in targets.items():
+                    for url in urls[:3]:
+                        status = httpx.get(f"{base}{url}", timeout=30).status_code
+                        if status != 200:
+                            raise SystemExit(f"{name}: GET {url} answered {status}")
+            bare_base, bare_paths = f"http://127.0.0.1:{bare_port}", ["/bare"]
+            drive(bare_base, bare_paths, args.warmup, workdir)
+            for base in services.values():
+                for urls in targets.values():
+                    drive(base, urls, args.warmup, workdir)
             # Every measured run of the service follows a run of the bare app, and its ratio is taken
             # against that run: the machine is shared, and its load drifts within seconds.
-            bare_name, bare_base, bare_paths = runs[0]
             for round_ in range(args.rounds):
-                for name, base, paths in runs[1:]:
-                    bare_run = drive(bare_base, bare_paths, args.duration, workdir)
-                    results.setdefault(bare_name, []).append(bare_run)
-                    run = drive(base, paths, args.duration, workdir)
-                    run["ratio"] = run["rps"] / bare_run["rps"]
-                    results.setdefault(name, []).append(run)
+                for name, urls in targets.items():
+                    for mode, base in services.items():
+                        bare_run = drive(bare_base, bare_paths, args.duration, workdir)
+                        results.setdefault(BARE, []).append(bare_run)
+                        run = drive(base, urls, args.duration, workdir)
+                        run["ratio"] = run["rps"] / bare_run["rps"]
+                        results.setdefault(f"{mode}:{name}", []).append(run)
                 print(f"round {round_ + 1}/{args.rounds}: " + ", ".join(
                     f"{name} {rs[-1]['rps']:,.0f}/s" for name, rs in results.items()))
         finally:
@@ -411,37 +436,49 @@ def main() -> None:
             anvil.terminate()
             anvil.wait(timeout=10)
 
-    import statistics
-
     load_after = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    rows = []
-    verdicts = []
-    for name, runs_ in results.items():
-        rps = statistics.median(r["rps"] for r in runs_)
-        p50 = statistics.median(r["p50"] for r in runs_)
-        p99 = statistics.median(r["p99"] for r in runs_)
-        ratio = statistics.median(r.get("ratio", 1.0) for r in runs_)
-        requests = sum(r["requests"] for r in runs_)
-        non2xx = sum(r["non2xx"] for r in runs_)
-        if name == "bare FastAPI":
-            status = ""
-        else:
-            ok = ratio >= TARGET_RATIO and p99 <= TARGET_P99_MS and non2xx == 0
-            status = "PASS" if ok else "FAIL"
-            verdicts.append(ok)
-        rows.append(
-            f"| {name} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {ratio:.3f}x | {requests:,} | {non2xx} | {status} |"
-        )
-        print(f"{name:22s} {rps:9,.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms  {ratio:.3f}x bare  "
-              f"non-2xx {non2xx} {status}")
+    def summarize(runs_: list[dict]) -> dict:
+        return {
+            "rps": statistics.median(r["rps"] for r in runs_),
+            "p50": statistics.median(r["p50"] for r in runs_),
+            "p99": statistics.median(r["p99"] for r in runs_),
+            "ratio": statistics.median(r.get("ratio", 1.0) for r in runs_),
+            "requests": sum(r["requests"] for r in runs_),
+            "non2xx": sum(r["non2xx"] for r in runs_),
+        }
 
-    failed = [name for name, ok in zip(list(results)[1:], verdicts, strict=True) if not ok]
-    summary = "All targets met." if not failed else f"Targets not met by: {', '.join(failed)}."
+    bare = summarize(results[BARE])
+    print(f"{BARE:22s} {bare['rps']:9,.0f} req/s  p50 {bare['p50']:6.2f} ms  p99 {bare['p99']:6.2f} ms")
+    names = list(dict.fromkeys(key.split(":", 1)[1] for key in results if key != BARE))
+    header = "| target |" + "".join(f" {m} req/s | {m} p50 ms | {m} p99 ms | {m} vs bare | {m} |" for m in modes)
+    align = "|---|" + "---:|---:|---:|---:|:---:|" * len(modes)
+    rows = ["| bare FastAPI |" + f" {bare['rps']:,.0f} | {bare['p50']:.2f} | {bare['p99']:.2f} | 1.000x | |"
+            + " | | | | |" * (len(modes) - 1)]
+    failed: dict[str, list[str]] = {mode: [] for mode in modes}
+    for name in names:
+        cells = []
+        for mode in modes:
+            s = summarize(results[f"{mode}:{name}"])
+            ok = s["ratio"] >= TARGET_RATIO and s["p99"] <= TARGET_P99_MS and s["non2xx"] == 0
+            if not ok:
+                failed[mode].append(name)
+            status = "PASS" if ok else "FAIL"
+            cells.append(f" {s['rps']:,.0f} | {s['p50']:.2f} | {s['p99']:.2f} | {s['ratio']:.3f}x | {status} |")
+            print(f"{mode:4s} {name:22s} {s['rps']:9,.0f} req/s  p50 {s['p50']:6.2f} ms  p99 {s['p99']:6.2f} ms  "
+                  f"{s['ratio']:.3f}x bare  non-2xx {s['non2xx']} {status}")
+        rows.append(f"| {name} |" + "".join(cells))
+
+    summary = " ".join(
+        f"{MODES[mode]}: " + (f"targets not met by {', '.join(failed[mode])}." if failed[mode] else "all targets met.")
+        for mode in modes
+    )
     summary += (
-        " A repeated GET of an index-backed URL (and of a verdict at the same chain head) is answered by"
+        " Warm: a repeated GET of an index-backed URL (and of a verdict at the same chain head) is answered by"
         " `api.answers.Shortcut` from the bytes the route remembered, without FastAPI's routing and parameter"
-        " validation; a new URL goes through the route. `readyz` asks the node (`eth_blockNumber`) on every request"
-        " by design; `proofs` and `healthz` go through FastAPI every time."
+        " validation. Cold: the service runs with `remember_answers=False` (no Shortcut, no remembered answer or"
+        " verdict; each request queries the index and builds its answer), what a URL not yet asked costs."
+        " `readyz` asks the node (`eth_blockNumber`) on every request by design; `healthz` goes through FastAPI"
+        " every time."
     )
 
     command = "python bench/api_bench.py"
@@ -456,9 +493,15 @@ def main() -> None:
         extra.append("--index postgresql://...")
     if args.only:
         extra.append(f"--only {args.only}")
+    if args.mode != "both":
+        extra.append(f"--mode {args.mode}")
     if extra:
         command += " " + " ".join(extra)
     backend = backend_of(args.index)
+    mode_text = " and ".join({
+        "warm": "warm: as deployed, a repeated URL answered from memory",
+        "cold": "cold: `remember_answers=False`, every answer built anew; a server of its own",
+    }[mode] for mode in modes)
     text = f"""## Verifier service (`api`, uvicorn, {backend} index)
 
 - Command: `{command}`
@@ -466,18 +509,19 @@ def main() -> None:
 - Machine: {machine()} (server, load driver and anvil share them)
 - Setup: anvil on 127.0.0.1 (started by the bench), {args.records} records registered directly (8 publishers,
   models derived from datasets, every fifth endorsed, each with a Statement of a two-file manifest kept in the
-  index), index ({backend}) synced before the service starts. Both apps under
-  `uvicorn --workers 2 --loop uvloop --http httptools --no-access-log`; the service's background indexer runs
-  as in production. Load: {driver_name}, {CONNECTIONS} connections, {args.warmup:g} s warm-up per target, then
-  {args.rounds} rounds; in each, every target runs {args.duration:g} s right after a {args.duration:g} s run of
-  the bare app, and its ratio is taken against that bare run (the machine is shared and its load drifts).
+  index), index ({backend}) synced before the service starts. The bare app and the service ({mode_text})
+  each under `uvicorn --workers 2 --loop uvloop --http httptools --no-access-log`, all running at once; the
+  service's background indexer runs as in production. Load: {driver_name}, {CONNECTIONS} connections,
+  {args.warmup:g} s warm-up per target, then {args.rounds} rounds; in each, every target runs {args.duration:g} s
+  in each mode right after a {args.duration:g} s run of the bare app, and its ratio is taken against that bare
+  run (the machine is shared and its load drifts).
   Figures are medians over the rounds (bare: over all its runs). Look-ups rotate over every subject,
   record id, file digest (or publisher).
 - Load average at the start: {load_before}; at the end: {load_after} (other jobs share the machine).
 - Targets: ≥ {TARGET_RATIO}x the bare app's req/s and p99 ≤ {TARGET_P99_MS:g} ms at {CONNECTIONS} clients.
 
-| target | req/s | p50 ms | p99 ms | vs bare | requests | non-2xx | status |
-|---|---:|---:|---:|---:|---:|---:|:---:|
+{header}
+{align}
 {chr(10).join(rows)}
 
 {summary}

@@ -3,6 +3,8 @@ changes; errors and new URLs go through FastAPI."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -67,3 +69,28 @@ def test_a_change_of_the_index_is_seen_at_once(world):
     app.state.service.index.add_statement(s.statements[0])  # the tuned model's Statement
     after = client.get(url)
     assert after.status_code == 200 and len(after.json()["statements"]) == 1
+
+
+def test_answers_not_remembered_are_the_same_bytes(world, tmp_path):
+    """``remember_answers=False`` (bench/api_bench.py --mode cold): no Shortcut, every answer built anew, and
+    each is byte for byte what the remembering service answers."""
+    s, app, client = world
+    service = app.state.service
+    cold_app = create_app(dataclasses.replace(service.settings, remember_answers=False), start_indexer=False)
+    with TestClient(cold_app, raise_server_exceptions=False) as cold:
+        catch_up(cold_app)
+        urls = [f"/v1/artifacts/{_hex(s.base)}", f"/v1/history/{s.publisher.address}?limit=3",
+                f"/v1/records/{_hex(s.tuned_id)}", f"/v1/lineage/{_hex(s.tuned)}", "/v1/events?limit=5",
+                "/v1/publishers", f"/v1/proofs/{_hex(s.tuned_id)}", f"/v1/verify/{_hex(s.tuned)}",
+                "/v1/artifacts/0x" + "ee" * 32]
+        for url in urls:
+            warm = client.get(url)
+            for answer in (cold.get(url), cold.get(url)):  # `index` (the lag, checked when) is each service's own
+                assert (answer.status_code, answer.headers["content-type"], _without_index(answer.content)) == (
+                    warm.status_code, warm.headers["content-type"], _without_index(warm.content)), url
+        kept = cold_app.state.service._cache  # what the service remembers: no answer, verdict or URL
+        assert not [key for key in kept if key[0] in ("answer", "url", "verify")]
+
+
+def _without_index(body: bytes) -> bytes:
+    return body.partition(b',"index":')[0]

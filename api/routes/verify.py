@@ -205,7 +205,7 @@ def _verify_subject_now(
         verdict = _verifier(service, use, head, policy).verify_subject(bytes.fromhex(key[2:]))
         return _answer(verdict, strict).model_dump_json().encode()
 
-    return service.cached(cache_key, compute)
+    return service.cached(cache_key, compute) if service.settings.remember_answers else compute()
 
 
 class VerifyRequest(BaseModel):
