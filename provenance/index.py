@@ -1136,6 +1136,12 @@ class Index:
             ).fetchall()
         return [_statement(r[0]) for r in rows]
 
+    def statement_count(self, subject: str | bytes) -> int:
+        """How many Statements about ``subject`` are stored (``len(statements_for(subject))``, none parsed)."""
+        with self._backend.reading() as db:
+            row = db.execute("SELECT COUNT(*) FROM statements WHERE subject = ?", (_norm(subject).lower(),)).fetchone()
+        return int(row[0])
+
     def files(self, sha256_hex: str) -> list[tuple[str, str]]:
         """``(subject, path)`` of every stored artifact holding a file with this SHA-256 (64 hex digits)."""
         digest = sha256_hex[2:] if sha256_hex[:2].lower() == "0x" else sha256_hex

@@ -370,6 +370,8 @@ def test_index_statements_and_files(world, tmp_path):
         assert index.statement(_hex(tuned.record_id)) == tuned
         assert index.statements_for(s.tuned) == [tuned]
         assert index.statements_for(_hex(s.tuned)) == [tuned]
+        assert index.statement_count(s.tuned) == 1 == index.statement_count(_hex(s.tuned))
+        assert index.statement_count(b"\x00" * 32) == 0
         assert index.statement(b"\x00" * 32) is None
         assert sorted(index.files(s.shared_sha)) == sorted(
             [(_hex(s.tuned), "tokenizer.json"), (_hex(s.batched_subjects[0]), "tokenizer.json")]

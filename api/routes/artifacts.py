@@ -31,7 +31,7 @@ async def artifact(subject: Subject, request: Request) -> Response:
     def build() -> ArtifactOut:
         index = service.index
         records = [RecordOut.of(r) for r in index.records_by_subject(subject)]
-        statements = len(index.statements_for(subject))
+        statements = index.statement_count(subject)
         if not records and not statements:
             info = index_info(service)
             raise ApiProblem(
