@@ -35,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import index_info
 from api.service import Service
+from provenance.errors import IndexUnavailable
 
 __all__ = ["answer", "answer_off_loop", "remember_verdict", "Shortcut"]
 
@@ -105,7 +106,11 @@ class Shortcut:
             return
         service = self.service
         url = ("url", scope["path"], scope["query_string"])
-        generation = service.index.generation()
+        try:
+            generation = service.index.generation()
+        except IndexUnavailable:  # the index database does not answer: the route says so (503, api.problems)
+            await self.app(scope, receive, send)
+            return
         found = self._remembered(url, generation)
         if found is not None:
             status, body = found
@@ -134,7 +139,7 @@ class Shortcut:
             headers = [(b"content-length", str(len(end.get("body", b""))).encode()), (b"content-type", _JSON)]
             if (start.get("status") == status and list(start.get("headers", ())) == headers
                     and not end.get("more_body", False) and at in (None, generation)
-                    and service.index.generation() == generation):  # an older one would clear the cache
+                    and _generation(service) == generation):  # an older one would clear the cache
                 service.cached(url, lambda: (kind, key, status), generation)
 
     def _remembered(self, url: tuple[Any, ...], generation: tuple[int, int]) -> tuple[int, bytes] | None:
@@ -154,3 +159,11 @@ class Shortcut:
             return None
         verdict = service.peek((*key, state.head), generation)
         return None if verdict is None else (status, verdict)
+
+
+def _generation(service: Service) -> tuple[int, int] | None:
+    """The index's generation, or None when its database stopped answering since (then nothing is remembered)."""
+    try:
+        return service.index.generation()
+    except IndexUnavailable:
+        return None

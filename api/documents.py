@@ -35,7 +35,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from provenance import batchdoc
-from provenance.errors import FetchError, InvalidValue, LedgerUnavailable, NodeError, ProvenanceError
+from provenance.errors import (
+    FetchError,
+    IndexUnavailable,
+    InvalidValue,
+    LedgerUnavailable,
+    NodeError,
+    ProvenanceError,
+)
 from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher, parse_location
 from provenance.record import hex32
 from provenance.statement import Statement
@@ -211,6 +218,9 @@ class BatchDocuments:
             level = logging.DEBUG if isinstance(err, LedgerUnavailable) else logging.WARNING  # the loop says so
             log.log(level, "batch documents wait for the node: %s", err)
             return False
+        except IndexUnavailable as err:  # the indexer loop says so and backs off; the chunk is tried again whole
+            log.debug("batch documents wait for the index database: %s", err)
+            return False
 
     def _open(self, batch: Batch, chain_id: int, registry: str, now: float) -> _Reading | None:
         """The document of ``batch`` fetched and read against its anchor; None (its failure recorded) when
@@ -261,6 +271,7 @@ class BatchDocuments:
             return True
         verifier = self.service.verifier()  # one per chunk: its caches (the settled block, record states) help
         kept: list[tuple[int, Statement]] = []
+        refused, reason = 0, reading.reason  # counted once the chunk is kept (a failed write tries it again)
         end = min(reading.done + self.chunk, len(reading.members))
         for position in range(reading.done, end):
             member = reading.members[position]
@@ -268,12 +279,14 @@ class BatchDocuments:
             if acceptable(acceptance):
                 kept.append((position, member))
             else:
-                reading.refused += 1
-                if reading.reason is None:
-                    reading.reason = (f"member {position} (record {hex32(member.record_id)}): "
-                                      f"{acceptance.reason()}")[:_REASON_CHARS]
+                refused += 1
+                if reason is None:
+                    reason = (f"member {position} (record {hex32(member.record_id)}): "
+                              f"{acceptance.reason()}")[:_REASON_CHARS]
         index.add_batch_members(chain_id, registry, batch, kept, posted_by=f"fetched:{batch.uri}")
         reading.accepted += len(kept)
+        reading.refused += refused
+        reading.reason = reason
         reading.done = end
         if end < len(reading.members):
             return True

@@ -13,13 +13,15 @@ request validation (422); :class:`ApiProblem` raised by the routes (404, 422,
 ...); :class:`BodyTooLarge` (413); the library's error families of
 :mod:`provenance.errors` by what a client can do about them (:data:`FAMILIES`:
 ``NotFound`` 404, ``Conflict`` 409, ``InvalidInput`` 422, ``LedgerUnavailable``
-503 with ``Retry-After``, any other ``NodeError`` 502, any other
+503 with ``Retry-After``, any other ``NodeError`` 502, ``IndexUnavailable`` (the
+index's PostgreSQL database does not answer) 503 with ``Retry-After``, any other
 ``ProvenanceError`` 400); anything else (500, logged, no details leaked).
 
 A 503 for the node (:func:`node_unavailable`) says in ``waitingFor`` what the
 service waits for: the node to answer, or, when it rate-limits
 (:class:`~provenance.errors.RateLimited`, HTTP 429 still after the retries), its
-limit to lift; ``Retry-After`` is then at least what the node asked.
+limit to lift; ``Retry-After`` is then at least what the node asked. A 503 for
+the index database (:func:`index_unavailable`) names it in ``waitingFor``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from provenance.errors import (
     Conflict,
     ContractRejected,
+    IndexUnavailable,
     InvalidInput,
     LedgerUnavailable,
     NodeError,
@@ -57,6 +60,7 @@ __all__ = [
     "problem_response",
     "install",
     "node_unavailable",
+    "index_unavailable",
 ]
 
 MEDIA_TYPE = "application/problem+json"
@@ -149,6 +153,19 @@ def node_unavailable(exc: LedgerUnavailable, retry_after: int) -> tuple[dict[str
         )
     return {"Retry-After": str(retry_after)}, f"the Ethereum node at {exc.url} to answer"
 
+def index_unavailable(exc: IndexUnavailable, retry_after: int) -> ApiProblem:
+    """The 503 for an index database that does not answer (a route's, or ``/readyz``'s)."""
+    return ApiProblem(
+        503,
+        "index-unavailable",
+        f"{exc}; this answer needs the index. The service answers again once the database does.",
+        title="Index database unavailable",
+        headers={"Retry-After": str(retry_after)},
+        hint=exc.hint,
+        waitingFor=f"the index database {exc.location} to answer",
+    )
+
+
 # The library's error families (provenance.errors), most specific first: (family, status, slug, title).
 # LedgerUnavailable (a NodeError) has its own handler: 503 with Retry-After.
 FAMILIES: tuple[tuple[type[ProvenanceError], int, str, str], ...] = (
@@ -223,6 +240,12 @@ def install(app: FastAPI, *, retry_after: int) -> None:
             hint=exc.hint,
             waitingFor=waiting,
         )
+
+    @app.exception_handler(IndexUnavailable)
+    async def index_down(request: Request, exc: IndexUnavailable) -> JSONResponse:
+        problem = index_unavailable(exc, retry_after)
+        return problem_response(request, problem.status, problem.slug, problem.detail, title=problem.title,
+                                headers=problem.headers, **problem.extra)
 
     @app.exception_handler(ProvenanceError)
     async def refused(request: Request, exc: ProvenanceError) -> JSONResponse:

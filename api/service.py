@@ -6,7 +6,11 @@ without any key. :class:`IndexerLoop` is a daemon thread that, every
 ``poll_interval`` seconds, reads the chain head and, in the one process that
 holds the index's lock file, runs :meth:`Indexer.sync`. A node that does not
 answer is recorded (:attr:`ChainState.reachable` false) and retried at the
-next tick; the index keeps answering meanwhile.
+next tick; the index keeps answering meanwhile. A PostgreSQL index that does
+not answer (:class:`~provenance.errors.IndexUnavailable`: routes answer 503) is
+retried with backoff (the poll interval, doubled up to ``_INDEX_RETRY_MAX``):
+each range is written in one transaction with its cursor, so the indexer
+resumes from the last one committed, no event lost or doubled.
 
 Answers that need the chain (verifications, proofs read from a transaction)
 go through :meth:`Service.ledger`, which refuses them (503 with
@@ -46,7 +50,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from api.documents import BatchDocuments, Fetching
 from api.problems import ApiProblem
 from provenance._rpc import Retry, redact_url
-from provenance.errors import LedgerUnavailable, ProvenanceError
+from provenance.errors import IndexUnavailable, LedgerUnavailable, ProvenanceError
 from provenance.index import Index
 from provenance.indexer import Indexer
 
@@ -69,6 +73,8 @@ _CALL_BUDGET = 3.0
 # that lead to them (api.answers.Shortcut): a bound on their number; _CACHE_BYTES bounds their size.
 _CACHE_SIZE = 65_536
 _CACHE_BYTES = 64 << 20  # answers are kept as JSON bytes: a bound on their total size
+# The longest wait between two tries of an index database that does not answer (seconds).
+_INDEX_RETRY_MAX = 30.0
 T = TypeVar("T")
 
 
@@ -131,6 +137,7 @@ class IndexerLoop:
         self._thread: threading.Thread | None = None
         self._indexer: Indexer | None = None
         self._lock: IndexerLock | None = None
+        self._index_retry: float | None = None  # seconds to the next try while the index database is down
 
     def start(self) -> None:
         if self._thread is None:
@@ -166,7 +173,7 @@ class IndexerLoop:
                 log.exception("indexer step failed")
                 self.service._set_state(reachable=False, error="internal error in the indexer (logged)")
             if not again:
-                self._wake.wait(interval)
+                self._wake.wait(interval if self._index_retry is None else self._index_retry)
                 self._wake.clear()
 
     def _holds_lock(self) -> bool:
@@ -201,10 +208,22 @@ class IndexerLoop:
                 log.warning("%s; retrying every %.1f s", err, service.settings.poll_interval)
             service._set_state(reachable=False, error=str(err))
             return False
+        except IndexUnavailable as err:  # the node may be fine: its state stays; the index is tried with backoff
+            interval = service.settings.poll_interval
+            first = self._index_retry is None
+            self._index_retry = min(interval if first else 2 * (self._index_retry or interval),
+                                    max(_INDEX_RETRY_MAX, interval))
+            if first:
+                log.warning("%s; retrying with backoff (up to every %.0f s)", err, max(_INDEX_RETRY_MAX, interval))
+            service._set_state(error=str(err))
+            return False
         except ProvenanceError as err:
             log.warning("indexer: %s", err)
             service._set_state(reachable=False, error=str(err))
             return False
+        if self._index_retry is not None:
+            self._index_retry = None
+            log.info("the index database %s answers again", service.index.location)
         if not service.state.reachable and service.state.error is not None:
             log.info("the node at %s answers again (head %d)", redact_url(service.settings.rpc_url), head)
         service._set_state(
@@ -227,7 +246,7 @@ class Service:
 
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
-        self.index = Index.open(settings.index_path)
+        self.index = Index.open(settings.index_path, pool_size=settings.index_pool_size)
         self.link = ChainLink(settings)
         self.loop = IndexerLoop(self)
         self.fetching = Fetching(self)

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from provenance._sql import POOL_SIZE
 from provenance.errors import InvalidValue, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +34,9 @@ class ServiceSettings:
     ever held). ``index_path``: the SQLite index (created if missing; shared
     by every worker, one of which runs the indexer), or a ``postgresql://`` URL
     (a str) of a PostgreSQL index shared by several replicas, one of which runs
-    the indexer (docs/index.md). ``confirmations``: blocks
+    the indexer (docs/index.md). ``index_pool_size``: the most connections
+    each worker keeps to a PostgreSQL index (reads beyond wait up to 5 s for
+    one, then 503); unused for SQLite. ``confirmations``: blocks
     below the head before an event is indexed. ``poll_interval``: seconds
     between syncs, and between retries while the node is down.
     ``upload_limit``: the largest file upload accepted (``POST /v1/verify/file``),
@@ -96,6 +99,7 @@ class ServiceSettings:
     insecure_rpc: bool = False
     policy_path: Path | None = None
     fetch_private: bool = False
+    index_pool_size: int = POOL_SIZE
     remember_answers: bool = True
 
     def __post_init__(self) -> None:
@@ -123,7 +127,7 @@ class ServiceSettings:
         if not 0 <= self.verification_wait <= 60:
             raise InvalidValue(f"verification_wait must be from 0 to 60 seconds, got {self.verification_wait!r}")
         limits = ("upload_limit", "json_limit", "manifest_limit", "statement_quota", "max_verifications",
-                  "retry_after")
+                  "retry_after", "index_pool_size")
         for name in limits:
             value = getattr(self, name)
             if type(value) is not int or value < 1:

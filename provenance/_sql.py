@@ -40,16 +40,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from provenance.errors import IndexFileError
+from provenance.errors import IndexFileError, IndexUnavailable, InvalidValue
 
 if TYPE_CHECKING:  # pragma: no cover
     import psycopg
     import psycopg_pool
 
-__all__ = ["Backend", "Cursor", "Db", "IndexerLock", "is_database_url", "redact_database_url", "open_backend"]
+__all__ = [
+    "Backend", "Cursor", "Db", "IndexerLock", "POOL_SIZE", "is_database_url", "redact_database_url", "open_backend",
+]
 
-#: Connections each PostgreSQL index keeps at most (reads wait for one beyond).
+#: Connections each PostgreSQL index keeps at most by default (reads wait for one beyond; ``provenance serve
+#: --index-pool-size``): each uvicorn worker of each replica has its own pool, so the database's
+#: ``max_connections`` must cover replicas x workers x this, plus one indexer session per replica.
 POOL_SIZE = 16
+# Seconds a query waits for a pooled connection before the database is said not to answer (503): a client
+# told to retry is better off than a worker thread stuck for psycopg_pool's default 30 s.
+_POOL_WAIT = 5.0
+# ... and while the last query found the database not answering: a request then fails in well under a second.
+_DOWN_WAIT = 0.5
+# Seconds the pool keeps trying (with backoff: 1, 2, 4 s ...) to replace connections it lost, before it gives up
+# until a query asks for one again: a database back after a long outage is found within seconds, not after
+# psycopg_pool's default backoff of up to five minutes.
+_RECONNECT = 10.0
 _CONNECT_TIMEOUT = 10  # seconds
 # pg_advisory_lock keys (64-bit): who indexes, who migrates. Fixed: one index per database.
 _INDEXER_KEY = 0x70726F76_696E6478  # "provindx"
@@ -131,10 +144,11 @@ class Backend:
         raise NotImplementedError
 
 
-def open_backend(target: Path | str) -> Backend:
-    """The backend of ``target``: a PostgreSQL URL, else a SQLite file path."""
+def open_backend(target: Path | str, *, pool_size: int = POOL_SIZE) -> Backend:
+    """The backend of ``target``: a PostgreSQL URL (a pool of at most ``pool_size`` connections), else a SQLite
+    file path (``pool_size`` unused: one connection)."""
     if is_database_url(target):
-        return PostgresBackend(str(target))
+        return PostgresBackend(str(target), pool_size=pool_size)
     return SQLiteBackend(Path(target))
 
 
@@ -273,10 +287,12 @@ class PostgresBackend(Backend):
 
     name = "postgresql"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool
 
+        if type(pool_size) is not int or pool_size < 1:
+            raise InvalidValue(f"an index's connection pool holds at least 1 connection, got {pool_size!r}")
         self.url = url
         self.location = redact_database_url(url)
         self._errors: tuple[type[Exception], ...] = (psycopg.OperationalError, psycopg.InterfaceError)
@@ -286,9 +302,10 @@ class PostgresBackend(Backend):
         except psycopg.Error as err:
             raise IndexFileError(f"cannot open the index {self.location}: {_first_line(err)}") from None
         self._pool: psycopg_pool.ConnectionPool[Any] = ConnectionPool(
-            url, min_size=1, max_size=POOL_SIZE, kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT},
-            open=True, name="provenance-index",
+            url, min_size=1, max_size=pool_size, kwargs={"autocommit": True, "connect_timeout": _CONNECT_TIMEOUT},
+            open=True, name="provenance-index", timeout=_POOL_WAIT, reconnect_timeout=_RECONNECT,
         )
+        self._down = False  # the last query found the database not answering (set and read without a lock: a hint)
 
     def ddl(self, statement: str) -> str:
         for pattern, replacement in _TYPES:
@@ -301,11 +318,13 @@ class PostgresBackend(Backend):
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
-            with self._pool.connection() as conn:
+            with self._pool.connection(timeout=_DOWN_WAIT if self._down else None) as conn:
                 yield conn
         except self._errors as err:
-            raise IndexFileError(f"the index database {self.location} does not answer: {_first_line(err)}",
-                                 hint="index-backed answers resume once it does") from None
+            self._down = True
+            raise IndexUnavailable(self.location, _first_line(err),
+                                   hint="answers resume once it does") from None
+        self._down = False
 
     @contextmanager
     def migrating(self) -> Iterator[Db]:
@@ -348,8 +367,11 @@ class _AdvisoryLock:
         self._held = False
 
     def held(self) -> bool:
+        """As :meth:`IndexerLock.held`; raises :class:`IndexUnavailable` when no session can be had at all
+        (the lock it held, if any, already reported lost by a False)."""
         import psycopg
 
+        failure: Exception | None = None
         for _ in range(2):  # a session found dead is replaced once: a lock not held may be free now
             try:
                 if self._conn is None or self._conn.closed:
@@ -362,12 +384,14 @@ class _AdvisoryLock:
                 row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (_INDEXER_KEY,)).fetchone()
                 self._held = bool(row and row[0])
                 return self._held
-            except self._errors:
-                was_held = self._held
+            except self._errors as err:
+                was_held, failure = self._held, err
                 self.release()  # the session is gone, and the lock with it
                 if was_held:
                     return False  # lost: the caller stops indexing before it may take the lock again
-        return False
+        assert failure is not None  # each try returned or failed
+        raise IndexUnavailable(redact_database_url(self._url), _first_line(failure),
+                               hint="this process indexes again, or another replica does, once it answers")
 
     def release(self) -> None:
         if self._conn is not None and not self._conn.closed:

@@ -7,7 +7,7 @@ failed; 3: a transaction was sent but is not final yet, :class:`WaitTimedOut`).
 Messages name what was wrong and what is accepted; ``hint`` says what to do next.
 
 The tree, by what a caller does about it (the API maps the four families to
-HTTP statuses: 422, 404, 409, 502/503)::
+HTTP statuses: 422, 404, 409, 502/503; and :class:`IndexUnavailable`, 503)::
 
     ProvenanceError
     ├── InvalidInput            the caller gave something unusable (422)
@@ -41,6 +41,7 @@ HTTP statuses: 422, 404, 409, 502/503)::
     ├── ChainError              the local chain cannot be started or found
     ├── StoreError              the local store cannot be used
     ├── IndexFileError          the index file cannot be used
+    │   └── IndexUnavailable    the index database does not answer (503)
     └── DataFileError           a data file shipped with the package is broken
 """
 
@@ -87,6 +88,7 @@ __all__ = [
     "ChainError",
     "StoreError",
     "IndexFileError",
+    "IndexUnavailable",
     "DataFileError",
 ]
 
@@ -380,6 +382,17 @@ class StoreError(ProvenanceError):
 
 class IndexFileError(ProvenanceError):
     """The index file cannot be used (another schema version, not SQLite)."""
+
+
+class IndexUnavailable(IndexFileError):
+    """The index's PostgreSQL database does not answer (stopped, refusing connections, no pooled connection in
+    time). Transient, unlike its parent: a service answers 503 with ``Retry-After`` and its indexer tries
+    again; nothing half-written is kept (each write is one transaction). ``location``: the database's URL
+    without its password."""
+
+    def __init__(self, location: str, detail: str, *, hint: str | None = None) -> None:
+        super().__init__(f"the index database {location} does not answer: {detail}", hint=hint)
+        self.location = location
 
 
 class DataFileError(ProvenanceError):

@@ -81,8 +81,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from provenance._logs import AbiText
-from provenance._sql import Backend, Db, IndexerLock, SQLiteBackend, open_backend
-from provenance.errors import IndexFileError, InvalidValue, UsageError
+from provenance._sql import POOL_SIZE, Backend, Db, IndexerLock, SQLiteBackend, open_backend
+from provenance.errors import IndexFileError, IndexUnavailable, InvalidValue, UsageError
 from provenance.record import Kind, ReasonCode, parse_address
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,6 +98,7 @@ __all__ = [
     "DOCUMENT_STATES",
     "Publisher",
     "IndexFileError",
+    "IndexUnavailable",
     "SCHEMA_VERSION",
     "EVENT_NAMES",
 ]
@@ -434,6 +435,13 @@ def _norm(value: str | bytes) -> str:
     return value if value.startswith("0x") else "0x" + value
 
 
+def _escaped(text: str) -> str:
+    """Text from outside (a member's uri, a poster, a failure's reason) as stored: a NUL as ``\\x00``, as in
+    :func:`_text` (PostgreSQL's text cannot hold it; SQLite's the same, so both answer alike). A Statement's
+    JSON needs nothing: ``json.dumps`` writes a NUL as ``\\u0000``, and it keeps the exact text."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
 def _text(value: str | None) -> tuple[str | None, str | None]:
     """A decoded string as stored: (its text, escaped if need be; its exact bytes in 0x-hex, or None when
     the text is exact). A NUL is escaped too (``\\x00``; PostgreSQL's text cannot hold it)."""
@@ -569,11 +577,13 @@ class Index:
         return self._backend.generation()
 
     @classmethod
-    def open(cls, target: Path | str) -> Index:
+    def open(cls, target: Path | str, *, pool_size: int = POOL_SIZE) -> Index:
         """Create or open the index at ``target``: a SQLite file path, or a ``postgresql://`` URL (psycopg's
-        connection string: user, password, host, port, database, ``?host=/socket/dir``). Refuses an index of
-        another schema version; migrates an older one, one process at a time."""
-        backend = open_backend(target)
+        connection string: user, password, host, port, database, ``?host=/socket/dir``), read and written
+        through a pool of at most ``pool_size`` connections. Refuses an index of another schema version;
+        migrates an older one, one process at a time. While a database does not answer, its reads and
+        writes raise :class:`IndexUnavailable` (each write is one transaction: none is half kept)."""
+        backend = open_backend(target, pool_size=pool_size)
         try:
             with backend.migrating() as db:
                 _create_or_migrate(db, backend)
@@ -982,13 +992,13 @@ class Index:
                 "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
                 " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
                 (record_id, _norm(statement.subject), statement.publisher, json.dumps(statement.to_json()), now,
-                 posted_by, now, posted_by),
+                 _escaped(posted_by), now, _escaped(posted_by)),
             )
         else:
             pooled = _pooled(_statement(row[0]), statement)
             db.execute(
                 "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
-                (json.dumps(pooled.to_json()), now, posted_by, record_id),
+                (json.dumps(pooled.to_json()), now, _escaped(posted_by), record_id),
             )
         return True
 
@@ -1035,7 +1045,7 @@ class Index:
         rows = [
             (chain_id, registry, _norm(batch.root).lower(), batch.submitter, batch.block_number, position,
              _norm(s.record_id), s.publisher, _norm(s.subject), int(s.record.kind), _norm(s.record.claims_root),
-             json.dumps([_norm(p) for p in s.record.parents]), s.record.uri)
+             json.dumps([_norm(p) for p in s.record.parents]), _escaped(s.record.uri))
             for position, s in members
         ]
         links = [(chain_id, registry, _norm(s.record_id), _norm(p), int(s.record.kind), batch.block_number)
@@ -1067,6 +1077,7 @@ class Index:
             raise InvalidValue("a batch document is tried again (retry_at) exactly when it is not done")
         root = _norm(batch.root).lower()
         key = (chain_id, registry, root, batch.submitter)
+        uri, why = _escaped(batch.uri), None if reason is None else _escaped(reason)  # as stored
         now = int(time.time())
         with self._transaction() as db:
             row = db.execute(
@@ -1082,11 +1093,10 @@ class Index:
                 " members = excluded.members, accepted = excluded.accepted, refused = excluded.refused,"
                 " reason = excluded.reason, attempts = excluded.attempts, retry_at = excluded.retry_at,"
                 " updated_at = excluded.updated_at",
-                (*key, batch.block_number, batch.uri, state, members, accepted, refused, reason, attempts,
-                 retry_at, now),
+                (*key, batch.block_number, uri, state, members, accepted, refused, why, attempts, retry_at, now),
             )
-        return BatchDocument(root, batch.submitter, batch.uri, state, members, accepted, refused, reason, attempts,
-                             retry_at, now)
+        return BatchDocument(root, batch.submitter, uri, state, members, accepted, refused, why, attempts, retry_at,
+                             now)
 
     def batch_document(self, root: str | bytes, submitter: str) -> BatchDocument | None:
         """What became of the document of the batch ``root`` that ``submitter`` anchored; None before a try."""

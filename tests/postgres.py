@@ -21,13 +21,15 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import free_port
 
-__all__ = ["PostgresServer", "postgres_bin", "postgres_server", "index_target", "BACKENDS"]
+__all__ = ["PostgresServer", "postgres_bin", "postgres_server", "throwaway_cluster", "index_target", "BACKENDS"]
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -63,6 +65,10 @@ class PostgresServer:
                          "-E", "UTF8", "--locale=C", "--no-sync")
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed: {init.stderr or init.stdout}")
+        self.start_again()
+
+    def start_again(self) -> None:
+        """Start the initialised cluster (after :meth:`stop`: its databases are kept)."""
         options = (f"-p {self.port} -k {self.folder} -c listen_addresses='' -c fsync=off -c synchronous_commit=off"
                    " -c full_page_writes=off -c max_connections=300")
         started = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
@@ -72,9 +78,10 @@ class PostgresServer:
                 if (self.folder / "postgres.log").exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {started.stderr or started.stdout}\n{log}")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "immediate") -> None:
+        """``pg_ctl stop -m mode``: ``fast`` ends every session and shuts down cleanly, as an operator does."""
         if (self.data / "postmaster.pid").exists():
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop")
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop")
 
     def new_database(self) -> str:
         """A fresh, empty database's URL."""
@@ -89,6 +96,14 @@ class PostgresServer:
 @pytest.fixture(scope="session")
 def postgres_server():
     """One PostgreSQL cluster for the session (see the module docstring); skipped when not installed."""
+    with throwaway_cluster() as server:
+        yield server
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[PostgresServer]:
+    """A cluster of its own (a test that stops and starts it leaves the session's alone); skipped (failed
+    under ``CI``) when PostgreSQL is not installed; stopped and removed however the block ends."""
     bindir = postgres_bin()
     if bindir is None:
         message = "PostgreSQL is not installed (scripts/install_postgres.sh installs Debian's package)"

@@ -27,6 +27,11 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
         help="SQLite index file (default: $PROVENANCE_HOME/index.sqlite), or a postgresql://USER@HOST/DB URL: a "
         "PostgreSQL index shared by several `provenance serve` replicas, one of which indexes (docs/index.md)",
     )
+    parser.add_argument(
+        "--index-pool-size", type=int, default=None, metavar="N",
+        help="most connections each worker keeps to a PostgreSQL --index (default 16; a read waits up to 5 s for "
+        "one, then 503); the database's max_connections must cover replicas x workers x N + replicas",
+    )
     parser.add_argument("--confirmations", type=int, default=None,
                         help="blocks below the head before indexing (default: the --network's, else 0)")
     parser.add_argument("--poll-interval", type=float, default=2.0, help="seconds between syncs (default 2)")
@@ -108,8 +113,13 @@ def resolve(args: Namespace) -> ServiceSettings:
         if start_block is None:  # recorded for this registry; else None: the service finds it on the chain
             start_block = ledger.deploy_block
     index: Path | str
+    pool_size = getattr(args, "index_pool_size", None)
+    if pool_size is not None and pool_size < 1:
+        raise UsageError(f"--index-pool-size must be at least 1, got {pool_size}")
     if is_database_url(args.index):
         index = args.index
+    elif pool_size is not None:
+        raise UsageError("--index-pool-size is for a PostgreSQL --index (postgresql://…); SQLite has one connection")
     else:
         index = (Path(args.index).expanduser() if args.index else settings.home / "index.sqlite").resolve()
         index.parent.mkdir(parents=True, exist_ok=True)
@@ -131,6 +141,7 @@ def resolve(args: Namespace) -> ServiceSettings:
         insecure_rpc=bool(getattr(args, "insecure_rpc", False)),
         policy_path=policy,
         fetch_private=bool(getattr(args, "fetch_private", False)) or env_allows_private(),
+        **({} if pool_size is None else {"index_pool_size": pool_size}),
     )
 
 
