@@ -331,6 +331,15 @@ class Decoder:
             args.update(zip(spec.data_names, values, strict=True))
             return args
 
+        # a range's logs share a few blocks and transactions: each of their hashes is read from hex once
+        hashes: dict[str, bytes] = {}
+
+        def hash_of(text: str) -> bytes:
+            value = hashes.get(text)
+            if value is None:
+                value = hashes[text] = bytes.fromhex(text[2:])
+            return value
+
         events = []
         entry: Any = None
         try:
@@ -338,8 +347,8 @@ class Decoder:
                 # where the log is: without it nothing can be recorded, and the answer is refused
                 place = (
                     int(entry["blockNumber"], 16),
-                    bytes.fromhex(entry["blockHash"][2:]),
-                    bytes.fromhex(entry["transactionHash"][2:]),
+                    hash_of(entry["blockHash"]),
+                    hash_of(entry["transactionHash"]),
                     int(entry["logIndex"], 16),
                 )
                 spec: EventSpec | None = None

@@ -425,7 +425,7 @@ def _pooled(earlier: Statement, later: Statement) -> Statement:
 
 
 def _hex(value: bytes | None) -> str | None:
-    return None if value is None else "0x" + bytes(value).hex()
+    return None if value is None else "0x" + value.hex()
 
 
 def _norm(value: str | bytes) -> str:
@@ -456,36 +456,44 @@ def _text(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
+    # called once per event of a sync: the arguments an event lacks are not looked at twice
     a = event.args
-    name = event.name
-    record_id = a.get("recordId")
-    actor = a.get("publisher") or a.get("submitter") or a.get("endorser") or a.get("disputer")
-    parents = a.get("parents")
-    nonce = a.get("nonce")
-    uri, uri_hex = _text(a.get("uri"))
-    reason, reason_hex = _text(a.get("reason"))
+    get = a.get
+    record_id = get("recordId")
+    actor = get("publisher") or get("submitter") or get("endorser") or get("disputer")
+    subject = get("subject")
+    claims_root = get("claimsRoot")
+    parents = get("parents")
+    root = get("root")
+    successor = get("successor")
+    digest = get("statementDigest")
+    struct_hash = get("structHash")
+    nonce = get("nonce")
+    uri, uri_hex = _text(get("uri"))
+    reason, reason_hex = _text(get("reason"))
     return (
         chain_id,
         registry,
         event.block_number,
         event.log_index,
-        _hex(event.tx_hash),
-        name,
-        _hex(record_id),
+        "0x" + event.tx_hash.hex(),
+        event.name,
+        None if record_id is None else "0x" + record_id.hex(),
         actor,
-        _hex(a.get("subject")),
-        a.get("kind"),
-        _hex(a.get("claimsRoot")),
-        None if parents is None else json.dumps([_hex(p) for p in parents]),
+        None if subject is None else "0x" + subject.hex(),
+        get("kind"),
+        None if claims_root is None else "0x" + claims_root.hex(),
+        # json.dumps of the 0x-hex list, written out (hex needs no escaping): the same text, ~4x faster
+        None if parents is None else "[" + ", ".join(['"0x' + p.hex() + '"' for p in parents]) + "]",
         uri,
-        _hex(a.get("root")),
-        a.get("count"),
-        _hex(a.get("successor")),
-        _hex(a.get("statementDigest")),
+        None if root is None else "0x" + root.hex(),
+        get("count"),
+        None if successor is None else "0x" + successor.hex(),
+        None if digest is None else "0x" + digest.hex(),
         reason,
-        a.get("submitter"),
-        _hex(a.get("structHash")),
-        a.get("reasonCode"),
+        get("submitter"),
+        None if struct_hash is None else "0x" + struct_hash.hex(),
+        get("reasonCode"),
         # a nonce counts one by one from 0; one past SQLite's integers is kept as 0x-hex text (SQLite would
         # turn decimal digits into a float)
         None if nonce is None else (nonce if nonce < 2**63 else hex(nonce)),
