@@ -5,6 +5,10 @@ Plain helpers (ports, the CLI, deploy-and-fund) are in ``tests/helpers.py``.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 
 from tests.helpers import account_factory, free_port, fresh_registry, start_anvil
@@ -17,6 +21,21 @@ def pytest_configure(config):
         "covers(*codes): the verdict codes a scenario asserts (tests/test_verify_scenarios.py checks that every"
         " code has a scenario, and that each scenario asserts exactly what it declares)",
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _anvil_pages_into_a_scratch_home():
+    """Every anvil the tests start (in this process or through the CLI) pages old states into a folder
+    removed at the end, not into ~/.foundry/anvil/tmp, where they would stay (provenance.localchain)."""
+    scratch = tempfile.mkdtemp(prefix="anvil-home-")
+    before = os.environ.get("PROVENANCE_ANVIL_HOME")
+    os.environ["PROVENANCE_ANVIL_HOME"] = scratch
+    yield
+    if before is None:
+        os.environ.pop("PROVENANCE_ANVIL_HOME", None)
+    else:
+        os.environ["PROVENANCE_ANVIL_HOME"] = before
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
