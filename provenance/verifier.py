@@ -63,7 +63,7 @@ from provenance.verdict import Check, CheckName, Code, RecordSeen, Status, Verdi
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.index import Batch, HistoryEntry, Index, IndexedRecord
-    from provenance.ledger import Ledger, RecordState, Settled
+    from provenance.ledger import BatchState, Ledger, RecordState, Settled
 
 __all__ = ["Verifier", "StatementSource", "NotFound", "Acceptance", "ACCEPTANCE_CHECKS"]
 
@@ -233,6 +233,8 @@ class Verifier:
         self._head = ledger.block_number() if head is None else head
         self._settled: Settled | None = None  # read when first needed (crosscheck), then fixed
         self._states: dict[bytes, RecordState] = {}
+        # (submitter, root) -> batchState at the settled block: a batch's members share it (one call per batch)
+        self._batch_states: dict[tuple[str, bytes], BatchState] = {}
         self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
         self._evaluations_seen: dict[bytes, tuple[list[EvaluationSeen], int]] = {}  # subject -> (seen, unexamined)
 
@@ -371,6 +373,18 @@ class Verifier:
         refused = tuple(c for c in checks if (c.status is Status.FAIL and c.code is not Code.UNTRUSTED_PUBLISHER)
                         or c.code in _REFUSING)
         return replace(acceptance, checks=checks, refused_by=refused)
+
+    def read_chain_as(self, other: Verifier) -> None:
+        """Read the registry's storage at ``other``'s settled block, sharing what is read there (record and
+        batch states) with it: a service judges all the members of one batch document at one block, asking
+        their batch's state once, with a verifier per chunk (a verifier remembers the Statements it was given,
+        which a verifier kept for a whole document would scan for every member). Called before this one read
+        anything of the chain."""
+        if other._settled is None:  # nothing read yet: the first to read fixes the block for both
+            other._settled = self._settled_block()
+        self._settled = other._settled
+        self._states = other._states
+        self._batch_states = other._batch_states
 
     # ------------------------------------------------------------ look-ups
 
@@ -638,14 +652,14 @@ class Verifier:
         anchoring, chain_state = self._anchoring(statement, found.record)
         checks += anchoring
         checks += self._status(statement, chain_state)
-        claims_check, _ = self._claims(statement)
+        claims_check, claims = self._claims(statement)
         checks.append(claims_check)
         failed = next((c for c in checks if c.check in _GATES and c.status is Status.FAIL
                        and c.code is not Code.UNTRUSTED_PUBLISHER), None)
         if failed is not None:
             checks += _not_evaluated(statement.subject, failed)
         else:
-            facts = self._facts(found, own_checks=checks)
+            facts = self._facts(found, own_checks=checks, claims=claims)  # disclosures are checked once
             checks += self._evaluate(facts)
             checks += self._evaluations(found.subject, facts.kind)
         return Verdict(statement.subject, statement.record_id, tuple(checks))
@@ -818,7 +832,7 @@ class Verifier:
             keys.append((record.batch_submitter, bytes.fromhex(record.batch_root[2:])))
         for submitter, root in dict.fromkeys(keys):
             settled = self._settled_block()
-            state = self.ledger.batch_state(submitter, root, block=settled.number)
+            state = self._batch_state(submitter, root)
             doubts += batch_disagreements(state, self.index.batch(root, submitter), settled,
                                           submitter=submitter, root=root)
         return self._doubted(CheckName.ANCHORING, checks, doubts, statement.record_id), record
@@ -914,6 +928,15 @@ class Verifier:
         if state is None:
             state = self._states[record_id] = self.ledger.record_state(record_id, block=settled.number)
         return record_disagreements(state, record, self._record_events(record_id), settled)
+
+    def _batch_state(self, submitter: str, root: bytes) -> BatchState:
+        """``batchState`` at the settled block, asked once per batch (the block is fixed, so is its answer)."""
+        key = (submitter.lower(), bytes(root))
+        state = self._batch_states.get(key)
+        if state is None:
+            state = self._batch_states[key] = self.ledger.batch_state(
+                submitter, root, block=self._settled_block().number)
+        return state
 
     def _doubted(self, check: CheckName, lines: list[Check], doubts: Sequence[Disagreement],
                  record_id: bytes) -> list[Check]:
@@ -1057,13 +1080,16 @@ class Verifier:
 
     # ------------------------------------------------------------ lineage
 
-    def _facts(self, found: _Found, own_checks: list[Check]) -> ArtifactFacts:
+    def _facts(self, found: _Found, own_checks: list[Check],
+               claims: dict[str, Any] | None = None) -> ArtifactFacts:
+        """``claims``: what :meth:`_claims` read of ``found``'s Statement, when the caller already checked it."""
         statement, record = found.statement, found.record
         if statement is not None:
             rid = statement.record_id
             publisher, kind, parents, uri = (statement.publisher, statement.record.kind,
                                              statement.record.parents, statement.record.uri)
-            _, claims = self._claims(statement)
+            if claims is None:
+                _, claims = self._claims(statement)
         else:
             chain = found.on_chain  # a record of a subject: registered alone, so its kind is on chain
             rid = bytes.fromhex(chain.record_id[2:])

@@ -428,6 +428,48 @@ def test_an_unreachable_batch_document_is_tried_again_with_backoff_then_read_in_
     assert service_.index.records_by_subject(case.model.subject) == []
 
 
+def test_a_batch_documents_members_share_one_read_of_their_batchs_state(
+    anvil_url, tmp_path, web, gateway, service, monkeypatch
+):
+    """Reading a document of N members asks the registry's ``batchState`` of their batch once (all members
+    read at one settled block), not once a member; each member's own ``recordState`` is still asked (the
+    cross-check of its registration and revocation), and every member is still checked and kept."""
+    from provenance.ledger import Ledger
+
+    members = 4
+    case = _setup(anvil_url, tmp_path, web, gateway, batched=True, extra_batched=members - 1)
+    app, _ = service(case)
+    service_ = app.state.service
+    service_.documents.chunk = 1  # a chunk a member: the document's state must outlive its chunks
+    asked: dict[str, int] = {}
+    real_rpc, real_batch_state, real_record_state = Ledger.rpc, Ledger.batch_state, Ledger.record_state
+
+    def rpc(self, method, params=()):
+        asked[method] = asked.get(method, 0) + 1
+        return real_rpc(self, method, params)
+
+    def batch_state(self, *args, **kwargs):
+        asked["batchState"] = asked.get("batchState", 0) + 1
+        return real_batch_state(self, *args, **kwargs)
+
+    def record_state(self, *args, **kwargs):
+        asked["recordState"] = asked.get("recordState", 0) + 1
+        return real_record_state(self, *args, **kwargs)
+
+    monkeypatch.setattr(Ledger, "rpc", rpc)
+    monkeypatch.setattr(Ledger, "batch_state", batch_state)
+    monkeypatch.setattr(Ledger, "record_state", record_state)
+    _read_documents(app)
+    root = hex32(case.model.anchor.batch_root)
+    outcome = service_.index.batch_document(root, case.model.publisher)
+    assert (outcome.state, outcome.members, outcome.accepted, outcome.refused) == ("done", members, members, 0)
+    assert asked.get("batchState") == 1, asked
+    # each member's, and once their dataset's (every member's parent: its lineage is read at the same block)
+    assert asked.get("recordState") == members + 1, asked
+    assert asked.get("eth_call") == members + 2, asked  # nothing else is asked by eth_call
+    assert asked.get("eth_getBlockByNumber") == 1, asked  # the settled block, once for the document
+
+
 def test_an_index_of_schema_version_5_gains_the_batch_tables(tmp_path):
     from provenance.index import _SCHEMA, SCHEMA_VERSION, Index, _statements
 
