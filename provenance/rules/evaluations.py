@@ -228,11 +228,11 @@ def evaluation_checks(subject: bytes, kind: Kind, found: Sequence[EvaluationSeen
     for requirement in requirements:
         checks.append(_requirement_check(subject, requirement, policy.evaluators_for(requirement), counted, of_it))
     if not any(c.status is not Status.INFO for c in checks):
-        counted_text = f"{len(counted)} evaluation(s) of this subject count" if of_it else \
-            "No evaluation of this subject was found"
+        said = (f"{len(counted)} evaluation(s) of this subject count, none by an evaluator the policy trusts"
+                if of_it else "No evaluation of this subject was found")
         checks.insert(0, Check(
             CheckName.EVALUATIONS, Status.PASS, Code.OK,
-            f"{counted_text}, none by an evaluator the policy trusts; the policy requires no evaluation result",
+            f"{said}; the policy requires no evaluation result",
             {**base, "evaluations": len(of_it), "untrusted": strangers}))
     return checks
 
