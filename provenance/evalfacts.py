@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from provenance.statement import Statement
 
 __all__ = ["EvaluationFacts", "Result", "Pin", "evaluation_facts", "evaluations_of", "with_evaluations",
-           "CATEGORIES"]
+           "CATEGORIES", "disclosed_text", "disclosed_subject", "disclosed_result"]
 
 #: The categories an evaluation names (claims' vocabulary).
 CATEGORIES = ("capability", "safety", "bias", "privacy", "other")
@@ -83,7 +83,8 @@ class EvaluationFacts:
     results: tuple[Result, ...] = ()
 
 
-def _text(value: Any) -> str | None:
+def disclosed_text(value: Any) -> str | None:
+    """A disclosed value read as non-empty text, else None (disclosed values are not validated claims)."""
     return value if isinstance(value, str) and value else None
 
 
@@ -94,7 +95,8 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _subject(value: Any) -> str | None:
+def disclosed_subject(value: Any) -> str | None:
+    """A disclosed value read as a subject or record id (0x + 64 hex digits, lower case), else None."""
     if isinstance(value, str) and len(value) == 66 and value[:2] == "0x":
         try:
             bytes.fromhex(value[2:])
@@ -106,22 +108,24 @@ def _subject(value: Any) -> str | None:
 
 def _pin(value: Any) -> Pin | None:
     if isinstance(value, Mapping):
-        subject = _subject(value.get("subject"))
-        return None if subject is None else Pin(subject, _subject(value.get("record")))
-    subject = _subject(value)
+        subject = disclosed_subject(value.get("subject"))
+        return None if subject is None else Pin(subject, disclosed_subject(value.get("record")))
+    subject = disclosed_subject(value)
     return None if subject is None else Pin(subject)
 
 
-def _result(item: Any) -> Result | None:
+def disclosed_result(item: Any) -> Result | None:
+    """One disclosed ``evaluation.results`` item, or None when it lacks a task, a metric or a finite value."""
     if not isinstance(item, Mapping):
         return None
-    task, metric, value = _text(item.get("task")), _text(item.get("metric")), _number(item.get("value"))
+    task, metric = disclosed_text(item.get("task")), disclosed_text(item.get("metric"))
+    value = _number(item.get("value"))
     if task is None or metric is None or value is None:
         return None
     shots = item.get("n_shot")
-    return Result(task, metric, value, _number(item.get("stderr")), _text(item.get("split")),
+    return Result(task, metric, value, _number(item.get("stderr")), disclosed_text(item.get("split")),
                   shots if isinstance(shots, int) and not isinstance(shots, bool) else None,
-                  _subject(item.get("benchmark")))
+                  disclosed_subject(item.get("benchmark")))
 
 
 def evaluation_facts(statement: Statement) -> EvaluationFacts:
@@ -140,22 +144,22 @@ def evaluation_facts(statement: Statement) -> EvaluationFacts:
         return view.get(f"evaluation.{name}")
 
     results = tuple(r for item in (claim("results") if isinstance(claim("results"), list) else ())
-                    if (r := _result(item)) is not None)
+                    if (r := disclosed_result(item)) is not None)
     harness = claim("harness")
     benchmarks = claim("benchmarks")
     return EvaluationFacts(
         rid, publisher,
         disclosed="evaluation.results" in view,
         why=None if "evaluation.results" in view else "its Statement does not disclose evaluation.results",
-        name=_text(view.get("name")),
+        name=disclosed_text(view.get("name")),
         model=_pin(claim("model")),
         benchmarks=tuple(p for b in (benchmarks if isinstance(benchmarks, list) else ()) if (p := _pin(b))),
-        category=_text(claim("category")),
-        evaluator=_text(claim("evaluator")),
-        date=_text(claim("date")),
-        harness=_text(harness.get("name")) if isinstance(harness, Mapping) else None,
-        harness_version=_text(harness.get("version")) if isinstance(harness, Mapping) else None,
-        config_digest=_subject(claim("config_digest")),
+        category=disclosed_text(claim("category")),
+        evaluator=disclosed_text(claim("evaluator")),
+        date=disclosed_text(claim("date")),
+        harness=disclosed_text(harness.get("name")) if isinstance(harness, Mapping) else None,
+        harness_version=disclosed_text(harness.get("version")) if isinstance(harness, Mapping) else None,
+        config_digest=disclosed_subject(claim("config_digest")),
         results=results,
     )
 

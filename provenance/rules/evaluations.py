@@ -30,11 +30,11 @@ evaluations"):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from provenance.evalfacts import disclosed_result, disclosed_subject, disclosed_text
 from provenance.policy import EvaluationRequirement, Policy
 from provenance.record import Kind
 from provenance.rules._facts import short
@@ -106,7 +106,7 @@ class EvaluationSeen:
         subject = model.get("subject") if isinstance(model, Mapping) else model
         return cls(
             record_id=record_id, publisher=publisher, model=_subject(subject),
-            evaluator=_text(claim("evaluator")), category=_text(claim("category")),
+            evaluator=disclosed_text(claim("evaluator")), category=disclosed_text(claim("category")),
             results=tuple(r for item in _items(claim("results")) if (r := _result(item)) is not None),
             revoked=revoked,
         )
@@ -132,38 +132,18 @@ class EvaluationSeen:
 
 
 def _subject(value: Any) -> bytes | None:
-    if isinstance(value, str) and len(value) == 66 and value[:2] == "0x":
-        try:
-            return bytes.fromhex(value[2:])
-        except ValueError:
-            return None
-    return None
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    subject = disclosed_subject(value)
+    return None if subject is None else bytes.fromhex(subject[2:])
 
 
 def _items(value: Any) -> Iterable[Any]:
     return value if isinstance(value, (list, tuple)) else ()
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _result(item: Any) -> ResultSeen | None:
-    if not isinstance(item, Mapping):
-        return None
-    task, metric, value = _text(item.get("task")), _text(item.get("metric")), _number(item.get("value"))
-    if task is None or metric is None or value is None:
-        return None
-    shots = item.get("n_shot")
-    return ResultSeen(task, metric, value, _number(item.get("stderr")), _text(item.get("split")),
-                      shots if isinstance(shots, int) and not isinstance(shots, bool) else None)
+    read = disclosed_result(item)
+    return None if read is None else ResultSeen(read.task, read.metric, read.value, read.stderr, read.split,
+                                                read.n_shot)
 
 
 def _same(a: str, b: str) -> bool:
