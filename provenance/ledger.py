@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -248,6 +249,12 @@ class ProveBatchedCall:
     def record_id(self) -> bytes:
         """``keccak256(abi.encode(publisher, structHash))``, as the registry derives it."""
         return keccak256(bytes(12) + bytes.fromhex(self.publisher[2:]) + self.struct_hash)
+
+
+#: How nodes say they keep no state of a block (anvil, geth, erigon/nethermind): ``_view`` then reads ``latest``.
+_STATE_MISSING = re.compile(
+    r"BlockOutOfRange|block height is \d+ but requested|missing trie node|header not found"
+    r"|state (?:is )?not available|historical state", re.IGNORECASE)
 
 
 def _is_revert(err: RpcError) -> bool:
@@ -832,7 +839,15 @@ class Ledger:
         selector, _ = self._decoder.function(function)
         tag = block if isinstance(block, str) else hex(block)
         call = {"to": self._require_registry(), "data": "0x" + (selector + args).hex()}
-        answer = self._data(self.rpc("eth_call", [call, tag]), f"eth_call {function}")
+        try:
+            raw = self.rpc("eth_call", [call, tag])
+        except RpcError as err:
+            if isinstance(block, str) or not _STATE_MISSING.search(str(err)):
+                raise
+            # The node keeps no state of that block (a dev node restarted from a state file, a pruned
+            # node): its newest state is the one it can answer from.
+            raw = self.rpc("eth_call", [call, "latest"])
+        answer = self._data(raw, f"eth_call {function}")
         if not answer:
             answer = bytes(32 * words)
         if len(answer) != 32 * words:

@@ -619,3 +619,29 @@ def test_prove_batched_calldata_is_decoded_by_the_ledger():
         assert _ledger(url).prove_batched_call(b"\x09" * 32) == call
     with _node(eth_getTransactionByHash=None) as url:
         assert _ledger(url).prove_batched_call(b"\x09" * 32) is None
+
+
+def test_a_read_at_a_block_whose_state_the_node_no_longer_keeps_reads_the_newest_state(ledger, make_account):
+    """A dev node restarted from its state file (or a pruned node) keeps no state of older blocks: anvil
+    answers BlockOutOfRangeError, and a view at the settled block then reads the newest state it has."""
+    from provenance.errors import RpcError
+
+    publisher = make_account()
+    record = Record.create(b"\x61" * 32, Kind.MODEL, b"\x62" * 32, [], "ipfs://kept")
+    ledger.register(publisher, record)
+    record_id = record.record_id(publisher.address)
+    head = ledger.block_number()
+    real = ledger.rpc
+    asked: list[str] = []
+
+    def forgetful(method, params=()):
+        if method == "eth_call" and params[1] != "latest":
+            asked.append(params[1])
+            raise RpcError(f"BlockOutOfRangeError: block height is {head} but requested was 1", code=-32602)
+        return real(method, params)
+
+    ledger.rpc = forgetful
+    assert ledger.record_state(record_id, block=head).known and asked == [hex(head)]
+    ledger.rpc = lambda method, params=(): (_ for _ in ()).throw(RpcError("execution reverted", code=3))
+    with pytest.raises(RpcError):  # any other error is the node's answer, not a missing state
+        ledger.record_state(record_id, block=head)
