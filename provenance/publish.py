@@ -50,7 +50,7 @@ from provenance import batchdoc, merkle
 from provenance._files import write_atomic
 from provenance.claims import Claims, pin_fields, resolve_fields
 from provenance.commitments import Commitment, commit
-from provenance.errors import Conflict, InvalidValue, NotFound, StoreCorrupted
+from provenance.errors import Conflict, ContractRejected, InvalidValue, NotFound, StoreCorrupted
 from provenance.manifest import Manifest
 from provenance.record import Domain, Kind, ReasonCode, Record, hex32
 from provenance.signing import sign_record
@@ -329,18 +329,13 @@ class Publisher:
         # once neither batch the same records twice nor sign with the same nonce (see _journaled)
         registry = self.ledger.domain.verifying_contract
         while True:
-            ids = self.store.record_ids(
-                state="queued", chain_id=self.ledger.chain_id, registry=registry, publisher=self.account.address,
-            )
+            ids = self._queued(registry)
             if not ids:
                 return None
             tree = merkle.MerkleTree.from_leaves(merkle.record_leaf(i) for i in ids)
 
             def rows(tx: SignedTx, ids: list[bytes] = ids, root: bytes = tree.root) -> None:
-                now = self.store.record_ids(
-                    state="queued", chain_id=self.ledger.chain_id, registry=registry, publisher=self.account.address,
-                )
-                if now != ids:
+                if self._queued(registry) != ids:
                     raise _QueueChanged
                 self.store.add_batch(root, self.ledger.chain_id, registry, self.account.address, len(ids), uri,
                                      tx.tx_hash)
@@ -350,10 +345,22 @@ class Publisher:
                 tx = self._journaled(rows, hex32(tree.root), "anchorBatch", tree.root, len(ids), uri)
             except _QueueChanged:  # another command queued or batched records meanwhile: read the queue again
                 continue
+            except ContractRejected:
+                # the node refused the estimate: if another `anchor` anchored (or batched) these very records
+                # between our reading the queue and signing, the registry says "already anchored"; read again
+                if self._queued(registry) != ids:
+                    continue
+                raise
             break
         receipt = self._drive(tx)
         statements = _finish_batch(self.store, tree.root, self.account.address, receipt.tx_hash, receipt.block_number)
         return BatchResult(tree.root, len(ids), receipt.tx_hash, receipt.block_number, receipt.gas_used, statements)
+
+    def _queued(self, registry: str) -> list[bytes]:
+        """The ids of this publisher's records queued for the next batch on this chain and registry."""
+        return self.store.record_ids(
+            state="queued", chain_id=self.ledger.chain_id, registry=registry, publisher=self.account.address,
+        )
 
     # ------------------------------------------------------------ status changes
 

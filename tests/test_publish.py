@@ -15,6 +15,7 @@ from provenance.commitments import Disclosure, verify_disclosure
 from provenance.errors import ProvenanceError
 from provenance.manifest import Manifest
 from provenance.publish import Publisher, prepare, resume
+from provenance.record import hex32
 from provenance.signing import recover_record_signer
 from provenance.statement import Anchor, Statement
 from provenance.store import Store
@@ -89,6 +90,31 @@ def test_batch_queue_anchor_and_inclusion_on_chain(tmp_path, ledger, make_accoun
         assert ledger.verify_inclusion(result.root, leaf, anchor.proof)
     assert store.records(state="queued") == []
     assert publisher.anchor() is None  # nothing left: no second anchor
+
+
+def test_an_anchor_whose_records_another_anchor_took_while_it_signed_finds_nothing_left(
+    tmp_path, ledger, make_account, monkeypatch
+):
+    """Two `anchor` commands at once: the later one's estimate reverts "already anchored"; it reads the queue again."""
+    account = make_account()
+    claims = Claims.from_mapping(DATASET)
+    first = Publisher(Store.open(tmp_path / "home"), ledger, account)
+    first.queue([prepare(account=account, domain=ledger.domain, claims=claims, subject=bytes([i + 40]) * 32)
+                 for i in range(3)])
+    other = Publisher(Store.open(tmp_path / "home"), ledger, account)
+    real_prepare, raced = ledger.prepare, {}
+
+    def prepare_after_the_other_anchored(*args, **kwargs):
+        if "other" not in raced:  # the other command reads the same queue, signs, journals and is mined first
+            raced["other"] = None
+            raced["other"] = other.anchor()
+        return real_prepare(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "prepare", prepare_after_the_other_anchored)
+    assert first.anchor() is None
+    assert raced["other"] is not None and raced["other"].count == 3
+    assert [b.root for b in first.store.batches()] == [hex32(raced["other"].root)]
+    assert {r.state for r in first.store.records()} == {"anchored"}
 
 
 def test_resume_finishes_a_batch_whose_process_died_after_journaling(tmp_path, ledger, make_account):
