@@ -118,7 +118,8 @@ def test_end_to_end_and_node_restart(home, server):
     ]
     lineage = client.get(f"/v1/lineage/{_hex(s.tuned)}").json()
     assert len(lineage["nodes"]) == 4 and len(lineage["edges"]) == 4
-    assert client.get(f"/v1/proofs/{_hex(s.batched_ids[1])}").json()["proofSource"] == "chain"
+    # (the proof read from the chain is asked first while the node is down: once read, a worker remembers
+    # it until the index changes, as a mined transaction's calldata changes only with a reorg)
     assert client.get("/v1/events?kind=Nope").headers["content-type"] == PROBLEM
     page = client.get("/v1/events?limit=5").json()
     assert len(page["items"]) == 5 and page["nextCursor"]
@@ -170,5 +171,5 @@ def test_end_to_end_and_node_restart(home, server):
     assert found["records"][0]["recordId"] == _hex(late.record_id(publisher.address))
     assert found["index"]["chainReachable"] is True
     assert client.get(f"/v1/artifacts/{_hex(s.base)}").status_code == 200  # nothing lost across the restart
-    assert client.get(f"/v1/proofs/{_hex(s.batched_ids[1])}").status_code == 200
+    assert client.get(f"/v1/proofs/{_hex(s.batched_ids[1])}").json()["proofSource"] == "chain"
     assert process.poll() is None  # the same service process throughout
