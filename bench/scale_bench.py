@@ -83,6 +83,7 @@ sys.path.insert(0, str(REPO))
 BATCH = 10_000  # artifacts per anchorBatch
 SMALL = 300  # the baseline registry's size
 SAMPLE = 20_000  # distinct artifacts each look-up target rotates over at N
+FINALITY_DEPTH = 64  # anvil's finalized block is this many behind its head
 TARGETS = ("artifact", "history", "verify", "file")
 EXTRAPOLATE_TO = 2_500_000
 BACKENDS = ("sqlite", "postgresql")
@@ -245,7 +246,11 @@ class World:
                               batches=[], indexed={}, files={}, steps={})
             self.save()
             return ledger
-        return Ledger.connect(url, self.state["registry"], timeout=120)
+        ledger = Ledger.connect(url, self.state["registry"], timeout=120)
+        # anvil restarted from its state file keeps no state of the blocks before; its finalized block (where
+        # the service's verifier reads the registry's storage) is 64 behind the head: mined past, so it has one
+        ledger.rpc("anvil_mine", [hex(FINALITY_DEPTH + 1)])
+        return ledger
 
     def save(self) -> None:
         tmp = self.state_path.with_suffix(".tmp")

@@ -33,6 +33,12 @@ key's parts are also cut from whatever the node's answer is quoted.
 
 http.client rather than urllib.request or requests: it is what urllib uses
 underneath, and importing it alone keeps a short command's start-up short.
+Calls that are safe to send again (:data:`IDEMPOTENT` and raw transactions)
+reuse one kept-alive connection per thread: a service asks the node a few
+times per answer and a batch reader once per member, where a new TCP
+connection each time cost about a third of the call. A kept connection the
+node closed while idle fails before any answer and is replaced at once; any
+other method gets a connection of its own, closed after its answer.
 web3, where the ledger uses it, sends through the same client
 (:func:`web3_provider`), so its calls are retried alike.
 """
@@ -41,8 +47,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -174,6 +182,13 @@ class _Fault:
     rate_limited: bool = False
     timed_out: bool = False
     retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class _Stale:
+    """A kept connection that failed before any answer: the node closed it while it was idle."""
+
+    error: str
 
 
 # ------------------------------------------------------------------ eth_getLogs refusals
@@ -319,8 +334,9 @@ def error_answer(url: str, method: str, error: Any) -> RpcError:
 
 
 class RpcClient:
-    """One node's JSON-RPC endpoint; each call is one POST on its own connection, bounded by ``timeout``
-    per attempt and tried again as ``retry`` says (see the module docstring)."""
+    """One node's JSON-RPC endpoint; each call is one POST, bounded by ``timeout`` per attempt and tried
+    again as ``retry`` says, on the thread's kept connection when it may be sent again (see the module
+    docstring)."""
 
     def __init__(self, url: str, timeout: float, retry: Retry | None = None) -> None:
         from urllib.parse import urlsplit  # lazy: only a command that calls a node pays
@@ -348,18 +364,57 @@ class RpcClient:
             token = base64.b64encode(f"{parts.username or ''}:{parts.password or ''}".encode()).decode()
             self._headers["Authorization"] = f"Basic {token}"
         self._ids = itertools.count(1)
+        self._kept = threading.local()  # per thread: (pid, connection), the pid so a forked child opens its own
+
+    def close(self) -> None:
+        """Close this thread's kept connection (others close with their threads, or when collected)."""
+        kept = getattr(self._kept, "connection", None)
+        self._kept.connection = None
+        if kept is not None:
+            kept[1].close()
 
     def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         """The ``result`` of one call; raises the project's errors (see the module docstring)."""
         body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
         response = self.exchange(method, body.encode())
+        if not isinstance(response, dict):  # a list: the answer to a batch, not to this call
+            raise BadNodeAnswer(f"the node at {self.shown} did not answer JSON-RPC to {method}", url=self.shown)
         if "error" in response:
             raise error_answer(self.shown, method, response["error"])
         if "result" not in response:
             raise BadNodeAnswer(f"the node at {self.shown} did not answer JSON-RPC to {method}", url=self.shown)
         return response["result"]
 
-    def exchange(self, method: str, body: bytes) -> dict[str, Any]:
+    def call_each(self, method: str, params_list: Sequence[Sequence[Any]]) -> list[Any]:
+        """The results of several calls of one read (:data:`IDEMPOTENT`), in order, sent as one JSON-RPC
+        batch: a batch reader asks the registry about every member of a chunk in one exchange instead of
+        one each. An item the node answered with an error is that error (an :class:`RpcError`, not raised);
+        a node or gateway that does not take batches is asked one call at a time."""
+        if method not in IDEMPOTENT:
+            raise ValueError(f"only reads are sent as a batch, not {method}")
+        if not params_list:
+            return []
+        ids = [next(self._ids) for _ in params_list]
+        body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": method, "params": list(p)}
+                           for i, p in zip(ids, params_list, strict=True)])
+        try:
+            response: Any = self.exchange(method, body.encode())
+        except RpcError:  # an HTTP error answer to the batch itself: batches are not taken there
+            response = None
+        if isinstance(response, list):
+            by_id = {item.get("id"): item for item in response if isinstance(item, dict)}
+            if all(i in by_id and ("result" in by_id[i] or "error" in by_id[i]) for i in ids):
+                return [error_answer(self.shown, method, by_id[i]["error"]) if "error" in by_id[i]
+                        else by_id[i]["result"] for i in ids]
+        results: list[Any] = []
+        for params in params_list:  # refused, or answered in part: one at a time
+            try:
+                results.append(self.call(method, params))
+            except RpcError as err:
+                results.append(err)
+        return results
+
+    def exchange(self, method: str, body: bytes) -> dict[str, Any] | list[Any]:
         """The node's JSON-RPC response object to ``body`` (a request for ``method``), which may carry an
         ``error`` member; transient faults are retried, and raise once the retries are spent."""
         retry = self.retry
@@ -367,7 +422,7 @@ class RpcClient:
         timeouts = 0
         for attempt in itertools.count(1):
             outcome = self._attempt(method, body)
-            if isinstance(outcome, dict):
+            if not isinstance(outcome, _Fault):
                 return outcome
             fault = outcome
             timeouts += fault.timed_out
@@ -386,35 +441,65 @@ class RpcClient:
 
     # ------------------------------------------------------------ one attempt
 
-    def _attempt(self, method: str, body: bytes) -> dict[str, Any] | _Fault:
+    def _attempt(self, method: str, body: bytes) -> dict[str, Any] | list[Any] | _Fault:
         import http.client  # lazy: a short command that never calls the node does not pay for it
 
+        reusable = method in _RESENDABLE
+        kept = getattr(self._kept, "connection", None) if reusable else None
+        if kept is not None and kept[0] == os.getpid():
+            self._kept.connection = None  # taken: put back only after a whole answer was read
+            answer = self._post(kept[1], body, http.client)
+            if not isinstance(answer, _Stale):
+                return self._answered(method, answer, kept[1], keep=True)
+            kept[1].close()  # closed by the node while idle: nothing was read, so a new connection at once
         kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
         connection = kind(self._host, self._port, timeout=self.timeout)
         try:
-            try:
-                connection.connect()
-            except ConnectionRefusedError:
-                raise LedgerUnavailable(self.shown, "connection refused") from None
-            except TimeoutError:
-                return _Fault(f"no connection within {self.timeout:g} s", reached=False, timed_out=True)
-            except OSError as err:  # no route, name not found, TLS refused: nothing to try again
-                raise LedgerUnavailable(self.shown, type(err).__name__) from None
-            try:
-                connection.request("POST", self._path, body, self._headers)
-                answer = connection.getresponse()
-                payload = answer.read()
-            except TimeoutError:
-                return _Fault(f"no answer within {self.timeout:g} s", reached=True, timed_out=True)
-            except (OSError, http.client.HTTPException) as err:
-                return _Fault(f"the connection was closed without an answer ({type(err).__name__})", reached=True)
-        finally:
+            connection.connect()
+        except ConnectionRefusedError:
+            raise LedgerUnavailable(self.shown, "connection refused") from None
+        except TimeoutError:
+            return _Fault(f"no connection within {self.timeout:g} s", reached=False, timed_out=True)
+        except OSError as err:  # no route, name not found, TLS refused: nothing to try again
+            raise LedgerUnavailable(self.shown, type(err).__name__) from None
+        answer = self._post(connection, body, http.client)
+        if isinstance(answer, _Stale):
+            answer = _Fault(f"the connection was closed without an answer ({answer.error})", reached=True)
+        return self._answered(method, answer, connection, keep=reusable)
+
+    def _post(self, connection: Any, body: bytes, http_client: Any) -> tuple[Any, bytes] | _Fault | _Stale:
+        """The HTTP answer and its whole body, or what went wrong (the connection is then closed)."""
+        try:
+            connection.request("POST", self._path, body, self._headers)
+            answer = connection.getresponse()
+            return answer, answer.read()
+        except TimeoutError:
             connection.close()
-        return self._read(method, answer.status, answer.reason, answer.getheader("Retry-After"), payload)
+            return _Fault(f"no answer within {self.timeout:g} s", reached=True, timed_out=True)
+        except (http_client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as err:
+            connection.close()
+            return _Stale(type(err).__name__)
+        except (OSError, http_client.HTTPException) as err:
+            connection.close()
+            return _Fault(f"the connection was closed without an answer ({type(err).__name__})", reached=True)
+
+    def _answered(
+        self, method: str, answer: tuple[Any, bytes] | _Fault, connection: Any, keep: bool
+    ) -> dict[str, Any] | list[Any] | _Fault:
+        """The response (or fault) of a complete exchange; ``connection`` kept for this thread's next call
+        when ``keep`` and the node did not ask to close it, else closed."""
+        if isinstance(answer, _Fault):  # _post closed the connection
+            return answer
+        response, payload = answer
+        if keep and not response.will_close:
+            self._kept.connection = (os.getpid(), connection)
+        else:
+            connection.close()
+        return self._read(method, response.status, response.reason, response.getheader("Retry-After"), payload)
 
     def _read(
         self, method: str, status: int, reason: str, retry_after: str | None, payload: bytes
-    ) -> dict[str, Any] | _Fault:
+    ) -> dict[str, Any] | list[Any] | _Fault:
         """The response object of a complete HTTP answer, or the fault it is."""
         try:
             response = json.loads(payload)
@@ -433,7 +518,7 @@ class RpcClient:
             return _Fault(said, reached=False, rate_limited=True, retry_after=wait)
         if status in _TRANSIENT_STATUSES and not (status == 500 and error is not None):
             return _Fault(said, reached=status != 503, retry_after=wait)
-        if not isinstance(response, dict):
+        if not isinstance(response, (dict, list)):  # a list answers a batch (call_each)
             if status != 200:
                 raise RpcError(f"{method} failed on {self.shown}: {said}", url=self.shown)
             raise BadNodeAnswer(f"the node at {self.shown} did not answer JSON-RPC to {method}", url=self.shown)

@@ -305,6 +305,7 @@ class Ledger:
         #: the block the registry was created in, when the caller knows it (the indexer starts there)
         self.deploy_block: int | None = None
         self._block_interval: float | None = None
+        self._no_state_through = -1  # the newest block the node said it keeps no state of (see _view)
 
     @cached_property
     def _w3(self) -> Any:
@@ -836,17 +837,37 @@ class Ledger:
         No code at that block (before the registry was deployed) answers
         nothing: all-zero words, as for a record or batch the registry does not know.
         """
+        return self._views(function, [args], block, words)[0]
+
+    def _views(self, function: str, args_list: list[bytes], block: int | str, words: int) -> list[list[bytes]]:
+        """:meth:`_view` of each of ``args_list``; more than one is asked in one JSON-RPC batch."""
         selector, _ = self._decoder.function(function)
-        tag = block if isinstance(block, str) else hex(block)
-        call = {"to": self._require_registry(), "data": "0x" + (selector + args).hex()}
-        try:
-            raw = self.rpc("eth_call", [call, tag])
-        except RpcError as err:
-            if isinstance(block, str) or not _STATE_MISSING.search(str(err)):
-                raise
+        if not isinstance(block, str) and block <= self._no_state_through:
+            block = "latest"  # the node said it keeps no state of that block (below): not asked again
+        registry = self._require_registry()
+        calls = [{"to": registry, "data": "0x" + (selector + args).hex()} for args in args_list]
+
+        def ask(tag: str) -> list[Any]:
+            if len(calls) == 1:
+                try:
+                    return [self.rpc("eth_call", [calls[0], tag])]
+                except RpcError as err:
+                    return [err]
+            return self._client.call_each("eth_call", [[call, tag] for call in calls])
+
+        answers = ask(block if isinstance(block, str) else hex(block))
+        errors = [a for a in answers if isinstance(a, RpcError)]
+        if errors and not isinstance(block, str) and all(_STATE_MISSING.search(str(e)) for e in errors):
             # The node keeps no state of that block (a dev node restarted from a state file, a pruned
-            # node): its newest state is the one it can answer from.
-            raw = self.rpc("eth_call", [call, "latest"])
+            # node), nor of older ones: its newest state is the one it can answer from.
+            self._no_state_through = max(self._no_state_through, block)
+            answers = ask("latest")
+            errors = [a for a in answers if isinstance(a, RpcError)]
+        if errors:
+            raise errors[0]
+        return [self._words(raw, function, words) for raw in answers]
+
+    def _words(self, raw: Any, function: str, words: int) -> list[bytes]:
         answer = self._data(raw, f"eth_call {function}")
         if not answer:
             answer = bytes(32 * words)
@@ -868,9 +889,18 @@ class Ledger:
 
     def record_state(self, record_id: bytes, *, block: int | str = "latest") -> RecordState:
         """What the registry stores about ``record_id`` at ``block`` (a number or a tag)."""
-        if len(record_id) != 32:
-            raise InvalidValue(f"a record id is 32 bytes, got {len(record_id)}")
-        publisher_word, registered_at, revoked_at, successor = self._view("recordState", bytes(record_id), block, 4)
+        return self.record_states([record_id], block=block)[0]
+
+    def record_states(self, record_ids: Sequence[bytes], *, block: int | str = "latest") -> list[RecordState]:
+        """:meth:`record_state` of each of ``record_ids``, asked in one JSON-RPC batch."""
+        for record_id in record_ids:
+            if len(record_id) != 32:
+                raise InvalidValue(f"a record id is 32 bytes, got {len(record_id)}")
+        answers = self._views("recordState", [bytes(r) for r in record_ids], block, 4)
+        return [self._record_state(words) for words in answers]
+
+    def _record_state(self, words: list[bytes]) -> RecordState:
+        publisher_word, registered_at, revoked_at, successor = words
         publisher = self._address_word(publisher_word, "recordState's publisher")
         if publisher is None:
             return RecordState(None, 0, 0, None)

@@ -642,6 +642,22 @@ def test_a_read_at_a_block_whose_state_the_node_no_longer_keeps_reads_the_newest
 
     ledger.rpc = forgetful
     assert ledger.record_state(record_id, block=head).known and asked == [hex(head)]
+    # nor of older blocks: the node is not asked at them again (a batch reader reads thousands at one block)
+    assert ledger.record_state(record_id, block=head).known and asked == [hex(head)]
+    assert ledger.record_state(record_id, block=head - 1).known and asked == [hex(head)]
     ledger.rpc = lambda method, params=(): (_ for _ in ()).throw(RpcError("execution reverted", code=3))
     with pytest.raises(RpcError):  # any other error is the node's answer, not a missing state
         ledger.record_state(record_id, block=head)
+
+
+def test_record_states_asks_many_in_one_batch_and_equals_record_state_of_each(ledger, make_account):
+    publisher = make_account()
+    records = [Record.create(bytes([0x70 + i]) * 32, Kind.DATASET, bytes([0x80 + i]) * 32, [], "") for i in range(3)]
+    for record in records[:2]:
+        ledger.register(publisher, record)
+    ids = [r.record_id(publisher.address) for r in records]
+    head = ledger.block_number()
+    states = ledger.record_states(ids, block=head)
+    assert states == [ledger.record_state(i, block=head) for i in ids]
+    assert [s.known for s in states] == [True, True, False] and states[0].publisher == publisher.address
+    assert ledger.record_states([], block=head) == []
