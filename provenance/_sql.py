@@ -67,6 +67,10 @@ _CONNECT_TIMEOUT = 10  # seconds
 # pg_advisory_lock keys (64-bit): who indexes, who migrates. Fixed: one index per database.
 _INDEXER_KEY = 0x70726F76_696E6478  # "provindx"
 _MIGRATE_KEY = 0x70726F76_6D696772  # "provmigr"
+# The channel every write transaction announces the index's new generation on (_GenerationListener), and how long
+# its listener waits for an announcement before it reads the generation itself (a session dead without a word).
+_CHANNEL = "provenance_index_generation"
+_LISTEN_WAIT = 1.0
 
 
 class Cursor(Protocol):
@@ -306,6 +310,7 @@ class PostgresBackend(Backend):
             open=True, name="provenance-index", timeout=_POOL_WAIT, reconnect_timeout=_RECONNECT,
         )
         self._down = False  # the last query found the database not answering (set and read without a lock: a hint)
+        self._listener = _GenerationListener(url, self._errors)
 
     def ddl(self, statement: str) -> str:
         for pattern, replacement in _TYPES:
@@ -341,19 +346,97 @@ class PostgresBackend(Backend):
     @contextmanager
     def writing(self) -> Iterator[Db]:
         with self._connection() as conn, conn.transaction():
-            # the row lock orders writers as BEGIN IMMEDIATE does; the new value tells every replica
-            conn.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'generation'")
+            # the row lock orders writers as BEGIN IMMEDIATE does; the new value tells every replica, announced
+            # to their listeners at the commit (a rolled-back transaction announces nothing)
+            row = conn.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
+                               " WHERE key = 'generation' RETURNING value").fetchone()
+            value = int(row[0]) if row is not None else None  # None only before the migration wrote the row
+            if value is not None:
+                conn.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, str(value)))
             yield _PgDb(conn)
+        if value is not None:
+            self._listener.saw(value)  # committed: this process reads its own write at once
 
     def generation(self) -> tuple[int, int]:
-        with self.reading() as db:
+        heard = self._listener.current()
+        if heard is not None:
+            return heard, 0
+        with self.reading() as db:  # not listening (starting, or its session was lost): asked
             return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]), 0
 
     def indexer_lock(self) -> IndexerLock:
         return _AdvisoryLock(self.url, self._errors)
 
     def close(self) -> None:
+        self._listener.stop()
         self._pool.close()
+
+
+class _GenerationListener:
+    """The index's generation as the database announces it (``LISTEN``, on a session of its own, in a thread).
+
+    A remembered answer is served after one look at the generation; asking the database each time was
+    about half of such an answer's time on PostgreSQL. Every write transaction announces its new value
+    with ``pg_notify`` (delivered at its commit); after (re)connecting the listener reads the value
+    itself, and again after each :data:`_LISTEN_WAIT` seconds of listening (a session that died silently is
+    found so). While it is not listening :meth:`current` is None and the generation is asked.
+    """
+
+    def __init__(self, url: str, errors: tuple[type[Exception], ...]) -> None:
+        self._url = url
+        self._lost: tuple[type[Exception], ...] = (*errors, ValueError, TypeError)
+        self._value: int | None = None
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def current(self) -> int | None:
+        if self._thread is None and not self._stopped.is_set():
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, name="provenance-index-listener",
+                                                    daemon=True)
+                    self._thread.start()
+        return self._value
+
+    def saw(self, value: int) -> None:
+        with self._lock:
+            if self._value is not None:
+                self._value = max(self._value, value)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2 * _LISTEN_WAIT)
+
+    def _run(self) -> None:
+        import psycopg
+
+        delay = 0.05
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT,
+                                     application_name=f"provenance-listener-{os.getpid()}") as conn:
+                    conn.execute(f"LISTEN {_CHANNEL}")  # before reading: nothing committed after it is missed
+                    delay = 0.05
+                    while not self._stopped.is_set():
+                        row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+                        self._heard(int(row[0]) if row is not None else 0)
+                        for note in conn.notifies(timeout=_LISTEN_WAIT, stop_after=None):
+                            self._heard(int(note.payload))
+                            if self._stopped.is_set():
+                                break
+            except self._lost:  # the session is lost (or nonsense was heard): asked until it is back
+                pass
+            finally:
+                with self._lock:
+                    self._value = None
+            self._stopped.wait(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _heard(self, value: int) -> None:
+        with self._lock:
+            self._value = value if self._value is None else max(self._value, value)
 
 
 class _AdvisoryLock:

@@ -6,6 +6,8 @@ file and a PostgreSQL database (``tests/postgres.py``).
 
 from __future__ import annotations
 
+import time
+
 import sqlite3
 
 import pytest
@@ -547,6 +549,45 @@ def test_replicas_opening_one_new_database_at_once_create_it_once(postgres_serve
     finally:
         for index in indexes:
             index.close()
+
+
+def test_replicas_hear_each_others_writes_and_ask_while_their_listener_is_lost(postgres_server):
+    """A PostgreSQL index's generation comes from LISTEN/NOTIFY (no query per remembered answer): a writer
+    sees its own write at once, another replica within moments, and one whose listening session was
+    killed asks the database until it listens again, never answering with a generation it missed."""
+    import psycopg
+
+    url = postgres_server.new_database()
+
+    def write(index, n):
+        with index._transaction() as db:
+            db.execute("INSERT INTO cursors (chain_id, registry, synced_to) VALUES (?,?,?) "
+                       "ON CONFLICT (chain_id, registry) DO UPDATE SET synced_to = excluded.synced_to", (1, "0xabc", n))
+
+    def heard(index, expected):
+        deadline = time.monotonic() + 5
+        while index._backend._listener.current() != expected[0]:
+            assert time.monotonic() < deadline, (index._backend._listener.current(), expected)
+            time.sleep(0.01)
+
+    with Index.open(url) as writer, Index.open(url) as reader:
+        before = reader.generation()
+        heard(reader, before)  # listening now
+        write(writer, 1)
+        after = writer.generation()
+        assert after[0] > before[0]  # the writer's own write, at once
+        heard(reader, after)
+        assert reader.generation() == after
+        with psycopg.connect(url, autocommit=True) as admin:  # the listeners' sessions die
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE application_name LIKE 'provenance-listener-%'")
+        write(writer, 2)  # while nobody may be listening: its announcement may be lost
+        latest = writer.generation()
+        heard(reader, latest)  # listening again, it read the generation itself
+        reader._backend._listener.stop()  # not listening: each look asks the database
+        assert reader._backend._listener.current() is None
+        write(writer, 3)
+        assert reader.generation() == writer.generation() and reader.generation()[0] > latest[0]
 
 
 def test_one_replica_holds_the_indexer_lock_until_its_session_ends(postgres_server):
