@@ -52,7 +52,7 @@ __all__ = [
 
 #: Connections each PostgreSQL index keeps at most by default (reads wait for one beyond; ``provenance serve
 #: --index-pool-size``): each uvicorn worker of each replica has its own pool, so the database's
-#: ``max_connections`` must cover replicas x workers x this, plus one indexer session per replica.
+#: ``max_connections`` must cover replicas x workers x (this + 1 listener), plus one indexer session per replica.
 POOL_SIZE = 16
 # Seconds a query waits for a pooled connection before the database is said not to answer (503): a client
 # told to retry is better off than a worker thread stuck for psycopg_pool's default 30 s.
