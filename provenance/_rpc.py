@@ -66,6 +66,7 @@ from provenance.errors import (
 )
 
 __all__ = [
+    "BATCH_MAX",
     "IDEMPOTENT",
     "NO_RETRY",
     "Retry",
@@ -148,6 +149,10 @@ IDEMPOTENT = frozenset(
         "web3_clientVersion",
     }
 )
+
+#: Calls sent in one JSON-RPC batch at most (:meth:`RpcClient.call_each`): hosted providers cap a batch's
+#: length (100 to 1,000 calls); a longer list goes as several batches.
+BATCH_MAX = 100
 
 # The same signed bytes again: the node takes the transaction or says it has it (see the module docstring).
 _RESENDABLE = IDEMPOTENT | {"eth_sendRawTransaction"}
@@ -392,6 +397,9 @@ class RpcClient:
         a node or gateway that does not take batches is asked one call at a time."""
         if method not in IDEMPOTENT:
             raise ValueError(f"only reads are sent as a batch, not {method}")
+        if len(params_list) > BATCH_MAX:
+            return [result for start in range(0, len(params_list), BATCH_MAX)
+                    for result in self.call_each(method, params_list[start : start + BATCH_MAX])]
         if not params_list:
             return []
         ids = [next(self._ids) for _ in params_list]

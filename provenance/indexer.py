@@ -265,26 +265,29 @@ class Indexer:
         hashes: dict[int, str] = {}
         for event in events:
             hashes.setdefault(event.block_number, _hex(event.block_hash))  # type: ignore[arg-type]
-        blocks: dict[int, tuple[str, int | None]] = {}
-        for number, hash_ in hashes.items():
-            stamp = self._timestamp(hash_)
-            if stamp is None:
-                return None
-            blocks[number] = (hash_, stamp)
+        stamps = self._timestamps_of(list(hashes.values()))
+        if stamps is None:
+            return None
+        blocks: dict[int, tuple[str, int | None]] = {
+            number: (hash_, stamps[hash_]) for number, hash_ in hashes.items()}
         blocks.setdefault(end, (end_hash, None))
         stored = self.index.store_range(self.chain_id, self.registry, events, blocks, synced_to=end)
         self.anomalies += len(anomalies)  # counted once the range is stored (a range read again is not)
         return stored, len(events) + len(anomalies)
 
-    def _timestamp(self, block_hash: str) -> int | None:
-        """The timestamp of a block by hash (cached); None when the node no longer has that block."""
-        stamp = self._timestamps.get(block_hash)
-        if stamp is None:
-            block = self.ledger.rpc("eth_getBlockByHash", [block_hash, False])
-            if not block:
-                return None
-            stamp = int(block["timestamp"], 16)
-            if len(self._timestamps) > _TIMESTAMPS_KEPT:
+    def _timestamps_of(self, block_hashes: list[str]) -> dict[str, int] | None:
+        """The timestamps of blocks by hash (cached; those not cached asked in one JSON-RPC batch); None when
+        the node no longer has one of them."""
+        missing = [h for h in block_hashes if h not in self._timestamps]
+        if missing:
+            if len(self._timestamps) + len(missing) > _TIMESTAMPS_KEPT:
                 self._timestamps.clear()
-            self._timestamps[block_hash] = stamp
-        return stamp
+                missing = list(dict.fromkeys(block_hashes))
+            answers = self.ledger.rpc_each("eth_getBlockByHash", [[h, False] for h in missing])
+            for hash_, block in zip(missing, answers, strict=True):
+                if isinstance(block, Exception):
+                    raise block
+                if not block:
+                    return None
+                self._timestamps[hash_] = int(block["timestamp"], 16)
+        return {h: self._timestamps[h] for h in block_hashes}

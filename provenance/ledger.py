@@ -416,6 +416,11 @@ class Ledger:
         """
         return self._client.call(method, params)
 
+    def rpc_each(self, method: str, params_list: Sequence[Sequence[Any]]) -> list[Any]:
+        """Several calls of one read in one JSON-RPC batch (:meth:`provenance._rpc.RpcClient.call_each`):
+        their results in order, an item the node answered with an error as that error (not raised)."""
+        return self._client.call_each(method, params_list)
+
     def _raw_call(self, to: str, signature: str, block: str = "latest") -> bytes:
         """``eth_call`` of an argument-less view by its signature, without web3."""
         data = "0x" + keccak256(signature.encode())[:4].hex()
@@ -853,7 +858,7 @@ class Ledger:
                     return [self.rpc("eth_call", [calls[0], tag])]
                 except RpcError as err:
                     return [err]
-            return self._client.call_each("eth_call", [[call, tag] for call in calls])
+            return self.rpc_each("eth_call", [[call, tag] for call in calls])
 
         answers = ask(block if isinstance(block, str) else hex(block))
         errors = [a for a in answers if isinstance(a, RpcError)]

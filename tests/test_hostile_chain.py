@@ -190,6 +190,9 @@ class _OddNode:
     def rpc(self, method: str, params: list) -> dict:
         return {"timestamp": hex(1_700_000_000)}
 
+    def rpc_each(self, method: str, params_list: list) -> list:
+        return [self.rpc(method, params) for params in params_list]
+
     def events(self, start: int, end: int, *, anomalies: list | None = None) -> list:
         from provenance._logs import LogAnomaly
         from provenance.ledger import ChainEvent

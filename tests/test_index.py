@@ -6,9 +6,8 @@ file and a PostgreSQL database (``tests/postgres.py``).
 
 from __future__ import annotations
 
-import time
-
 import sqlite3
+import time
 
 import pytest
 
@@ -361,6 +360,9 @@ class _FakeLedger:
     def rpc(self, method: str, params: list) -> dict:
         assert method == "eth_getBlockByHash"
         return {"timestamp": hex(1_700_000_000)}
+
+    def rpc_each(self, method: str, params_list: list) -> list:
+        return [self.rpc(method, params) for params in params_list]
 
     def events(self, start: int, end: int, *, anomalies: list | None = None) -> list:
         from provenance.errors import LogRangeRefused

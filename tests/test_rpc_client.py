@@ -138,3 +138,19 @@ def test_call_each_asks_one_at_a_time_where_batches_are_not_taken(refusal):
         calls = [[{"to": "0x" + "11" * 20, "data": data}, "latest"] for data in ("0x01", "0xbad", "0x03")]
         first, failed, third = client.call_each("eth_call", calls)
         assert (first, third) == ("0x01", "0x03") and isinstance(failed, RpcError)
+
+
+def test_call_each_sends_a_long_list_as_batches_of_at_most_batch_max():
+    from provenance._rpc import BATCH_MAX
+
+    lengths: list[int] = []
+
+    def answer(request):
+        lengths.append(len(request))
+        return _answer_each(request)
+
+    with http11_node(answer) as (url, _):
+        client = RpcClient(url, timeout=2.0)
+        datas = [f"0x{i:04x}" for i in range(2 * BATCH_MAX + 5)]
+        results = client.call_each("eth_call", [[{"to": "0x" + "11" * 20, "data": d}, "latest"] for d in datas])
+        assert results == datas and lengths == [BATCH_MAX, BATCH_MAX, 5]

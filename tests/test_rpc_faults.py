@@ -262,6 +262,9 @@ class _Provider:
         assert method == "eth_getBlockByHash"
         return {"timestamp": hex(1_700_000_000)}
 
+    def rpc_each(self, method: str, params_list: list) -> list:
+        return [self.rpc(method, params) for params in params_list]
+
     def events(self, start: int, end: int, *, anomalies: list | None = None) -> list:
         from provenance.ledger import ChainEvent
 
