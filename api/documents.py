@@ -280,7 +280,7 @@ class BatchDocuments:
         kept: list[tuple[int, Statement]] = []
         refused, reason = 0, reading.reason  # counted once the chunk is kept (a failed write tries it again)
         end = min(reading.done + self.chunk, len(reading.members))
-        verifier.read_record_states([m.record_id for m in reading.members[reading.done:end]])
+        verifier.read_ahead([m.record_id for m in reading.members[reading.done:end]])
         for position in range(reading.done, end):
             member = reading.members[position]
             acceptance = verifier.accept_statement(member)

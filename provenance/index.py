@@ -724,6 +724,19 @@ class Index:
         rows = self._events("e.record_id = ?", (rid,), order="ASC")
         return _fold_record(rows, self._members("m.record_id = ?", (rid,)).get(rid))
 
+    def unknown_records(self, record_ids: Sequence[str | bytes]) -> list[bytes]:
+        """Those of ``record_ids`` the index has no event and no batch member of (one query): their
+        :meth:`record` is None and their :meth:`history` empty."""
+        if not record_ids:
+            return []
+        keys = {_norm(r).lower(): r for r in record_ids}
+        marks = ",".join("?" * len(keys))
+        with self._backend.reading() as db:
+            known = {row[0] for row in db.execute(
+                f"SELECT record_id FROM events WHERE record_id IN ({marks})"
+                f" UNION SELECT record_id FROM batch_members WHERE record_id IN ({marks})", (*keys, *keys)).fetchall()}
+        return [bytes.fromhex(key[2:]) for key in keys if key not in known]
+
     def records_by_subject(self, subject: str | bytes) -> list[IndexedRecord]:
         """Every record registered for ``subject``, directly or in a batch whose document was read (oldest first)."""
         key = _norm(subject).lower()

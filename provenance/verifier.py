@@ -235,6 +235,8 @@ class Verifier:
         self._states: dict[bytes, RecordState] = {}
         # (submitter, root) -> batchState at the settled block: a batch's members share it (one call per batch)
         self._batch_states: dict[tuple[str, bytes], BatchState] = {}
+        self._unindexed: set[bytes] = set()  # record ids the index had nothing of when read ahead (read_ahead)
+        self._batches: dict[tuple[str, str], Batch | None] = {}  # (root, submitter) -> the index's (_indexed_batch)
         self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
         self._evaluations_seen: dict[bytes, tuple[list[EvaluationSeen], int]] = {}  # subject -> (seen, unexamined)
 
@@ -390,14 +392,18 @@ class Verifier:
         self._states = other._states
         self._batch_states = other._batch_states
 
-    def read_record_states(self, record_ids: Sequence[bytes]) -> None:
-        """Ask the registry's storage about each of ``record_ids`` at the settled block, in one exchange
-        with the node, for the cross-checks that follow (a batch reader's chunk of members)."""
-        missing = [r for r in dict.fromkeys(record_ids) if r not in self._states]
+    def read_ahead(self, record_ids: Sequence[bytes]) -> None:
+        """Before accepting a batch document's chunk of members: the registry's storage of each of
+        ``record_ids`` at the settled block, asked in one exchange with the node, and which of them the
+        index knows nothing of yet, in one query (each would be a few queries otherwise: on PostgreSQL a
+        round trip each, most of a member's time). Their checks then read both from here."""
+        unique = list(dict.fromkeys(record_ids))
+        missing = [r for r in unique if r not in self._states]
         if missing:
             settled = self._settled_block()
             self._states.update(zip(missing, self.ledger.record_states(missing, block=settled.number),
                                     strict=True))
+        self._unindexed.update(self.index.unknown_records(unique))
 
     # ------------------------------------------------------------ look-ups
 
@@ -425,6 +431,8 @@ class Verifier:
         return list(unique.values())
 
     def _chain_record(self, statement: Statement) -> IndexedRecord | None:
+        if statement.record_id in self._unindexed:
+            return None
         return self.index.record(statement.record_id)
 
     def _give(self, statement: Statement) -> None:
@@ -824,10 +832,18 @@ class Verifier:
         if record is not None and record.batch_root is not None and record.batch_submitter is not None:
             candidates.append((record.batch_submitter, record.batch_root))
         for submitter, root in candidates:
-            batch = self.index.batch(root, submitter)
+            batch = self._indexed_batch(root, submitter)
             if batch is not None:
                 return batch
         return None
+
+    def _indexed_batch(self, root: str | bytes, submitter: str) -> Batch | None:
+        """The index's batch (``root``, ``submitter``), read once per verifier: a verdict, or a chunk of a
+        batch document's members, who all name the same batch."""
+        key = (hex32(root) if isinstance(root, bytes) else root.lower(), submitter.lower())
+        if key not in self._batches:
+            self._batches[key] = self.index.batch(root, submitter)
+        return self._batches[key]
 
     def _anchoring(
         self, statement: Statement, record: IndexedRecord | None
@@ -846,7 +862,7 @@ class Verifier:
         for submitter, root in dict.fromkeys(keys):
             settled = self._settled_block()
             state = self._batch_state(submitter, root)
-            doubts += batch_disagreements(state, self.index.batch(root, submitter), settled,
+            doubts += batch_disagreements(state, self._indexed_batch(root, submitter), settled,
                                           submitter=submitter, root=root)
         return self._doubted(CheckName.ANCHORING, checks, doubts, statement.record_id), record
 
@@ -1008,6 +1024,8 @@ class Verifier:
         return lines
 
     def _record_events(self, record_id: bytes) -> list[HistoryEntry]:
+        if record_id in self._unindexed:
+            return []
         return [e for e in self.index.history(record_id=record_id)
                 if e.chain_id == self.ledger.chain_id and e.registry == self.ledger.registry]
 

@@ -85,6 +85,9 @@ def test_every_event_kind_is_indexed_and_queried(ledger, make_account, index):
     assert [r.record_id for r in index.records_by_subject(subject)] == [_hex(old_id), _hex(new_id)]
     assert index.records_by_subject(b"\x00" * 32) == []
     assert index.record(b"\x99" * 32) is None
+    # what a batch reader asks once per chunk: records the index knows nothing of (not proven, not a member)
+    assert index.unknown_records([old_id, ids[0], _hex(ids[1]), b"\x99" * 32]) == [ids[0], b"\x99" * 32]
+    assert index.unknown_records([]) == []
 
     proven = index.record(ids[1])
     assert proven is not None

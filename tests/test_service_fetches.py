@@ -459,6 +459,15 @@ def test_a_batch_documents_members_share_one_read_of_their_batchs_state(
     monkeypatch.setattr(Ledger, "rpc", rpc)
     monkeypatch.setattr(Ledger, "batch_state", batch_state)
     monkeypatch.setattr(Ledger, "record_states", record_states)
+    from provenance.index import Index
+
+    real_record = Index.record
+
+    def record(self, record_id):
+        asked["index.record"] = asked.get("index.record", 0) + 1
+        return real_record(self, record_id)
+
+    monkeypatch.setattr(Index, "record", record)
     _read_documents(app)
     root = hex32(case.model.anchor.batch_root)
     outcome = service_.index.batch_document(root, case.model.publisher)
@@ -468,6 +477,8 @@ def test_a_batch_documents_members_share_one_read_of_their_batchs_state(
     assert asked.get("recordState") == members, asked
     assert asked.get("eth_call") == members + 1, asked  # nothing else is asked by eth_call
     assert asked.get("eth_getBlockByNumber") == 1, asked  # the settled block, once for the document
+    # the index was asked once a chunk which members it knows nothing of; none of them was looked up alone
+    assert "index.record" not in asked, asked
 
 
 def test_an_index_of_schema_version_5_gains_the_batch_tables(tmp_path):
