@@ -1023,6 +1023,32 @@ class Index:
             )
         return True
 
+    def _keep_all(self, db: Db, statements: Sequence[Statement], now: int, posted_by: str) -> None:
+        """:meth:`_keep` of many, without a quota: the copies kept before read in one query, the new ones
+        written in one ``executemany`` (a chunk of a batch document's members: on PostgreSQL a round trip
+        each was most of keeping them)."""
+        by_id: dict[str, Statement] = {}
+        for statement in statements:  # one record twice in a chunk: pooled like a later posting
+            rid = _norm(statement.record_id)
+            by_id[rid] = statement if rid not in by_id else _pooled(by_id[rid], statement)
+        if not by_id:
+            return
+        marks = ",".join("?" * len(by_id))
+        kept = dict(db.execute(f"SELECT record_id, statement FROM statements WHERE record_id IN ({marks})",
+                               tuple(by_id)).fetchall())
+        by = _escaped(posted_by)
+        db.executemany(
+            "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
+            " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
+            [(rid, _norm(s.subject), s.publisher, json.dumps(s.to_json()), now, by, now, by)
+             for rid, s in by_id.items() if rid not in kept],
+        )
+        db.executemany(
+            "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
+            [(json.dumps(_pooled(_statement(kept[rid]), s).to_json()), now, by, rid)
+             for rid, s in by_id.items() if rid in kept],
+        )
+
     # ------------------------------------------------------------ batch documents (schema version 6)
 
     def batches_to_read(self, chain_id: int, registry: str, now: int, limit: int = 1) -> list[Batch]:
@@ -1072,8 +1098,7 @@ class Index:
         links = [(chain_id, registry, _norm(s.record_id), _norm(p), int(s.record.kind), batch.block_number)
                  for _, s in members for p in s.record.parents]
         with self._transaction() as db:
-            for _, statement in members:
-                self._keep(db, statement, now, posted_by, None)
+            self._keep_all(db, [s for _, s in members], now, posted_by)
             db.executemany(
                 "INSERT INTO batch_members (chain_id, registry, root, submitter, block_number, position,"
                 " record_id, publisher, subject, kind, claims_root, parents, uri) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
