@@ -371,13 +371,6 @@ class RpcClient:
         self._ids = itertools.count(1)
         self._kept = threading.local()  # per thread: (pid, connection), the pid so a forked child opens its own
 
-    def close(self) -> None:
-        """Close this thread's kept connection (others close with their threads, or when collected)."""
-        kept = getattr(self._kept, "connection", None)
-        self._kept.connection = None
-        if kept is not None:
-            kept[1].close()
-
     def call(self, method: str, params: Sequence[Any] = ()) -> Any:
         """The ``result`` of one call; raises the project's errors (see the module docstring)."""
         body = json.dumps({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
