@@ -98,6 +98,7 @@ class ChainLink:
         self._lock = threading.Lock()
         self._ledger: Ledger | None = None
         self._probe: Ledger | None = None
+        self._heard: tuple[int, float] | None = None  # the last head the probe read, and when (monotonic)
 
     def ledger(self) -> Ledger:
         """A Ledger on the configured registry; raises LedgerUnavailable while the node is down."""
@@ -114,7 +115,11 @@ class ChainLink:
             return self._ledger
 
     def head(self) -> int:
-        """The node's block number through a connection with the short readiness timeout."""
+        """The node's block number through a connection with the short readiness timeout; the one read
+        less than :data:`HEAD_FRESH` seconds ago when there is one (probes at a high rate share a call)."""
+        heard = self._heard
+        if heard is not None and time.monotonic() - heard[1] < HEAD_FRESH:
+            return heard[0]
         with self._lock:
             if self._probe is None:
                 from provenance.ledger import Ledger
@@ -124,7 +129,13 @@ class ChainLink:
                 retry = Retry(budget=ready, timeouts=0)
                 self._probe = Ledger.connect(self.settings.rpc_url, timeout=ready, retry=retry)
             probe = self._probe
-        return probe.block_number()
+        head = probe.block_number()  # a failure is not remembered: the next probe asks again
+        self._heard = (head, time.monotonic())
+        return head
+
+
+#: Seconds a head read for /readyz answers the probes that follow (a load balancer's, or many at once).
+HEAD_FRESH = 0.25
 
 
 class IndexerLoop:

@@ -15,6 +15,7 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from api.service import HEAD_FRESH
 from api.settings import ServiceSettings
 from provenance.index import Index
 from provenance.record import Kind, Record
@@ -221,6 +222,22 @@ def test_health_and_readiness(world):
     assert ready.status_code == 200 and ready.json()["lag"] <= 1
 
 
+def test_probes_in_quick_succession_share_one_read_of_the_head(world, monkeypatch):
+    """A load balancer's (or many) readiness probes: the head read less than HEAD_FRESH ago answers them."""
+    from provenance.ledger import Ledger
+
+    _, _, client = world
+    asked = []
+    real = Ledger.block_number
+    monkeypatch.setattr(Ledger, "block_number", lambda self: asked.append(1) or real(self))
+    time.sleep(HEAD_FRESH)
+    heads = {client.get("/readyz").json()["head"] for _ in range(5)}
+    assert len(heads) == 1 and len(asked) == 1
+    time.sleep(HEAD_FRESH)
+    client.get("/readyz")
+    assert len(asked) == 2
+
+
 # ---------------------------------------------------------------- problems
 
 
@@ -421,6 +438,7 @@ def test_readiness_waits_for_the_first_sync_and_for_the_index_to_catch_up(world,
         catch_up(app)
         assert client.get("/readyz").status_code == 200
         ledger.rpc("anvil_mine", [hex(2)])
+        time.sleep(HEAD_FRESH)  # the head read for the last probe answers the probes of the next moment
         behind = _problem(client.get("/readyz"), 503, "index-behind")
         assert behind["lag"] == 2
         catch_up(app)
