@@ -41,6 +41,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -50,7 +51,7 @@ from provenance.errors import LogRangeRefused, ResultCapExceeded, UsageError
 from provenance.index import Index
 
 if TYPE_CHECKING:  # pragma: no cover
-    from provenance.ledger import Ledger
+    from provenance.ledger import ChainEvent, Ledger
 
 __all__ = ["Indexer", "SyncResult", "RangeSize", "DEFAULT_BATCH_SIZE"]
 
@@ -99,6 +100,16 @@ class SyncResult:
     @property
     def lag(self) -> int:
         return max(self.head - self.to_block, 0)
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A range's events as read from the node; ``end_hash`` None when its last block changed meanwhile."""
+
+    end: int
+    events: list[ChainEvent]
+    anomalies: list[LogAnomaly]
+    end_hash: str | None
 
 
 def _hex(value: bytes | None) -> str | None:
@@ -196,23 +207,35 @@ class Indexer:
         written = 0
         skipped = self.anomalies
         ranges = 0
-        while start <= target and (max_ranges is None or ranges < max_ranges):
-            end = min(start + self.range.size - 1, target)
-            try:
-                with _collector_paused():
-                    done = self._apply_range(start, end)
-            except LogRangeRefused as err:
-                if end == start:  # one block cannot be split further
-                    raise
-                self.range.refused(err, start, end - start + 1)
-                continue
-            if done is None:  # the chain changed under us: stop, the next sync repairs it
-                break
-            stored, logs = done
-            self.range.served(end - start + 1, logs)
-            written += stored
-            ranges += 1
-            start = end + 1
+        # the next range is read (its logs fetched and decoded, in a thread) while this one is stored: the
+        # node's work, SQLite's (which runs without the GIL) and the decoding overlap
+        with ThreadPoolExecutor(1, thread_name_prefix="provenance-indexer-read") as reader:
+            ahead: tuple[int, int, Future[_Read]] | None = None
+            while start <= target and (max_ranges is None or ranges < max_ranges):
+                if ahead is not None and ahead[0] == start:
+                    _, end, reading = ahead
+                else:
+                    end, reading = min(start + self.range.size - 1, target), None
+                ahead = None
+                try:
+                    with _collector_paused():
+                        read = self._read_range(start, end) if reading is None else reading.result()
+                        if end < target and (max_ranges is None or ranges + 1 < max_ranges):
+                            following = min(end + self.range.size, target)
+                            ahead = (end + 1, following, reader.submit(self._read_range, end + 1, following))
+                        done = self._apply_range(read)
+                except LogRangeRefused as err:
+                    if end == start:  # one block cannot be split further
+                        raise
+                    self.range.refused(err, start, end - start + 1)
+                    continue
+                if done is None:  # the chain changed under us: stop, the next sync repairs it
+                    break
+                stored, logs = done
+                self.range.served(end - start + 1, logs)
+                written += stored
+                ranges += 1
+                start = end + 1
         final = self.index.cursor(self.chain_id, self.registry)
         # nothing stored yet (the first block is not confirmed): synced as far as the confirmations allow
         reached = min(start - 1, target) if final is None else final
@@ -254,13 +277,19 @@ class Indexer:
 
     # ------------------------------------------------------------ one range
 
-    def _apply_range(self, start: int, end: int) -> tuple[int, int] | None:
-        """Read and store the events of blocks [start, end]: (events stored, logs read); None if the chain
-        moved meanwhile."""
+    def _read_range(self, start: int, end: int) -> _Read:
+        """The events of blocks [start, end] as the node gives them (any thread: only the node is asked)."""
         end_hash = _hex(self.ledger.block_hash(end))
         anomalies: list[LogAnomaly] = []
         events = self.ledger.events(start, end, anomalies=anomalies)
-        if end_hash is None or _hex(self.ledger.block_hash(end)) != end_hash:
+        if end_hash is not None and _hex(self.ledger.block_hash(end)) != end_hash:
+            end_hash = None
+        return _Read(end, events, anomalies, end_hash)
+
+    def _apply_range(self, read: _Read) -> tuple[int, int] | None:
+        """Store a range read: (events stored, logs read); None if the chain moved while it was read."""
+        end, events, anomalies, end_hash = read.end, read.events, read.anomalies, read.end_hash
+        if end_hash is None:
             return None
         hashes: dict[int, str] = {}
         for event in events:

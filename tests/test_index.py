@@ -387,6 +387,31 @@ class _FakeLedger:
         ]
 
 
+def test_the_next_range_is_read_while_one_is_stored(index):
+    """The indexer reads range k+1 from the node (in a thread) while it stores range k."""
+    import threading
+
+    node = _FakeLedger(40, max_range=100)
+    requested: dict[int, threading.Event] = {start: threading.Event() for start in range(0, 41, 10)}
+    real_events, real_store = node.events, index.store_range
+    seen_ahead = []
+
+    def events(start, end, *, anomalies=None):
+        requested[start].set()
+        return real_events(start, end, anomalies=anomalies)
+
+    def store_range(chain_id, registry, events_, blocks, *, synced_to):
+        if synced_to < 40:  # the next range was asked for before this one is stored
+            seen_ahead.append(requested[synced_to + 1].wait(timeout=5))
+        return real_store(chain_id, registry, events_, blocks, synced_to=synced_to)
+
+    node.events, index.store_range = events, store_range
+    result = Indexer(index, node, batch_size=10).sync()
+    assert (result.to_block, result.events, index.count()) == (40, 40, 40)
+    assert seen_ahead == [True] * 4
+    assert [start for start, _ in node.calls] == [0, 10, 20, 30, 40]  # each range read once
+
+
 def test_refused_ranges_are_halved_and_deep_reorgs_roll_back_to_the_start(index):
     node = _FakeLedger(20)
     result = Indexer(index, node, batch_size=16).sync()
