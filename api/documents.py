@@ -51,7 +51,7 @@ from provenance.verdict import CheckName, Status
 if TYPE_CHECKING:  # pragma: no cover
     from api.service import Service
     from provenance.index import Batch
-    from provenance.verifier import Acceptance, Verifier
+    from provenance.verifier import Acceptance, ChainReads
 
 __all__ = [
     "Fetching",
@@ -152,9 +152,9 @@ class _Reading:
     refused: int = 0
     reason: str | None = None
     started: float = field(default_factory=time.monotonic)
-    # the first chunk's verifier: every chunk's reads the chain at its settled block, sharing what it read
-    # there (the batch's on-chain state is asked once a document, not once a member)
-    chain_reads: Verifier | None = None
+    # what the chunks read of the registry's storage, at the document's one settled block, shared (the
+    # batch's on-chain state is asked once a document, not once a member)
+    chain_reads: ChainReads | None = None
 
 
 class BatchDocuments:
@@ -272,11 +272,13 @@ class BatchDocuments:
         if anchored is None or anchored.tx_hash != batch.tx_hash:  # a reorg took the anchor away meanwhile
             self._reading = None
             return True
-        verifier = self.service.verifier()  # one per chunk (the head the indexer saw last), reading the chain
-        if reading.chain_reads is None:    # at the document's one settled block
-            reading.chain_reads = verifier
-        else:
-            verifier.read_chain_as(reading.chain_reads)
+        from provenance.verifier import ChainReads
+
+        if reading.chain_reads is None:  # the chain read at the document's one settled block, shared by its chunks
+            reading.chain_reads = ChainReads()
+        # one verifier per chunk (the head the indexer saw last): a verifier remembers the Statements it was
+        # given, which one kept for a whole document would scan for every member
+        verifier = self.service.verifier(reads=reading.chain_reads)
         kept: list[tuple[int, Statement]] = []
         refused, reason = 0, reading.reason  # counted once the chunk is kept (a failed write tries it again)
         end = min(reading.done + self.chunk, len(reading.members))

@@ -58,7 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from api.settings import ServiceSettings
     from provenance._sql import IndexerLock
     from provenance.ledger import Ledger
-    from provenance.verifier import Verifier
+    from provenance.verifier import ChainReads, Verifier
 
 __all__ = ["Service", "ChainLink", "ChainState", "IndexerLoop"]
 
@@ -269,6 +269,7 @@ class Service:
         self._cache_generation: tuple[int, int] | None = None
         self._cache_lock = threading.Lock()
         self._verifications = threading.BoundedSemaphore(settings.max_verifications)
+        self._reads: tuple[tuple[int, tuple[int, int]], ChainReads] | None = None  # (head, generation) -> reads
 
     @property
     def state(self) -> ChainState:
@@ -376,15 +377,31 @@ class Service:
                 title="Index catching up", headers=retry, head=head, syncedTo=synced, lag=lag, maxLag=allowed,
             )
 
-    def verifier(self) -> Verifier:
+    def verifier(self, reads: ChainReads | None = None) -> Verifier:
         """A verifier under the service's policy that fetches nothing, for deciding what may be kept
-        (:meth:`Verifier.accept_statement`); the chain head is the one the indexer last saw."""
+        (:meth:`Verifier.accept_statement`); the chain head is the one the indexer last saw. ``reads``:
+        shared with other verifiers (a batch document's chunks); default: those of the head."""
         from provenance.verifier import Verifier
 
         ledger = self.link.ledger()
         state = self._state
         head = state.head if state.reachable and state.head is not None else ledger.block_number()
-        return Verifier(ledger, self.index, self.settings.policy, [self.index], sync=False, head=head)
+        return Verifier(ledger, self.index, self.settings.policy, [self.index], sync=False, head=head,
+                        reads=self.chain_reads(head) if reads is None else reads)
+
+    def chain_reads(self, head: int) -> ChainReads:
+        """What the verdicts at chain head ``head`` (and this index generation) read of the registry's
+        storage, shared: the settled block asked once per head, not once per verdict, and each record's
+        state once (a popular dataset's, an ancestor of many models, is read once, not by every verdict).
+        A new head or index content starts afresh, as does a full one (:data:`READS_KEPT`)."""
+        from provenance.verifier import ChainReads
+
+        key = (head, self.index.generation())
+        with self._cache_lock:
+            kept = self._reads
+            if kept is None or kept[0] != key or kept[1].full():
+                kept = self._reads = (key, ChainReads())
+            return kept[1]
 
     def start(self) -> None:
         self.loop.start()

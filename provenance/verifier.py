@@ -39,8 +39,9 @@ cannot prove something says so: nothing defaults to OK.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -191,6 +192,36 @@ def _state(candidate: Candidate) -> str:
     return "superseded" if candidate.successor is not None else "registered"
 
 
+# What one ChainReads holds at most before it starts afresh (a long-lived service's, per head).
+READS_KEPT = 100_000
+
+
+@dataclass
+class ChainReads:
+    """What verifiers read of the registry's storage (the second opinion, :mod:`provenance.crosscheck`): the
+    settled block, fixed by the first to need it, and record and batch states at that block, each asked once.
+    Verifiers given the same one share it: a service's verdicts at one chain head, or every chunk of one batch
+    document; at a fixed block a state does not change, so a shared answer is the answer each would read."""
+
+    settled: Settled | None = None
+    states: dict[bytes, RecordState] = field(default_factory=dict)
+    batch_states: dict[tuple[str, bytes], BatchState] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def settled_block(self, ledger: Ledger) -> Settled:
+        """The block the registry's storage is read at: the node's finalized one (else safe, else latest),
+        read once (under a lock: states of two blocks are never mixed in one)."""
+        if self.settled is None:
+            with self._lock:
+                if self.settled is None:
+                    self.settled = ledger.settled()
+        return self.settled
+
+    def full(self) -> bool:
+        """Holding READS_KEPT states or more: a service starts a new one rather than growing this one."""
+        return len(self.states) + len(self.batch_states) >= READS_KEPT
+
+
 class Verifier:
     """Verifies artifacts against one registry. ``index`` must follow that registry (it is synced here)."""
 
@@ -206,13 +237,15 @@ class Verifier:
         head: int | None = None,
         fetch: Callable[[str], bytes] | None = None,
         fetch_document: Callable[[str], bytes] | None = None,
+        reads: ChainReads | None = None,
     ) -> None:
         """``sync``: bring the index up to the chain first. ``head``: the chain head to count
         confirmations against (default: asked from the node); a service passes the one its
         indexer last saw, which is never ahead of the chain, so it can only under-count.
         ``fetch``: reads what a record's uri names (:meth:`provenance.fetch.Fetcher.fetch`); the
         Statement of a record no source holds is fetched from its uri when a verdict needs it;
-        ``fetch_document`` reads a batch's document (default ``fetch``)."""
+        ``fetch_document`` reads a batch's document (default ``fetch``). ``reads``: what other verifiers
+        read of the registry's storage, shared with them (:class:`ChainReads`; default: this one's own)."""
         self.ledger = ledger
         self.index = index
         self.policy = policy
@@ -231,10 +264,7 @@ class Verifier:
 
             Indexer(index, ledger).sync()
         self._head = ledger.block_number() if head is None else head
-        self._settled: Settled | None = None  # read when first needed (crosscheck), then fixed
-        self._states: dict[bytes, RecordState] = {}
-        # (submitter, root) -> batchState at the settled block: a batch's members share it (one call per batch)
-        self._batch_states: dict[tuple[str, bytes], BatchState] = {}
+        self._reads = ChainReads() if reads is None else reads  # read when first needed, then fixed
         self._unindexed: set[bytes] = set()  # record ids the index had nothing of when read ahead (read_ahead)
         self._batches: dict[tuple[str, str], Batch | None] = {}  # (root, submitter) -> the index's (_indexed_batch)
         self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
@@ -380,28 +410,16 @@ class Verifier:
                         or c.code in _REFUSING)
         return replace(acceptance, checks=tuple(checks), refused_by=refused)
 
-    def read_chain_as(self, other: Verifier) -> None:
-        """Read the registry's storage at ``other``'s settled block, sharing what is read there (record and
-        batch states) with it: a service judges all the members of one batch document at one block, asking
-        their batch's state once, with a verifier per chunk (a verifier remembers the Statements it was given,
-        which a verifier kept for a whole document would scan for every member). Called before this one read
-        anything of the chain."""
-        if other._settled is None:  # nothing read yet: the first to read fixes the block for both
-            other._settled = self._settled_block()
-        self._settled = other._settled
-        self._states = other._states
-        self._batch_states = other._batch_states
-
     def read_ahead(self, record_ids: Sequence[bytes]) -> None:
         """Before accepting a batch document's chunk of members: the registry's storage of each of
         ``record_ids`` at the settled block, asked in one exchange with the node, and which of them the
         index knows nothing of yet, in one query (each would be a few queries otherwise: on PostgreSQL a
         round trip each, most of a member's time). Their checks then read both from here."""
         unique = list(dict.fromkeys(record_ids))
-        missing = [r for r in unique if r not in self._states]
+        missing = [r for r in unique if r not in self._reads.states]
         if missing:
             settled = self._settled_block()
-            self._states.update(zip(missing, self.ledger.record_states(missing, block=settled.number),
+            self._reads.states.update(zip(missing, self.ledger.record_states(missing, block=settled.number),
                                     strict=True))
         self._unindexed.update(self.index.unknown_records(unique))
 
@@ -946,24 +964,22 @@ class Verifier:
 
     def _settled_block(self) -> Settled:
         """The block the registry's storage is read at: the node's finalized one (else safe, else latest)."""
-        if self._settled is None:
-            self._settled = self.ledger.settled()
-        return self._settled
+        return self._reads.settled_block(self.ledger)
 
     def _record_doubts(self, record_id: bytes, record: IndexedRecord | None) -> list[Disagreement]:
         """Where ``recordState`` at the settled block and the record's events disagree."""
         settled = self._settled_block()
-        state = self._states.get(record_id)
+        state = self._reads.states.get(record_id)
         if state is None:
-            state = self._states[record_id] = self.ledger.record_state(record_id, block=settled.number)
+            state = self._reads.states[record_id] = self.ledger.record_state(record_id, block=settled.number)
         return record_disagreements(state, record, self._record_events(record_id), settled)
 
     def _batch_state(self, submitter: str, root: bytes) -> BatchState:
         """``batchState`` at the settled block, asked once per batch (the block is fixed, so is its answer)."""
         key = (submitter.lower(), bytes(root))
-        state = self._batch_states.get(key)
+        state = self._reads.batch_states.get(key)
         if state is None:
-            state = self._batch_states[key] = self.ledger.batch_state(
+            state = self._reads.batch_states[key] = self.ledger.batch_state(
                 submitter, root, block=self._settled_block().number)
         return state
 

@@ -238,6 +238,31 @@ def test_probes_in_quick_succession_share_one_read_of_the_head(world, monkeypatc
     assert len(asked) == 2
 
 
+def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(world, monkeypatch):
+    """Two verdicts at one chain head (one model for two uses: two answers) ask the node for the settled
+    block and each record's state once between them; a new head reads them afresh."""
+    from provenance.ledger import Ledger
+
+    ledger, scenario, client = world
+    settled, states = [], []
+    real_settled, real_state = Ledger.settled, Ledger.record_state
+    monkeypatch.setattr(Ledger, "settled", lambda self: settled.append(1) or real_settled(self))
+    monkeypatch.setattr(Ledger, "record_state",
+                        lambda self, rid, **kw: states.append(bytes(rid)) or real_state(self, rid, **kw))
+    url = f"/v1/verify/0x{scenario.tuned.hex()}"
+    commercial = client.get(url, params={"use": "commercial"})
+    assert commercial.status_code == 200, commercial.text
+    read = len(states)
+    assert len(settled) == 1 and read >= 2 and len(set(states)) == read  # the model and its ancestors, once each
+    research = client.get(url, params={"use": "research"})
+    assert research.status_code == 200  # a verdict of its own (remembered per use), computed anew
+    assert len(settled) == 1 and len(states) == read
+    ledger.rpc("evm_mine")
+    catch_up(client.app)
+    assert client.get(url, params={"use": "research"}).status_code == 200
+    assert len(settled) == 2 and len(states) == 2 * read
+
+
 # ---------------------------------------------------------------- problems
 
 

@@ -125,14 +125,17 @@ def _verifier(service: Service, use: str | None, head: int | None = None, policy
     """A verifier under ``policy`` (default: the service's, ``serve --policy``), ``use`` overriding its use.
 
     It fetches the Statement of a record no one posted from the record's uri (the service's fetcher,
-    ``fetch_private`` as set); a fetched Statement that verifies is kept (:mod:`api.documents`)."""
+    ``fetch_private`` as set); a fetched Statement that verifies is kept (:mod:`api.documents`). The
+    verdicts at one head share what they read of the registry's storage (:meth:`Service.chain_reads`)."""
     from provenance.verifier import Verifier
 
     policy = service.settings.policy if policy is None else policy
     policy = policy if use is None else policy.with_use(use)
     index = service.index
-    return Verifier(service.ledger(), index, policy, [index], sync=False,
-                    head=_head(service) if head is None else head, fetch=service.fetching.fetch)
+    ledger = service.ledger()
+    head = _head(service) if head is None else head
+    return Verifier(ledger, index, policy, [index], sync=False, head=head, fetch=service.fetching.fetch,
+                    reads=service.chain_reads(head))
 
 
 def _answer(verdict: Verdict, strict: bool) -> VerdictOut:
