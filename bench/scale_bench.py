@@ -478,6 +478,17 @@ def slope(points: list[tuple[float, float]]) -> tuple[float, float]:
     return b, my - b * mx
 
 
+def p99_trend(points: list[tuple[float, float]]) -> str:
+    """The slope and extrapolation cells of a p99 series; a slope that is not positive is no growth, not a
+    latency that falls to zero (a line through noisy, flat figures extrapolated far would go negative)."""
+    b, a = slope(points)
+    measured = ", ".join(f"{p:.2f}" for _, p in points)
+    if b <= 0:
+        return (f"{b * 1e6:+.2f} ms per 10^6 records (measured {measured} ms): no growth "
+                f"| at most {max(p for _, p in points):.2f} ms (the largest measured)")
+    return f"{b * 1e6:+.2f} ms per 10^6 records (measured {measured} ms) | {a + b * EXTRAPOLATE_TO:.2f} ms"
+
+
 def report(large: World, args: argparse.Namespace, command: str, load: str) -> str:
     steps = sorted(large.state["steps"].items(), key=lambda kv: int(kv[0]))
     # every backend measured in the work directory, by this run or an earlier one
@@ -551,9 +562,7 @@ def report(large: World, args: argparse.Namespace, command: str, load: str) -> s
                         lines.append(f"| {backend} {target} p99 ({label}) | one step only: {p99[0][1]:.2f} ms at "
                                      f"{int(p99[0][0]):,} | (no slope) |")
                         continue
-                    b, a = slope(p99)
-                    lines.append(f"| {backend} {target} p99 ({label}) | {b * 1e6:+.2f} ms per 10^6 records "
-                                 f"| {a + b * EXTRAPOLATE_TO:.2f} ms |")
+                    lines.append(f"| {backend} {target} p99 ({label}) | {p99_trend(p99)} |")
     machine_line = machine()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"""## Hub scale (issue 17, item 2: `bench/scale_bench.py`)
