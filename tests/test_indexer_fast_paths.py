@@ -1,17 +1,22 @@
-"""The indexer's speed-ups keep behaviour: the collector is always switched back, rows are as before.
+"""The indexer's speed-ups keep behaviour: the collector is always switched back, rows are as before,
+the SQLite index's WAL is copied back by its own thread.
 
-No chain: the collector pause is a context manager, and an event row is a pure function of its event.
+No chain: the collector pause is a context manager, an event row is a pure function of its event, and the
+checkpointer is watched through the database file's size.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import threading
+import time
 
 import pytest
 
 from provenance._logs import AbiText, ChainEvent
+from provenance._sql import CHECKPOINT_BACKSTOP_PAGES, CHECKPOINT_PAGES, SQLiteBackend
 from provenance.index import _row
 from provenance.indexer import _collector_paused
 
@@ -65,3 +70,35 @@ def test_parents_are_stored_as_json_dumps_writes_them(parents):
     assert row[11] == json.dumps(["0x" + p.hex() for p in parents])
     assert row[4] == "0x" + "05" * 32 and row[6] == "0x" + "01" * 32 and row[8] == "0x" + "02" * 32
     assert (row[12], row[22]) == ("ipfs://\\xff\\x00", "0x" + b"ipfs://\xff\x00".hex())
+
+
+def _checkpointing() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "provenance-index-checkpoint"]
+
+
+def test_the_wal_is_copied_back_by_a_thread_of_its_own_not_by_the_committing_one(tmp_path):
+    backend = SQLiteBackend(tmp_path / "index.sqlite")
+    try:
+        with backend.writing() as db:
+            db.execute("CREATE TABLE filler (x BLOB)")
+        assert _checkpointing() == []  # a little written: no thread
+        pages = CHECKPOINT_PAGES * 3  # past the checkpointer's threshold, well under the writer's own
+        for _ in range(pages // 256):
+            with backend.writing() as db:
+                db.execute("INSERT INTO filler VALUES (randomblob(256 * 4096))")
+        assert len(_checkpointing()) == 1
+        assert (pages // 256) * 256 < CHECKPOINT_BACKSTOP_PAGES
+        # the database file grows only as pages are copied back from the WAL: by the checkpointer here
+        deadline = time.monotonic() + 10
+        while os.path.getsize(tmp_path / "index.sqlite") < CHECKPOINT_PAGES * 4096:
+            assert time.monotonic() < deadline, "the checkpointer copied nothing back"
+            time.sleep(0.05)
+    finally:
+        backend.close()
+    assert _checkpointing() == []  # closing stops it
+    reopened = SQLiteBackend(tmp_path / "index.sqlite")
+    try:
+        with reopened.reading() as db:
+            assert db.execute("SELECT COUNT(*) FROM filler").fetchone()[0] == pages // 256
+    finally:
+        reopened.close()
