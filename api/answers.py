@@ -17,7 +17,9 @@ answered a URL (its path and query string, byte for byte) through
 leads to the same remembered bytes until the index changes, without routing,
 parameter validation or dependencies (measured: ~2/3 of such a request's time
 in the app). A URL no route has answered yet, or whose answer is no longer
-remembered, goes through FastAPI as before; so does every error.
+remembered, goes through FastAPI as before; so does every error. A readiness probe
+(``/readyz``) is answered here too when its 200 answer needs nothing but
+what is remembered (:func:`api.routes.health.ready_from_memory`).
 ``ServiceSettings.remember_answers=False`` turns both off (every answer built
 anew; :func:`api.app.create_app` then installs no :class:`Shortcut`).
 """
@@ -34,6 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import index_info
+from api.routes.health import ready_from_memory
 from api.service import Service
 from provenance.errors import IndexUnavailable
 
@@ -102,6 +105,9 @@ class Shortcut:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith("/v1/"):
+            if scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/readyz":
+                await self._readyz(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         service = self.service
@@ -113,12 +119,7 @@ class Shortcut:
             return
         found = self._remembered(url, generation)
         if found is not None:
-            status, body = found
-            await send({
-                "type": "http.response.start", "status": status,
-                "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)],
-            })
-            await send({"type": "http.response.body", "body": body})
+            await _send(send, *found)
             return
         answered: list[tuple[Any, ...]] = []
         token = _ANSWERED.set(answered)
@@ -142,6 +143,17 @@ class Shortcut:
                     and _generation(service) == generation):  # an older one would clear the cache
                 service.cached(url, lambda: (kind, key, status), generation)
 
+    async def _readyz(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A readiness probe: the route's 200 answer when :func:`ready_from_memory` has it, else the route."""
+        try:
+            ready = ready_from_memory(self.service)
+        except IndexUnavailable:  # the route says so (503, api.problems)
+            ready = None
+        if ready is None:
+            await self.app(scope, receive, send)
+            return
+        await _send(send, 200, ready.model_dump_json(by_alias=True).encode())
+
     def _remembered(self, url: tuple[Any, ...], generation: tuple[int, int]) -> tuple[int, bytes] | None:
         service = self.service
         target = service.peek(url, generation)
@@ -159,6 +171,15 @@ class Shortcut:
             return None
         verdict = service.peek((*key, state.head), generation)
         return None if verdict is None else (status, verdict)
+
+
+async def _send(send: Send, status: int, body: bytes) -> None:
+    """A whole JSON answer, with the headers FastAPI's would carry."""
+    await send({
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-length", str(len(body)).encode()), (b"content-type", _JSON)],
+    })
+    await send({"type": "http.response.body", "body": body})
 
 
 def _generation(service: Service) -> tuple[int, int] | None:

@@ -114,12 +114,19 @@ class ChainLink:
                 )
             return self._ledger
 
-    def head(self) -> int:
-        """The node's block number through a connection with the short readiness timeout; the one read
-        less than :data:`HEAD_FRESH` seconds ago when there is one (probes at a high rate share a call)."""
+    def fresh_head(self) -> int | None:
+        """The head read less than :data:`HEAD_FRESH` seconds ago, or None (without asking the node)."""
         heard = self._heard
         if heard is not None and time.monotonic() - heard[1] < HEAD_FRESH:
             return heard[0]
+        return None
+
+    def head(self) -> int:
+        """The node's block number through a connection with the short readiness timeout; the one read
+        less than :data:`HEAD_FRESH` seconds ago when there is one (probes at a high rate share a call)."""
+        fresh = self.fresh_head()
+        if fresh is not None:
+            return fresh
         with self._lock:
             if self._probe is None:
                 from provenance.ledger import Ledger
@@ -282,6 +289,10 @@ class Service:
     def synced_to(self) -> int | None:
         """The index's cursor for the configured registry (whichever process wrote it)."""
         return self.cached(("cursor", self._state.chain_id), self._read_cursor)
+
+    def remembered_cursor(self) -> int | None:
+        """:meth:`synced_to` when it is remembered for the index's current generation, else None (not read)."""
+        return self.peek(("cursor", self._state.chain_id))  # type: ignore[no-any-return]
 
     def _read_cursor(self) -> int | None:
         state = self._state

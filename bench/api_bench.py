@@ -477,8 +477,8 @@ def main() -> None:
         " `api.answers.Shortcut` from the bytes the route remembered, without FastAPI's routing and parameter"
         " validation. Cold: the service runs with `remember_answers=False` (no Shortcut, no remembered answer or"
         " verdict; each request queries the index and builds its answer), what a URL not yet asked costs."
-        " `readyz` asks the node (`eth_blockNumber`) on every request by design; `healthz` goes through FastAPI"
-        " every time."
+        " `readyz` asks the node (`eth_blockNumber`) unless a head was read less than `api.service.HEAD_FRESH`"
+        " (0.25 s) ago, and compares it with the index's cursor; `healthz` goes through FastAPI every time."
     )
 
     command = "python bench/api_bench.py"

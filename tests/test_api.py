@@ -238,6 +238,32 @@ def test_probes_in_quick_succession_share_one_read_of_the_head(world, monkeypatc
     assert len(asked) == 2
 
 
+def test_probes_with_the_head_and_the_cursor_remembered_are_answered_from_memory(world, monkeypatch):
+    """Only a probe that must ask the node (or the index) goes to the route's thread pool; the others are
+    answered from memory (api.answers.Shortcut) with the route's answer, byte for byte."""
+    import api.routes.health as health
+
+    _, _, client = world
+    pooled = []
+    real = health.run_in_threadpool
+
+    async def counting(function, *args):
+        pooled.append(function.__name__)
+        return await real(function, *args)
+
+    monkeypatch.setattr(health, "run_in_threadpool", counting)
+    time.sleep(HEAD_FRESH)
+    answers = [client.get("/readyz") for _ in range(5)]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert all(a.content == answers[0].content and a.headers["content-type"] == answers[0].headers["content-type"]
+               for a in answers)
+    assert pooled[:1] == ["_readiness"]  # the first asked the node, in the pool
+    assert len(pooled) <= 2  # the rest from memory (one more only if a sync committed meanwhile)
+    time.sleep(HEAD_FRESH)
+    assert client.get("/readyz").content == answers[0].content
+    assert len(pooled) >= 2  # the head was no longer fresh: asked again
+
+
 def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(world, monkeypatch):
     """Two verdicts at one chain head (one model for two uses: two answers) ask the node for the settled
     block and each record's state once between them; a new head reads them afresh."""

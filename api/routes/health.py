@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServiceDep
 from api.models import Health, Ready
 from api.problems import ApiProblem, node_unavailable, problem_responses
+from api.service import Service
 from provenance.errors import LedgerUnavailable
 
 router = APIRouter(tags=["health"])
@@ -19,9 +21,34 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Ready, responses=problem_responses(503), summary="Readiness")
-def readyz(service: ServiceDep) -> Ready:
+async def readyz(service: ServiceDep) -> Ready:
     """200 when the node answers a cheap call (``eth_blockNumber``, short timeout) and the index is
-    within ``confirmations + ready_max_lag`` blocks of the head; else 503 with ``Retry-After``."""
+    within ``confirmations + ready_max_lag`` blocks of the head; else 503 with ``Retry-After``.
+
+    Answered on the event loop when :func:`ready_from_memory` can; asking the node or the index goes to
+    the thread pool."""
+    ready = ready_from_memory(service)
+    if ready is not None:
+        return ready
+    return await run_in_threadpool(_readiness, service)
+
+
+def ready_from_memory(service: Service) -> Ready | None:
+    """The 200 answer when all it needs is remembered: a head read less than ``HEAD_FRESH`` ago, and the
+    index's cursor at the index's current generation (probes at a high rate, a load balancer's, are
+    answered without a call or a query); None when something must be asked or the answer is not 200."""
+    head = service.link.fresh_head()
+    synced = None if head is None else service.remembered_cursor()
+    chain_id = service.state.chain_id
+    if head is None or synced is None or chain_id is None:
+        return None
+    lag = max(head - synced, 0)
+    if lag > service.settings.confirmations + service.settings.ready_max_lag:
+        return None
+    return Ready(chainId=chain_id, head=head, syncedTo=synced, lag=lag)
+
+
+def _readiness(service: Service) -> Ready:
     settings = service.settings
     retry = {"Retry-After": str(settings.retry_after)}
     try:
