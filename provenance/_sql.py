@@ -174,7 +174,9 @@ class _Checkpointer:
     whose ``PRAGMA wal_checkpoint(PASSIVE)`` copies what is committed without
     blocking the writer (and without the GIL: it is all SQLite's C code). The
     thread starts at the first commit that leaves the WAL past the threshold, so
-    a command that writes little never starts it. The writer's own automatic
+    a command that writes little never starts it. SQLite reuses a WAL file from
+    its start without shrinking it, so once grown every commit wakes the thread;
+    a checkpoint with little new to copy costs little. The writer's own automatic
     checkpoint stays on at :data:`CHECKPOINT_BACKSTOP_PAGES`, should this thread
     fall behind.
     """
