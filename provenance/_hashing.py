@@ -56,18 +56,24 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from provenance._hashworker import (
     BATCH_HEAD,
     BUCKETS,
+    DONE,
     END_OF_BATCHES,
     ERROR,
     ERROR_HEAD,
+    FAILED,
     FOLD_END,
     FOLD_HEAD,
     FOLD_PAIRED,
     FOLD_RAW,
     HANDED_BACK,
     OK_HEAD,
+    PIECE,
+    PROGRESS,
+    REPLY,
     RESULT_HEAD,
     ROOT,
     U64,
+    WHOLE,
     change_reason,
 )
 from provenance.errors import ManifestError
@@ -102,6 +108,13 @@ BATCH_BYTES = 16 * 1024 * 1024
 
 PROGRESS_STEP = 16 * 1024 * 1024
 """Large files report progress (and check for an abort) every so many bytes."""
+
+PROCESSES_FROM = 64 * 1024 * 1024
+"""Large files (and shards) of this many bytes in all or more are hashed by worker processes, not threads.
+
+Threads share the GIL with whatever else the process runs meanwhile (see
+``_hashworker``); below this size the ~15 ms start of a process costs more
+than the hashing it would free."""
 
 MAX_DEPTH = 256
 """Directories nested deeper than this are refused (a walk of a hostile tree ends with an error)."""
@@ -482,6 +495,109 @@ def _run_pool(
     return results, mine
 
 
+def _hash_in_processes(
+    refs: Sequence[FileRef],
+    tasks: Sequence[tuple[int, int | None, int]],
+    count: int,
+    tick: Callable[[int, int], None],
+    own_share: Callable[[], _T],
+) -> tuple[list[bytes], _T]:
+    """As :func:`_run_pool`, with ``count`` ``_hashworker`` processes (mode ``pieces``) hashing ``tasks``.
+
+    Each worker hashes one task at a time, the next one given as it answers;
+    this thread does ``own_share()`` first, then relays progress. Raises
+    :class:`_GiveUp` when no worker can be started; the first file that
+    cannot be hashed raises its error, and every worker is ended however this
+    returns.
+    """
+    import selectors
+    import subprocess
+
+    command = [sys.executable, "-I", "-S", _WORKER, "pieces"]
+    procs: list[subprocess.Popen[bytes]] = []
+    results: list[bytes] = [b""] * len(tasks)  # every slot is filled unless an error is raised
+    pending = iter(range(len(tasks)))
+    running: dict[int, tuple[subprocess.Popen[bytes], int, bytearray]] = {}  # stdout fd: (worker, task, unread)
+
+    def give(proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None and proc.stdout is not None  # both are pipes
+        i = next(pending, None)
+        if i is None:
+            proc.stdin.close()  # the worker ends
+            return
+        index, offset, length = tasks[i]
+        ref = refs[index]
+        path = os.fsencode(ref.path)
+        head = PIECE.pack(WHOLE if offset is None else offset, length, ref.size, ref.mtime_ns, ref.ino, ref.dev,
+                          len(path))
+        try:
+            proc.stdin.write(head + path)  # a few bytes to an idle worker: the pipe takes them at once
+        except BrokenPipeError:
+            raise _failure(ref.rel, "read", "its hashing process ended") from None
+        running[proc.stdout.fileno()] = (proc, i, bytearray())
+
+    selector = selectors.DefaultSelector()
+    try:
+        try:
+            for _ in range(count):
+                procs.append(subprocess.Popen(  # a group of its own: a terminal's Ctrl-C is this process's
+                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, close_fds=True,
+                    process_group=0))
+        except OSError:
+            raise _GiveUp from None
+        for proc in procs:
+            give(proc)
+        mine = own_share()
+        for fd in running:
+            selector.register(fd, selectors.EVENT_READ)
+        while running:
+            for key, _mask in selector.select(0.2):  # a timeout keeps Ctrl-C responsive
+                proc, i, unread = running[key.fd]
+                index, offset, length = tasks[i]
+                ref = refs[index]
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    raise _failure(ref.rel, "read", f"its hashing process ended (exit status {proc.wait()})")
+                unread += chunk
+                while len(unread) >= REPLY.size:
+                    kind, value = REPLY.unpack_from(unread)
+                    if kind == PROGRESS:
+                        del unread[: REPLY.size]
+                        tick(0, value)
+                        continue
+                    if kind == FAILED:
+                        if len(unread) < REPLY.size + value:
+                            break
+                        failure, _, text = bytes(unread[REPLY.size : REPLY.size + value]).decode().partition("\0")
+                        raise _failure(ref.rel, failure, text)
+                    if kind != DONE:
+                        raise _failure(ref.rel, "read", f"its hashing process answered {kind}, not a digest")
+                    if len(unread) < REPLY.size + 32:  # the digest follows
+                        break
+                    results[i] = bytes(unread[REPLY.size : REPLY.size + 32])
+                    del unread[: REPLY.size + 32]
+                    last = offset is None or offset + length >= ref.size
+                    tick(1 if last else 0, value)
+                    del running[key.fd]
+                    give(proc)
+                    if key.fd in running:
+                        running[key.fd][2][:] = unread  # nothing more was sent before the new task
+                    else:
+                        selector.unregister(key.fd)
+                    break
+    finally:
+        selector.close()
+        for proc in procs:
+            if proc.stdin is not None and not proc.stdin.closed:
+                proc.stdin.close()
+            if proc.returncode is None and proc.stdout is not None and proc.stdout.fileno() in running:
+                proc.kill()  # an error ended this early: the worker would hash on for nothing
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+    return results, mine
+
+
 def hash_files(
     refs: Sequence[FileRef],
     *,
@@ -524,13 +640,21 @@ def hash_files(
     # instead of leaving one idle at the end (makespan 1.1 GiB instead of 1.2)
     count = min(workers or usable_cores() + 1, len(big))
     small_refs = [refs[i] for i in small]
-    if count <= 1 or (workers or 0) == 1:
-        big_digests = [run_big(t) for t in big]
-        small_digests = _hash_small(small_refs, tick, abort)
-    else:
-        big_digests, small_digests = _run_pool(
-            big, count, run_big, abort, lambda: _hash_small(small_refs, tick, abort)
+    in_processes = (workers or 0) != 1 and sum(t[2] for t in big) >= PROCESSES_FROM
+    try:
+        if not in_processes:
+            raise _GiveUp
+        big_digests, small_digests = _hash_in_processes(
+            refs, big, count, tick, lambda: _hash_small(small_refs, tick, abort)
         )
+    except _GiveUp:  # small work, one thread asked for, or no interpreter to start: threads
+        if count <= 1 or (workers or 0) == 1:
+            big_digests = [run_big(t) for t in big]
+            small_digests = _hash_small(small_refs, tick, abort)
+        else:
+            big_digests, small_digests = _run_pool(
+                big, count, run_big, abort, lambda: _hash_small(small_refs, tick, abort)
+            )
 
     # results in the order of refs: a digest, or (offset, length, digest) per shard
     results: list[bytes | list[Shard] | None] = [None] * len(refs)

@@ -1,4 +1,4 @@
-"""A process that hashes small files for :mod:`provenance._hashing` (many small files, in parallel).
+"""A process that hashes for :mod:`provenance._hashing`: many small files, or large files one at a time.
 
 Why a process: a small file costs an ``open``, an ``fstat``, a ``read``, an
 ``fstat`` and a ``close`` plus interpreter work, and the interpreter work holds
@@ -7,6 +7,16 @@ than one). :mod:`provenance._hashing` starts one of these per usable core with
 ``python -I -S`` (a fresh interpreter of about 12 MiB: nothing of the parent's
 memory is shared or copied, and nothing is forked from a process that may run
 threads), sends it directories and file names, and reads digests back.
+
+Large files (mode ``pieces``) go to processes too, for another reason:
+threads hash them at the CPU's SHA-256 speed only while nothing else in the
+process wants the GIL. Each 120 KiB read and each digest update takes the GIL
+back for a moment, so a thread running Python code meanwhile (``provenance
+verify`` imports its rules and reads the chain while the model is hashed)
+stalls every hashing thread for up to the interpreter's switch interval, read
+after read (measured: verify's 0.12 s of set-up overlapped with the hashing
+made the hashing 0.15 s slower). A process of its own shares the cores, not
+the GIL.
 
 This module imports only the standard library (and safe-pysha3's keccak, when
 the parent passes its folder) so that it starts in about 15 ms.
@@ -48,18 +58,42 @@ Protocol (little-endian; the parent is ``_hashing._Workers``):
   last, in ``<II`` (kind, length) parts: ``FOLD_PAIRED`` leaves to hash in
   pairs, ``FOLD_RAW`` leaves as they are, ``FOLD_END``; the worker answers
   ``ROOT`` with the segment's root (32 bytes). See ``_hashing.summarize_many``.
+
+Protocol of mode ``pieces`` (the parent is ``_hashing._hash_in_processes``),
+one task at a time, checked as ``_hashing._hash_piece`` checks (the file opened
+with the flags above; after the read, what ``fstat`` says and the bytes read
+must be what the walk saw; a whole file is read to its end, so growth shows):
+
+* parent to worker: ``PIECE`` (offset, or ``WHOLE`` for the whole file; length;
+  the walk's size, mtime_ns, inode and device; length of the path), then the
+  path. End of input ends the worker.
+* worker to parent: ``REPLY`` (kind, value). ``PROGRESS``: ``value`` more bytes
+  were hashed. ``DONE``: the last ``value`` bytes of the task were hashed, and
+  its SHA-256 (32 bytes) follows. ``FAILED``: ``value`` bytes of
+  ``kind NUL text`` (UTF-8, the kinds of ``_hashing._failure``) follow.
+
+A worker in this mode also ends, mid-file, once its parent has gone (killed,
+or stopped listening): its next progress reply finds the pipe closed.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import stat
 import struct
 import sys
-from collections.abc import Callable
 from hashlib import sha256
-from typing import BinaryIO, Protocol
+
+TYPE_CHECKING = False  # typing itself would cost 6 ms of this process's ~20 ms start
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import BinaryIO, Protocol
+
+    class _Digest(Protocol):
+        def digest(self) -> bytes: ...
+
+    Keccak = Callable[[bytes], _Digest]
+    """safe-pysha3's ``keccak_256`` as used here (the package ships no types)."""
 
 OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 DIR_FLAGS = (
@@ -74,6 +108,15 @@ ERROR_HEAD = struct.Struct("<i")
 U64 = struct.Struct("<Q")
 FOLD_HEAD = struct.Struct("<II")
 OK, ERROR, BUCKETS, ROOT = 0, 1, 2, 3
+PIECE = struct.Struct("<qQQqQQI")
+REPLY = struct.Struct("<BQ")
+PROGRESS, DONE, FAILED = 0, 1, 2
+WHOLE = -1
+"""A piece's offset when the whole file is hashed (read to its end)."""
+READ_SIZE = 120 * 1024
+"""As ``_hashing.READ_SIZE`` (why this size: see there)."""
+PROGRESS_STEP = 16 * 1024 * 1024
+"""As ``_hashing.PROGRESS_STEP``."""
 FOLD_PAIRED, FOLD_RAW, FOLD_END = 0, 1, 2
 END_OF_BATCHES = 0xFFFFFFFF
 """In a batch header's directory length: no more batches (subject mode: send the leaves, then fold)."""
@@ -84,12 +127,6 @@ _PADS = [b"\0" * (-k % 32) for k in range(32)]
 
 
 
-class _Digest(Protocol):
-    def digest(self) -> bytes: ...
-
-
-Keccak = Callable[[bytes], _Digest]
-"""safe-pysha3's ``keccak_256`` as used here (the package ships no types)."""
 
 
 def change_reason(
@@ -326,8 +363,95 @@ def _send_groups(buckets: list[bytearray], stream_out: BinaryIO) -> None:
     stream_out.flush()
 
 
+def hash_piece(path: bytes, offset: int, length: int, seen: tuple[int, int, int, int], out: BinaryIO) -> bytes:
+    """The ``DONE`` reply for the file at ``path`` (``offset == WHOLE``) or its ``length`` bytes at ``offset``.
+
+    ``seen`` is the walk's (size, mtime_ns, inode, device). Writes a
+    ``PROGRESS`` reply every ``PROGRESS_STEP`` bytes; raises :class:`Failure`
+    (index 0) when the file cannot be read or is not the one the walk saw.
+    """
+    size, mtime_ns, ino, dev = seen
+    try:
+        fd = os.open(path, OPEN_FLAGS)
+    except FileNotFoundError:
+        raise Failure(0, "gone") from None
+    except OSError as err:
+        raise Failure(0, "open", err.strerror or str(err)) from None
+    h = sha256()
+    update = h.update
+    buf = bytearray(READ_SIZE)
+    view = memoryview(buf)
+    read = pending = 0
+    try:
+        if offset == WHOLE:
+            expected = size
+            try:  # noqa: SIM105 - contextlib would cost this process an import
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            except (AttributeError, OSError):  # advisory only
+                pass
+            readv = os.readv
+            while n := readv(fd, [buf]):  # to the end: a file that grew reads more than its size
+                update(view[:n])
+                read += n
+                pending += n
+                if pending >= PROGRESS_STEP:
+                    pending = _progress(out, pending)
+        else:
+            expected = length
+            preadv = os.preadv
+            pos, end = offset, offset + length
+            while pos < end:
+                n = preadv(fd, [view[: min(READ_SIZE, end - pos)]], pos)
+                if not n:
+                    break
+                update(view[:n])
+                pos += n
+                read += n
+                pending += n
+                if pending >= PROGRESS_STEP:
+                    pending = _progress(out, pending)
+        why = change_reason(size, mtime_ns, ino, dev, os.fstat(fd), read, expected)
+    except OSError as err:
+        raise Failure(0, "read", err.strerror or str(err)) from None
+    finally:
+        os.close(fd)
+    if why is not None:
+        raise Failure(0, "changed", why)
+    return REPLY.pack(DONE, pending) + h.digest()
+
+
+def _progress(out: BinaryIO, pending: int) -> int:
+    out.write(REPLY.pack(PROGRESS, pending))  # BrokenPipeError once the parent has gone: this worker ends
+    out.flush()
+    return 0
+
+
+def serve_pieces(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
+    """Answer ``PIECE`` tasks from ``stream_in`` on ``stream_out``, one at a time, until the input ends."""
+    while (head := _read_exactly(stream_in, PIECE.size)) is not None:
+        offset, length, size, mtime_ns, ino, dev, n_path = PIECE.unpack(head)
+        path = _read_exactly(stream_in, n_path)
+        if path is None:
+            break
+        try:
+            reply = hash_piece(path, offset, length, (size, mtime_ns, ino, dev), stream_out)
+        except Failure as failure:
+            payload = f"{failure.kind}\0{failure.text}".encode()
+            reply = REPLY.pack(FAILED, len(payload)) + payload
+        stream_out.write(reply)
+        stream_out.flush()
+
+
 def main(argv: list[str]) -> int:
-    """``_hashworker.py MODE LIMIT [PYSHA3_FOLDER]``: MODE is ``manifest`` or ``subject``."""
+    """``_hashworker.py MODE LIMIT [PYSHA3_FOLDER]``: MODE is ``manifest``, ``subject`` or ``pieces``."""
+    if argv[0] == "pieces":  # started in a process group of its own: a terminal's Ctrl-C is the parent's
+        try:
+            serve_pieces(sys.stdin.buffer, sys.stdout.buffer)
+        except BrokenPipeError:  # the parent stopped listening (an error elsewhere, or it ended)
+            return 1
+        return 0
+    import signal  # (not in mode pieces: with enum, 4 ms of its start)
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it ends the workers
     mode, limit = argv[0], int(argv[1])
     keccak = load_keccak(argv[2] if len(argv) > 2 else "")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -10,9 +12,12 @@ from provenance.claims import Claims
 from provenance.manifest import Manifest
 from provenance.publish import Publisher, prepare
 from provenance.store import Store
-from tests.helpers import run_cli
+from tests.helpers import ROOT, run_cli
 
 pytestmark = pytest.mark.chain
+
+CLI = [str(Path(sys.executable).parent / "provenance")] if (Path(sys.executable).parent / "provenance").exists() \
+    else [sys.executable, "-m", "cli.main"]
 
 CLAIMS = {
     "kind": "dataset",
@@ -76,3 +81,73 @@ def test_history_lists_the_registration_newest_first(published, make_account, le
     assert by_address and by_address[0]["actor"] == statement.publisher
     bad = run_cli("history", "0x1234", env=env)
     assert bad.returncode == 2 and "not a subject, record id or address" in bad.stderr
+
+
+def _holding(path) -> list[int]:
+    """Processes that have ``path`` open (their /proc/PID/fd links)."""
+    import os
+
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:  # gone, or not ours to read
+            continue
+        if str(path) in links:
+            pids.append(int(pid))
+    return pids
+
+
+def test_a_large_artifact_hashed_by_processes_passes_and_a_changed_byte_is_named(tmp_path, ledger, make_account):
+    """Files of 64 MiB and more are hashed by worker processes while the command reads the chain."""
+    import os
+    import subprocess
+    import time
+
+    account = make_account()
+    artifact = tmp_path / "model"
+    artifact.mkdir()
+    with open(artifact / "weights.bin", "wb") as handle:  # 80 MiB, mostly a hole: quick to make and to read
+        handle.truncate(80 << 20)
+        handle.seek(40 << 20)
+        handle.write(os.urandom(4096))
+    (artifact / "config.json").write_text('{"layers": 2}')
+    store = Store.open(tmp_path / "publisher-home")
+    statement_file = tmp_path / "model.provenance.json"
+    Publisher(store, ledger, account).register(prepare(
+        account=account, domain=ledger.domain, claims=Claims.from_mapping(CLAIMS),
+        manifest=Manifest.from_path(artifact), statement_path=statement_file,
+    ))
+    env = {"PROVENANCE_HOME": str(tmp_path / "user-home"), "PROVENANCE_RPC_URL": ledger.rpc_url,
+           "PROVENANCE_REGISTRY": ledger.registry}
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"version: 1\ntrusted_publishers: ['{account.address}']\n")
+    done = run_cli("verify", str(artifact), "--statement", str(statement_file), "--policy", str(policy), "--json",
+                   env=env)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["checks"][0]["code"] == "OK"
+
+    with open(artifact / "weights.bin", "r+b") as handle:  # one byte, in the middle
+        handle.seek(60 << 20)
+        handle.write(b"\x01")
+    changed = run_cli("verify", str(artifact), "--statement", str(statement_file), "--policy", str(policy),
+                      "--json", env=env)
+    assert changed.returncode == 1, changed.stderr
+    integrity = json.loads(changed.stdout)["checks"][0]
+    assert integrity["code"] == "TAMPERED" and [c["path"] for c in integrity["evidence"]["changed"]] == ["weights.bin"]
+
+    # a bad policy ends the command while its hashing has begun: no hashing process outlives it (each finds
+    # the pipe to its parent closed at its next progress step, 16 MiB on)
+    (artifact / "weights.bin").unlink()
+    with open(artifact / "weights.bin", "wb") as handle:
+        handle.truncate(32 << 30)  # 32 GiB of hole: many seconds of hashing, were it not stopped
+    policy.write_text("version: 1\ntrusted_publishers: [not-an-address]\n")
+    with open(tmp_path / "err", "w+") as err:  # a file, not a pipe: a worker holding it would not be waited for
+        bad = subprocess.run([*CLI, "verify", str(artifact), "--policy", str(policy)], env={**os.environ, **env},
+                             stdout=subprocess.DEVNULL, stderr=err, timeout=60, cwd=ROOT)
+        err.seek(0)
+        assert bad.returncode == 2 and "trusted_publishers" in err.read()
+    deadline = time.monotonic() + 3
+    while _holding(artifact / "weights.bin") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _holding(artifact / "weights.bin") == []

@@ -10,6 +10,7 @@ ago is ``UNCONFIRMED``.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from argparse import ArgumentParser, Namespace, _SubParsersAction
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.manifest import Manifest
+    from provenance.remote import ServiceSource
+    from provenance.verdict import Verdict
 
 
 def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
@@ -42,6 +45,24 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
 
 
 def run(args: Namespace) -> int:
+    with ExitStack() as stack:  # the progress bar, if any, is gone before the verdict is printed
+        verdict, service = _verdict(args, stack)
+    for problem in service.problems if service is not None else ():
+        print(f"warning: {problem}", file=sys.stderr)
+    if args.json:
+        print(verdict.to_json_text(strict=args.strict))
+    else:
+        print(_results_apart(verdict.to_table(strict=args.strict)))
+    sys.stdout.flush()
+    return verdict.exit_code(strict=args.strict)
+
+
+def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource | None]:
+    # a directory's hashing starts first, while the rest of this command is imported and the chain is read
+    # (hashing processes share the cores, not the GIL): resolve_target names a directory an artifact
+    early = None
+    if os.path.isdir(args.target) and not args.target.startswith("hf://") and not args.download:
+        early = (Path(args.target), *_hash_with_bar(Path(args.target), args.json, stack))
     from cli.context import open_index, open_ledger, settings_from, statement_sources
     from provenance.policy import Policy
     from provenance.statement import Statement
@@ -60,44 +81,36 @@ def run(args: Namespace) -> int:
 
     # before the chain: bad input is told without a node
     target = resolve_target(args.target, hub=HubCache(download=args.download))
-    with ExitStack() as stack:
-        hashed = bar = None
-        if isinstance(target, ArtifactTarget):  # hashed while the chain and the index are reached
-            from cli.terminal import ProgressBar
+    hashed = bar = None
+    if isinstance(target, ArtifactTarget):  # hashed while the chain and the index are reached
+        if early is not None and early[0] == target.path:
+            _path, hashed, bar = early
+        else:
+            hashed, bar = _hash_with_bar(target.path, args.json, stack)
+    from provenance.remote import ServiceSource
 
-            bar = stack.enter_context(ProgressBar.for_command("hashing", json=args.json))  # a terminal's only
-            hashed = _hash_in_background(target.path, bar)
-        from provenance.remote import ServiceSource
+    service = ServiceSource(args.service) if args.service else None
+    ledger = open_ledger(settings)
+    index = open_index(settings, ledger)
+    from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
+    from provenance.verifier import Verifier
 
-        service = ServiceSource(args.service) if args.service else None
-        ledger = open_ledger(settings)
-        index = open_index(settings, ledger)
-        from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
-        from provenance.verifier import Verifier
-
-        sources = statement_sources(settings, index)
-        if service is not None:
-            sources.append(service)
-        # a record's Statement no source holds is fetched from its uri (docs/fetching.md); file:// too, here
-        fetcher = Fetcher.from_environment(settings.home, allow_file=True)
-        documents = Fetcher.from_environment(settings.home, allow_file=True, max_bytes=MAX_BATCH_DOCUMENT_BYTES)
-        verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch,
-                            fetch_document=documents.fetch)
-        match target:
-            case StatementTarget(statement=statement):
-                verdict = verifier.verify_statement(statement)
-            case SubjectTarget(subject=subject):
-                verdict = verifier.verify_subject(subject)
-            case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
-                verdict = verifier.verify_path(path, given=extra, progress=bar, hashed=hashed)
-    for problem in service.problems if service is not None else ():
-        print(f"warning: {problem}", file=sys.stderr)
-    if args.json:
-        print(verdict.to_json_text(strict=args.strict))
-    else:
-        print(_results_apart(verdict.to_table(strict=args.strict)))
-    sys.stdout.flush()
-    return verdict.exit_code(strict=args.strict)
+    sources = statement_sources(settings, index)
+    if service is not None:
+        sources.append(service)
+    # a record's Statement no source holds is fetched from its uri (docs/fetching.md); file:// too, here
+    fetcher = Fetcher.from_environment(settings.home, allow_file=True)
+    documents = Fetcher.from_environment(settings.home, allow_file=True, max_bytes=MAX_BATCH_DOCUMENT_BYTES)
+    verifier = Verifier(ledger, index, policy, sources, extra_statements=extra, fetch=fetcher.fetch,
+                        fetch_document=documents.fetch)
+    match target:
+        case StatementTarget(statement=statement):
+            verdict = verifier.verify_statement(statement)
+        case SubjectTarget(subject=subject):
+            verdict = verifier.verify_subject(subject)
+        case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
+            verdict = verifier.verify_path(path, given=extra, progress=bar, hashed=hashed)
+    return verdict, service
 
 
 def _results_apart(table: str, width: int = 120) -> str:
@@ -118,22 +131,57 @@ def _results_apart(table: str, width: int = 120) -> str:
     return "\n".join(out)
 
 
+def _hash_with_bar(path: Path, json: bool, stack: ExitStack) -> tuple[Callable[[], Manifest], Any]:
+    """:func:`_hash_in_background` with a progress bar (a terminal's only), closed with ``stack``."""
+    from cli.terminal import ProgressBar
+
+    bar = stack.enter_context(ProgressBar.for_command("hashing", json=json))
+    return _hash_in_background(path, bar), bar
+
+
+SET_UP_WAIT = 2.0
+"""Seconds the command waits at most for its hashing to be under way before it goes on (see below)."""
+
+
+class _UnderWay:
+    """Progress that also tells when the first bytes are hashed."""
+
+    def __init__(self, progress: Any) -> None:
+        self.progress = progress
+        self.event = threading.Event()
+
+    def start(self, files: int, total_bytes: int) -> None:
+        self.progress.start(files, total_bytes)
+
+    def advance(self, files: int, nbytes: int) -> None:
+        self.event.set()
+        self.progress.advance(files, nbytes)
+
+
 def _hash_in_background(path: Path, progress: Any) -> Callable[[], Manifest]:
     """Start ``Manifest.from_path(path)`` on a thread now; the callable waits for it and returns its
-    manifest or raises its error. The hashing threads release the GIL, so the chain and the index are
-    reached meanwhile (a daemon thread: an error before the verdict does not wait for the hashing)."""
+    manifest or raises its error (a daemon thread: an error before the verdict does not wait for it).
+
+    Returns once the hashing is under way: the walk and the start of the hashing processes are Python
+    work that needs the GIL, which this command's own imports would otherwise share with them; from
+    then on the processes hash while this thread reaches the chain and the index.
+    """
     from provenance.manifest import Manifest
 
     outcome: list[Any] = []
+    told = _UnderWay(progress)
 
     def hash_now() -> None:
         try:
-            outcome.append(Manifest.from_path(path, progress=progress))
+            outcome.append(Manifest.from_path(path, progress=told))
         except BaseException as err:  # handed to the caller, which raises it where the hashing was asked for
             outcome.append(err)
+        finally:
+            told.event.set()
 
     thread = threading.Thread(target=hash_now, name="provenance-verify-hash", daemon=True)
     thread.start()
+    told.event.wait(SET_UP_WAIT)
 
     def result() -> Manifest:
         while thread.is_alive():

@@ -1,0 +1,198 @@
+"""Large files hashed by ``_hashworker`` processes (mode ``pieces``): the same manifest as the threads, the
+same checks and wording, and no process left behind whatever happens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance import _hashing, _hashworker
+from provenance.errors import ManifestError
+from provenance.manifest import Manifest
+
+BIG = 3 * _hashing.SMALL_FILE  # above SMALL_FILE: a task for the workers
+
+
+@pytest.fixture
+def in_processes(monkeypatch):
+    """Large files go to the worker processes whatever their total; records every worker started."""
+    monkeypatch.setattr(_hashing, "PROCESSES_FROM", 0)
+    started: list[subprocess.Popen] = []
+    real = subprocess.Popen
+
+    class Recorded(real):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if "pieces" in args[0]:
+                started.append(self)
+
+    monkeypatch.setattr(subprocess, "Popen", Recorded)
+    return started
+
+
+def in_threads(monkeypatch) -> None:
+    monkeypatch.setattr(_hashing, "PROCESSES_FROM", 1 << 62)
+
+
+def tree(root: Path, sizes: dict[str, int]) -> Path:
+    root.mkdir()
+    for name, size in sizes.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(size))
+    return root
+
+
+SHRUNK = 2 * BIG + 1
+SIZES = {"a.bin": BIG, "b/c.bin": BIG + 12345, "b/d.bin": SHRUNK, "small.txt": 100, "e.json": 5000}
+
+
+@pytest.mark.parametrize("shard_size", [None, BIG // 2 + 7])
+def test_the_same_manifest_as_the_threads(tmp_path, monkeypatch, in_processes, shard_size):
+    root = tree(tmp_path / "m", SIZES)
+    by_processes = Manifest.from_path(root, shard_size=shard_size)
+    assert len(in_processes) == _hashing.usable_cores() + 1 and all(p.returncode == 0 for p in in_processes)
+    in_threads(monkeypatch)
+    by_threads = Manifest.from_path(root, shard_size=shard_size)
+    assert by_processes.entries == by_threads.entries and by_processes.subject == by_threads.subject
+    assert len(by_processes.entries) > len(SIZES) if shard_size else len(by_processes.entries) == len(SIZES)
+
+
+def test_progress_counts_every_file_and_byte(tmp_path, in_processes):
+    root = tree(tmp_path / "m", {**SIZES, "huge.bin": 20 << 20})  # one progress step (16 MiB) within the file
+
+    class Count:
+        files = nbytes = calls = 0
+
+        def start(self, files, total):
+            self.total = (files, total)
+
+        def advance(self, files, nbytes):
+            self.files += files
+            self.nbytes += nbytes
+            self.calls += 1
+
+    count = Count()
+    Manifest.from_path(root, progress=count)
+    assert (count.files, count.nbytes) == count.total == (len(SIZES) + 1, sum(SIZES.values()) + (20 << 20))
+    # the small files once, each large file at its end, and the huge one at its step too
+    assert count.calls == 1 + 4 + 1
+
+
+def test_a_file_that_shrank_after_the_listing_is_named(tmp_path, monkeypatch, in_processes):
+    root = tree(tmp_path / "m", SIZES)
+    real_walk = _hashing.walk
+
+    def walk_then_truncate(*args, **kwargs):
+        refs = real_walk(*args, **kwargs)
+        os.truncate(root / "b" / "d.bin", 10)
+        return refs
+
+    monkeypatch.setattr(_hashing, "walk", walk_then_truncate)
+    with pytest.raises(ManifestError, match=rf"b/d.bin: changed while it was being hashed \(size {SHRUNK} became 10\)"):
+        Manifest.from_path(root)
+    assert in_processes and all(p.returncode is not None for p in in_processes)  # every worker ended
+
+
+@pytest.mark.parametrize(
+    ("swap", "message"),
+    [
+        (lambda p: p.unlink(), "a.bin: disappeared before it could be hashed"),
+        (lambda p: (p.unlink(), p.symlink_to(p.with_name("b"))), r"a.bin: cannot be read \("),
+        (lambda p: (p.unlink(), os.mkfifo(p)), r"a.bin: changed while it was being hashed \("),  # new inode or size
+    ],
+    ids=["deleted", "link", "fifo"],
+)
+def test_a_file_swapped_after_the_listing_is_named_and_nothing_blocks(tmp_path, monkeypatch, in_processes, swap,
+                                                                      message):
+    root = tree(tmp_path / "m", SIZES)
+    real_walk = _hashing.walk
+
+    def walk_then_swap(*args, **kwargs):
+        refs = real_walk(*args, **kwargs)
+        swap(root / "a.bin")
+        return refs
+
+    monkeypatch.setattr(_hashing, "walk", walk_then_swap)
+    with pytest.raises(ManifestError, match=message):
+        Manifest.from_path(root)
+    assert in_processes and all(p.returncode is not None for p in in_processes)
+
+
+def test_the_threads_say_the_same(tmp_path, monkeypatch):
+    """The wording above is the threads' too: one message whoever hashed."""
+    in_threads(monkeypatch)
+    root = tree(tmp_path / "m", SIZES)
+    real_walk = _hashing.walk
+
+    def walk_then_truncate(*args, **kwargs):
+        refs = real_walk(*args, **kwargs)
+        os.truncate(root / "b" / "d.bin", 10)
+        return refs
+
+    monkeypatch.setattr(_hashing, "walk", walk_then_truncate)
+    with pytest.raises(ManifestError, match=rf"b/d.bin: changed while it was being hashed \(size {SHRUNK} became 10\)"):
+        Manifest.from_path(root)
+
+
+def test_a_file_growing_while_read_is_seen_by_the_worker(tmp_path, monkeypatch):
+    path = tmp_path / "f.bin"
+    path.write_bytes(os.urandom(BIG))
+    st = path.stat()
+    real_readv = os.readv
+    appended = []
+
+    def read_then_append(fd, buffers):
+        n = real_readv(fd, buffers)
+        if not appended:
+            appended.append(True)
+            with open(path, "ab") as handle:
+                handle.write(b"more")
+        return n
+
+    monkeypatch.setattr(_hashworker.os, "readv", read_then_append)
+    with pytest.raises(_hashworker.Failure) as err:
+        _hashworker.hash_piece(os.fsencode(path), _hashworker.WHOLE, st.st_size,
+                               (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev), sys.stdout.buffer)
+    assert err.value.kind == "changed" and "became" in err.value.text
+
+
+def test_a_piece_is_the_sha256_of_its_bytes(tmp_path):
+    import hashlib
+
+    data = os.urandom(BIG)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    st = path.stat()
+    seen = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
+    reply = _hashworker.hash_piece(os.fsencode(path), 1000, 5000, seen, sys.stdout.buffer)
+    assert reply == _hashworker.REPLY.pack(_hashworker.DONE, 5000) + hashlib.sha256(data[1000:6000]).digest()
+
+
+def test_a_worker_that_dies_mid_file_is_an_error_naming_the_file(tmp_path, monkeypatch, in_processes):
+    dying = tmp_path / "dying.py"
+    dying.write_text("import sys\nsys.stdin.buffer.read(8)\nsys.exit(7)\n")
+    monkeypatch.setattr(_hashing, "_WORKER", str(dying))
+    root = tree(tmp_path / "m", {"only.bin": BIG})
+    with pytest.raises(ManifestError, match=r"only.bin: cannot be read \(its hashing process ended \(exit status 7\)"):
+        Manifest.from_path(root)
+
+
+def test_without_an_interpreter_to_start_the_threads_hash(tmp_path, monkeypatch, in_processes):
+    root = tree(tmp_path / "m", SIZES)
+    in_threads(monkeypatch)
+    expected = Manifest.from_path(root)
+    monkeypatch.setattr(_hashing, "PROCESSES_FROM", 0)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python-here"))
+    assert Manifest.from_path(root).subject == expected.subject
+    assert in_processes == []
+
+
+def test_small_work_stays_on_the_threads(tmp_path, in_processes, monkeypatch):
+    monkeypatch.setattr(_hashing, "PROCESSES_FROM", 64 << 20)
+    Manifest.from_path(tree(tmp_path / "m", SIZES))
+    assert in_processes == []
