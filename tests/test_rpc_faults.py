@@ -33,7 +33,7 @@ from provenance.errors import (
     RpcError,
 )
 from provenance.index import Index
-from provenance.indexer import Indexer, RangeSize
+from provenance.indexer import FIRST_RANGE, Indexer, RangeSize
 from tests.helpers import free_port, start_anvil
 from tests.rpc_proxy import Faults, RpcProxy
 
@@ -300,14 +300,16 @@ def test_the_indexer_shrinks_in_busy_blocks_and_grows_back_in_quiet_ones(tmp_pat
         assert (result.to_block, result.events, index.count()) == (len(logs) - 1, 2000, 2000)
     served = [(start, end) for start, end, what in node.calls if what == "served"]
     spans = [end - start + 1 for start, end in served]
-    # the limit, named by no number, is found by halving: 2,000, 1,000, 500 refused, 250 served
-    assert max(spans) == 250 and all(sum(logs[s : e + 1]) <= 100 for s, e in served)
+    # the first range is FIRST_RANGE (256) blocks (the next one, read meanwhile, too); doubled to 512 it is
+    # refused, naming no number: the limit is found by halving, to 256
+    assert FIRST_RANGE == 256 and spans[:2] == [256, 256] and node.calls[2] == (512, 1023, "blocks")
+    assert max(spans) == 256 and all(sum(logs[s : e + 1]) <= 100 for s, e in served)
     busy = [span for (start, _), span in zip(served, spans, strict=True) if 3000 <= start < 3040]
     assert busy and max(busy) <= 2
     after = [span for (start, _), span in zip(served, spans, strict=True) if start > 3040]
-    assert max(after) == 250 and after[-2] == 250  # grown back to the limit over the quiet blocks
+    assert max(after) == 256 and after[-2] == 256  # grown back to the limit over the quiet blocks
     refusals = [what for _, _, what in node.calls if what != "served"]
-    assert refusals.count("blocks") == 3 and node.calls[3][2] == "served"  # the block limit is learned once
+    assert refusals.count("blocks") == 1 and node.calls[3][2] == "served"  # the block limit is learned once
     assert len(refusals) <= (8 if hint else 16), node.calls
 
 
@@ -316,7 +318,7 @@ def test_the_indexer_shrinks_in_busy_blocks_and_grows_back_in_quiet_ones(tmp_pat
 
 @pytest.fixture(scope="module")
 def chain():
-    """An anvil of this module's own with a registry and 2,500 blocks above it (an index starts at the registry's
+    """An anvil of this module's own with a registry and 4,000 blocks above it (an index starts at the registry's
     deployment block: so that a 1,000-block log limit bites)."""
     from provenance.ledger import Ledger
     from provenance.record import parse_address
@@ -327,7 +329,7 @@ def chain():
     try:
         ledger = Ledger.connect(url)
         ledger.deploy(parse_address(ledger.rpc("eth_accounts")[0]))
-        Ledger.connect(url, timeout=120).rpc("anvil_mine", [hex(2_500)])  # seconds on a loaded machine
+        Ledger.connect(url, timeout=120).rpc("anvil_mine", [hex(4_000)])  # seconds on a loaded machine
         yield ledger
     finally:
         node.terminate()
