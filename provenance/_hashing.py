@@ -495,6 +495,47 @@ def _run_pool(
     return results, mine
 
 
+_early: list[subprocess.Popen[bytes]] = []
+"""Piece workers started before their tasks were known (:func:`start_workers`); the next hashing takes them."""
+_early_lock = threading.Lock()
+
+
+def _piece_worker() -> subprocess.Popen[bytes]:
+    import subprocess
+
+    return subprocess.Popen(  # a group of its own: a terminal's Ctrl-C is this process's
+        [sys.executable, "-I", "-S", _WORKER, "pieces"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
+        close_fds=True, process_group=0)
+
+
+def start_workers() -> None:
+    """Start the processes that hash large files (one more than the usable cores) now, before the files are
+    listed: their interpreters start while the caller goes on (``provenance verify`` imports the rest of
+    itself). The next hashing in processes takes them and ends those it does not need; a hashing on
+    threads ends them all. Nothing is started where no interpreter can be."""
+    started = []
+    try:
+        for _ in range(usable_cores() + 1):
+            started.append(_piece_worker())
+    except OSError:
+        pass
+    with _early_lock:
+        _early.extend(started)
+
+
+def _take_early(count: int) -> list[subprocess.Popen[bytes]]:
+    """Up to ``count`` of the workers :func:`start_workers` started; the others are ended."""
+    with _early_lock:
+        taken, rest = _early[:count], _early[count:]
+        _early.clear()
+    for proc in rest:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.close()
+        proc.wait()
+        proc.stdout.close()
+    return taken
+
+
 def _hash_in_processes(
     refs: Sequence[FileRef],
     tasks: Sequence[tuple[int, int | None, int]],
@@ -511,10 +552,8 @@ def _hash_in_processes(
     returns.
     """
     import selectors
-    import subprocess
 
-    command = [sys.executable, "-I", "-S", _WORKER, "pieces"]
-    procs: list[subprocess.Popen[bytes]] = []
+    procs = _take_early(count)
     results: list[bytes] = [b""] * len(tasks)  # every slot is filled unless an error is raised
     pending = iter(range(len(tasks)))
     running: dict[int, tuple[subprocess.Popen[bytes], int, bytearray]] = {}  # stdout fd: (worker, task, unread)
@@ -539,10 +578,8 @@ def _hash_in_processes(
     selector = selectors.DefaultSelector()
     try:
         try:
-            for _ in range(count):
-                procs.append(subprocess.Popen(  # a group of its own: a terminal's Ctrl-C is this process's
-                    command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, close_fds=True,
-                    process_group=0))
+            while len(procs) < count:
+                procs.append(_piece_worker())
         except OSError:
             raise _GiveUp from None
         for proc in procs:
@@ -648,6 +685,7 @@ def hash_files(
             refs, big, count, tick, lambda: _hash_small(small_refs, tick, abort)
         )
     except _GiveUp:  # small work, one thread asked for, or no interpreter to start: threads
+        _take_early(0)
         if count <= 1 or (workers or 0) == 1:
             big_digests = [run_big(t) for t in big]
             small_digests = _hash_small(small_refs, tick, abort)
@@ -1233,6 +1271,7 @@ def hash_many(
     run = _ManyFiles("manifest", _limit(shard_size), count, progress)
     if not run.run(root, key, frozenset(p.strip("/") for p in ignore), on_batch):
         return None
+    _take_early(0)  # the tree had workers of its own (a large file handed back starts others)
     used_shards = False
     if run.handed_back:
         for rel, size, digest, offset in _hash_handed_back(run.handed_back, shard_size, workers, progress):

@@ -196,3 +196,32 @@ def test_small_work_stays_on_the_threads(tmp_path, in_processes, monkeypatch):
     monkeypatch.setattr(_hashing, "PROCESSES_FROM", 64 << 20)
     Manifest.from_path(tree(tmp_path / "m", SIZES))
     assert in_processes == []
+
+
+def test_workers_started_early_are_taken_by_the_next_hashing(tmp_path, in_processes, monkeypatch):
+    root = tree(tmp_path / "m", {"one.bin": BIG, "two.bin": BIG + 1, "small.txt": 10})  # two large files
+    _hashing.start_workers()
+    early = list(in_processes)
+    assert len(early) == _hashing.usable_cores() + 1
+    manifest = Manifest.from_path(root)
+    assert in_processes == early  # no other worker was started
+    assert all(p.returncode is not None for p in early)  # the one not needed was ended too
+    assert _hashing._early == []
+    in_threads(monkeypatch)
+    assert Manifest.from_path(root).subject == manifest.subject
+
+
+def test_workers_started_early_end_when_the_threads_hash(tmp_path, in_processes, monkeypatch):
+    _hashing.start_workers()
+    early = list(in_processes)
+    in_threads(monkeypatch)
+    Manifest.from_path(tree(tmp_path / "m", SIZES))
+    assert early and all(p.returncode is not None for p in early) and _hashing._early == []
+
+
+def test_workers_started_early_end_when_a_tree_of_many_files_takes_its_own(tmp_path, in_processes, monkeypatch):
+    monkeypatch.setattr(_hashing, "MANY_FILES", 2)
+    _hashing.start_workers()
+    early = list(in_processes)
+    Manifest.from_path(tree(tmp_path / "m", {"a.txt": 10, "b.txt": 20, "c.txt": 30}))
+    assert early and all(p.returncode is not None for p in early) and _hashing._early == []

@@ -62,6 +62,9 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
     # (hashing processes share the cores, not the GIL): resolve_target names a directory an artifact
     early = None
     if os.path.isdir(args.target) and not args.target.startswith("hf://") and not args.download:
+        from provenance._hashing import start_workers
+
+        start_workers()  # their interpreters start while the hashing's own modules are imported
         early = (Path(args.target), *_hash_with_bar(Path(args.target), args.json, stack))
     from cli.context import open_index, open_ledger, settings_from, statement_sources
     from provenance.policy import Policy
