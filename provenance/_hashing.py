@@ -43,7 +43,6 @@ take about 32 MiB of leaves in all.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import stat
 import struct
@@ -74,7 +73,9 @@ from provenance._hashworker import (
     ROOT,
     U64,
     WHOLE,
+    Failure,
     change_reason,
+    hash_piece,
 )
 from provenance.errors import ManifestError
 from provenance.merkle import file_leaf, keccak256, root_of_sorted
@@ -113,7 +114,7 @@ PROCESSES_FROM = 64 * 1024 * 1024
 """Large files (and shards) of this many bytes in all or more are hashed by worker processes, not threads.
 
 Threads share the GIL with whatever else the process runs meanwhile (see
-``_hashworker``); below this size the ~15 ms start of a process costs more
+``_hashworker``); below this size the ~10 ms start of a process costs more
 than the hashing it would free."""
 
 MAX_DEPTH = 256
@@ -384,7 +385,6 @@ def _hash_small(refs: Sequence[FileRef], tick: Callable[[int, int], None], abort
 class _Buffer(threading.local):
     def __init__(self) -> None:
         self.buf = bytearray(READ_SIZE)
-        self.view = memoryview(self.buf)
 
 
 def _hash_piece(
@@ -395,52 +395,22 @@ def _hash_piece(
     tick: Callable[[int, int], None],
     abort: threading.Event,
 ) -> bytes:
-    """SHA-256 of a whole file (``offset is None``) or of ``length`` bytes at ``offset``."""
-    fd = _open(ref)
-    h = sha256()
-    update = h.update
-    buf, view = local.buf, local.view
-    read = pending = 0
+    """SHA-256 of a whole file (``offset is None``) or of ``length`` bytes at ``offset``, on this thread."""
+
+    def report(nbytes: int) -> None:
+        if abort.is_set():
+            raise _Aborted
+        tick(0, nbytes)
+
+    seen = (ref.size, ref.mtime_ns, ref.ino, ref.dev)
     try:
-        try:
-            if offset is None:
-                with contextlib.suppress(AttributeError, OSError):  # advisory only
-                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
-                readv = os.readv
-                # read to EOF: a file that grew reads more than its size
-                while n := readv(fd, [buf]):
-                    update(view[:n])
-                    read += n
-                    pending += n
-                    if pending >= PROGRESS_STEP:
-                        if abort.is_set():
-                            raise _Aborted
-                        tick(0, pending)
-                        pending = 0
-            else:
-                preadv = os.preadv
-                pos, end = offset, offset + length
-                while pos < end:
-                    n = preadv(fd, [view[: min(READ_SIZE, end - pos)]], pos)
-                    if not n:
-                        break
-                    update(view[:n])
-                    pos += n
-                    read += n
-                    pending += n
-                    if pending >= PROGRESS_STEP:
-                        if abort.is_set():
-                            raise _Aborted
-                        tick(0, pending)
-                        pending = 0
-            _check_after(fd, ref, read, length)
-        except OSError as err:
-            raise _read_error(ref, err) from None
-    finally:
-        os.close(fd)
+        digest, pending = hash_piece(os.fsencode(ref.path), WHOLE if offset is None else offset, length, seen,
+                                     report, local.buf)
+    except Failure as failure:
+        raise _failure(ref.rel, failure.kind, failure.text) from None
     last = offset is None or offset + length >= ref.size
     tick(1 if last else 0, pending)
-    return h.digest()
+    return digest
 
 
 def _run_pool(
@@ -542,13 +512,13 @@ def _hash_in_processes(
     count: int,
     tick: Callable[[int, int], None],
     own_share: Callable[[], _T],
-) -> tuple[list[bytes], _T]:
+) -> tuple[list[bytes], _T] | None:
     """As :func:`_run_pool`, with ``count`` ``_hashworker`` processes (mode ``pieces``) hashing ``tasks``.
 
     Each worker hashes one task at a time, the next one given as it answers;
-    this thread does ``own_share()`` first, then relays progress. Raises
-    :class:`_GiveUp` when no worker can be started; the first file that
-    cannot be hashed raises its error, and every worker is ended however this
+    this thread does ``own_share()`` first, then relays progress. None when
+    no worker can be started (nothing was hashed); the first file that cannot
+    be hashed raises its error, and every worker is ended however this
     returns.
     """
     import selectors
@@ -580,8 +550,8 @@ def _hash_in_processes(
         try:
             while len(procs) < count:
                 procs.append(_piece_worker())
-        except OSError:
-            raise _GiveUp from None
+        except OSError:  # no interpreter to start (an embedded Python)
+            return None
         for proc in procs:
             give(proc)
         mine = own_share()
@@ -605,7 +575,8 @@ def _hash_in_processes(
                     if kind == FAILED:
                         if len(unread) < REPLY.size + value:
                             break
-                        failure, _, text = bytes(unread[REPLY.size : REPLY.size + value]).decode().partition("\0")
+                        reply = bytes(unread[REPLY.size : REPLY.size + value]).decode("utf-8", "replace")
+                        failure, _, text = reply.partition("\0")
                         raise _failure(ref.rel, failure, text)
                     if kind != DONE:
                         raise _failure(ref.rel, "read", f"its hashing process answered {kind}, not a digest")
@@ -677,14 +648,12 @@ def hash_files(
     # instead of leaving one idle at the end (makespan 1.1 GiB instead of 1.2)
     count = min(workers or usable_cores() + 1, len(big))
     small_refs = [refs[i] for i in small]
-    in_processes = (workers or 0) != 1 and sum(t[2] for t in big) >= PROCESSES_FROM
-    try:
-        if not in_processes:
-            raise _GiveUp
-        big_digests, small_digests = _hash_in_processes(
-            refs, big, count, tick, lambda: _hash_small(small_refs, tick, abort)
-        )
-    except _GiveUp:  # small work, one thread asked for, or no interpreter to start: threads
+    in_processes = None
+    if (workers or 0) != 1 and sum(t[2] for t in big) >= PROCESSES_FROM:
+        in_processes = _hash_in_processes(refs, big, count, tick, lambda: _hash_small(small_refs, tick, abort))
+    if in_processes is not None:
+        big_digests, small_digests = in_processes
+    else:  # small work, one thread asked for, or no interpreter to start: threads
         _take_early(0)
         if count <= 1 or (workers or 0) == 1:
             big_digests = [run_big(t) for t in big]

@@ -363,12 +363,19 @@ def _send_groups(buckets: list[bytearray], stream_out: BinaryIO) -> None:
     stream_out.flush()
 
 
-def hash_piece(path: bytes, offset: int, length: int, seen: tuple[int, int, int, int], out: BinaryIO) -> bytes:
-    """The ``DONE`` reply for the file at ``path`` (``offset == WHOLE``) or its ``length`` bytes at ``offset``.
+def hash_piece(
+    path: bytes, offset: int, length: int, seen: tuple[int, int, int, int], report: Callable[[int], None],
+    buf: bytearray | None = None,
+) -> tuple[bytes, int]:
+    """SHA-256 of the file at ``path`` (``offset == WHOLE``) or of its ``length`` bytes at ``offset``, and
+    the bytes hashed since the last ``report``.
 
-    ``seen`` is the walk's (size, mtime_ns, inode, device). Writes a
-    ``PROGRESS`` reply every ``PROGRESS_STEP`` bytes; raises :class:`Failure`
+    ``seen`` is the walk's (size, mtime_ns, inode, device); ``report(n)`` is
+    told every ``PROGRESS_STEP`` bytes (it may raise, to stop); ``buf`` the
+    buffer to read into (``READ_SIZE`` bytes). Raises :class:`Failure`
     (index 0) when the file cannot be read or is not the one the walk saw.
+    Both paths hash large files with it: these workers, and
+    ``_hashing``'s threads.
     """
     size, mtime_ns, ino, dev = seen
     try:
@@ -379,7 +386,8 @@ def hash_piece(path: bytes, offset: int, length: int, seen: tuple[int, int, int,
         raise Failure(0, "open", err.strerror or str(err)) from None
     h = sha256()
     update = h.update
-    buf = bytearray(READ_SIZE)
+    if buf is None:
+        buf = bytearray(READ_SIZE)
     view = memoryview(buf)
     read = pending = 0
     try:
@@ -395,7 +403,8 @@ def hash_piece(path: bytes, offset: int, length: int, seen: tuple[int, int, int,
                 read += n
                 pending += n
                 if pending >= PROGRESS_STEP:
-                    pending = _progress(out, pending)
+                    report(pending)
+                    pending = 0
         else:
             expected = length
             preadv = os.preadv
@@ -409,7 +418,8 @@ def hash_piece(path: bytes, offset: int, length: int, seen: tuple[int, int, int,
                 read += n
                 pending += n
                 if pending >= PROGRESS_STEP:
-                    pending = _progress(out, pending)
+                    report(pending)
+                    pending = 0
         why = change_reason(size, mtime_ns, ino, dev, os.fstat(fd), read, expected)
     except OSError as err:
         raise Failure(0, "read", err.strerror or str(err)) from None
@@ -417,13 +427,7 @@ def hash_piece(path: bytes, offset: int, length: int, seen: tuple[int, int, int,
         os.close(fd)
     if why is not None:
         raise Failure(0, "changed", why)
-    return REPLY.pack(DONE, pending) + h.digest()
-
-
-def _progress(out: BinaryIO, pending: int) -> int:
-    out.write(REPLY.pack(PROGRESS, pending))  # BrokenPipeError once the parent has gone: this worker ends
-    out.flush()
-    return 0
+    return h.digest(), pending
 
 
 def serve_pieces(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
@@ -433,8 +437,13 @@ def serve_pieces(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
         path = _read_exactly(stream_in, n_path)
         if path is None:
             break
+        def progress(nbytes: int) -> None:  # BrokenPipeError once the parent has gone: this worker ends
+            stream_out.write(REPLY.pack(PROGRESS, nbytes))
+            stream_out.flush()
+
         try:
-            reply = hash_piece(path, offset, length, (size, mtime_ns, ino, dev), stream_out)
+            digest, pending = hash_piece(path, offset, length, (size, mtime_ns, ino, dev), progress)
+            reply = REPLY.pack(DONE, pending) + digest
         except Failure as failure:
             payload = f"{failure.kind}\0{failure.text}".encode()
             reply = REPLY.pack(FAILED, len(payload)) + payload

@@ -83,60 +83,36 @@ def test_progress_counts_every_file_and_byte(tmp_path, in_processes):
     assert count.calls == 1 + 4 + 1
 
 
-def test_a_file_that_shrank_after_the_listing_is_named(tmp_path, monkeypatch, in_processes):
-    root = tree(tmp_path / "m", SIZES)
-    real_walk = _hashing.walk
-
-    def walk_then_truncate(*args, **kwargs):
-        refs = real_walk(*args, **kwargs)
-        os.truncate(root / "b" / "d.bin", 10)
-        return refs
-
-    monkeypatch.setattr(_hashing, "walk", walk_then_truncate)
-    with pytest.raises(ManifestError, match=rf"b/d.bin: changed while it was being hashed \(size {SHRUNK} became 10\)"):
-        Manifest.from_path(root)
-    assert in_processes and all(p.returncode is not None for p in in_processes)  # every worker ended
+SWAPS = [
+    ("shrunk", "b/d.bin", lambda p: os.truncate(p, 10),
+     rf"b/d.bin: changed while it was being hashed \(size {SHRUNK} became 10\)"),
+    ("deleted", "a.bin", lambda p: p.unlink(), "a.bin: disappeared before it could be hashed"),
+    ("link", "a.bin", lambda p: (p.unlink(), p.symlink_to(p.with_name("b"))), r"a.bin: cannot be read \("),
+    ("fifo", "a.bin", lambda p: (p.unlink(), os.mkfifo(p)), r"a.bin: changed while it was being hashed \("),
+]
 
 
-@pytest.mark.parametrize(
-    ("swap", "message"),
-    [
-        (lambda p: p.unlink(), "a.bin: disappeared before it could be hashed"),
-        (lambda p: (p.unlink(), p.symlink_to(p.with_name("b"))), r"a.bin: cannot be read \("),
-        (lambda p: (p.unlink(), os.mkfifo(p)), r"a.bin: changed while it was being hashed \("),  # new inode or size
-    ],
-    ids=["deleted", "link", "fifo"],
-)
-def test_a_file_swapped_after_the_listing_is_named_and_nothing_blocks(tmp_path, monkeypatch, in_processes, swap,
-                                                                      message):
+@pytest.mark.parametrize("hashed_by", ["processes", "threads"])  # one message whoever hashed
+@pytest.mark.parametrize(("victim", "swap", "message"), [s[1:] for s in SWAPS], ids=[s[0] for s in SWAPS])
+def test_a_file_changed_after_the_listing_is_named_and_nothing_blocks(tmp_path, monkeypatch, in_processes,
+                                                                      hashed_by, victim, swap, message):
+    if hashed_by == "threads":
+        in_threads(monkeypatch)
     root = tree(tmp_path / "m", SIZES)
     real_walk = _hashing.walk
 
     def walk_then_swap(*args, **kwargs):
         refs = real_walk(*args, **kwargs)
-        swap(root / "a.bin")
+        swap(root / victim)
         return refs
 
     monkeypatch.setattr(_hashing, "walk", walk_then_swap)
     with pytest.raises(ManifestError, match=message):
         Manifest.from_path(root)
-    assert in_processes and all(p.returncode is not None for p in in_processes)
-
-
-def test_the_threads_say_the_same(tmp_path, monkeypatch):
-    """The wording above is the threads' too: one message whoever hashed."""
-    in_threads(monkeypatch)
-    root = tree(tmp_path / "m", SIZES)
-    real_walk = _hashing.walk
-
-    def walk_then_truncate(*args, **kwargs):
-        refs = real_walk(*args, **kwargs)
-        os.truncate(root / "b" / "d.bin", 10)
-        return refs
-
-    monkeypatch.setattr(_hashing, "walk", walk_then_truncate)
-    with pytest.raises(ManifestError, match=rf"b/d.bin: changed while it was being hashed \(size {SHRUNK} became 10\)"):
-        Manifest.from_path(root)
+    if hashed_by == "processes":
+        assert in_processes and all(p.returncode is not None for p in in_processes)  # every worker ended
+    else:
+        assert in_processes == []
 
 
 def test_a_file_growing_while_read_is_seen_by_the_worker(tmp_path, monkeypatch):
@@ -157,7 +133,7 @@ def test_a_file_growing_while_read_is_seen_by_the_worker(tmp_path, monkeypatch):
     monkeypatch.setattr(_hashworker.os, "readv", read_then_append)
     with pytest.raises(_hashworker.Failure) as err:
         _hashworker.hash_piece(os.fsencode(path), _hashworker.WHOLE, st.st_size,
-                               (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev), sys.stdout.buffer)
+                               (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev), lambda nbytes: None)
     assert err.value.kind == "changed" and "became" in err.value.text
 
 
@@ -169,8 +145,9 @@ def test_a_piece_is_the_sha256_of_its_bytes(tmp_path):
     path.write_bytes(data)
     st = path.stat()
     seen = (st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev)
-    reply = _hashworker.hash_piece(os.fsencode(path), 1000, 5000, seen, sys.stdout.buffer)
-    assert reply == _hashworker.REPLY.pack(_hashworker.DONE, 5000) + hashlib.sha256(data[1000:6000]).digest()
+    reported: list[int] = []
+    digest, pending = _hashworker.hash_piece(os.fsencode(path), 1000, 5000, seen, reported.append)
+    assert (digest, pending, reported) == (hashlib.sha256(data[1000:6000]).digest(), 5000, [])
 
 
 def test_a_worker_that_dies_mid_file_is_an_error_naming_the_file(tmp_path, monkeypatch, in_processes):

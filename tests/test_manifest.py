@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance import _hashing
+from provenance import _hashing, _hashworker
 from provenance.errors import ManifestError, ProvenanceError
 from provenance.manifest import DEFAULT_IGNORES, Manifest, ManifestEntry
 from provenance.merkle import MerkleTree, file_leaf, verify
@@ -267,15 +267,32 @@ def test_unreadable_file_is_named_for_real(sample):
 
 @pytest.mark.parametrize("victim", ["config.json", "model.safetensors"])  # small and large paths
 def test_file_changing_while_hashed_is_detected(sample, monkeypatch, victim):
-    real_check = _hashing._check_after
+    appended: list[bool] = []
 
-    def write_then_check(fd, ref, read, expected):
-        if ref.rel == victim:
+    def append_once():
+        if not appended:
+            appended.append(True)
             with open(sample / victim, "ab") as f:
                 f.write(b"appended while hashing")
-        return real_check(fd, ref, read, expected)
 
-    monkeypatch.setattr(_hashing, "_check_after", write_then_check)
+    if victim == "config.json":  # the small files' path: after the read, before the check
+        real_check = _hashing._check_after
+
+        def write_then_check(fd, ref, read, expected):
+            if ref.rel == victim:
+                append_once()
+            return real_check(fd, ref, read, expected)
+
+        monkeypatch.setattr(_hashing, "_check_after", write_then_check)
+    else:  # the large files' path (_hashworker.hash_piece, on a thread here): after the first read
+        real_readv = os.readv
+
+        def read_then_append(fd, buffers):
+            n = real_readv(fd, buffers)
+            append_once()
+            return n
+
+        monkeypatch.setattr(_hashworker.os, "readv", read_then_append)
     with pytest.raises(ManifestError, match=f"{victim}: changed while it was being hashed") as err:
         Manifest.from_path(sample)
     assert "again" in err.value.hint
