@@ -68,6 +68,7 @@ from provenance._hashworker import (
     OK_HEAD,
     PIECE,
     PROGRESS,
+    READ_SIZE,
     REPLY,
     RESULT_HEAD,
     ROOT,
@@ -97,18 +98,12 @@ class _Progress(Protocol):
 Shard = tuple[int, int, bytes]
 """``(offset, length, sha256)`` of one shard of a large file."""
 
-READ_SIZE = 120 * 1024
-"""Bytes per read: just under glibc's 128 KiB mmap threshold (see the module docstring)."""
-
 SMALL_FILE = 256 * 1024
 """Files up to this size are read with a single ``read`` on the calling thread."""
 
 BATCH_FILES = 256
 BATCH_BYTES = 16 * 1024 * 1024
 """Small files report progress (and check for an abort) every so many files or bytes."""
-
-PROGRESS_STEP = 16 * 1024 * 1024
-"""Large files report progress (and check for an abort) every so many bytes."""
 
 PROCESSES_FROM = 64 * 1024 * 1024
 """Large files (and shards) of this many bytes in all or more are hashed by worker processes, not threads.

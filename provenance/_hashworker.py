@@ -60,9 +60,10 @@ Protocol (little-endian; the parent is ``_hashing._Workers``):
   ``ROOT`` with the segment's root (32 bytes). See ``_hashing.summarize_many``.
 
 Protocol of mode ``pieces`` (the parent is ``_hashing._hash_in_processes``),
-one task at a time, checked as ``_hashing._hash_piece`` checks (the file opened
-with the flags above; after the read, what ``fstat`` says and the bytes read
-must be what the walk saw; a whole file is read to its end, so growth shows):
+one task at a time, each hashed by :func:`hash_piece` as ``_hashing``'s threads
+hash theirs (the file opened with the flags above; after the read, what
+``fstat`` says and the bytes read must be what the walk saw; a whole file is
+read to its end, so growth shows):
 
 * parent to worker: ``PIECE`` (offset, or ``WHOLE`` for the whole file; length;
   the walk's size, mtime_ns, inode and device; length of the path), then the
@@ -114,9 +115,10 @@ PROGRESS, DONE, FAILED = 0, 1, 2
 WHOLE = -1
 """A piece's offset when the whole file is hashed (read to its end)."""
 READ_SIZE = 120 * 1024
-"""As ``_hashing.READ_SIZE`` (why this size: see there)."""
+"""Bytes per read of a large file, into a reused buffer: just under glibc's 128 KiB mmap threshold
+(``_hashing``'s module docstring says why)."""
 PROGRESS_STEP = 16 * 1024 * 1024
-"""As ``_hashing.PROGRESS_STEP``."""
+"""Large files report progress (and the threads check for an abort) every so many bytes."""
 FOLD_PAIRED, FOLD_RAW, FOLD_END = 0, 1, 2
 END_OF_BATCHES = 0xFFFFFFFF
 """In a batch header's directory length: no more batches (subject mode: send the leaves, then fold)."""
@@ -432,15 +434,16 @@ def hash_piece(
 
 def serve_pieces(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
     """Answer ``PIECE`` tasks from ``stream_in`` on ``stream_out``, one at a time, until the input ends."""
+
+    def progress(nbytes: int) -> None:  # BrokenPipeError once the parent has gone: this worker ends
+        stream_out.write(REPLY.pack(PROGRESS, nbytes))
+        stream_out.flush()
+
     while (head := _read_exactly(stream_in, PIECE.size)) is not None:
         offset, length, size, mtime_ns, ino, dev, n_path = PIECE.unpack(head)
         path = _read_exactly(stream_in, n_path)
         if path is None:
             break
-        def progress(nbytes: int) -> None:  # BrokenPipeError once the parent has gone: this worker ends
-            stream_out.write(REPLY.pack(PROGRESS, nbytes))
-            stream_out.flush()
-
         try:
             digest, pending = hash_piece(path, offset, length, (size, mtime_ns, ino, dev), progress)
             reply = REPLY.pack(DONE, pending) + digest
