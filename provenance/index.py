@@ -17,7 +17,7 @@ so that replaying a range never duplicates. ``blocks`` keeps the hash (and,
 for blocks with events, the timestamp) of every block with events and of the
 last block of each synced range; ``cursors`` the last synced block per
 (chain id, registry). Each block range is stored in one SQLite transaction
-together with its cursor (:meth:`Index.store_range`), and a reorg is rolled
+together with its cursor (:meth:`Index.store_rows`), and a reorg is rolled
 back in one (:meth:`Index.roll_back`), so a killed process resumes where it
 committed.
 
@@ -101,6 +101,7 @@ __all__ = [
     "IndexUnavailable",
     "SCHEMA_VERSION",
     "EVENT_NAMES",
+    "event_rows",
 ]
 
 SCHEMA_VERSION = 7
@@ -502,6 +503,20 @@ def _row(event: ChainEvent, chain_id: int, registry: str) -> tuple[Any, ...]:
     )
 
 
+def event_rows(
+    events: Sequence[ChainEvent], chain_id: int, registry: str
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """``events`` as :meth:`Index.store_rows` stores them: their ``events`` rows, and the ``record_parents``
+    rows of the registered ones (plain tuples of str, int and None: marshal carries them between
+    processes, see :mod:`provenance._rangereader`)."""
+    rows = [_row(e, chain_id, registry) for e in events]
+    links = [(chain_id, registry, row[6], _hex(parent), row[9], row[2])
+             for event, row in zip(events, rows, strict=True)
+             if row[5] == "RecordRegistered" and row[11] is not None and row[9] is not None
+             for parent in event.args["parents"]]  # row[11] is their JSON: not parsed back
+    return rows, links
+
+
 _INSERT = (
     "INSERT INTO events (chain_id, registry, block_number, log_index, tx_hash, name, record_id,"
     " actor, subject, kind, claims_root, parents, uri, root, count, successor, digest, reason,"
@@ -650,22 +665,20 @@ class Index:
             ).fetchall()
         yield from ((int(n), h) for n, h in rows)
 
-    def store_range(
+    def store_rows(
         self,
         chain_id: int,
         registry: str,
-        events: Sequence[ChainEvent],
+        rows: Sequence[tuple[Any, ...]],
+        links: Sequence[tuple[Any, ...]],
         blocks: Mapping[int, tuple[str, int | None]],
         *,
         synced_to: int,
     ) -> int:
-        """Store one block range's events, its blocks (number -> hash, timestamp) and the cursor, in one
-        transaction; the number of events written (an event already stored is not written again)."""
+        """Store one block range's events (``rows``, ``links``: :func:`event_rows` of them), its blocks
+        (number -> hash, timestamp) and the cursor, in one transaction; the number of events written (an
+        event already stored is not written again)."""
         key = (chain_id, registry)
-        rows = [_row(e, *key) for e in events]
-        links = [(*key, row[6], _hex(parent), row[9], row[2]) for event, row in zip(events, rows, strict=True)
-                 if row[5] == "RecordRegistered" and row[11] is not None and row[9] is not None
-                 for parent in event.args["parents"]]  # row[11] is their JSON: not parsed back
         with self._transaction() as db:
             db.executemany(
                 "INSERT INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)"

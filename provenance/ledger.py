@@ -334,6 +334,12 @@ class Ledger:
             ledger.use_registry(registry)
         return ledger
 
+    def reading_settings(self) -> tuple[str, int, str | None, float, Retry]:
+        """What another process needs to read this chain as this ledger does: (rpc_url, chain_id, registry,
+        timeout, retry); ``Ledger(None, url, chain_id, registry, timeout=timeout, retry=retry)`` there
+        (:mod:`provenance._rangereader`)."""
+        return self.rpc_url, self.chain_id, self.registry, self._timeout, self._client.retry
+
     def use_registry(self, address: str) -> None:
         """Point at ``address`` after checking it holds a ProvenanceRegistry."""
         address = parse_address(address, "registry address")

@@ -393,19 +393,19 @@ def test_the_next_range_is_read_while_one_is_stored(index):
 
     node = _FakeLedger(40, max_range=100)
     requested: dict[int, threading.Event] = {start: threading.Event() for start in range(0, 41, 10)}
-    real_events, real_store = node.events, index.store_range
+    real_events, real_store = node.events, index.store_rows
     seen_ahead = []
 
     def events(start, end, *, anomalies=None):
         requested[start].set()
         return real_events(start, end, anomalies=anomalies)
 
-    def store_range(chain_id, registry, events_, blocks, *, synced_to):
+    def store_rows(chain_id, registry, rows, links, blocks, *, synced_to):
         if synced_to < 40:  # the next range was asked for before this one is stored
             seen_ahead.append(requested[synced_to + 1].wait(timeout=5))
-        return real_store(chain_id, registry, events_, blocks, synced_to=synced_to)
+        return real_store(chain_id, registry, rows, links, blocks, synced_to=synced_to)
 
-    node.events, index.store_range = events, store_range
+    node.events, index.store_rows = events, store_rows
     result = Indexer(index, node, batch_size=10).sync()
     assert (result.to_block, result.events, index.count()) == (40, 40, 40)
     assert seen_ahead == [True] * 4
