@@ -204,6 +204,16 @@ def _pickled(err: BaseException) -> bytes:
         return pickle.dumps(ProvenanceError(f"reading blocks failed: {type(err).__name__}: {err}"))
 
 
+def _answer(read: RangeRead, records: list[tuple[str, int, str]]) -> bytes:
+    """The frame's payload answering a range read: the read, or "read it yourself" when a value in it is one
+    marshal cannot carry (it takes exact str, int, bytes...: a subclass would need pickle, and its cost)."""
+    anomalies = [(a.block_number, a.tx_hash, a.log_index, a.event, a.error) for a in read.anomalies]
+    try:
+        return marshal.dumps((_READ, (read.end, read.rows, read.links, read.blocks, anomalies), records))
+    except ValueError as err:
+        return marshal.dumps((_HERE, str(err), records))
+
+
 def serve(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
     """Read the ranges asked on ``stream_in`` and answer them on ``stream_out`` until the input ends."""
     sys.stdout = sys.stderr  # a stray print must not land in the answers
@@ -230,12 +240,7 @@ def serve(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
         except Exception as err:  # noqa: BLE001 - every error of the read is the parent's to raise
             data = marshal.dumps((_FAILED, _pickled(err), kept.take()))
         else:
-            records = kept.take()
-            anomalies = [(a.block_number, a.tx_hash, a.log_index, a.event, a.error) for a in read.anomalies]
-            try:
-                data = marshal.dumps((_READ, (read.end, read.rows, read.links, read.blocks, anomalies), records))
-            except ValueError as err:  # a value marshal cannot carry (it takes exact str, int, bytes...)
-                data = marshal.dumps((_HERE, str(err), records))
+            data = _answer(read, kept.take())
         try:
             stream_out.write(_LENGTH.pack(len(data)))
             stream_out.write(data)

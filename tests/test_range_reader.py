@@ -272,3 +272,52 @@ def test_a_ledger_that_cannot_be_rebuilt_elsewhere_is_read_in_this_process():
         rpc_url = "http://127.0.0.1:1"
 
     assert ReaderProcess.start(LooksLikeALedger(), 31337, REGISTRY) is None
+
+
+# ---------------------------------------------------------------- a range the process cannot hand over
+
+
+class _OddText(str):
+    """A str subclass: marshal carries exact types only."""
+
+
+def test_a_range_with_a_value_marshal_cannot_carry_is_handed_back_to_be_read_here(tmp_path):
+    import io
+    import marshal
+
+    from provenance._rangereader import _LENGTH, _answer
+    from provenance.indexer import RangeRead
+
+    plain = RangeRead(7, [(1, "0xab", None)], [], {7: ("0x" + "ab" * 32, 100)}, [])
+    odd = RangeRead(7, [(1, _OddText("0xab"), None)], [], {7: ("0x" + "ab" * 32, 100)}, [])
+    records = [("provenance.logs", logging.WARNING, "a record")]
+    assert marshal.loads(_answer(plain, records))[0] == 0 and marshal.loads(_answer(odd, records))[0] == 2
+
+    class Answered:  # a process that has answered the odd range
+        stdin = io.BytesIO()
+        stdout = io.BytesIO(_LENGTH.pack(len(_answer(odd, records))) + _answer(odd, records))
+
+        def poll(self):
+            return None
+
+    reader = ReaderProcess(Answered())
+    assert reader.read(0, 7) is None and not reader.gone  # read it yourself; the process is still there
+
+
+@pytest.mark.chain
+def test_the_indexer_reads_a_range_the_process_hands_back(chain, reference, tmp_path, monkeypatch):
+    real_read = ReaderProcess.read
+    handed_back = []
+
+    def read(self, start, end):
+        answer = real_read(self, start, end)
+        if not handed_back:
+            handed_back.append((start, end))
+            return None
+        return answer
+
+    monkeypatch.setattr(ReaderProcess, "read", read)
+    with Index.open(tmp_path / "i.sqlite") as index:
+        result = Indexer(index, chain, batch_size=300).sync()
+    assert handed_back and result.events == len(reference["events"])
+    assert _tables(tmp_path / "i.sqlite") == reference
