@@ -15,8 +15,6 @@ import contextlib
 import json
 import logging
 import sqlite3
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -27,6 +25,7 @@ from provenance.index import Index
 from provenance.indexer import PROCESS_FROM_BLOCKS, Indexer
 from tests.helpers import account_factory, free_port, start_anvil
 from tests.rpc_proxy import Faults, RpcProxy
+from tests.test_rpc_faults import canned
 
 TABLES = {
     "events": "chain_id, registry, tx_hash, log_index",
@@ -179,41 +178,24 @@ REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 @contextlib.contextmanager
 def canned_node(logs_answer):
     """A node answering blocks and their timestamps, and eth_getLogs with ``logs_answer`` (a JSON-RPC
-    result, or an ``{"error": ...}``)."""
+    result, or an ``{"error": ...}``); yields its URL."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            answers = [self._answer(r) for r in request] if isinstance(request, list) else self._answer(request)
-            body = json.dumps(answers).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def one(request):
+        method = request["method"]
+        if method == "eth_getLogs":
+            answer = logs_answer
+        elif method in ("eth_getBlockByNumber", "eth_getBlockByHash"):
+            answer = {"result": {"hash": "0x" + "ab" * 32, "number": "0x5", "timestamp": "0x64"}}
+        else:
+            answer = {"error": {"code": -32601, "message": "method not found"}}
+        return {"jsonrpc": "2.0", "id": request["id"], **answer}
 
-        def _answer(self, request):
-            method = request["method"]
-            if method == "eth_getLogs":
-                answer = logs_answer
-            elif method in ("eth_getBlockByNumber", "eth_getBlockByHash"):
-                answer = {"result": {"hash": "0x" + "ab" * 32, "number": "0x5", "timestamp": "0x64"}}
-            else:
-                answer = {"error": {"code": -32601, "message": "method not found"}}
-            return {"jsonrpc": "2.0", "id": request["id"], **answer}
+    def answers(_n, request):
+        body = [one(r) for r in request] if isinstance(request, list) else one(request)
+        return 200, {}, json.dumps(body).encode()
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with canned(answers) as (url, _seen):
+        yield url
 
 
 def _reader(url):
