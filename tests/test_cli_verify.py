@@ -151,3 +151,25 @@ def test_a_large_artifact_hashed_by_processes_passes_and_a_changed_byte_is_named
     while _holding(artifact / "weights.bin") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _holding(artifact / "weights.bin") == []
+
+
+def test_hashing_processes_start_early_only_for_a_folder_whose_own_files_are_large(tmp_path):
+    """``verify DIR`` starts its hashing processes before the walk only when the folder's own files add up to
+    what processes hash (a model's weights); a small artifact's walk decides (threads: no process started)."""
+    from cli.commands.verify import own_bytes
+    from provenance._hashing import PROCESSES_FROM
+
+    small = tmp_path / "small"
+    (small / "sub").mkdir(parents=True)
+    (small / "a.txt").write_bytes(b"x" * 10)
+    (small / "sub" / "deep.bin").write_bytes(b"y" * 100)  # below the top: not counted
+    (small / "dangling").symlink_to(tmp_path / "nowhere")
+    assert own_bytes(str(small)) == 10 < PROCESSES_FROM
+
+    large = tmp_path / "large"
+    large.mkdir()
+    with open(large / "weights.safetensors", "wb") as f:  # sparse: no disk used
+        f.truncate(PROCESSES_FROM)
+    (large / "linked.bin").symlink_to(small / "a.txt")
+    assert own_bytes(str(large)) == PROCESSES_FROM + 10
+    assert own_bytes(str(tmp_path / "missing")) == 0

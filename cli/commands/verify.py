@@ -62,9 +62,10 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
     # (hashing processes share the cores, not the GIL): resolve_target names a directory an artifact
     early = None
     if os.path.isdir(args.target) and not args.target.startswith("hf://") and not args.download:
-        from provenance._hashing import start_workers
+        from provenance._hashing import PROCESSES_FROM, start_workers
 
-        start_workers()  # their interpreters start while the hashing's own modules are imported
+        if own_bytes(args.target) >= PROCESSES_FROM:  # else the walk decides (a small artifact: threads)
+            start_workers()  # their interpreters start while the hashing's own modules are imported
         early = (Path(args.target), *_hash_with_bar(Path(args.target), args.json, stack))
     from cli.context import open_index, open_ledger, settings_from, statement_sources
     from provenance.policy import Policy
@@ -114,6 +115,23 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
         case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
             verdict = verifier.verify_path(path, given=extra, progress=bar, hashed=hashed)
     return verdict, service
+
+
+def own_bytes(folder: str) -> int:
+    """The bytes of the files directly in ``folder`` (links followed; 0 when it cannot be listed): a hint,
+    before the walk, of whether its hashing will want worker processes (a model's weights sit at its top)."""
+    total = 0
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file():
+                        total += entry.stat().st_size
+                except OSError:  # gone, or a dangling link: the walk will say
+                    continue
+    except OSError:
+        return 0
+    return total
 
 
 def _results_apart(table: str, width: int = 120) -> str:
