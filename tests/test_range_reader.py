@@ -303,3 +303,87 @@ def test_the_indexer_reads_a_range_the_process_hands_back(chain, reference, tmp_
         result = Indexer(index, chain, batch_size=300).sync()
     assert handed_back and result.events == len(reference["events"])
     assert _tables(tmp_path / "i.sqlite") == reference
+
+
+# ---------------------------------------------------------------- the indexing process killed
+
+
+def _reading_children(pid: int) -> list[int]:
+    """The reading processes (python -c ... provenance._rangereader) whose parent is ``pid``."""
+    from pathlib import Path
+
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            ppid = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (proc / "cmdline").read_bytes()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid and b"provenance._rangereader" in command:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.mark.chain
+def test_an_indexer_killed_mid_sync_leaves_no_reading_process_and_the_next_sync_completes(chain, reference, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+
+    slow = Faults(latency=0.2)  # a sync of several seconds: time to kill it mid-way
+    with RpcProxy(chain.rpc_url, slow) as proxy:
+        code = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from provenance.index import Index\n"
+            "from provenance.indexer import Indexer\n"
+            "from provenance.ledger import Ledger\n"
+            f"ledger = Ledger.connect({proxy.url!r}, {chain.registry!r})\n"
+            f"Indexer(Index.open(Path({str(tmp_path / 'i.sqlite')!r})), ledger, batch_size=300).sync()\n"
+        )
+        indexing = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+        try:
+            deadline = time.monotonic() + 60
+            while not (children := _reading_children(indexing.pid)) or not _stored(tmp_path / "i.sqlite"):
+                assert indexing.poll() is None and time.monotonic() < deadline, "no range stored by a reading process"
+                time.sleep(0.02)
+            os.kill(indexing.pid, signal.SIGKILL)  # mid-sync: a range stored, the process reading others
+            indexing.wait()
+        finally:
+            if indexing.poll() is None:
+                indexing.kill()
+                indexing.wait()
+        deadline = time.monotonic() + 10  # the orphan ends at its next read or answer (the pipes are closed)
+        while any(os.path.exists(f"/proc/{pid}") and _alive(pid) for pid in children):
+            assert time.monotonic() < deadline, f"reading processes {children} outlived the indexer"
+            time.sleep(0.02)
+    with Index.open(tmp_path / "i.sqlite") as index:
+        assert 0 < index.count() < len(reference["events"])  # killed before the end
+        Indexer(index, chain, batch_size=300).sync()
+    assert _with_events_only(_tables(tmp_path / "i.sqlite")) == _with_events_only(reference)
+
+
+def _stored(path) -> bool:
+    """Whether the index file at ``path`` holds a stored range (read while another process writes it)."""
+    if not path.exists():
+        return False
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return db.execute("SELECT count(*) FROM cursors").fetchone()[0] > 0
+    except sqlite3.Error:  # not yet made
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, ended but not yet reaped by its new parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
