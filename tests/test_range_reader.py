@@ -2,7 +2,10 @@
 
 - through a real anvil: a sync over more than PROCESS_FROM_BLOCKS blocks reads through the process and stores
   exactly what a sync read in one process stores (every table, row for row), and the process is gone after;
-- the process killed mid-sync: the indexer reads on by itself, nothing lost or stored twice;
+- the process killed mid-sync: the indexer reads on by itself, nothing lost or stored twice; the indexer
+  killed mid-sync (another process, behind a slow proxy): its reading process ends too, and the next sync
+  completes the index;
+- a range the process cannot hand over (a value marshal does not carry) is read by the indexer itself;
 - a range the node refuses (behind tests/rpc_proxy.py) is raised here and shrinks the range as in one process;
 - a canned node: an error the process meets is raised here with its type, message and named limit, a log it
   could not decode is logged here and counted; a ledger-like object that cannot be rebuilt in another
