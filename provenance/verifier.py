@@ -266,6 +266,7 @@ class Verifier:
         self._head = ledger.block_number() if head is None else head
         self._reads = ChainReads() if reads is None else reads  # read when first needed, then fixed
         self._unindexed: set[bytes] = set()  # record ids the index had nothing of when read ahead (read_ahead)
+        self._events: dict[bytes, list[HistoryEntry]] = {}  # record id -> its events in the index (_record_events)
         self._batches: dict[tuple[str, str], Batch | None] = {}  # (root, submitter) -> the index's (_indexed_batch)
         self._trust: dict[bytes, Candidate] = {}  # record id -> what trust reads of it
         self._evaluations_seen: dict[bytes, tuple[list[EvaluationSeen], int]] = {}  # subject -> (seen, unexamined)
@@ -1040,10 +1041,16 @@ class Verifier:
         return lines
 
     def _record_events(self, record_id: bytes) -> list[HistoryEntry]:
+        """The index's events of a record in this registry, read once per verifier (a verdict asks for a
+        record's events from several checks: its status, its doubts, its facts)."""
         if record_id in self._unindexed:
             return []
-        return [e for e in self.index.history(record_id=record_id)
+        events = self._events.get(record_id)
+        if events is None:
+            events = self._events[record_id] = [
+                e for e in self.index.history(record_id=record_id)
                 if e.chain_id == self.ledger.chain_id and e.registry == self.ledger.registry]
+        return events
 
     def _claims(self, statement: Statement) -> tuple[Check, dict[str, Any]]:
         evidence = {"recordId": statement.record_id}
