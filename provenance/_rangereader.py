@@ -144,7 +144,7 @@ class ReaderProcess:
         for name, level, message in records:
             logging.getLogger(name).log(level, "%s", message)
         if status == _FAILED:
-            raise pickle.loads(payload)  # noqa: S301 - written by this process's own child
+            raise _rebuilt(payload)
         if status == _HERE:
             log.info("the reading process cannot hand over blocks %s-%s (%s): they are read here", start, end, payload)
             return None
@@ -191,17 +191,33 @@ class _Kept(logging.Handler):
 
 
 def _pickled(err: BaseException) -> bytes:
-    """``err`` as the parent will raise it, with where it was raised here as a note; an error that does not
-    survive pickling becomes a ProvenanceError naming it."""
+    """``err`` as the parent will raise it (:func:`_rebuilt`), with where it was raised here as a note; an
+    error that does not come back the same becomes a ProvenanceError naming it.
+
+    Not ``pickle.dumps(err)``: pickle rebuilds an exception by calling its class with ``err.args``, and a
+    class whose ``__init__`` makes its message from other arguments (``LedgerUnavailable(url, detail)``)
+    would say something else."""
     err.add_note("raised in the indexer's reading process:\n" + "".join(traceback.format_exception(err)))
     try:
-        data = pickle.dumps(err)
-        pickle.loads(data)  # noqa: S301 - our own bytes: an error whose class cannot be rebuilt is caught here
-        return data
-    except Exception:  # noqa: BLE001 - any error of any class: named below instead
-        from provenance.errors import ProvenanceError
+        data = pickle.dumps((type(err), err.args, vars(err)))
+        again = _rebuilt(data)
+        if type(again) is type(err) and str(again) == str(err):
+            return data
+    except Exception:  # noqa: BLE001, S110 - any error of any class: named below instead
+        pass
+    from provenance.errors import ProvenanceError
 
-        return pickle.dumps(ProvenanceError(f"reading blocks failed: {type(err).__name__}: {err}"))
+    return pickle.dumps((ProvenanceError, (f"reading blocks failed: {type(err).__name__}: {err}",), {}))
+
+
+def _rebuilt(data: bytes) -> BaseException:
+    """The error :func:`_pickled` wrote, made without calling its class's ``__init__``: its arguments and
+    attributes as they were."""
+    cls, args, state = pickle.loads(data)  # noqa: S301 - written by this process's own child
+    err: BaseException = cls.__new__(cls, *args)
+    err.args = args
+    err.__dict__.update(state)
+    return err
 
 
 def _answer(read: RangeRead, records: list[tuple[str, int, str]]) -> bytes:

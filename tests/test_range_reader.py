@@ -390,3 +390,39 @@ def _alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_errors_made_from_other_arguments_than_their_message_come_back_the_same():
+    """``LedgerUnavailable(url, detail)`` and ``RateLimited`` make their message from their arguments: raised by
+    the reading process, they say what they say in one process (pickle alone would rebuild them from the
+    message, as if it were the URL), with their attributes."""
+    from provenance._rpc import Retry
+    from provenance.errors import LedgerUnavailable, RateLimited
+    from provenance.indexer import RangeReader
+    from provenance.ledger import Ledger
+
+    def both(url):
+        ledger = Ledger(None, url, 31337, REGISTRY, timeout=2, retry=Retry(attempts=1))
+        with pytest.raises(LedgerUnavailable) as here:
+            RangeReader(ledger, 31337, REGISTRY).read(0, 5)
+        reader = ReaderProcess.start(ledger, 31337, REGISTRY)
+        assert reader is not None
+        try:
+            with pytest.raises(LedgerUnavailable) as there:
+                reader.read(0, 5)
+        finally:
+            reader.close()
+        assert type(there.value) is type(here.value) and str(there.value) == str(here.value)
+        assert (there.value.url, there.value.hint) == (here.value.url, here.value.hint)
+        return there.value
+
+    down = both(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    assert "does not answer" in str(down) and "127.0.0.1" in str(down)
+
+    def too_many(_n, request):
+        return 429, {"Retry-After": "7"}, json.dumps({"jsonrpc": "2.0", "id": 1, "error": {
+            "code": 429, "message": "slow down"}}).encode()
+
+    with canned(too_many) as (url, _seen):
+        limited = both(url)
+    assert isinstance(limited, RateLimited) and limited.retry_after == 7
