@@ -62,7 +62,11 @@ class ReaderGone(Exception):
 
 
 def _send(stream: IO[bytes], value: Any) -> None:
-    data = marshal.dumps(value)
+    _write(stream, marshal.dumps(value))
+
+
+def _write(stream: IO[bytes], data: bytes) -> None:
+    """One frame of ``data`` (a marshal payload)."""
     stream.write(_LENGTH.pack(len(data)))
     stream.write(data)
     stream.flush()
@@ -258,8 +262,6 @@ def serve(stream_in: BinaryIO, stream_out: BinaryIO) -> None:
         else:
             data = _answer(read, kept.take())
         try:
-            stream_out.write(_LENGTH.pack(len(data)))
-            stream_out.write(data)
-            stream_out.flush()
+            _write(stream_out, data)
         except BrokenPipeError:  # the parent has gone
             return
