@@ -8,7 +8,7 @@ it. What differs is here and nowhere else:
 - column types: SQLite's ``INTEGER`` is 64 bits, PostgreSQL's ``BIGINT``; text
   compares byte by byte (``COLLATE "C"``, as SQLite does) so that every
   ``ORDER BY`` is the same; the registry's ``nonce`` (a uint256, 0x-hex text
-  past 2**63 in either) is text;
+  past 2**63 in either) is text; ``BLOB`` is ``BYTEA``;
 - connections: SQLite one connection under a lock (WAL: other processes read
   meanwhile); PostgreSQL a pool (psycopg_pool), each read on any connection;
 - writers: one at a time. SQLite's ``BEGIN IMMEDIATE`` takes the file's write
@@ -331,7 +331,7 @@ class _FileLock:
 # ---------------------------------------------------------------- PostgreSQL
 
 _TYPES = ((re.compile(r"\bnonce\s+INTEGER\b"), "nonce TEXT"), (re.compile(r"\bINTEGER\b"), "BIGINT"),
-          (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'))
+          (re.compile(r"\bTEXT\b"), 'TEXT COLLATE "C"'), (re.compile(r"\bBLOB\b"), "BYTEA"))
 
 
 class _PgDb:

@@ -67,6 +67,14 @@ every registration: :meth:`Index.records_with_parent`, and
 :meth:`Index.evaluations_of` (the evaluation records of a subject, issue 16).
 Migrating to it fills the table from the rows already kept.
 
+Schema version 8 keeps each Statement deflated (zlib, :func:`_deflated`): the
+``statements`` column is most of an index's bytes (a batch member's Statement
+carries its disclosures with their salts and Merkle proofs, 9.7 KB of JSON,
+3.6 KB deflated). Migrating leaves the rows already kept as they are (SQLite:
+JSON text; PostgreSQL: the column becomes ``BYTEA``, each row its JSON's
+UTF-8 bytes); :func:`_statement` reads all three, and a record's next copy is
+written deflated.
+
 An older file is brought forward on open; a file of a newer version is refused.
 """
 
@@ -74,6 +82,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -104,7 +113,7 @@ __all__ = [
     "event_rows",
 ]
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # A PostgreSQL index was first made at this version: older ones are SQLite files only (their migrations read
 # with SQLite's json_each).
 _FIRST_DATABASE_VERSION = 7
@@ -166,7 +175,7 @@ CREATE TABLE IF NOT EXISTS statements (
     record_id TEXT PRIMARY KEY,          -- 0x-hex, lowercase
     subject   TEXT NOT NULL,
     publisher TEXT NOT NULL,             -- checksummed
-    statement TEXT NOT NULL,             -- the Statement's JSON
+    statement BLOB NOT NULL,             -- the Statement's JSON, deflated (zlib); before version 8 the JSON
     added_at  INTEGER NOT NULL,          -- unix time it was (last) stored
     added_by  TEXT NOT NULL DEFAULT 'unknown',        -- who handed over the latest copy
     first_added_at INTEGER,                           -- unix time of the first copy (NULL: before version 5)
@@ -268,6 +277,15 @@ ALTER TABLE statements ADD COLUMN first_added_by TEXT NOT NULL DEFAULT 'unknown'
     6: "",
     # 6 -> 7: record_parents (a new table, made by _SCHEMA; filled by _FILLS[7])
     7: "",
+    # 7 -> 8: Statements kept deflated. SQLite stores a BLOB in the TEXT column as it is; PostgreSQL changes
+    # the column's type (_DATABASE_MIGRATIONS[8]). The rows already kept are read as they are (_statement).
+    8: "",
+}
+
+# What a version changes in a PostgreSQL database beyond _MIGRATIONS (a type: SQLite's columns take any value).
+# ALTER ... TYPE rewrites the table under an exclusive lock: replicas wait for the one migrating.
+_DATABASE_MIGRATIONS: dict[int, str] = {
+    8: "ALTER TABLE statements ALTER COLUMN statement TYPE BYTEA USING convert_to(statement, 'UTF8');",
 }
 
 # What a version derives from the rows kept before it, run once the schema is complete (after _SCHEMA, so
@@ -1025,14 +1043,14 @@ class Index:
             db.execute(
                 "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
                 " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
-                (record_id, _norm(statement.subject), statement.publisher, json.dumps(statement.to_json()), now,
+                (record_id, _norm(statement.subject), statement.publisher, _deflated(statement), now,
                  _escaped(posted_by), now, _escaped(posted_by)),
             )
         else:
             pooled = _pooled(_statement(row[0]), statement)
             db.execute(
                 "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
-                (json.dumps(pooled.to_json()), now, _escaped(posted_by), record_id),
+                (_deflated(pooled), now, _escaped(posted_by), record_id),
             )
         return True
 
@@ -1053,12 +1071,12 @@ class Index:
         db.executemany(
             "INSERT INTO statements (record_id, subject, publisher, statement, added_at, added_by,"
             " first_added_at, first_added_by) VALUES (?,?,?,?,?,?,?,?)",
-            [(rid, _norm(s.subject), s.publisher, json.dumps(s.to_json()), now, by, now, by)
+            [(rid, _norm(s.subject), s.publisher, _deflated(s), now, by, now, by)
              for rid, s in by_id.items() if rid not in kept],
         )
         db.executemany(
             "UPDATE statements SET statement = ?, added_at = ?, added_by = ? WHERE record_id = ?",
-            [(json.dumps(_pooled(_statement(kept[rid]), s).to_json()), now, by, rid)
+            [(_deflated(_pooled(_statement(kept[rid]), s)), now, by, rid)
              for rid, s in by_id.items() if rid in kept],
         )
 
@@ -1228,10 +1246,22 @@ class Index:
         return None if cursor is None else max(head - cursor, 0)
 
 
-def _statement(text: str) -> Statement:
+def _deflated(statement: Statement) -> bytes:
+    """What ``statements.statement`` keeps (schema version 8): the Statement's JSON, deflated. Level 1: 3.6 KB
+    for a batch member's 9.7 KB in about 0.1 ms, where level 6 saves 5% more in twice the time."""
+    return zlib.compress(json.dumps(statement.to_json()).encode(), 1)
+
+
+def _statement(kept: str | bytes) -> Statement:
+    """The Statement a ``statements.statement`` value holds: deflated JSON, or JSON kept before schema version
+    8 (text in SQLite, its UTF-8 bytes in PostgreSQL, whose migration changed the column's type). A JSON text
+    starts with ``{``, a zlib stream never does (its first byte is 0x78 at every level)."""
     from provenance.statement import Statement
 
-    return Statement.from_json(json.loads(text), source="stored statement")
+    if isinstance(kept, (bytes, bytearray, memoryview)):
+        kept = bytes(kept)
+        kept = kept if kept[:1] == b"{" else zlib.decompress(kept)
+    return Statement.from_json(json.loads(kept), source="stored statement")
 
 
 def _create_or_migrate(db: Db, backend: Backend) -> None:
@@ -1250,7 +1280,8 @@ def _create_or_migrate(db: Db, backend: Backend) -> None:
                 hint="delete it; it is rebuilt from the chain",
             )
         for step in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in _statements(_MIGRATIONS[step]):
+            script = _MIGRATIONS[step] + (_DATABASE_MIGRATIONS.get(step, "") if backend.name != "sqlite" else "")
+            for statement in _statements(script):
                 db.execute(backend.ddl(statement))
     for statement in _statements(_SCHEMA):  # IF NOT EXISTS throughout: a no-op on a current index
         db.execute(backend.ddl(statement))

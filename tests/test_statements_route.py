@@ -136,7 +136,8 @@ def test_an_index_of_schema_version_4_opens_and_migrates(tmp_path):
 
     from provenance.index import _SCHEMA, _statements
 
-    assert SCHEMA_VERSION == 7  # 7 adds record_parents, 6 the batch_ tables (left out below), 5 what is tested
+    # 8 keeps Statements deflated, 7 adds record_parents, 6 the batch_ tables (left out below), 5 what is tested
+    assert SCHEMA_VERSION == 8
     path = tmp_path / "v4.sqlite"
     kept = _copy(7, "copyright.license")
     with sqlite3.connect(path) as db:  # version 4's file: today's schema but the statements table
@@ -160,12 +161,73 @@ def test_an_index_of_schema_version_4_opens_and_migrates(tmp_path):
         assert added_at > 1_700_000_000 and (added_by, first_at, first_by) == ("198.51.100.7", None, "unknown")
         assert _fields(index, kept) == {"copyright.license", "privacy.personal_data"}
         assert not index.add_statement(_copy(8, "a"), quota=1)
+        assert _kept_bytes(index, kept.record_id)[:1] != b"{"  # the JSON text read, the next copy deflated
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
         indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert "statements_publisher" in indexes
     db.close()
     Index.open(path).close()  # a current file opens unchanged
+
+
+def _kept_bytes(index: Index, record_id: bytes) -> bytes:
+    """The ``statements.statement`` value of a record, as the database holds it."""
+    with index._backend.reading() as db:
+        (value,) = db.execute("SELECT statement FROM statements WHERE record_id = ?",
+                              ("0x" + record_id.hex(),)).fetchone()
+    return value if isinstance(value, str) else bytes(value)
+
+
+def test_statements_are_kept_deflated(index_target):
+    """Schema version 8: a Statement's JSON deflated, a batch member's at about a third of its size."""
+    import json
+    import zlib
+
+    from eth_account import Account
+
+    from provenance.record import Domain
+
+    published = prepare(  # a publisher's Statement: every field disclosed with its salt and Merkle proof
+        account=Account.from_key(b"\x07" * 32), domain=Domain(31337, REGISTRY), subject=b"\x09" * 32,
+        claims=Claims.from_file(ROOT / "examples" / "claims" / "dataset.yaml"),
+    ).statement
+    with Index.open(index_target) as index:
+        for statement in (_copy(1, "copyright.license"), published):
+            assert index.add_statement(statement)
+            kept = _kept_bytes(index, statement.record_id)
+            text = json.dumps(statement.to_json()).encode()
+            assert isinstance(kept, bytes) and json.loads(zlib.decompress(kept)) == statement.to_json()
+            assert index.statement(statement.record_id) == statement
+        assert len(kept) < len(text) / 2, (len(kept), len(text))  # disclosures, salts and proofs
+
+
+def test_a_database_of_schema_version_7_keeps_its_statements_and_deflates_the_next(postgres_server):
+    """PostgreSQL's migration to version 8 changes the column's type: the JSON already kept is read as its
+    UTF-8 bytes, and a record's next copy is written deflated."""
+    import json
+
+    import psycopg
+
+    url = postgres_server.new_database()
+    Index.open(url).close()
+    kept = _copy(7, "copyright.license")
+    with psycopg.connect(url, autocommit=True) as db:  # the database as version 7 made it, one Statement kept
+        db.execute("ALTER TABLE statements ALTER COLUMN statement TYPE TEXT COLLATE \"C\"")
+        db.execute("UPDATE meta SET value = '7' WHERE key = 'schema_version'")
+        db.execute("INSERT INTO statements (record_id, subject, publisher, statement, added_at) VALUES"
+                   " (%s, %s, %s, %s, 1700000000)", ("0x" + kept.record_id.hex(), "0x" + kept.subject.hex(),
+                                                     kept.publisher, json.dumps(kept.to_json())))
+    with Index.open(url) as index:
+        assert index.statement(kept.record_id) == kept
+        assert _kept_bytes(index, kept.record_id)[:1] == b"{"  # as it was, in bytes
+        assert index.add_statement(_copy(7, "privacy.personal_data"))
+        assert _kept_bytes(index, kept.record_id)[:1] != b"{"
+        assert _fields(index, kept) == {"copyright.license", "privacy.personal_data"}
+    with psycopg.connect(url, autocommit=True) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+        assert db.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'statements'"
+                          " AND column_name = 'statement'").fetchone() == ("bytea",)
+    Index.open(url).close()  # a current database opens unchanged
 
 
 def test_the_statement_quota_is_a_setting_and_a_serve_option(tmp_path):
