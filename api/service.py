@@ -404,15 +404,32 @@ class Service:
         """What the verdicts at chain head ``head`` (and this index generation) read of the registry's
         storage, shared: the settled block asked once per head, not once per verdict, and each record's
         state once (a popular dataset's, an ancestor of many models, is read once, not by every verdict).
-        A new head or index content starts afresh, as does a full one (:data:`READS_KEPT`)."""
+
+        A new head or index content asks the node for its settled block again. When that is the
+        ``finalized`` block the kept states were read at, they carry over: a finalized block's storage
+        never changes. That block moves once an epoch on a proof-of-stake network (32 blocks) and once the
+        base layer finalizes on a rollup, so the verdicts recomputed at each new head (they count
+        confirmations against it) do not read every state again. Any other settled block (``safe`` or
+        ``latest``, which a reorganization can replace) or a new one starts afresh, as does a full one
+        (:data:`READS_KEPT`)."""
         from provenance.verifier import ChainReads
 
         key = (head, self.index.generation())
         with self._cache_lock:
             kept = self._reads
-            if kept is None or kept[0] != key or kept[1].full():
-                kept = self._reads = (key, ChainReads())
-            return kept[1]
+            if kept is not None and kept[0] == key and not kept[1].full():
+                return kept[1]
+        settled = self.link.ledger().settled()  # a node call: not under the lock
+        with self._cache_lock:
+            kept = self._reads
+            if kept is not None and kept[0] == key and not kept[1].full():
+                return kept[1]  # another thread started them meanwhile
+            if kept is not None and not kept[1].full() and settled.tag == "finalized" and kept[1].settled == settled:
+                reads = kept[1]  # the same finalized block: its states carry over
+            else:
+                reads = ChainReads(settled=settled)
+            self._reads = (key, reads)
+            return reads
 
     def start(self) -> None:
         self.loop.start()

@@ -29,8 +29,21 @@ is remembered (:class:`api.answers.Shortcut`), the figure of a hot URL; and
 where every request queries the index and builds its answer through FastAPI,
 the figure of a URL not asked before (a Hub-scale service sees many).
 
+With ``--block-time SECONDS`` anvil mines a block every so many seconds from
+before the warm-up to the end, so the chain moves as a public network's does
+(Sepolia 12 s, Base Sepolia 2 s): the service's indexer follows it, and a
+remembered verdict lasts until the next block (it counts the record's
+confirmations against the head). Without it the head stays where registration
+left it. anvil's ``finalized`` block trails its head by 64 blocks, so it moves
+with every block, which no public network's does; ``--fixed-finalized``
+keeps it at genesis for the whole run, as a proof-of-stake network's stays
+between two epochs (32 blocks) and a rollup's between two finalizations of its
+base layer, so that what the service carries over while it stays (the
+registry's storage read at that block) shows.
+
 Prints req/s, p50 and p99 per target and the ratio to bare, and writes them to
-``bench/RESULTS.md`` between ``<!-- api:start -->`` and ``<!-- api:end -->``.
+``bench/RESULTS.md`` between ``<!-- api:start -->`` and ``<!-- api:end -->``
+(``api-postgresql`` for PostgreSQL; ``-blocks`` added to either with ``--block-time``).
 
 Usage::
 
@@ -38,6 +51,8 @@ Usage::
     python bench/api_bench.py --index postgresql://user@/db?host=/tmp/pg --rounds 3 --duration 3
     python bench/api_bench.py --duration 2 --rounds 2 --no-record
     python bench/api_bench.py --cold --only artifacts,verify --no-record
+    python bench/api_bench.py --mode warm --block-time 2 --duration 3 --rounds 2
+    python bench/api_bench.py --mode warm --block-time 2 --fixed-finalized --only "verify (subject)"
 """
 
 from __future__ import annotations
@@ -367,6 +382,10 @@ def main() -> None:
                              "remember_answers=False (every answer built anew); both (default): side by side")
     parser.add_argument("--cold", action="store_const", const="cold", dest="mode", help="--mode cold")
     parser.add_argument("--driver", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--block-time", type=int, default=0, metavar="SECONDS",
+                        help="anvil mines a block every SECONDS during the warm-up and the runs (default: none)")
+    parser.add_argument("--fixed-finalized", action="store_true",
+                        help="anvil's finalized block stays at genesis (its default trails the head by 64 blocks)")
     parser.add_argument("--no-record", action="store_true")
     parser.add_argument("--_drive", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -390,7 +409,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         anvil_port = free_port()
-        anvil = spawn_anvil(anvil_port, "--silent")
+        # 2 x slots per epoch is how far anvil's finalized block trails its head: beyond any run, it stays at 0
+        epoch = ["--slots-in-an-epoch", str(10**9)] if args.fixed_finalized else []
+        anvil = spawn_anvil(anvil_port, "--silent", *epoch)
         servers: list[subprocess.Popen] = []
         try:
             ledger = Ledger.connect(f"http://127.0.0.1:{anvil_port}", timeout=60)
@@ -429,6 +450,8 @@ def main() -> None:
                         status = httpx.get(f"{base}{url}", timeout=30).status_code
                         if status != 200:
                             raise SystemExit(f"{name}: GET {url} answered {status}")
+            if args.block_time > 0:  # the head moves from here on, as on a public network
+                ledger.rpc("evm_setIntervalMining", [args.block_time])
             bare_base, bare_paths = f"http://127.0.0.1:{bare_port}", ["/bare"]
             drive(bare_base, bare_paths, args.warmup, workdir)
             for base in services.values():
@@ -511,6 +534,10 @@ def main() -> None:
         extra.append(f"--only {args.only}")
     if args.mode != "both":
         extra.append(f"--mode {args.mode}")
+    if args.block_time > 0:
+        extra.append(f"--block-time {args.block_time}")
+    if args.fixed_finalized:
+        extra.append("--fixed-finalized")
     if extra:
         command += " " + " ".join(extra)
     backend = backend_of(args.index)
@@ -518,7 +545,19 @@ def main() -> None:
         "warm": "warm: as deployed, a repeated URL answered from memory",
         "cold": "cold: `remember_answers=False`, every answer built anew; a server of its own",
     }[mode] for mode in modes)
-    text = f"""## Verifier service (`api`, uvicorn, {backend} index)
+    chain_text = (
+        f"anvil mines a block every {args.block_time} s from before the warm-up to the end (interval mining): the"
+        " head moves as on a public network, the service's indexer follows it, and a remembered verdict lasts"
+        " until the next block." if args.block_time > 0 else
+        "no block is mined after registration: the head stays fixed, so a remembered verdict lasts the whole run."
+    ) + (
+        " anvil's finalized block stays at genesis (`--slots-in-an-epoch` 10^9), as a proof-of-stake network's"
+        " stays between two epochs." if args.fixed_finalized else
+        " anvil's finalized block trails the head by 64 blocks (it moves with every block)."
+    )
+    title = f"Verifier service (`api`, uvicorn, {backend} index" + (
+        f", a block every {args.block_time} s)" if args.block_time > 0 else ")")
+    text = f"""## {title}
 
 - Command: `{command}`
 - Date: {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -534,6 +573,7 @@ def main() -> None:
   and its load drifts).
   Figures are medians over the rounds (bare: over all its runs). Look-ups rotate over every subject,
   record id, file digest (or publisher).
+- Chain: {chain_text}
 - Load average at the start: {load_before}; at the end: {load_after} (other jobs share the machine).
 - Targets: ≥ {TARGET_RATIO}x the bare app's req/s and p99 ≤ {TARGET_P99_MS:g} ms at {CONNECTIONS} clients.
 
@@ -544,7 +584,8 @@ def main() -> None:
 {summary}
 """
     if not args.no_record:
-        record("api" if backend == "SQLite" else "api-postgresql", text)
+        name = "api" if backend == "SQLite" else "api-postgresql"
+        record(name + ("-blocks" if args.block_time > 0 else "") + ("-finalized" if args.fixed_finalized else ""), text)
         print(f"recorded in {RESULTS.relative_to(REPO)}")
 
 

@@ -266,16 +266,33 @@ def test_probes_with_the_head_and_the_cursor_remembered_are_answered_from_memory
 
 def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(world, monkeypatch):
     """Two verdicts at one chain head (one model for two uses: two answers) ask the node for the settled
-    block and each record's state once between them; a new head reads them afresh."""
-    from provenance.ledger import Ledger
+    block and each record's state once between them. A new head asks for the settled block again; the
+    states read at the same finalized block carry over, at a new finalized block or any other settled
+    block (``safe``, ``latest``: a reorganization can replace it) they are read afresh."""
+    from provenance.ledger import Ledger, Settled
 
     ledger, scenario, client = world
     settled, states = [], []
+    node_says: list[Settled] = []  # what the node answers for its settled block, from the first answer on
     real_settled, real_state = Ledger.settled, Ledger.record_state
-    monkeypatch.setattr(Ledger, "settled", lambda self: settled.append(1) or real_settled(self))
+
+    def settled_block(self):
+        settled.append(1)
+        if not node_says:
+            node_says.append(real_settled(self))
+        return node_says[-1]
+
+    monkeypatch.setattr(Ledger, "settled", settled_block)
     monkeypatch.setattr(Ledger, "record_state",
                         lambda self, rid, **kw: states.append(bytes(rid)) or real_state(self, rid, **kw))
     url = f"/v1/verify/0x{scenario.tuned.hex()}"
+
+    def verdict_at_a_new_head() -> None:
+        ledger.rpc("evm_mine")
+        catch_up(client.app)
+        answer = client.get(url, params={"use": "research"})
+        assert answer.status_code == 200, answer.text
+
     commercial = client.get(url, params={"use": "commercial"})
     assert commercial.status_code == 200, commercial.text
     read = len(states)
@@ -283,10 +300,17 @@ def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(worl
     research = client.get(url, params={"use": "research"})
     assert research.status_code == 200  # a verdict of its own (remembered per use), computed anew
     assert len(settled) == 1 and len(states) == read
-    ledger.rpc("evm_mine")
-    catch_up(client.app)
-    assert client.get(url, params={"use": "research"}).status_code == 200
-    assert len(settled) == 2 and len(states) == 2 * read
+    node_says.append(Settled("finalized", node_says[0].number))
+    verdict_at_a_new_head()  # computed anew (it counts confirmations against the head), at the same finalized block
+    assert len(settled) == 2 and len(states) == read
+    node_says.append(Settled("finalized", ledger.block_number()))
+    verdict_at_a_new_head()
+    assert len(settled) == 3 and len(states) == 2 * read
+    node_says.append(Settled("latest", ledger.block_number()))
+    verdict_at_a_new_head()
+    assert len(settled) == 4 and len(states) == 3 * read
+    verdict_at_a_new_head()  # the same latest block number: not final, so read again
+    assert len(settled) == 5 and len(states) == 4 * read
 
 
 # ---------------------------------------------------------------- problems
