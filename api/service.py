@@ -277,6 +277,7 @@ class Service:
         self._cache_lock = threading.Lock()
         self._verifications = threading.BoundedSemaphore(settings.max_verifications)
         self._reads: tuple[tuple[int, tuple[int, int]], ChainReads] | None = None  # (head, generation) -> reads
+        self._reads_lock = threading.Lock()  # one thread asks for a new head's settled block; the others wait
 
     @property
     def state(self) -> ChainState:
@@ -415,15 +416,14 @@ class Service:
         from provenance.verifier import ChainReads
 
         key = (head, self.index.generation())
-        with self._cache_lock:
+        kept = self._reads
+        if kept is not None and kept[0] == key and not kept[1].full():
+            return kept[1]
+        with self._reads_lock:  # not the cache's lock: a node call is made under it
             kept = self._reads
             if kept is not None and kept[0] == key and not kept[1].full():
-                return kept[1]
-        settled = self.link.ledger().settled()  # a node call: not under the lock
-        with self._cache_lock:
-            kept = self._reads
-            if kept is not None and kept[0] == key and not kept[1].full():
-                return kept[1]  # another thread started them meanwhile
+                return kept[1]  # another thread asked meanwhile
+            settled = self.link.ledger().settled()
             if kept is not None and not kept[1].full() and settled.tag == "finalized" and kept[1].settled == settled:
                 reads = kept[1]  # the same finalized block: its states carry over
             else:
