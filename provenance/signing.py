@@ -148,10 +148,15 @@ def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> s
         raise SignatureError(f"the signature's v must be 27 or 28, got {v}")
     if int.from_bytes(signature[32:64], "big") > _HALF_ORDER:
         raise SignatureError("the signature's s is in the upper half of the curve order (malleable)")
+    return _signer(_digest(domain, record.struct_hash()), bytes(signature))
+
+
+@lru_cache(maxsize=65_536)
+def _signer(digest: bytes, signature: bytes) -> str:
+    """The address that signed ``digest``: a function of its arguments, remembered (a service verifies a
+    record, and the ancestors of its models, many times; an error is raised again, not remembered)."""
     try:
-        key = PublicKey.from_signature_and_message(
-            bytes(signature[:64]) + bytes([v - 27]), _digest(domain, record.struct_hash()), hasher=None
-        )
+        key = PublicKey.from_signature_and_message(signature[:64] + bytes([signature[64] - 27]), digest, hasher=None)
     except Exception as err:  # coincurve raises ValueError or its own types for points off the curve
         raise SignatureError(f"the record signature cannot be recovered: {err}") from None
     return checksum_address(keccak256(key.format(compressed=False)[1:])[-20:])

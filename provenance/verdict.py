@@ -147,7 +147,12 @@ class Code(enum.StrEnum):
 
 def _freeze(value: Any, where: str) -> Any:
     """A JSON-ready, immutable copy of evidence: bytes as 0x-hex, lists as tuples."""
-    if value is None or isinstance(value, (bool, str)):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most evidence: no isinstance chain
+        return value
+    if kind is dict:  # before Mapping: an ABC's isinstance check costs several times more
+        return _frozen_mapping(value, where)
+    if isinstance(value, (bool, str)):
         return value
     if isinstance(value, enum.Enum):
         return _freeze(value.value, where)
@@ -160,22 +165,28 @@ def _freeze(value: Any, where: str) -> Any:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     if isinstance(value, Mapping):
-        items: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"evidence {where} has a key that is not a string: {key!r}")
-            items[key] = _freeze(item, f"{where}.{key}")
-        return types.MappingProxyType(items)
+        return _frozen_mapping(value, where)
     if isinstance(value, (list, tuple, set, frozenset)):
         ordered = sorted(value) if isinstance(value, (set, frozenset)) else value
         return tuple(_freeze(item, f"{where}[]") for item in ordered)
     raise ValueError(f"evidence {where} is a {type(value).__name__}, which JSON cannot carry")
 
 
+def _frozen_mapping(value: Mapping[Any, Any], where: str) -> types.MappingProxyType[str, Any]:
+    items: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise ValueError(f"evidence {where} has a key that is not a string: {key!r}")
+        items[key] = _freeze(item, f"{where}.{key}")
+    return types.MappingProxyType(items)
+
+
 def _thaw(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    """What :func:`_freeze` made, as JSON's types again (its mappings and sequences are of these two types)."""
+    kind = type(value)
+    if kind is types.MappingProxyType:
         return {key: _thaw(item) for key, item in value.items()}
-    if isinstance(value, tuple):
+    if kind is tuple:
         return [_thaw(item) for item in value]
     return value
 
@@ -198,10 +209,13 @@ class Check:
     evidence: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
-        try:
-            object.__setattr__(self, "check", CheckName(self.check))
-            object.__setattr__(self, "status", Status(self.status))
-            object.__setattr__(self, "code", Code(self.code))
+        try:  # the rules pass members; text (a verdict read back) is converted
+            if type(self.check) is not CheckName:
+                object.__setattr__(self, "check", CheckName(self.check))
+            if type(self.status) is not Status:
+                object.__setattr__(self, "status", Status(self.status))
+            if type(self.code) is not Code:
+                object.__setattr__(self, "code", Code(self.code))
         except ValueError as err:
             raise ValueError(f"invalid check: {err}") from None
         if not isinstance(self.message, str) or not self.message.strip():

@@ -228,5 +228,11 @@ def test_recovery_matches_eth_account_and_refuses_malleable_signatures():
     other = Record.create(b"\x05" * 32, Kind.MODEL, b"\x06" * 32, [], "")
     assert recover_record_signer(other, domain, signature) != account.address
     assert recover_record_signer(record, DOMAINS[1], signature) != account.address
+    off_curve = b"\xff" * 32 + (1).to_bytes(32, "big") + b"\x1b"  # r beyond the field: no point to recover
+    for _ in range(2):  # recoveries are remembered per (digest, signature): one signature over two records is two
+        with pytest.raises(SignatureError, match="cannot be recovered"):
+            recover_record_signer(record, domain, off_curve)
+        assert recover_record_signer(record, domain, signature) == account.address
+        assert recover_record_signer(other, domain, signature) not in (account.address, None)
     for raw in (bytes(20), b"\xff" * 20, bytes.fromhex("5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")):
         assert checksum_address(raw) == to_checksum_address(raw)

@@ -163,6 +163,8 @@ class ArtifactFacts:
     statement_missing: bool = False
     statement_missing_why: str = ""
     invalid_claims: Mapping[str, Any] = field(init=False, default_factory=dict, hash=False)
+    _sections: bool = field(init=False, default=False, repr=False, compare=False)
+    """Some claim is a whole section disclosed as one mapping (else a dotted field is found by its name or not)."""
 
     def __post_init__(self) -> None:
         if not is_subject(self.subject):
@@ -187,6 +189,7 @@ class ArtifactFacts:
             raise LineageError(f"{short(self.subject)}: claims must be a mapping of field to value")
         object.__setattr__(self, "claims", types.MappingProxyType(dict(self.claims)))
         object.__setattr__(self, "invalid_claims", types.MappingProxyType({}))
+        object.__setattr__(self, "_sections", any(isinstance(v, Mapping) for v in self.claims.values()))
         invalid = {name: value for name in VOCABULARY
                    if (value := self._lookup(name)) is not MISSING and not is_vocabulary(name, value)}
         object.__setattr__(self, "invalid_claims", types.MappingProxyType(invalid))
@@ -209,6 +212,8 @@ class ArtifactFacts:
             return MISSING
         if name in self.claims:
             return self.claims[name]
+        if not self._sections:
+            return MISSING
         parts = name.split(".")
         for cut in range(len(parts) - 1, 0, -1):  # a whole section disclosed as one mapping
             node = self.claims.get(".".join(parts[:cut]), MISSING)
