@@ -151,10 +151,11 @@ def recover_record_signer(record: Record, domain: Domain, signature: bytes) -> s
     return _signer(_digest(domain, record.struct_hash()), bytes(signature))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _signer(digest: bytes, signature: bytes) -> str:
     """The address that signed ``digest``: a function of its arguments, remembered (a service verifies a
-    record, and the ancestors of its models, many times; an error is raised again, not remembered)."""
+    record, and the ancestors of its models, many times; an error is raised again, not remembered). At
+    most about 6 MiB: a flood of distinct signatures only pushes older ones out."""
     try:
         key = PublicKey.from_signature_and_message(signature[:64] + bytes([signature[64] - 27]), digest, hasher=None)
     except Exception as err:  # coincurve raises ValueError or its own types for points off the curve
