@@ -75,7 +75,7 @@ def _note(kind: str, key: Hashable, status: int, generation: tuple[int, int] | N
 async def answer_off_loop(
     service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200
 ) -> Response:
-    """:func:`answer` for answers that may be slow to build (a lineage graph, every publisher): a
+    """:func:`answer` for answers that may be slow to build (a large lineage graph, every publisher): a
     remembered one on the event loop, a new one built in the thread pool, so it never stalls the loop."""
     if service.settings.remember_answers and service.peek(("answer", key)) is not None:
         return answer(service, key, build, status_code)

@@ -13,7 +13,7 @@ Index-backed routes are ``async def``, take the ``Request`` and call
 index's queries are short SQLite reads, cheaper inline on the event loop than
 a hop to the thread pool, and their answers are cached per index generation
 (:mod:`api.answers`). Answers that may be slow to build the first time
-(a lineage graph, the publishers list) are built in the thread pool
+(a lineage graph of ``ON_LOOP_NODES`` or more, the publishers list) are built in the thread pool
 (:func:`api.answers.answer_off_loop`) and then answered from memory on the
 loop. Anything that talks to the node (``LedgerDep``, ``/readyz``, proofs read
 from a transaction) or verifies runs in the thread pool, so neither a slow

@@ -280,11 +280,16 @@ def test_unknown_parents_count_toward_the_lineage_bound_and_a_failed_gate_walks_
     assert all(c.status is Status.UNVERIFIABLE and c.code is Code.BAD_SIGNATURE for c in rules)
 
 
-def test_lineage_and_publishers_are_built_off_the_event_loop(world, monkeypatch):
+def test_large_lineages_and_publishers_are_built_off_the_event_loop(world, monkeypatch):
+    """A lineage of fewer than ON_LOOP_NODES nodes is walked on the event loop (a few index reads); a larger one
+    is walked that far there, then whole in the thread pool, and answers the same graph as a walk of it whole."""
     import api.routes.lineage as lineage_route
 
-    _, _, dataset, _, app_with = world
-    built_on_loop: list[bool] = []
+    ledger, account, dataset, _, app_with = world
+    parents = [os.urandom(32) for _ in range(lineage_route.ON_LOOP_NODES + 3)]
+    wide = Record.create(os.urandom(32), Kind.MODEL, b"\x02" * 32, parents, "")
+    ledger.register(account, wide)
+    walks: list[tuple[str, int, bool]] = []  # (root, max_nodes, on the event loop)
 
     def on_loop() -> bool:
         try:
@@ -293,26 +298,37 @@ def test_lineage_and_publishers_are_built_off_the_event_loop(world, monkeypatch)
             return False
         return True
 
-    graph = lineage_route._graph
+    real_walk = lineage_route._walk
 
-    def spy_graph(*args, **kwargs):
-        built_on_loop.append(on_loop())
-        return graph(*args, **kwargs)
+    def spy_walk(index, root, depth, max_nodes):
+        walks.append((root, max_nodes, on_loop()))
+        return real_walk(index, root, depth, max_nodes)
 
-    monkeypatch.setattr(lineage_route, "_graph", spy_graph)
+    monkeypatch.setattr(lineage_route, "_walk", spy_walk)
     with app_with() as client:
         index = client.app.state.service.index
         publishers = index.publishers
+        built_on_loop: list[bool] = []
 
         def spy_publishers():
             built_on_loop.append(on_loop())
             return publishers()
 
         monkeypatch.setattr(index, "publishers", spy_publishers)
-        assert client.get(f"/v1/lineage/0x{dataset.subject.hex()}").status_code == 200
+        small, large = f"0x{dataset.subject.hex()}", f"0x{wide.subject.hex()}"
+        assert client.get(f"/v1/lineage/{small}").status_code == 200
+        answer = client.get(f"/v1/lineage/{large}")
+        assert answer.status_code == 200, answer.text
+        assert client.get(f"/v1/lineage/{large}").content == answer.content  # remembered: not walked again
         assert client.get("/v1/publishers").status_code == 200
         assert client.get("/v1/publishers").status_code == 200  # remembered: not built again
-    assert built_on_loop == [False, False]
+        whole = lineage_route._graph(real_walk(index, large, 16, lineage_route.MAX_NODES))
+    assert walks == [(small, lineage_route.ON_LOOP_NODES, True), (large, lineage_route.ON_LOOP_NODES, True),
+                     (large, lineage_route.MAX_NODES, False)]
+    assert built_on_loop == [False]
+    body = answer.json()
+    assert whole is not None and body["truncated"] is False and len(body["nodes"]) == len(parents) + 1
+    assert [n["subject"] for n in body["nodes"]] == [n.subject for n in whole[0]]
 
 
 def test_provenance_verify_of_a_deep_tree_exits_2_with_a_message(world, tmp_path):

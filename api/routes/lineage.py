@@ -7,16 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from api.answers import answer_off_loop
+from api.answers import answer, answer_off_loop
 from api.deps import Subject, index_info, service_of
 from api.models import KIND_NAMES, LineageEdge, LineageNode, LineageOut
 from api.problems import ApiProblem, problem_responses
 from provenance.index import Index, IndexedRecord
-from provenance.lineage import walk
+from provenance.lineage import Walk, walk
 
 router = APIRouter(prefix="/v1", tags=["lineage"])
 
 MAX_NODES = 2_000
+#: A lineage of fewer nodes is walked on the event loop, like the other index look-ups (a few short reads, no hop
+#: to the thread pool); one that reaches this many is walked again, whole, in the thread pool.
+ON_LOOP_NODES = 8
 
 
 @router.get(
@@ -40,9 +43,10 @@ async def lineage(
     """
     service = service_of(request)
     root = subject.lower()
+    key = ("lineage", root, depth)
 
-    def build() -> LineageOut:
-        graph = _graph(service.index, root, depth)
+    def build(walked: Walk[str, list[IndexedRecord]]) -> LineageOut:
+        graph = _graph(walked)
         if graph is None:
             raise ApiProblem(
                 404, "unknown-subject", f"no record of subject {root} is indexed", title="Unknown subject"
@@ -50,18 +54,27 @@ async def lineage(
         nodes, edges, truncated = graph
         return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
 
-    return await answer_off_loop(service, ("lineage", root, depth), build)
+    if not (service.settings.remember_answers and service.peek(("answer", key)) is not None):
+        small = _walk(service.index, root, depth, ON_LOOP_NODES)
+        if not (small.truncated and len(small.depth) >= ON_LOOP_NODES):  # whole: no node was left for the bound
+            return answer(service, key, lambda: build(small))
+    return await answer_off_loop(service, key, lambda: build(_walk(service.index, root, depth, MAX_NODES)))
 
 
-def _graph(index: Index, root: str, depth: int) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:
-    """Breadth-first over parents (:func:`provenance.lineage.walk`); None when the root has no record."""
-    walked = walk(
+def _walk(index: Index, root: str, depth: int, max_nodes: int) -> Walk[str, list[IndexedRecord]]:
+    """Breadth-first over parents (:func:`provenance.lineage.walk`), at most ``max_nodes`` subjects."""
+    return walk(
         root,
         lambda subject: index.records_by_subject(subject) or None,
         lambda _, records: (p for r in records for p in r.parents),
         max_depth=depth,
-        max_nodes=MAX_NODES,
+        max_nodes=max_nodes,
     )
+
+
+def _graph(walked: Walk[str, list[IndexedRecord]]) -> tuple[list[LineageNode], list[LineageEdge], bool] | None:
+    """The walk's nodes and edges, and whether it was cut short; None when the root has no record."""
+    root = walked.root
     if root not in walked.found:
         return None
     nodes = [_node(subject, walked.found.get(subject, []), walked.depth[subject]) for subject in walked.order]
