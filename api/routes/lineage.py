@@ -54,11 +54,22 @@ async def lineage(
         nodes, edges, truncated = graph
         return LineageOut(subject=root, nodes=nodes, edges=edges, truncated=truncated, index=index_info(service))
 
+    def build_small() -> LineageOut:  # inside answer(): the walk reads the index after its generation is read
+        walked = _walk(service.index, root, depth, ON_LOOP_NODES)
+        if walked.truncated and len(walked.depth) >= ON_LOOP_NODES:  # a node may have been left for the bound
+            raise _LargeGraph
+        return build(walked)
+
     if not (service.settings.remember_answers and service.peek(("answer", key)) is not None):
-        small = _walk(service.index, root, depth, ON_LOOP_NODES)
-        if not (small.truncated and len(small.depth) >= ON_LOOP_NODES):  # whole: no node was left for the bound
-            return answer(service, key, lambda: build(small))
+        try:
+            return answer(service, key, build_small)
+        except _LargeGraph:  # not remembered: an error
+            pass
     return await answer_off_loop(service, key, lambda: build(_walk(service.index, root, depth, MAX_NODES)))
+
+
+class _LargeGraph(Exception):
+    """The walk on the event loop reached ``ON_LOOP_NODES``: the graph is walked whole in the thread pool."""
 
 
 def _walk(index: Index, root: str, depth: int, max_nodes: int) -> Walk[str, list[IndexedRecord]]:
