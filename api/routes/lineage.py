@@ -60,12 +60,10 @@ async def lineage(
             raise _LargeGraph
         return build(walked)
 
-    if not (service.settings.remember_answers and service.peek(("answer", key)) is not None):
-        try:
-            return answer(service, key, build_small)
-        except _LargeGraph:  # not remembered: an error
-            pass
-    return await answer_off_loop(service, key, lambda: build(_walk(service.index, root, depth, MAX_NODES)))
+    try:  # a remembered answer is answered by answer() without a walk
+        return answer(service, key, build_small)
+    except _LargeGraph:  # not remembered: an error
+        return await answer_off_loop(service, key, lambda: build(_walk(service.index, root, depth, MAX_NODES)))
 
 
 class _LargeGraph(Exception):
