@@ -2,9 +2,9 @@
 
 An answer from the index is a function of the index's content, except its
 ``index`` member (the lag), which moves with the chain head. :func:`answer`
-serializes the rest once per index generation (:meth:`Service.cached`) and
+serializes the rest once per content generation (:meth:`Service.cached`) and
 splices the current ``index`` in, so a repeated look-up is one ``PRAGMA
-data_version``, two dictionary hits and two byte concatenations: no query,
+data_version``, three dictionary hits and two byte concatenations: no query,
 validation or serialization. ``build`` may raise (a 404 problem): errors are
 not remembered. The model is
 still built (and validated) the first time, and the route keeps declaring it as
@@ -49,13 +49,15 @@ _JSON = b"application/json"
 
 def answer(service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200) -> Response:
     """The JSON of ``build()`` (a model whose last field is ``index``) with the current index info."""
-    generation = service.index.generation()
+    generation = service.index.content_generation()
     if service.settings.remember_answers:
         head = service.cached(("answer", key), lambda: _without_index(build()), generation)
     else:
         head = _without_index(build())
     state = service.state
-    info = service.cached(("index-json", state), lambda: index_info(service).model_dump_json().encode(), generation)
+    synced = service.synced_to()
+    info = service.cached(("index-json", state, synced),
+                          lambda: index_info(service, synced).model_dump_json().encode(), generation)
     _note("answer", ("answer", key), status_code, generation)
     return Response(head + b',"index":' + info + b"}", status_code=status_code, media_type="application/json")
 
@@ -66,7 +68,7 @@ def remember_verdict(key: tuple[Any, ...]) -> None:
     _note("verify", key, 200, None)
 
 
-def _note(kind: str, key: Hashable, status: int, generation: tuple[int, int] | None) -> None:
+def _note(kind: str, key: Hashable, status: int, generation: int | None) -> None:
     answered = _ANSWERED.get()
     if answered is not None:
         answered.append((kind, key, status, generation))
@@ -113,11 +115,11 @@ class Shortcut:
         service = self.service
         url = ("url", scope["path"], scope["query_string"])
         try:
-            generation = service.index.generation()
+            commits, generation = service.index.generations()
         except IndexUnavailable:  # the index database does not answer: the route says so (503, api.problems)
             await self.app(scope, receive, send)
             return
-        found = self._remembered(url, generation)
+        found = self._remembered(url, commits, generation)
         if found is not None:
             await _send(send, *found)
             return
@@ -154,7 +156,9 @@ class Shortcut:
             return
         await _send(send, 200, ready.model_dump_json(by_alias=True).encode())
 
-    def _remembered(self, url: tuple[Any, ...], generation: tuple[int, int]) -> tuple[int, bytes] | None:
+    def _remembered(
+        self, url: tuple[Any, ...], commits: tuple[int, int], generation: int
+    ) -> tuple[int, bytes] | None:
         service = self.service
         target = service.peek(url, generation)
         if target is None:
@@ -162,7 +166,8 @@ class Shortcut:
         kind, key, status = target
         if kind == "answer":
             head = service.peek(key, generation)
-            info = service.peek(("index-json", service.state), generation)
+            synced = service.remembered_cursor(commits)
+            info = None if synced is None else service.peek(("index-json", service.state, synced), generation)
             if head is None or info is None:
                 return None
             return status, head + b',"index":' + info + b"}"
@@ -170,6 +175,8 @@ class Shortcut:
         if not state.reachable or state.head is None:
             return None
         verdict = service.peek((*key, state.head), generation)
+        if verdict is None:  # the previous head's while this one's is computed (Service.earlier_verdict)
+            verdict = service.earlier_verdict(key, state.head, generation)
         return None if verdict is None else (status, verdict)
 
 
@@ -182,9 +189,10 @@ async def _send(send: Send, status: int, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _generation(service: Service) -> tuple[int, int] | None:
-    """The index's generation, or None when its database stopped answering since (then nothing is remembered)."""
+def _generation(service: Service) -> int | None:
+    """The index's content generation, or None when its database stopped answering since (then nothing is
+    remembered)."""
     try:
-        return service.index.generation()
+        return service.index.content_generation()
     except IndexUnavailable:
         return None

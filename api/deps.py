@@ -90,14 +90,15 @@ Subject = Annotated[
 RecordId = Annotated[str, Path(pattern=HEX32_PATTERN, description="a record id: 0x + 64 hex digits")]
 
 
-def index_info(service: Service) -> IndexInfo:
-    """The lag block every index-backed answer carries (remembered until the state or the index changes)."""
+def index_info(service: Service, synced: int | None = None) -> IndexInfo:
+    """The lag block every index-backed answer carries (remembered per chain state and index cursor;
+    ``synced``: the cursor, read here unless the caller just did)."""
     state = service.state
-    return service.cached(("index-info", state), lambda: _index_info(service, state))
+    synced = service.synced_to() if synced is None else synced
+    return service.cached(("index-info", state, synced), lambda: _index_info(service, state, synced))
 
 
-def _index_info(service: Service, state: ChainState) -> IndexInfo:
-    synced = service.synced_to()
+def _index_info(service: Service, state: ChainState, synced: int | None) -> IndexInfo:
     lag = None if state.head is None or synced is None else max(state.head - synced, 0)
     return IndexInfo(
         chainId=state.chain_id,

@@ -43,6 +43,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -255,7 +256,18 @@ class IndexerLoop:
         return behind
 
 
+@dataclass(frozen=True)
+class _Latest:
+    """The newest verdict of a URL computed in this content generation, and how to compute it again."""
+
+    head: int
+    body: bytes
+    refresh: Callable[[], object]
+
+
 def _size(value: object) -> int:
+    if isinstance(value, _Latest):
+        return len(value.body)
     return len(value) if isinstance(value, (bytes, str)) else 0
 
 
@@ -273,11 +285,16 @@ class Service:
         self._state_lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._cache_bytes = 0
-        self._cache_generation: tuple[int, int] | None = None
+        self._cache_generation: int | None = None
         self._cache_lock = threading.Lock()
+        self._cursor: tuple[tuple[tuple[int, int], int | None], int | None] | None = None  # ((commits, chain), cursor)
         self._verifications = threading.BoundedSemaphore(settings.max_verifications)
-        self._reads: tuple[tuple[int, tuple[int, int]], ChainReads] | None = None  # (head, generation) -> reads
+        self._reads: tuple[tuple[int, int], ChainReads] | None = None  # (head, content generation) -> reads
         self._reads_lock = threading.Lock()  # one thread asks for a new head's settled block; the others wait
+        self._refreshing: set[Hashable] = set()  # verdicts computed again in the background (earlier_verdict)
+        self._refresh_lock = threading.Lock()
+        self._refresher: ThreadPoolExecutor | None = None
+        self._closed = False
 
     @property
     def state(self) -> ChainState:
@@ -288,12 +305,24 @@ class Service:
             self._state = replace(self._state, **changes)
 
     def synced_to(self) -> int | None:
-        """The index's cursor for the configured registry (whichever process wrote it)."""
-        return self.cached(("cursor", self._state.chain_id), self._read_cursor)
+        """The index's cursor for the configured registry (whichever process wrote it), read again after
+        any commit (:meth:`Index.generation`: a sync that found no event moves the cursor alone)."""
+        key = (self.index.generation(), self._state.chain_id)
+        kept = self._cursor
+        if kept is not None and kept[0] == key:
+            return kept[1]
+        cursor = self._read_cursor()  # read after the generation: a commit in between is seen at the next look
+        self._cursor = (key, cursor)
+        return cursor
 
-    def remembered_cursor(self) -> int | None:
-        """:meth:`synced_to` when it is remembered for the index's current generation, else None (not read)."""
-        return self.peek(("cursor", self._state.chain_id))  # type: ignore[no-any-return]
+    def remembered_cursor(self, commits: tuple[int, int] | None = None) -> int | None:
+        """:meth:`synced_to` when it is remembered for the index's current generation (``commits``, read
+        here unless the caller just did), else None (not read)."""
+        kept = self._cursor
+        if kept is None:
+            return None
+        key = (self.index.generation() if commits is None else commits, self._state.chain_id)
+        return kept[1] if kept[0] == key else None
 
     def _read_cursor(self) -> int | None:
         state = self._state
@@ -304,14 +333,14 @@ class Service:
                 return block
         return None
 
-    def cached(self, key: Hashable, compute: Callable[[], T], generation: tuple[int, int] | None = None) -> T:
-        """``compute()``, remembered until the index changes (any process's commit; see
-        :meth:`Index.generation`, read here unless the caller just did). Index-backed
-        answers are a function of the index's content, so a look-up repeated between
-        two syncs costs one ``PRAGMA``. Values must be treated as read-only by callers;
-        an exception is not remembered."""
+    def cached(self, key: Hashable, compute: Callable[[], T], generation: int | None = None) -> T:
+        """``compute()``, remembered until the index's content changes (any process's commit but one that
+        only moved a cursor; see :meth:`Index.content_generation`, read here unless the caller just did).
+        Index-backed answers are a function of the index's content, so a look-up repeated between two
+        syncs that found events costs one ``PRAGMA``; what depends on the cursor carries it in its key.
+        Values must be treated as read-only by callers; an exception is not remembered."""
         if generation is None:
-            generation = self.index.generation()
+            generation = self.index.content_generation()
         with self._cache_lock:
             if generation != self._cache_generation:
                 self._cache.clear()
@@ -324,17 +353,80 @@ class Service:
         value = compute()
         with self._cache_lock:
             if generation == self._cache_generation and key not in self._cache:
-                self._cache[key] = value
-                self._cache_bytes += _size(value)
-                while len(self._cache) > _CACHE_SIZE or self._cache_bytes > _CACHE_BYTES:
-                    _, dropped = self._cache.popitem(last=False)
-                    self._cache_bytes -= _size(dropped)
+                self._put(key, value)
         return value
 
-    def peek(self, key: Hashable, generation: tuple[int, int] | None = None) -> Any:
-        """What :meth:`cached` holds for ``key`` in this index generation, or None (nothing computed)."""
+    def _put(self, key: Hashable, value: Any) -> None:
+        """Under the cache's lock: ``value`` remembered under ``key`` (replacing one), least recently used out."""
+        dropped = self._cache.pop(key, None)
+        if dropped is not None:
+            self._cache_bytes -= _size(dropped)
+        self._cache[key] = value
+        self._cache_bytes += _size(value)
+        while len(self._cache) > _CACHE_SIZE or self._cache_bytes > _CACHE_BYTES:
+            _, dropped = self._cache.popitem(last=False)
+            self._cache_bytes -= _size(dropped)
+
+    def keep_latest_verdict(
+        self, key: Hashable, head: int, body: bytes, refresh: Callable[[], object], generation: int
+    ) -> None:
+        """``body`` is the verdict of ``key`` at chain head ``head``, computed in content generation
+        ``generation``; ``refresh()`` computes it at the current head (and keeps it so). Kept unless a
+        verdict at a later head is, for :meth:`earlier_verdict`."""
+        with self._cache_lock:
+            if generation != self._cache_generation:
+                return
+            kept = self._cache.get(("latest", key))
+            if kept is None or kept.head < head:
+                self._put(("latest", key), _Latest(head, body, refresh))
+
+    def earlier_verdict(self, key: Hashable, head: int, generation: int | None = None) -> bytes | None:
+        """The verdict of ``key`` at an earlier head than ``head``, of this content generation and at most
+        ``max_index_lag`` blocks back, while the one at ``head`` is computed once, in the background; None
+        when there is none (the caller computes it, and waits).
+
+        Only while the index is in step with the head as :meth:`require_fresh_index` asks. A new block on
+        a quiet chain changes nothing a verdict reads from the index (:meth:`cached` keeps it), only the
+        confirmations counted against the head, which the earlier verdict under-counts: it
+        may say ``unconfirmed`` where the next says ``pass``, never the reverse. An event indexed since
+        (a revocation, a dispute) is a new content generation, which no earlier verdict outlives. Without
+        this, every block made each worker compute each verdict asked for again while requests waited."""
+        settings = self.settings
+        kept = self.peek(("latest", key), generation)
+        if kept is None or not head - settings.max_index_lag <= kept.head < head:
+            return None
+        synced = self.synced_to()  # an index that fell behind is refused as require_fresh_index does
+        if synced is None or head - synced > settings.confirmations + settings.max_index_lag:
+            return None
+        self._refresh(("latest", key), kept.refresh)
+        return kept.body  # type: ignore[no-any-return]
+
+    def _refresh(self, key: Hashable, refresh: Callable[[], object]) -> None:
+        """``refresh()`` in a thread of the service's own, unless one for ``key`` is already running."""
+        with self._refresh_lock:
+            if key in self._refreshing or self._closed:
+                return
+            self._refreshing.add(key)
+            if self._refresher is None:
+                self._refresher = ThreadPoolExecutor(self.settings.max_verifications,
+                                                     thread_name_prefix="provenance-verdicts")
+            refresher = self._refresher
+
+        def run() -> None:
+            try:
+                refresh()
+            except Exception:  # too busy, node or index down: the earlier verdict stays, the next request retries
+                log.debug("a verdict was not computed again in the background", exc_info=True)
+            finally:
+                with self._refresh_lock:
+                    self._refreshing.discard(key)
+
+        refresher.submit(run)
+
+    def peek(self, key: Hashable, generation: int | None = None) -> Any:
+        """What :meth:`cached` holds for ``key`` in this content generation, or None (nothing computed)."""
         if generation is None:
-            generation = self.index.generation()
+            generation = self.index.content_generation()
         with self._cache_lock:
             if generation != self._cache_generation:
                 return None
@@ -402,7 +494,7 @@ class Service:
                         reads=self.chain_reads(head) if reads is None else reads)
 
     def chain_reads(self, head: int) -> ChainReads:
-        """What the verdicts at chain head ``head`` (and this index generation) read of the registry's
+        """What the verdicts at chain head ``head`` (and this content generation) read of the registry's
         storage, shared: the settled block asked once per head, not once per verdict, and each record's
         state once (a popular dataset's, an ancestor of many models, is read once, not by every verdict).
 
@@ -415,7 +507,7 @@ class Service:
         (:data:`READS_KEPT`)."""
         from provenance.verifier import ChainReads
 
-        key = (head, self.index.generation())
+        key = (head, self.index.content_generation())
         kept = self._reads
         if kept is not None and kept[0] == key and not kept[1].full():
             return kept[1]
@@ -436,6 +528,11 @@ class Service:
         self.documents.start()
 
     def close(self) -> None:
+        with self._refresh_lock:
+            self._closed = True
+            refresher = self._refresher
+        if refresher is not None:
+            refresher.shutdown(wait=True, cancel_futures=True)
         self.documents.stop()
         self.loop.stop()
         self.index.close()

@@ -33,9 +33,10 @@ With ``--block-time SECONDS`` anvil mines a block every so many seconds from
 before the warm-up to the end, so the chain moves as a public network's does
 (Sepolia 12 s, Base Sepolia 2 s): the service's indexer follows it, and a
 remembered verdict lasts until the next block (it counts the record's
-confirmations against the head). Without it the head stays where registration
-left it. anvil's ``finalized`` block trails its head by 64 blocks, so it moves
-with every block, which no public network's does; ``--fixed-finalized``
+confirmations against the head; the previous one is answered while the next
+is computed). Without it the head stays where registration left it. anvil's
+``finalized`` block trails its head by 64 blocks, so it moves with every
+block, which no public network's does; ``--fixed-finalized``
 keeps it at genesis for the whole run, as a proof-of-stake network's stays
 between two epochs (32 blocks) and a rollup's between two finalizations of its
 base layer, so that what the service carries over while it stays (the
@@ -548,7 +549,8 @@ def main() -> None:
     chain_text = (
         f"anvil mines a block every {args.block_time} s from before the warm-up to the end (interval mining): the"
         " head moves as on a public network, the service's indexer follows it, and a remembered verdict lasts"
-        " until the next block." if args.block_time > 0 else
+        " until the next block (then it is answered while the next head's is computed in the background)."
+        if args.block_time > 0 else
         "no block is mined after registration: the head stays fixed, so a remembered verdict lasts the whole run."
     ) + (
         " anvil's finalized block stays at genesis (`--slots-in-an-epoch` 10^9), as a proof-of-stake network's"

@@ -14,8 +14,12 @@ it. What differs is here and nowhere else:
 - writers: one at a time. SQLite's ``BEGIN IMMEDIATE`` takes the file's write
   lock; PostgreSQL's write transaction first bumps the ``generation`` row of
   ``meta``, whose row lock every other writer then waits for, and whose value
-  tells every replica that the content may have changed (:meth:`Backend.generation`;
+  tells every replica that something was committed (:meth:`Backend.generations`;
   SQLite has ``PRAGMA data_version`` for that);
+- what was committed: a write transaction that may change what answers are
+  made of also bumps the ``content`` row of ``meta``, in both; one that only
+  moves the indexer's cursor (a sync that found no event, each new block on a
+  quiet chain) does not, so what was remembered of the content outlives it;
 - migrating: under SQLite's write lock, or PostgreSQL's transaction-level
   advisory lock, so that replicas starting together migrate once;
 - who indexes (:meth:`Backend.indexer_lock`): an exclusive ``flock`` on
@@ -71,6 +75,9 @@ _MIGRATE_KEY = 0x70726F76_6D696772  # "provmigr"
 # its listener waits for an announcement before it reads the generation itself (a session dead without a word).
 _CHANNEL = "provenance_index_generation"
 _LISTEN_WAIT = 1.0
+# A write transaction that may change the content moves this counter (both databases; its payload in the
+# channel is "<commits> <content>").
+_BUMP_CONTENT = "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'content'"
 
 
 class Cursor(Protocol):
@@ -133,12 +140,15 @@ class Backend:
         """``with backend.reading() as db:`` a connection for reads (each statement its own snapshot)."""
         raise NotImplementedError
 
-    def writing(self) -> Any:
-        """``with backend.writing() as db:`` one write transaction; writers of every process one at a time."""
+    def writing(self, content: bool = True) -> Any:
+        """``with backend.writing() as db:`` one write transaction; writers of every process one at a time.
+        ``content=False``: the transaction writes nothing an answer is made of (the indexer's cursor and the
+        blocks it checks for reorganizations), so the content generation stays."""
         raise NotImplementedError
 
-    def generation(self) -> tuple[int, int]:
-        """A value that changes whenever the content may have (a commit by any process)."""
+    def generations(self) -> tuple[tuple[int, int], int]:
+        """``(commits, content)``: the first changes with every commit by any process, the second with
+        every commit that may have changed the content (see :meth:`writing`)."""
         raise NotImplementedError
 
     def indexer_lock(self) -> IndexerLock:
@@ -240,6 +250,7 @@ class SQLiteBackend(Backend):
         self.location = str(path)
         self._lock = threading.RLock()
         self._writes = 0  # transactions committed through this object
+        self._content: tuple[tuple[int, int], int] | None = None  # (commits, content) last read
         try:
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30.0)
             db.execute("PRAGMA journal_mode=WAL")
@@ -277,11 +288,13 @@ class SQLiteBackend(Backend):
             yield self._db
 
     @contextmanager
-    def writing(self) -> Iterator[Db]:
+    def writing(self, content: bool = True) -> Iterator[Db]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 yield self._db
+                if content:
+                    self._db.execute(_BUMP_CONTENT)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -289,10 +302,17 @@ class SQLiteBackend(Backend):
             self._writes += 1
         self._checkpointer.committed(self._page_size)
 
-    def generation(self) -> tuple[int, int]:
-        # PRAGMA data_version moves on other connections' commits, _writes on this one's
+    def generations(self) -> tuple[tuple[int, int], int]:
+        # PRAGMA data_version moves on other connections' commits, _writes on this one's; the content row is
+        # read only when either moved (read after them: a commit in between is seen at the next look)
         with self._lock:
-            return int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
+            commits = int(self._db.execute("PRAGMA data_version").fetchone()[0]), self._writes
+            kept = self._content
+            if kept is not None and kept[0] == commits:
+                return kept
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'content'").fetchone()
+            self._content = commits, int(row[0])
+            return self._content
 
     def indexer_lock(self) -> IndexerLock:
         return _FileLock(Path(f"{self.path}.indexer.lock"))
@@ -420,25 +440,28 @@ class PostgresBackend(Backend):
             yield _PgDb(conn)
 
     @contextmanager
-    def writing(self) -> Iterator[Db]:
+    def writing(self, content: bool = True) -> Iterator[Db]:
         with self._connection() as conn, conn.transaction():
-            # the row lock orders writers as BEGIN IMMEDIATE does; the new value tells every replica, announced
+            # the row lock orders writers as BEGIN IMMEDIATE does; the new values tell every replica, announced
             # to their listeners at the commit (a rolled-back transaction announces nothing)
             row = conn.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT)"
                                " WHERE key = 'generation' RETURNING value").fetchone()
-            value = int(row[0]) if row is not None else None  # None only before the migration wrote the row
-            if value is not None:
-                conn.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, str(value)))
+            value: tuple[int, int] | None = None  # None only before the migration wrote the rows
+            if row is not None:
+                kept = conn.execute(_BUMP_CONTENT.replace("INTEGER", "BIGINT") + " RETURNING value" if content
+                                    else "SELECT value FROM meta WHERE key = 'content'").fetchone()
+                value = int(row[0]), int(kept[0]) if kept is not None else -int(row[0])  # not migrated: every commit
+                conn.execute("SELECT pg_notify(%s, %s)", (_CHANNEL, f"{value[0]} {value[1]}"))
             yield _PgDb(conn)
         if value is not None:
             self._listener.saw(value)  # committed: this process reads its own write at once
 
-    def generation(self) -> tuple[int, int]:
+    def generations(self) -> tuple[tuple[int, int], int]:
         heard = self._listener.current()
-        if heard is not None:
-            return heard, 0
-        with self.reading() as db:  # not listening (starting, or its session was lost): asked
-            return int(db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0]), 0
+        if heard is None:
+            with self.reading() as db:  # not listening (starting, or its session was lost): asked
+                heard = _read_generations(db)
+        return (heard[0], 0), heard[1]
 
     def indexer_lock(self) -> IndexerLock:
         return _AdvisoryLock(self.url, self._errors)
@@ -461,12 +484,12 @@ class _GenerationListener:
     def __init__(self, url: str, errors: tuple[type[Exception], ...]) -> None:
         self._url = url
         self._lost: tuple[type[Exception], ...] = (*errors, ValueError, TypeError)
-        self._value: int | None = None
+        self._value: tuple[int, int] | None = None  # (commits, content)
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def current(self) -> int | None:
+    def current(self) -> tuple[int, int] | None:
         if self._thread is None and not self._stopped.is_set():
             with self._lock:
                 if self._thread is None:
@@ -475,7 +498,7 @@ class _GenerationListener:
                     self._thread.start()
         return self._value
 
-    def saw(self, value: int) -> None:
+    def saw(self, value: tuple[int, int]) -> None:
         with self._lock:
             if self._value is not None:
                 self._value = max(self._value, value)
@@ -496,10 +519,10 @@ class _GenerationListener:
                     conn.execute(f"LISTEN {_CHANNEL}")  # before reading: nothing committed after it is missed
                     delay = 0.05
                     while not self._stopped.is_set():
-                        row = conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
-                        self._heard(int(row[0]) if row is not None else 0)
+                        self._heard(_read_generations(_PgDb(conn)))
                         for note in conn.notifies(timeout=_LISTEN_WAIT, stop_after=None):
-                            self._heard(int(note.payload))
+                            commits, content = note.payload.split(" ")  # anything else: lost, read again
+                            self._heard((int(commits), int(content)))
                             if self._stopped.is_set():
                                 break
             except self._lost:  # the session is lost (or nonsense was heard): asked until it is back
@@ -510,9 +533,14 @@ class _GenerationListener:
             self._stopped.wait(delay)
             delay = min(delay * 2, 5.0)
 
-    def _heard(self, value: int) -> None:
+    def _heard(self, value: tuple[int, int]) -> None:
         with self._lock:
             self._value = value if self._value is None else max(self._value, value)
+
+
+def _read_generations(db: Db) -> tuple[int, int]:
+    rows = dict(db.execute("SELECT key, value FROM meta WHERE key IN ('generation', 'content')").fetchall())
+    return int(rows.get("generation", 0)), int(rows.get("content", 0))
 
 
 class _AdvisoryLock:

@@ -113,7 +113,7 @@ __all__ = [
     "event_rows",
 ]
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # A PostgreSQL index was first made at this version: older ones are SQLite files only (their migrations read
 # with SQLite's json_each).
 _FIRST_DATABASE_VERSION = 7
@@ -280,6 +280,9 @@ ALTER TABLE statements ADD COLUMN first_added_by TEXT NOT NULL DEFAULT 'unknown'
     # 7 -> 8: Statements kept deflated. SQLite stores a BLOB in the TEXT column as it is; PostgreSQL changes
     # the column's type (_DATABASE_MIGRATIONS[8]). The rows already kept are read as they are (_statement).
     8: "",
+    # 8 -> 9: meta's `content` counter, which every write transaction but a cursor-only one moves (_sql); a
+    # program of version 8 would write without moving it, so it must not open the index once migrated
+    9: "",
 }
 
 # What a version changes in a PostgreSQL database beyond _MIGRATIONS (a type: SQLite's columns take any value).
@@ -609,13 +612,27 @@ class Index:
         return self._backend.name
 
     def generation(self) -> tuple[int, int]:
-        """A value that changes whenever the index's content may have: a commit by any process.
+        """A value that changes with every commit by any process.
 
         SQLite: ``PRAGMA data_version`` (other connections' commits) and this
         object's commits; PostgreSQL: a counter every write transaction moves.
-        Callers cache answers while it stays the same.
+        What the indexer's cursor says is remembered while it stays the same.
         """
-        return self._backend.generation()
+        return self._backend.generations()[0]
+
+    def content_generation(self) -> int:
+        """A value that changes whenever the index's content may have: any process's commit except one
+        that only moved a cursor (a sync that found no event: every block of a quiet chain).
+
+        Answers made of the content are remembered while it stays the same; the cursor, which moves on,
+        is not part of it (:meth:`generation`). Read after :meth:`generation` in :meth:`generations`.
+        """
+        return self._backend.generations()[1]
+
+    def generations(self) -> tuple[tuple[int, int], int]:
+        """``(generation(), content_generation())`` at one look (SQLite: one ``PRAGMA``; PostgreSQL: what
+        the listener heard)."""
+        return self._backend.generations()
 
     @classmethod
     def open(cls, target: Path | str, *, pool_size: int = POOL_SIZE) -> Index:
@@ -653,9 +670,10 @@ class Index:
 
     # ------------------------------------------------------------ the chain's side (used by the Indexer)
 
-    def _transaction(self) -> AbstractContextManager[Db]:
-        """``with index._transaction() as db:`` one write transaction; writers of every process one at a time."""
-        return cast("AbstractContextManager[Db]", self._backend.writing())
+    def _transaction(self, content: bool = True) -> AbstractContextManager[Db]:
+        """``with index._transaction() as db:`` one write transaction; writers of every process one at a time.
+        ``content=False`` only for one that writes nothing an answer reads (:meth:`content_generation`)."""
+        return cast("AbstractContextManager[Db]", self._backend.writing(content))
 
     def cursor(self, chain_id: int, registry: str) -> int | None:
         """The last synced block for (chain, registry), or None before the first sync."""
@@ -695,9 +713,11 @@ class Index:
     ) -> int:
         """Store one block range's events (``rows``, ``links``: :func:`event_rows` of them), its blocks
         (number -> hash, timestamp) and the cursor, in one transaction; the number of events written (an
-        event already stored is not written again)."""
+        event already stored is not written again). A range without events leaves the content generation as
+        it was: its blocks are read only by the indexer's reorganization check, never by an answer (an event's
+        time is its own block's)."""
         key = (chain_id, registry)
-        with self._transaction() as db:
+        with self._transaction(content=bool(rows or links)) as db:
             db.executemany(
                 "INSERT INTO blocks (chain_id, registry, number, hash, timestamp) VALUES (?,?,?,?,?)"
                 " ON CONFLICT (chain_id, registry, number) DO UPDATE SET hash = excluded.hash,"
@@ -1291,6 +1311,9 @@ def _create_or_migrate(db: Db, backend: Backend) -> None:
                 db.execute(statement)
     db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)"
                " ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(SCHEMA_VERSION),))
+    db.execute("INSERT INTO meta (key, value) VALUES ('content', '0') ON CONFLICT (key) DO NOTHING")
+    if row is not None and version < SCHEMA_VERSION:  # migrated: what other processes remembered is gone
+        db.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS TEXT) WHERE key = 'content'")
 
 
 def _statements(script: str) -> list[str]:

@@ -142,6 +142,15 @@ def catch_up(app) -> None:
     raise AssertionError("the indexer did not catch up")
 
 
+def verdict_computed(app, key: tuple, head: int) -> None:
+    """Wait for the verdict of ``key`` (``("verify", subject, use, strict)``) at ``head``: at a new head of a
+    quiet chain the service answers the previous one and computes this one in a thread of its own."""
+    deadline = time.monotonic() + 10
+    while app.state.service.peek((*key, head)) is None:
+        assert time.monotonic() < deadline, f"no verdict at head {head}"
+        time.sleep(0.01)
+
+
 @contextmanager
 def serving_app(anvil_url: str, registry: str, path: Path) -> Iterator[str]:
     """The service app under uvicorn on a free loopback port, in a thread, caught up with the chain."""

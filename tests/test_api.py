@@ -29,6 +29,7 @@ from tests.api_helpers import (
     manifest_of,
     populate,
     settings_for,
+    verdict_computed,
 )
 from tests.helpers import account_factory, free_port, fresh_registry, start_anvil
 
@@ -290,8 +291,9 @@ def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(worl
     def verdict_at_a_new_head() -> None:
         ledger.rpc("evm_mine")
         catch_up(client.app)
-        answer = client.get(url, params={"use": "research"})
+        answer = client.get(url, params={"use": "research"})  # the previous head's, while this one's is computed
         assert answer.status_code == 200, answer.text
+        verdict_computed(client.app, ("verify", f"0x{scenario.tuned.hex()}", "research", False), ledger.block_number())
 
     commercial = client.get(url, params={"use": "commercial"})
     assert commercial.status_code == 200, commercial.text

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.api_helpers import _hex, catch_up, populate, settings_for
+from tests.api_helpers import _hex, catch_up, populate, settings_for, verdict_computed
 from tests.helpers import account_factory, fresh_registry
 
 pytestmark = pytest.mark.chain
@@ -94,3 +94,50 @@ def test_answers_not_remembered_are_the_same_bytes(world, tmp_path):
 
 def _without_index(body: bytes) -> bytes:
     return body.partition(b',"index":')[0]
+
+
+def _confirmations(answer) -> int:
+    (anchoring,) = [c for c in answer.json()["checks"] if c["check"] == "anchoring"]
+    return anchoring["evidence"]["confirmations"]
+
+
+def test_a_new_block_answers_the_earlier_verdict_until_an_event_changes_the_index(world, monkeypatch):
+    """At a new head of a quiet chain (the index's content unchanged) the previous head's verdict is answered
+    at once while this head's is computed in the background, then that one; once an event is indexed (a
+    revocation) no earlier verdict is answered; nor while the index trails the head beyond what
+    require_fresh_index allows."""
+    s, app, client = world
+    service = app.state.service
+    ledger = service.link.ledger()
+    url, key = f"/v1/verify/{_hex(s.tuned)}", ("verify", _hex(s.tuned), None, False)
+    first = client.get(url)
+    assert first.status_code == 200, first.text
+    head, content = service.state.head, service.index.content_generation()
+
+    ledger.rpc("evm_mine")
+    catch_up(app)
+    assert service.state.head == head + 1 and service.index.content_generation() == content  # a quiet block
+    refreshes = []
+    monkeypatch.setattr(service, "_refresh", lambda key, refresh: refreshes.append(key))  # held back
+    _same(first, client.get(url))  # through the Shortcut (the URL was answered before)
+    _same(first, client.get(url + "?strict=false"))  # a new URL of the same verdict: through the route
+    assert refreshes == [("latest", key)] * 2
+    monkeypatch.undo()
+    _same(first, client.get(url))
+    verdict_computed(app, key, head + 1)
+    later = client.get(url)
+    assert _confirmations(later) == _confirmations(first) + 1 and later.json()["overall"] == first.json()["overall"]
+
+    monkeypatch.setattr(service, "synced_to", lambda: head - 200)  # the index far behind
+    assert service.earlier_verdict(key, head + 2) is None
+    monkeypatch.undo()
+    assert service.earlier_verdict(key, head + 2) == later.content
+    assert service.earlier_verdict(key, head + 2 + service.settings.max_index_lag) is None  # too far back
+
+    ledger.revoke(s.other, s.tuned_id, "withdrawn")
+    catch_up(app)
+    assert service.index.content_generation() != content
+    revoked = client.get(url)
+    assert revoked.status_code == 200 and revoked.content != later.content
+    (status,) = [c for c in revoked.json()["checks"] if c["check"] == "status"]
+    assert status["status"] == "fail" and revoked.json()["overall"] == "fail"

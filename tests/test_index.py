@@ -165,6 +165,55 @@ def test_confirmations_hold_back_recent_blocks(ledger, make_account, index):
     assert indexer.lag() == 3
 
 
+def _heard(reader: Index, writer: Index) -> tuple[tuple[int, int], int]:
+    """The reader's generations once they are the writer's (a PostgreSQL replica hears of a commit within
+    moments, through its listener; a SQLite handle at once)."""
+    deadline = time.monotonic() + 5
+    same_commits = writer.backend == "postgresql"  # SQLite's count is each connection's own
+    while reader.content_generation() != writer.content_generation() or \
+            same_commits and reader.generation() != writer.generation():
+        assert time.monotonic() < deadline, (reader.generations(), writer.generations())
+        time.sleep(0.01)
+    return reader.generations()
+
+
+def test_a_sync_that_finds_no_event_moves_the_cursor_but_not_the_content_generation(
+    ledger, make_account, index_target
+):
+    """Answers are remembered per content generation, the cursor per commit: a quiet chain's blocks move
+    the cursor (every commit's generation) and leave the content generation, seen alike by another handle
+    (another process, replica); a sync that stores an event, a reorganization's roll-back and any other
+    write move both."""
+    publisher = make_account()
+    with Index.open(index_target) as writer, Index.open(index_target) as reader:
+        indexer = Indexer(writer, ledger)
+        indexer.sync()
+        commits, content = _heard(reader, writer)
+        assert (commits, content) == (reader.generation(), reader.content_generation())
+
+        ledger.rpc("anvil_mine", [hex(3)])
+        quiet = indexer.sync()
+        assert quiet.events == 0 and quiet.to_block == ledger.block_number()
+        assert writer.generation() != commits and writer.content_generation() == content
+        after_quiet = _heard(reader, writer)
+        assert after_quiet[0] != commits and after_quiet[1] == content
+        assert reader.cursor(ledger.chain_id, ledger.registry) == quiet.to_block
+
+        ledger.register(publisher, _record(90))
+        busy = indexer.sync()
+        assert busy.events == 1
+        moved = _heard(reader, writer)
+        assert moved[0] != commits and moved[1] > content
+        content = moved[1]
+
+        with writer._transaction() as db:  # any other write: content, whatever it wrote
+            db.execute("UPDATE cursors SET synced_to = synced_to")
+        assert _heard(reader, writer)[1] > content
+        content = reader.content_generation()
+        writer.roll_back(ledger.chain_id, ledger.registry, busy.to_block - 1, ledger.deploy_block)
+        assert _heard(reader, writer)[1] > content
+
+
 def test_resume_after_reopening_without_duplicates(ledger, make_account, index_target):
     publisher = make_account()
     for seed in range(3):
@@ -596,7 +645,7 @@ def test_replicas_hear_each_others_writes_and_ask_while_their_listener_is_lost(p
 
     def heard(index, expected):
         deadline = time.monotonic() + 5
-        while index._backend._listener.current() != expected[0]:
+        while (index._backend._listener.current() or (None,))[0] != expected[0]:
             assert time.monotonic() < deadline, (index._backend._listener.current(), expected)
             time.sleep(0.01)
 

@@ -136,8 +136,9 @@ def test_an_index_of_schema_version_4_opens_and_migrates(tmp_path):
 
     from provenance.index import _SCHEMA, _statements
 
-    # 8 keeps Statements deflated, 7 adds record_parents, 6 the batch_ tables (left out below), 5 what is tested
-    assert SCHEMA_VERSION == 8
+    # 9 adds meta's content counter, 8 keeps Statements deflated, 7 adds record_parents, 6 the batch_ tables
+    # (left out below), 5 what is tested
+    assert SCHEMA_VERSION == 9
     path = tmp_path / "v4.sqlite"
     kept = _copy(7, "copyright.license")
     with sqlite3.connect(path) as db:  # version 4's file: today's schema but the statements table

@@ -28,6 +28,7 @@ checked before verifying and again as it is stored).
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import shutil
 import tempfile
@@ -172,13 +173,17 @@ async def verify_subject(
     A verdict is a function of the index's content and the chain head (through
     confirmations), so it is remembered for that pair: a repeated look-up
     between two blocks is answered on the event loop from memory; a new one is
-    verified in the thread pool.
+    verified in the thread pool. At a new head with the same index content, the
+    verdict of the previous head is answered while this head's is computed in
+    the background (:meth:`Service.earlier_verdict`).
     """
     key = subject.lower()
     state = service.state
     remember_verdict(("verify", key, use, strict))  # a repeated URL is answered by api.answers.Shortcut
     if state.reachable and state.head is not None:
         body = service.peek(("verify", key, use, strict, state.head))
+        if body is None:  # one at an earlier head while this one is computed in the background
+            body = service.earlier_verdict(("verify", key, use, strict), state.head)
         if body is not None:
             return Response(body, media_type="application/json")
     body = await run_in_threadpool(_verify_subject, service, key, use, strict)
@@ -208,7 +213,14 @@ def _verify_subject_now(
         verdict = _verifier(service, use, head, policy).verify_subject(bytes.fromhex(key[2:]))
         return _answer(verdict, strict).model_dump_json().encode()
 
-    return service.cached(cache_key, compute) if service.settings.remember_answers else compute()
+    if not service.settings.remember_answers:
+        return compute()
+    generation = service.index.content_generation()
+    body = service.cached(cache_key, compute, generation)
+    if policy is None:  # GET /v1/verify/{subject}: answered at a later head while computed again
+        service.keep_latest_verdict(cache_key[:-1], head, body,
+                                    functools.partial(_verify_subject, service, key, use, strict), generation)
+    return body
 
 
 class VerifyRequest(BaseModel):
