@@ -368,19 +368,23 @@ class Service:
             self._cache_bytes -= _size(dropped)
 
     def keep_latest_verdict(
-        self, key: Hashable, head: int, body: bytes, refresh: Callable[[], object], generation: int
+        self, key: tuple[Any, ...], head: int, body: bytes, refresh: Callable[[], object], generation: int
     ) -> None:
-        """``body`` is the verdict of ``key`` at chain head ``head``, computed in content generation
-        ``generation``; ``refresh()`` computes it at the current head (and keeps it so). Kept unless a
-        verdict at a later head is, for :meth:`earlier_verdict`."""
+        """``body`` is the verdict of ``key`` at chain head ``head`` (remembered under ``key + (head,)``),
+        computed in content generation ``generation``; ``refresh()`` computes it at the current head (and
+        keeps it so). Kept unless a verdict at a later head is, for :meth:`earlier_verdict`; the one of
+        the earlier head it replaces is forgotten (the head only moves on: no URL leads to it again)."""
         with self._cache_lock:
             if generation != self._cache_generation:
                 return
             kept = self._cache.get(("latest", key))
             if kept is None or kept.head < head:
                 self._put(("latest", key), _Latest(head, body, refresh))
+                if kept is not None:
+                    dropped = self._cache.pop((*key, kept.head), None)
+                    self._cache_bytes -= _size(dropped)
 
-    def earlier_verdict(self, key: Hashable, head: int, generation: int | None = None) -> bytes | None:
+    def earlier_verdict(self, key: tuple[Any, ...], head: int, generation: int | None = None) -> bytes | None:
         """The verdict of ``key`` at an earlier head than ``head``, of this content generation and at most
         ``max_index_lag`` blocks back, while the one at ``head`` is computed once, in the background; None
         when there is none (the caller computes it, and waits).

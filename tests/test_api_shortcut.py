@@ -4,6 +4,7 @@ changes; errors and new URLs go through FastAPI."""
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -125,6 +126,10 @@ def test_a_new_block_answers_the_earlier_verdict_until_an_event_changes_the_inde
     monkeypatch.undo()
     _same(first, client.get(url))
     verdict_computed(app, key, head + 1)
+    deadline = time.monotonic() + 5  # the earlier head's is forgotten as the new one is kept: no URL leads to it
+    while service.peek((*key, head)) is not None:
+        assert time.monotonic() < deadline, "the earlier head's verdict is still remembered"
+        time.sleep(0.01)
     later = client.get(url)
     assert _confirmations(later) == _confirmations(first) + 1 and later.json()["overall"] == first.json()["overall"]
 
