@@ -49,13 +49,13 @@ _JSON = b"application/json"
 
 def answer(service: Service, key: Hashable, build: Callable[[], BaseModel], status_code: int = 200) -> Response:
     """The JSON of ``build()`` (a model whose last field is ``index``) with the current index info."""
-    generation = service.index.content_generation()
+    commits, generation = service.index.generations()
     if service.settings.remember_answers:
         head = service.cached(("answer", key), lambda: _without_index(build()), generation)
     else:
         head = _without_index(build())
     state = service.state
-    synced = service.synced_to()
+    synced = service.synced_to(commits)
     info = service.cached(("index-json", state, synced),
                           lambda: index_info(service, synced).model_dump_json().encode(), generation)
     _note("answer", ("answer", key), status_code, generation)

@@ -304,10 +304,11 @@ class Service:
         with self._state_lock:
             self._state = replace(self._state, **changes)
 
-    def synced_to(self) -> int | None:
+    def synced_to(self, commits: tuple[int, int] | None = None) -> int | None:
         """The index's cursor for the configured registry (whichever process wrote it), read again after
-        any commit (:meth:`Index.generation`: a sync that found no event moves the cursor alone)."""
-        key = (self.index.generation(), self._state.chain_id)
+        any commit (:meth:`Index.generation`, ``commits`` when the caller just read it: a sync that found
+        no event moves the cursor alone)."""
+        key = (self.index.generation() if commits is None else commits, self._state.chain_id)
         kept = self._cursor
         if kept is not None and kept[0] == key:
             return kept[1]
