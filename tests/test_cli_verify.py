@@ -70,6 +70,34 @@ def test_one_file_with_the_artifacts_statement_is_found_and_proven(published):
     assert missing.returncode == 2 and "no registered artifact is known to contain" in missing.stderr
 
 
+def test_verify_in_a_callers_process_leaves_its_garbage_collector_as_it_found_it(published, monkeypatch, capsys):
+    """The command sets the cycle collector aside while it imports itself (a saving for the executable): a
+    program that calls it in its own process gets its collector back on, nothing of its own left frozen."""
+    import gc
+
+    from cli.main import main
+
+    artifact, statement, statement_file, env = published
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    frozen = gc.get_freeze_count()
+    assert gc.isenabled()
+    assert main(["verify", str(artifact), "--statement", str(statement_file), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["subject"] == "0x" + statement.subject.hex()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    # failing midway (a policy file that does not exist: exit 2) changes nothing either
+    assert main(["verify", str(artifact), "--policy", str(artifact / "no-such-policy.yaml")]) == 2
+    assert "no-such-policy.yaml" in capsys.readouterr().err
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    # nor does it turn on a collector its caller had turned off
+    gc.disable()
+    try:
+        assert main(["verify", str(artifact), "--statement", str(statement_file)]) == 0
+        assert not gc.isenabled() and gc.get_freeze_count() == frozen
+    finally:
+        gc.enable()
+
+
 def test_history_lists_the_registration_newest_first(published, make_account, ledger):
     _, statement, _, env = published
     done = run_cli("history", "0x" + statement.subject.hex(), "--json", env=env)

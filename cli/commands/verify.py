@@ -10,6 +10,7 @@ ago is ``UNCONFIRMED``.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -45,8 +46,14 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
 
 
 def run(args: Namespace) -> int:
-    with ExitStack() as stack:  # the progress bar, if any, is gone before the verdict is printed
-        verdict, service = _verdict(args, stack)
+    collecting = gc.isenabled()
+    gc.disable()  # until this command is imported: see _imported
+    try:
+        with ExitStack() as stack:  # the progress bar, if any, is gone before the verdict is printed
+            verdict, service = _verdict(args, stack)
+    finally:
+        gc.unfreeze()  # what _imported froze is collectable again (a test runs this in its own process)
+        (gc.enable if collecting else gc.disable)()
     for problem in service.problems if service is not None else ():
         print(f"warning: {problem}", file=sys.stderr)
     if args.json:
@@ -68,9 +75,14 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
             start_workers()  # their interpreters start while the hashing's own modules are imported
         early = (Path(args.target), *_hash_with_bar(Path(args.target), args.json, stack))
     from cli.context import open_index, open_ledger, settings_from, statement_sources
+    from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
     from provenance.policy import Policy
+    from provenance.remote import ServiceSource
     from provenance.statement import Statement
     from provenance.targets import ArtifactTarget, StatementTarget, SubjectTarget, resolve_target
+    from provenance.verifier import Verifier
+
+    _imported()
 
     settings = settings_from(args)
     policy = Policy.from_file(args.policy) if args.policy else Policy.default()
@@ -91,14 +103,9 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
             _path, hashed, bar = early
         else:
             hashed, bar = _hash_with_bar(target.path, args.json, stack)
-    from provenance.remote import ServiceSource
-
     service = ServiceSource(args.service) if args.service else None
     ledger = open_ledger(settings)
     index = open_index(settings, ledger)
-    from provenance.fetch import MAX_BATCH_DOCUMENT_BYTES, Fetcher
-    from provenance.verifier import Verifier
-
     sources = statement_sources(settings, index)
     if service is not None:
         sources.append(service)
@@ -115,6 +122,19 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
         case ArtifactTarget(path=path):  # with its Statement beside it, given, or found by its subject
             verdict = verifier.verify_path(path, given=extra, progress=bar, hashed=hashed)
     return verdict, service
+
+
+def _imported() -> None:
+    """The cycle collector back on, the objects the imports created set apart (frozen): its passes over them
+    (pydantic's schemas, the rules, the chain's modules) cost a verify about 10 ms of CPU, taken from the
+    hashing processes beside it; enabled without the freeze, its first pass would cost as much. From here on
+    it watches only what the verification itself creates."""
+    import provenance.index  # noqa: F401 - imported by open_index, with the chain's modules: here, uncollected
+    import provenance.indexer  # noqa: F401
+    import provenance.ledger  # noqa: F401
+
+    gc.freeze()
+    gc.enable()
 
 
 def own_bytes(folder: str) -> int:
