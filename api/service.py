@@ -58,7 +58,7 @@ from provenance.indexer import Indexer
 if TYPE_CHECKING:  # pragma: no cover
     from api.settings import ServiceSettings
     from provenance._sql import IndexerLock
-    from provenance.ledger import Ledger
+    from provenance.ledger import Ledger, Settled
     from provenance.verifier import ChainReads, Verifier
 
 __all__ = ["Service", "ChainLink", "ChainState", "IndexerLoop"]
@@ -507,11 +507,13 @@ class Service:
 
         A new head or index content asks the node for its settled block again. When that is the
         ``finalized`` block the kept states were read at, they carry over: a finalized block's storage
-        never changes. That block moves once an epoch on a proof-of-stake network (32 blocks) and once the
-        base layer finalizes on a rollup, so the verdicts recomputed at each new head (they count
-        confirmations against it) do not read every state again. Any other settled block (``safe`` or
-        ``latest``, which a reorganization can replace) or a new one starts afresh, as does a full one
-        (:data:`READS_KEPT`)."""
+        never changes. So they do at a later finalized block where the registry's storage is the same
+        (:meth:`_reads_at`: one ``eth_getProof`` instead of an ``eth_call`` per state): a
+        registry written to less often than blocks are finalized, as on a rollup that finalizes every
+        few blocks, is not read again state by state. Either way the verdicts recomputed at each new
+        head (they count confirmations against it) do not read every state again. Any other settled
+        block (``safe`` or ``latest``, which a reorganization can replace) or a changed registry starts
+        afresh, as does a full one (:data:`READS_KEPT`)."""
         from provenance.verifier import ChainReads
 
         key = (head, self.index.content_generation())
@@ -522,13 +524,33 @@ class Service:
             kept = self._reads
             if kept is not None and kept[0] == key and not kept[1].full():
                 return kept[1]  # another thread asked meanwhile
-            settled = self.link.ledger().settled()
-            if kept is not None and not kept[1].full() and settled.tag == "finalized" and kept[1].settled == settled:
-                reads = kept[1]  # the same finalized block: its states carry over
-            else:
+            ledger = self.link.ledger()
+            settled = ledger.settled()
+            usable = kept[1] if kept is not None and not kept[1].full() else None
+            if settled.tag != "finalized":
                 reads = ChainReads(settled=settled)
+            elif usable is not None and usable.settled == settled:
+                reads = usable  # the same finalized block: its states carry over
+            else:
+                reads = self._reads_at(ledger, settled, usable)
             self._reads = (key, reads)
             return reads
+
+    @staticmethod
+    def _reads_at(ledger: Ledger, settled: Settled, kept: ChainReads | None) -> ChainReads:
+        """Reads at the finalized block ``settled``: ``kept``'s states where the registry's storage there
+        is the one they were read at (a finalized block too: same storage root, same storage; no event the
+        index holds, or lacks, decides it), else none yet. Either way its fingerprint is kept, for the next."""
+        from provenance.verifier import ChainReads
+
+        fingerprint = ledger.registry_fingerprint(settled.number)
+        if fingerprint is not None and kept is not None and kept.settled is not None \
+                and kept.settled.tag == "finalized":
+            if kept.fingerprint is None:
+                kept.fingerprint = ledger.registry_fingerprint(kept.settled.number)
+            if kept.fingerprint == fingerprint:
+                return kept.moved_to(settled, fingerprint)
+        return ChainReads(settled=settled, fingerprint=fingerprint)
 
     def start(self) -> None:
         self.loop.start()

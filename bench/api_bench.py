@@ -40,7 +40,10 @@ block, which no public network's does; ``--fixed-finalized``
 keeps it at genesis for the whole run, as a proof-of-stake network's stays
 between two epochs (32 blocks) and a rollup's between two finalizations of its
 base layer, so that what the service carries over while it stays (the
-registry's storage read at that block) shows.
+registry's storage read at that block) shows. Without it the service
+carries those reads over by the registry's storage root instead (one
+``eth_getProof`` per new finalized block), as nothing is written to the
+registry during the runs.
 
 Prints req/s, p50 and p99 per target and the ratio to bare, and writes them to
 ``bench/RESULTS.md`` between ``<!-- api:start -->`` and ``<!-- api:end -->``

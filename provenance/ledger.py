@@ -401,6 +401,23 @@ class Ledger:
             return Settled(tag, self._quantity(self._field(found, "number"), f"the {tag} block's number"))
         raise AssertionError("unreachable: latest either answers or raises")  # pragma: no cover
 
+    def registry_fingerprint(self, block: int) -> bytes | None:
+        """The registry account's storage root and code hash at ``block`` (``eth_getProof``, no keys).
+
+        Two blocks with the same fingerprint answer every view of the registry
+        alike (its views read its own storage only), so what was read at one
+        holds at the other. None where the node answers no proof (a node
+        without ``eth_getProof``, or one that no longer keeps that block's state).
+        """
+        try:
+            found = self.rpc("eth_getProof", [self._require_registry(), [], hex(block)])
+        except RpcError:
+            return None
+        if found is None:
+            return None
+        return (self._data(self._field(found, "storageHash"), "an account proof's storageHash")
+                + self._data(self._field(found, "codeHash"), "an account proof's codeHash"))
+
     def block_hash(self, block: int) -> bytes | None:
         found = self.rpc("eth_getBlockByNumber", [hex(block), False])
         return None if found is None else self._data(self._field(found, "hash"), "a block's hash")

@@ -206,7 +206,16 @@ class ChainReads:
     settled: Settled | None = None
     states: dict[bytes, RecordState] = field(default_factory=dict)
     batch_states: dict[tuple[str, bytes], BatchState] = field(default_factory=dict)
+    fingerprint: bytes | None = None
+    """The registry's state at the settled block (:meth:`Ledger.registry_fingerprint`), once asked."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def moved_to(self, settled: Settled, fingerprint: bytes) -> ChainReads:
+        """These reads at another settled block, of the same ``fingerprint`` as this one's: the registry's
+        storage is the same there, so is every state read of it. The states are shared, not copied: one
+        read by either holds for both."""
+        return ChainReads(settled=settled, states=self.states, batch_states=self.batch_states,
+                          fingerprint=fingerprint)
 
     def settled_block(self, ledger: Ledger) -> Settled:
         """The block the registry's storage is read at: the node's finalized one (else safe, else latest),

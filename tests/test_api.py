@@ -268,14 +268,16 @@ def test_probes_with_the_head_and_the_cursor_remembered_are_answered_from_memory
 def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(world, monkeypatch):
     """Two verdicts at one chain head (one model for two uses: two answers) ask the node for the settled
     block and each record's state once between them. A new head asks for the settled block again; the
-    states read at the same finalized block carry over, at a new finalized block or any other settled
-    block (``safe``, ``latest``: a reorganization can replace it) they are read afresh."""
+    states read at the same finalized block carry over, and so they do at a later finalized block where
+    the registry's storage is the same (one account proof asked); where it changed, or at any other
+    settled block (``safe``, ``latest``: a reorganization can replace it), they are read afresh."""
     from provenance.ledger import Ledger, Settled
 
     ledger, scenario, client = world
     settled, states = [], []
     node_says: list[Settled] = []  # what the node answers for its settled block, from the first answer on
-    real_settled, real_state = Ledger.settled, Ledger.record_state
+    real_settled, real_state, real_fingerprint = Ledger.settled, Ledger.record_state, Ledger.registry_fingerprint
+    proofs: list[int] = []  # the blocks the registry's fingerprint was asked at
 
     def settled_block(self):
         settled.append(1)
@@ -286,6 +288,8 @@ def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(worl
     monkeypatch.setattr(Ledger, "settled", settled_block)
     monkeypatch.setattr(Ledger, "record_state",
                         lambda self, rid, **kw: states.append(bytes(rid)) or real_state(self, rid, **kw))
+    monkeypatch.setattr(Ledger, "registry_fingerprint",
+                        lambda self, block: proofs.append(block) or real_fingerprint(self, block))
     url = f"/v1/verify/0x{scenario.tuned.hex()}"
 
     def verdict_at_a_new_head() -> None:
@@ -305,14 +309,27 @@ def test_verdicts_at_one_head_share_what_they_read_of_the_registrys_storage(worl
     node_says.append(Settled("finalized", node_says[0].number))
     verdict_at_a_new_head()  # computed anew (it counts confirmations against the head), at the same finalized block
     assert len(settled) == 2 and len(states) == read
+    assert node_says[0].tag == "finalized" and proofs == [node_says[0].number]  # its fingerprint, for the next
+    node_says.append(Settled("finalized", ledger.block_number()))
+    verdict_at_a_new_head()  # carried over or not as the registry was the same at the node's first one or not
+    assert len(settled) == 3 and len(states) in (read, 2 * read)
+    carried, asked = len(states), len(proofs)
+    ledger.rpc("evm_mine")
+    node_says.append(Settled("finalized", ledger.block_number()))
+    verdict_at_a_new_head()  # a later finalized block, nothing written to the registry since: nothing read again
+    assert len(settled) == 4 and len(states) == carried
+    assert proofs[asked:] == [node_says[-1].number]
+    # written to (a storage slot no view reads, set by the node): the same views, another storage root
+    ledger.rpc("anvil_setStorageAt", [ledger.registry, "0x" + "ff" * 32, "0x" + "00" * 31 + "01"])
+    ledger.rpc("evm_mine")
     node_says.append(Settled("finalized", ledger.block_number()))
     verdict_at_a_new_head()
-    assert len(settled) == 3 and len(states) == 2 * read
+    assert len(settled) == 5 and len(states) == carried + read
     node_says.append(Settled("latest", ledger.block_number()))
     verdict_at_a_new_head()
-    assert len(settled) == 4 and len(states) == 3 * read
+    assert len(settled) == 6 and len(states) == carried + 2 * read
     verdict_at_a_new_head()  # the same latest block number: not final, so read again
-    assert len(settled) == 5 and len(states) == 4 * read
+    assert len(settled) == 7 and len(states) == carried + 3 * read
 
 
 # ---------------------------------------------------------------- problems

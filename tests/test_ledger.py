@@ -31,6 +31,7 @@ from provenance.signing import (
     sign_revoke,
     sign_supersede,
 )
+from tests.helpers import fresh_registry
 from tests.wallet import deploy_wallet, wallet_execute
 
 
@@ -294,6 +295,32 @@ def test_reason_codes_out_of_range_and_relayed_supersession(ledger, make_account
 def test_unknown_record_state_is_empty(ledger):
     state = ledger.record_state(b"\x99" * 32)
     assert not state.known and state.publisher is None
+
+
+@pytest.mark.chain
+def test_the_registrys_fingerprint_moves_only_when_it_is_written_to(ledger, make_account, monkeypatch):
+    """Blocks without a write to the registry share its fingerprint (what the service carries its storage
+    reads over by); a registration, another registry, or a node without account proofs do not."""
+    publisher = make_account()
+    first = ledger.block_number()
+    ledger.rpc("evm_mine")
+    ledger.rpc("evm_mine")
+    quiet = ledger.block_number()
+    fingerprint = ledger.registry_fingerprint(first)
+    assert fingerprint is not None and len(fingerprint) == 64
+    assert ledger.registry_fingerprint(quiet) == fingerprint
+    ledger.register(publisher, _record(11))
+    written = ledger.block_number()
+    assert ledger.registry_fingerprint(written) != fingerprint
+    assert ledger.registry_fingerprint(first) == fingerprint  # what a block holds does not change
+    other = fresh_registry(ledger.rpc_url)
+    assert other.registry_fingerprint(other.block_number()) != ledger.registry_fingerprint(written)
+
+    def no_proofs(method, params=()):
+        raise RpcError("the method eth_getProof does not exist/is not available", code=-32601)
+
+    monkeypatch.setattr(ledger, "rpc", no_proofs)
+    assert ledger.registry_fingerprint(written) is None
 
 
 @pytest.mark.chain
