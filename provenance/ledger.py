@@ -407,16 +407,16 @@ class Ledger:
         Two blocks with the same fingerprint answer every view of the registry
         alike (its views read its own storage only), so what was read at one
         holds at the other. None where the node answers no proof (a node
-        without ``eth_getProof``, or one that no longer keeps that block's state).
+        without ``eth_getProof``, or one that no longer keeps that block's
+        state) or not one of 32-byte hashes: the caller then reads afresh.
         """
         try:
             found = self.rpc("eth_getProof", [self._require_registry(), [], hex(block)])
-        except RpcError:
+            storage = self._data(self._field(found, "storageHash"), "an account proof's storageHash")
+            code = self._data(self._field(found, "codeHash"), "an account proof's codeHash")
+        except (RpcError, BadNodeAnswer):
             return None
-        if found is None:
-            return None
-        return (self._data(self._field(found, "storageHash"), "an account proof's storageHash")
-                + self._data(self._field(found, "codeHash"), "an account proof's codeHash"))
+        return storage + code if len(storage) == len(code) == 32 else None
 
     def block_hash(self, block: int) -> bytes | None:
         found = self.rpc("eth_getBlockByNumber", [hex(block), False])

@@ -300,7 +300,8 @@ def test_unknown_record_state_is_empty(ledger):
 @pytest.mark.chain
 def test_the_registrys_fingerprint_moves_only_when_it_is_written_to(ledger, make_account, monkeypatch):
     """Blocks without a write to the registry share its fingerprint (what the service carries its storage
-    reads over by); a registration, another registry, or a node without account proofs do not."""
+    reads over by); a registration or another registry do not, and a node without account proofs (or
+    with a malformed one) gives none."""
     publisher = make_account()
     first = ledger.block_number()
     ledger.rpc("evm_mine")
@@ -321,6 +322,10 @@ def test_the_registrys_fingerprint_moves_only_when_it_is_written_to(ledger, make
 
     monkeypatch.setattr(ledger, "rpc", no_proofs)
     assert ledger.registry_fingerprint(written) is None
+    for answer in (None, "0x", {"storageHash": "0x" + "12" * 32},  # not a proof, or not of 32-byte hashes
+                   {"storageHash": "0x12", "codeHash": "0x" + "34" * 32}):
+        monkeypatch.setattr(ledger, "rpc", lambda method, params=(), answer=answer: answer)
+        assert ledger.registry_fingerprint(written) is None
 
 
 @pytest.mark.chain
