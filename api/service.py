@@ -509,8 +509,8 @@ class Service:
         ``finalized`` block the kept states were read at, they carry over: a finalized block's storage
         never changes. So they do at a later finalized block where the registry's storage is the same
         (:meth:`_reads_at`: one ``eth_getProof`` instead of an ``eth_call`` per state): a
-        registry written to less often than blocks are finalized, as on a rollup that finalizes every
-        few blocks, is not read again state by state. Either way the verdicts recomputed at each new
+        registry written to less often than the node's finalized block moves (anvil's moves with every
+        block) is not read again state by state. Either way the verdicts recomputed at each new
         head (they count confirmations against it) do not read every state again. Any other settled
         block (``safe`` or ``latest``, which a reorganization can replace) or a changed registry starts
         afresh, as does a full one (:data:`READS_KEPT`)."""
