@@ -72,7 +72,7 @@ def test_one_file_with_the_artifacts_statement_is_found_and_proven(published):
 
 def test_verify_in_a_callers_process_leaves_its_garbage_collector_as_it_found_it(published, monkeypatch, capsys):
     """The command sets the cycle collector aside while it imports itself (a saving for the executable): a
-    program that calls it in its own process gets its collector back on, nothing of its own left frozen."""
+    program that calls it in its own process gets its collector back as it was, nothing frozen or thawed."""
     import gc
 
     from cli.main import main
@@ -96,6 +96,15 @@ def test_verify_in_a_callers_process_leaves_its_garbage_collector_as_it_found_it
         assert not gc.isenabled() and gc.get_freeze_count() == frozen
     finally:
         gc.enable()
+    # nor thaw what its caller had frozen
+    gc.freeze()
+    try:
+        callers = gc.get_freeze_count()
+        assert callers > 0
+        assert main(["verify", str(artifact), "--statement", str(statement_file)]) == 0
+        assert gc.isenabled() and gc.get_freeze_count() == callers
+    finally:
+        gc.unfreeze()
 
 
 def test_history_lists_the_registration_newest_first(published, make_account, ledger):

@@ -46,13 +46,14 @@ def add_parser(sub: _SubParsersAction[ArgumentParser]) -> None:
 
 
 def run(args: Namespace) -> int:
-    collecting = gc.isenabled()
+    collecting, callers_frozen = gc.isenabled(), gc.get_freeze_count()
     gc.disable()  # until this command is imported: see _imported
     try:
         with ExitStack() as stack:  # the progress bar, if any, is gone before the verdict is printed
             verdict, service = _verdict(args, stack)
     finally:
-        gc.unfreeze()  # what _imported froze is collectable again (a test runs this in its own process)
+        if not callers_frozen:  # what _imported froze is collectable again (a test runs this in its own process)
+            gc.unfreeze()
         (gc.enable if collecting else gc.disable)()
     for problem in service.problems if service is not None else ():
         print(f"warning: {problem}", file=sys.stderr)
@@ -128,12 +129,14 @@ def _imported() -> None:
     """The cycle collector back on, the objects the imports created set apart (frozen): its passes over them
     (pydantic's schemas, the rules, the chain's modules) cost a verify about 10 ms of CPU, taken from the
     hashing processes beside it; enabled without the freeze, its first pass would cost as much. From here on
-    it watches only what the verification itself creates."""
+    it watches only what the verification itself creates. Nothing is frozen where the process holds frozen
+    objects already (a caller's own, in its process): they could not be told apart from these when thawed."""
     import provenance.index  # noqa: F401 - imported by open_index, with the chain's modules: here, uncollected
     import provenance.indexer  # noqa: F401
     import provenance.ledger  # noqa: F401
 
-    gc.freeze()
+    if not gc.get_freeze_count():
+        gc.freeze()
     gc.enable()
 
 
