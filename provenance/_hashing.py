@@ -1076,9 +1076,9 @@ class _ManyFiles:
                 self.progress.start(self.files, -1)  # the bytes are known once read
                 self.progress.advance(*self._unreported)
             try:
-                while queue or any(w.inflight for w in pool.workers):
-                    if self.failures:
-                        queue.clear()
+                # after a failure nothing more is sent (_dispatch), only what is in flight is awaited: a wait
+                # with nothing in flight would be for ever
+                while (queue and not self.failures) or any(w.inflight for w in pool.workers):
                     self._dispatch(pool, queue)
                     pool.pump(None)
                     self._take(pool, on_batch)

@@ -249,6 +249,32 @@ def test_file_deleted_after_listing_is_named(tmp_path, workers_from_one, monkeyp
     assert workers_from_one == [None]  # the error came from the workers' path
 
 
+def test_a_failure_that_leaves_nothing_in_flight_ends_the_run(tmp_path, monkeypatch):
+    # one worker, one batch at a time: the failing batch's answer is the last in flight while batches wait
+    # (with two workers this happens when both answers come in one read: a hang seen 1 run in 12)
+    root = make(tmp_path / "t", many(40))
+    victim = next(p for p in sorted(root.rglob("*")) if p.is_file())
+    _after_listing(monkeypatch, victim.unlink)
+    monkeypatch.setattr(_hashing, "WORKER_QUEUE", 1)
+    monkeypatch.setattr(_hashing, "MANY_FILES", 1)
+    st = os.lstat(root)
+    run = _hashing._ManyFiles("manifest", _hashing._limit(None), 1, None)
+    outcome: list[BaseException | bool] = []
+
+    def hash_it() -> None:
+        try:
+            outcome.append(run.run(str(root), (st.st_dev, st.st_ino), frozenset(), lambda *args: 0))
+        except BaseException as err:
+            outcome.append(err)
+
+    thread = threading.Thread(target=hash_it, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the run waited for an answer no worker owed"
+    assert len(run.batches) > 1  # batches were still queued when the failure came
+    assert isinstance(outcome[0], ManifestError) and victim.name in str(outcome[0])
+
+
 def test_file_replaced_by_a_fifo_after_listing_is_named_and_nothing_blocks(tmp_path, workers_from_one, monkeypatch):
     root = make(tmp_path / "t", many(40))
     victim = root / "d5/sub2/f00005.txt"
