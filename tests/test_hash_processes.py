@@ -150,10 +150,30 @@ def test_a_piece_is_the_sha256_of_its_bytes(tmp_path):
     assert (digest, pending, reported) == (hashlib.sha256(data[1000:6000]).digest(), 5000, [])
 
 
+def test_a_worker_runs_the_packages_own_module_from_its_cached_bytecode():
+    # a script is compiled afresh at every start; a module imported is read from __pycache__
+    import importlib.util
+    import py_compile
+
+    cached = py_compile.compile(_hashworker.__file__, doraise=True)  # as an import by the parent leaves it
+    assert cached == importlib.util.cache_from_source(_hashworker.__file__)
+    done = subprocess.run([*_hashing._python(), "-v", *_hashing._WORKER, "pieces"], input=b"",
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"code object from '{cached}'".encode() in done.stderr
+
+
+def test_a_worker_writes_no_bytecode_where_its_parent_would_not(monkeypatch):
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    assert "-B" in _hashing._python()
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    assert "-B" not in _hashing._python()
+
+
 def test_a_worker_that_dies_mid_file_is_an_error_naming_the_file(tmp_path, monkeypatch, in_processes):
     dying = tmp_path / "dying.py"
     dying.write_text("import sys\nsys.stdin.buffer.read(8)\nsys.exit(7)\n")
-    monkeypatch.setattr(_hashing, "_WORKER", str(dying))
+    monkeypatch.setattr(_hashing, "_WORKER", (str(dying),))
     root = tree(tmp_path / "m", {"only.bin": BIG})
     with pytest.raises(ManifestError, match=r"only.bin: cannot be read \(its hashing process ended \(exit status 7\)"):
         Manifest.from_path(root)

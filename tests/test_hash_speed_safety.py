@@ -394,7 +394,7 @@ def test_a_worker_that_dies_is_an_error_or_a_fresh_start_never_a_wrong_subject(t
     expected = classic(root).subject
     fake = tmp_path / "dies.py"
     fake.write_text("import sys\nsys.stdout.buffer.write(b'L')\nsys.stdout.flush()\nsys.stdin.buffer.read(10)\n")
-    monkeypatch.setattr(_hashing, "_WORKER", str(fake))
+    monkeypatch.setattr(_hashing, "_WORKER", (str(fake),))
     monkeypatch.setattr(_hashing, "MANY_FILES", 1)
     try:
         assert summarize(root).subject == expected  # died while listing: walk and the threads started over
