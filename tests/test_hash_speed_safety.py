@@ -227,18 +227,21 @@ def test_links_inside_are_followed_by_walk_when_allowed(tmp_path, workers_from_o
 # worker opens it: the real worker processes see the change.
 
 
-def _after_listing(monkeypatch, change):
+def _after_listing(monkeypatch, change) -> list:
+    """``change()`` runs once the tree is listed, before any batch is sent; the batches listed (in the order
+    they are sent) are returned, filled by then."""
     real = _hashing._plain_listing
-    done = []
+    listed: list = []
 
     def listing(*args):
         batches = list(real(*args))
-        if not done:
+        if not listed:
+            listed.extend(batches)
             change()
-            done.append(True)
         yield from batches
 
     monkeypatch.setattr(_hashing, "_plain_listing", listing)
+    return listed
 
 
 def test_file_deleted_after_listing_is_named(tmp_path, workers_from_one, monkeypatch):
@@ -253,17 +256,8 @@ def test_a_failure_that_leaves_nothing_in_flight_ends_the_run(tmp_path, monkeypa
     # one worker, one batch at a time: the failing batch's answer is the last in flight while batches wait
     # (with two workers this happens when both answers come in one read: a hang seen 1 run in 12)
     root = make(tmp_path / "t", many(40))
-    real = _hashing._plain_listing
-    victim: list[str] = []
-
-    def listing(*args):
-        batches = list(real(*args))
-        directory, _key, _prefix, names = batches[0]  # the first batch sent (the directory order is the fs's)
-        os.unlink(os.path.join(directory, names[0]))
-        victim.append(names[0])
-        yield from batches
-
-    monkeypatch.setattr(_hashing, "_plain_listing", listing)
+    # the first file of the first batch sent goes (the order of directories is the filesystem's)
+    listed = _after_listing(monkeypatch, lambda: os.unlink(os.path.join(listed[0][0], listed[0][3][0])))
     monkeypatch.setattr(_hashing, "WORKER_QUEUE", 1)
     monkeypatch.setattr(_hashing, "MANY_FILES", 1)
     st = os.lstat(root)
@@ -281,7 +275,7 @@ def test_a_failure_that_leaves_nothing_in_flight_ends_the_run(tmp_path, monkeypa
     thread.join(60)
     assert not thread.is_alive(), "the run waited for an answer no worker owed"
     assert len(run.batches) > 1  # batches were still queued when the failure came
-    assert isinstance(outcome[0], ManifestError) and victim[0] in str(outcome[0])
+    assert isinstance(outcome[0], ManifestError) and listed[0][3][0] in str(outcome[0])
 
 
 def test_file_replaced_by_a_fifo_after_listing_is_named_and_nothing_blocks(tmp_path, workers_from_one, monkeypatch):
