@@ -4,7 +4,10 @@ Claims are loaded only through :meth:`Claims.from_file` and
 :meth:`Claims.from_mapping`, into frozen pydantic models that refuse unknown
 keys and coerce nothing, so an invalid claims object cannot exist. Every
 refusal is one :class:`ClaimsError` listing each problem as
-``dotted.path: what is wrong; accepted: what would do``.
+``dotted.path: what is wrong; accepted: what would do``. The words the
+models accept and the names of the committed fields are
+:mod:`provenance.vocabulary`'s (re-exported here), which a verification reads
+without building these models.
 
 Decisions where CLAIMS.md is silent (docs/claims.md explains them to users):
 
@@ -45,12 +48,11 @@ from __future__ import annotations
 
 import json
 import re
-import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -69,6 +71,30 @@ from pydantic.fields import FieldInfo
 from provenance import licenses
 from provenance._documents import parse_json, parse_yaml, problems_text, read_text
 from provenance.errors import ClaimsError
+from provenance.vocabulary import (
+    CLAIM_FIELDS,
+    CLAIM_SECTIONS,
+    EVALUATION_CATEGORIES,
+    EVALUATION_FIELDS,
+    EVALUATION_PIN_FIELDS,
+    EVALUATION_SECTIONS,
+    PIN_FIELDS,
+    Anonymization,
+    Category,
+    Confidentiality,
+    DpUnit,
+    Erasure,
+    Kind,
+    LawfulBasis,
+    Permission,
+    PersonalData,
+    Relation,
+    SpecialCategory,
+    SpecialCategoryCondition,
+    fields_of,
+    pin_fields,
+    resolve_fields,
+)
 
 __all__ = [
     "Claims",
@@ -98,30 +124,6 @@ __all__ = [
 _T = TypeVar("_T")
 _Loc = tuple[int | str, ...]
 """Where a pydantic error is: keys and list indices."""
-
-Kind = Literal["model", "dataset", "other", "evaluation"]
-Category = Literal["capability", "safety", "bias", "privacy", "other"]
-#: What an evaluation measures (``evaluation.category``).
-EVALUATION_CATEGORIES: tuple[str, ...] = typing.get_args(Category)
-Permission = Literal["allowed", "notAllowed", "constrained"]
-PersonalData = Literal["absent", "present", "unknown"]
-SpecialCategory = Literal[
-    "racial_ethnic", "political", "religious", "trade_union", "genetic",
-    "biometric", "health", "sex_life", "criminal",
-]  # fmt: skip
-LawfulBasis = Literal[
-    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests",
-]  # fmt: skip
-SpecialCategoryCondition = Literal[  # GDPR Art. 9(2)(a)-(j), then Art. 10
-    "explicit_consent", "employment_social_protection", "vital_interests", "not_for_profit_body",
-    "manifestly_made_public", "legal_claims", "substantial_public_interest", "health_or_social_care",
-    "public_health", "research", "authorised_by_law",
-]  # fmt: skip
-Anonymization = Literal["pseudonymisation", "anonymisation", "differential_privacy", "aggregation"]
-DpUnit = Literal["user", "record"]
-Erasure = Literal["retrain", "unlearn", "filter"]
-Confidentiality = Literal["red", "amber", "green", "clear"]
-Relation = Literal["finetune", "adapter", "quantized", "merge"]
 
 _SUBJECT = re.compile(r"0x[0-9a-fA-F]{64}")
 _JURISDICTION = re.compile(r"[A-Z]{2}(-[A-Z0-9]{1,3})?")
@@ -644,107 +646,6 @@ def differential_privacy_problems(value: object) -> tuple[str, ...]:
     return ()
 
 
-# --- field names: the granularity of commitments and disclosure ---------------
-
-
-def _section_model(annotation: Any) -> type[BaseModel] | None:
-    """The model a field holds directly (not through a list or null): then it is a section."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    return None
-
-
-def _collect(model: type[BaseModel], prefix: str, fields: list[str], sections: dict[str, tuple[str, ...]]) -> None:
-    for name, info in model.model_fields.items():
-        if model is Claims and name in ("disclose", "evaluation"):
-            continue  # publishing instructions, not a claim; an evaluation's fields are EVALUATION_FIELDS
-        path = prefix + name
-        sub = _section_model(info.annotation)
-        if sub is None:
-            fields.append(path)
-            continue
-        start = len(fields)
-        sections[path] = ()  # keeps sections in schema order
-        _collect(sub, path + ".", fields, sections)
-        sections[path] = tuple(fields[start:])
-
-
-def _names() -> tuple[tuple[str, ...], Mapping[str, tuple[str, ...]]]:
-    fields: list[str] = []
-    sections: dict[str, tuple[str, ...]] = {}
-    _collect(Claims, "", fields, sections)
-    return tuple(fields), types.MappingProxyType(sections)
-
-
-#: Every committed claim field, in schema order. A list or an object held in a
-#: list or nullable field (``holders``, ``differential_privacy``,
-#: ``base_models``) is one field.
-CLAIM_FIELDS: tuple[str, ...]
-#: Section name -> its fields (``copyright``, ``copyright.training_mining``, ...).
-CLAIM_SECTIONS: Mapping[str, tuple[str, ...]]
-CLAIM_FIELDS, CLAIM_SECTIONS = _names()
-#: The fields that carry pins: disclosed whenever the claims pin a parent record, whatever ``disclose``
-#: says (the parent subjects are public on chain anyway; a verifier needs the records relied on).
-PIN_FIELDS: tuple[str, ...] = ("lineage.trained_on", "lineage.base_models")
-
-#: Every committed field of an evaluation record (``kind: evaluation``), in schema order: the three fields
-#: every record has, then each key of the ``evaluation`` section as one field.
-EVALUATION_FIELDS: tuple[str, ...] = ("kind", "name", "version", *(f"evaluation.{n}" for n in Evaluation.model_fields))
-#: Section name -> its fields, for an evaluation.
-EVALUATION_SECTIONS: Mapping[str, tuple[str, ...]] = types.MappingProxyType(
-    {"evaluation": EVALUATION_FIELDS[3:]}
-)
-#: An evaluation's pins: its model and benchmarks, disclosed whenever pinned (as :data:`PIN_FIELDS`).
-EVALUATION_PIN_FIELDS: tuple[str, ...] = ("evaluation.model", "evaluation.benchmarks")
-
-
-def fields_of(kind: str) -> tuple[str, ...]:
-    """The committed fields of a record of this claims kind: :data:`EVALUATION_FIELDS` or :data:`CLAIM_FIELDS`."""
-    return EVALUATION_FIELDS if kind == "evaluation" else CLAIM_FIELDS
-
-
-def pin_fields(kind: str) -> tuple[str, ...]:
-    """The fields that carry the pins of a record of this claims kind."""
-    return EVALUATION_PIN_FIELDS if kind == "evaluation" else PIN_FIELDS
-
-
-def resolve_fields(names: Iterable[str], *, kind: str | None = None) -> tuple[str, ...]:
-    """Expand section names to their fields; refuse unknown names, listing the accepted ones.
-
-    ``kind`` (a claims kind) limits the names to that kind's fields; None accepts the names of either
-    field set but not a mix (an evaluation's fields with copyright, privacy or lineage).
-    """
-    names = list(names)
-    if kind is None:
-        evaluation = [n for n in names if (n in EVALUATION_SECTIONS or n in EVALUATION_FIELDS)
-                      and n not in CLAIM_FIELDS]  # fmt: skip
-        other = [n for n in names if n in CLAIM_SECTIONS or (n in CLAIM_FIELDS and n not in EVALUATION_FIELDS)]
-        if evaluation and other:
-            raise ClaimsError(
-                f"claim fields of an evaluation ({', '.join(evaluation)}) and of other records "
-                f"({', '.join(other)}) mixed; accepted: the fields of one kind of record"
-            )
-        kind = "evaluation" if evaluation else None
-    fields, sections = (EVALUATION_FIELDS, EVALUATION_SECTIONS) if kind == "evaluation" else (
-        CLAIM_FIELDS, CLAIM_SECTIONS)
-    wanted: set[str] = set()
-    unknown = []
-    for name in names:
-        if name in sections:
-            wanted.update(sections[name])
-        elif name in fields:
-            wanted.add(name)
-        else:
-            unknown.append(name)
-    if unknown:
-        raise ClaimsError(
-            f"unknown claim field {', '.join(map(repr, unknown))}"
-            + (" of an evaluation" if kind == "evaluation" else "")
-            + f"; accepted: a section ({', '.join(sections)}) or a field ({', '.join(fields)})"
-        )
-    return tuple(f for f in fields if f in wanted)
-
-
 # --- reading files and explaining errors --------------------------------------
 
 
@@ -764,6 +665,13 @@ def _field_at(loc: _Loc) -> FieldInfo | None:
         info = model.model_fields.get(part) if model else None
         model = _inner_model(info.annotation) if info else None
     return info
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The model a field holds directly (not through a list or null): then it is a section."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
 
 
 def _inner_model(annotation: Any) -> type[BaseModel] | None:

@@ -24,11 +24,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provenance import merkle
-from provenance.claims import CLAIM_FIELDS, EVALUATION_FIELDS, Claims, resolve_fields
 from provenance.errors import ClaimsError
+from provenance.vocabulary import CLAIM_FIELDS, EVALUATION_FIELDS, resolve_fields
+
+if TYPE_CHECKING:  # pragma: no cover
+    from provenance.claims import Claims
 
 __all__ = [
     "SALT_RANDOM_BYTES",

@@ -50,11 +50,11 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from provenance._documents import parse_yaml, problems_text, read_text
-from provenance.claims import EVALUATION_CATEGORIES, Category
 from provenance.errors import PolicyError
 from provenance.licenses import UseClass
 from provenance.record import checksum_address
 from provenance.verdict import Code, Status
+from provenance.vocabulary import EVALUATION_CATEGORIES, Category
 
 __all__ = [
     "Policy",

@@ -28,12 +28,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from provenance.claims import resolve_fields
 from provenance.commitments import Commitment
 from provenance.errors import NotInStore, StoreError
 from provenance.journal import Journal
 from provenance.record import hex32
 from provenance.statement import Statement
+from provenance.vocabulary import resolve_fields
 
 __all__ = ["Store", "StoredRecord", "StoredBatch", "EncodedRecord", "STORE_FILE"]
 

@@ -46,7 +46,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from provenance import merkle
-from provenance.claims import fields_of
 from provenance.commitments import Disclosure, disclosed_view
 from provenance.crosscheck import Disagreement, batch_disagreements, record_disagreements
 from provenance.errors import BlobMismatch, ClaimsError, ManifestError, NotFound, ProvenanceError, StatementError
@@ -61,6 +60,7 @@ from provenance.signing import recover_record_signer
 from provenance.statement import Statement, statement_path_for
 from provenance.trust import Candidate, Reliance, rely_on_parent, rely_on_subject
 from provenance.verdict import Check, CheckName, Code, RecordSeen, Status, Verdict
+from provenance.vocabulary import fields_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from provenance.index import Batch, HistoryEntry, Index, IndexedRecord

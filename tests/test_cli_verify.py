@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -105,6 +106,26 @@ def test_verify_in_a_callers_process_leaves_its_garbage_collector_as_it_found_it
         assert gc.isenabled() and gc.get_freeze_count() == callers
     finally:
         gc.unfreeze()
+
+
+def test_a_verification_reads_the_claims_vocabulary_without_the_claims_loader(published):
+    """The claims' pydantic models cost a verification CPU that the hashing beside it wants: the rules read
+    the words and field names of provenance.vocabulary, and the loader is left unimported (DP parameters
+    aside), which a program running the command in its own process can see."""
+    import subprocess
+
+    artifact, statement, statement_file, env = published
+    program = ("import sys; from cli.main import main; code = main(sys.argv[1:]); "
+               "print('loader imported' if 'provenance.claims' in sys.modules else 'loader not imported'); "
+               "sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", program, "verify", str(artifact), "--statement",
+                           str(statement_file), "--json"], env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    verdict, _, imported = done.stdout.rpartition("\n}\n")
+    checks = {c["check"]: c["code"] for c in json.loads(verdict + "\n}")["checks"]}
+    assert checks["copyright"] == "OK" and checks["privacy"] == "OK"  # the rules read the disclosed words
+    assert imported.strip() == "loader not imported"
 
 
 def test_history_lists_the_registration_newest_first(published, make_account, ledger):

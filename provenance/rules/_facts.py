@@ -6,19 +6,15 @@ the rules never meet a malformed lineage.
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from provenance.claims import Claims
 from provenance.errors import LineageError
 from provenance.record import Kind
+from provenance.vocabulary import VOCABULARY, is_vocabulary
 
 __all__ = ["ArtifactFacts", "Erasure", "Lineage", "MISSING", "VOCABULARY", "is_subject", "is_vocabulary", "short",
            "subjects_named"]
@@ -26,57 +22,6 @@ __all__ = ["ArtifactFacts", "Erasure", "Lineage", "MISSING", "VOCABULARY", "is_s
 _SUBJECT_HEX = re.compile(r"0x[0-9a-fA-F]{64}")
 #: What a lookup of an undisclosed claim field gives.
 MISSING = object()
-
-
-#: The disclosed fields whose values are claims vocabulary (booleans and enumerations, CLAIMS.md): a value
-#: outside it (``tdm_reservation: "true"``, ``ai_training: not_allowed``) says nothing and counts as
-#: undisclosed, so that no rule reads a misspelt reservation as "no reservation". The license, the
-#: differential privacy parameters and the lineage have rules of their own for what is malformed.
-VOCABULARY: tuple[str, ...] = (
-    "copyright.commercial_use",
-    "copyright.tdm_reservation",
-    "copyright.training_mining.ai_training",
-    "copyright.training_mining.ai_generative_training",
-    "copyright.training_mining.data_mining",
-    "copyright.training_mining.ai_inference",
-    "privacy.personal_data",
-    "privacy.special_categories",
-    "privacy.lawful_basis",
-    "privacy.special_category_condition",
-    "privacy.anonymization",
-    "privacy.erasure",
-    "privacy.confidentiality",
-)
-
-
-def _leaf_model(name: str) -> tuple[type[BaseModel], str]:
-    """The claims model that holds the dotted field ``name``, and the field's name in it."""
-    model: type[BaseModel] = Claims
-    *sections, last = name.split(".")
-    for section in sections:
-        annotation = model.model_fields[section].annotation
-        assert isinstance(annotation, type) and issubclass(annotation, BaseModel), name
-        model = annotation
-    return model, last
-
-
-@functools.lru_cache(maxsize=1024)
-def _valid_json(name: str, text: str) -> bool:
-    model, last = _leaf_model(name)
-    try:
-        model.model_validate_json(f'{{"{last}": {text}}}')  # strict: "true" is no boolean
-    except ValidationError:
-        return False
-    return True
-
-
-def is_vocabulary(name: str, value: Any) -> bool:
-    """Whether ``value`` is a valid value of the claim field ``name`` (one of :data:`VOCABULARY`)."""
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError):  # bytes, sets...: no claims value is one
-        return False
-    return _valid_json(name, text)
 
 
 def is_subject(value: Any) -> bool:

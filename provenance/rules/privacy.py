@@ -51,7 +51,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from provenance.claims import differential_privacy_problems
 from provenance.policy import Policy
 from provenance.record import Kind
 from provenance.rules._facts import MISSING, ArtifactFacts, subjects_named
@@ -107,6 +106,10 @@ def _privacy_of(facts: ArtifactFacts, policy: Policy) -> _Privacy:
         if params is MISSING:
             hidden = True
         else:
+            # the claims loader (its pydantic models) only for a record that states DP parameters: a
+            # verification needs nothing else of it (provenance.vocabulary)
+            from provenance.claims import differential_privacy_problems
+
             problems = differential_privacy_problems(params)
             if not problems:
                 dp = params
