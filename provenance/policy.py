@@ -1,8 +1,8 @@
 """The trust policy: whom the verifier trusts and what the user means to do.
 
-A policy file is YAML (or JSON, which is YAML) read into frozen pydantic
-models that refuse unknown keys and coerce nothing; every refusal is one
-:class:`PolicyError` listing each problem as ``dotted.path: what is wrong;
+A policy file is YAML (or JSON, which is YAML) read into frozen dataclasses
+by a validator that refuses unknown keys and coerces nothing; every refusal is
+one :class:`PolicyError` listing each problem as ``dotted.path: what is wrong;
 accepted: what would do``. docs/policy.md is the user's guide; in short::
 
     version: 1
@@ -34,20 +34,25 @@ Decisions (also in docs/policy.md):
 * YAML is read with YAML 1.2 scalars, so an unquoted ``0x...`` address stays
   text and ``no`` is not a boolean; a key given twice is refused.
 * Addresses are stored checksummed and compared case-insensitively.
+
+The validator is this module's own rather than pydantic's (as the claims'
+models are): every ``provenance verify`` reads a policy, and importing pydantic
+for it and building its models cost that command about 36 ms of CPU (a fifth
+of it), taken from the processes hashing the artifact beside it. :meth:`Policy.json_schema` states
+the same rules for the service's OpenAPI document; tests hold the two together.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
+from typing import Any, Literal
 
 from provenance._documents import parse_yaml, problems_text, read_text
 from provenance.errors import PolicyError
@@ -92,56 +97,22 @@ _PERMITTED: dict[str, frozenset[UseClass]] = {
 }
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-
-
-def _address(value: str) -> str:
-    if not _ADDRESS.fullmatch(value):
-        raise ValueError(f"{value!r} is not an address")
-    return checksum_address(bytes.fromhex(value[2:]))
-
-
-def _unique_addresses(values: tuple[str, ...]) -> tuple[str, ...]:
-    seen = set()
-    for value in values:
-        if value.lower() in seen:
-            raise ValueError(f"{value} is listed more than once")
-        seen.add(value.lower())
-    return values
-
-
-Address = Annotated[str, AfterValidator(_address)]
-Addresses = Annotated[tuple[Address, ...], AfterValidator(_unique_addresses)]
 _ADDRESSES = "a list of addresses, each 0x followed by 40 hex digits (quote them or not)"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-
 _TEXT = "a non-empty text"
 _BOUND = "a number, or null (no bound)"
 
 
-class EvaluationRequirement(_Model):
+@dataclass(frozen=True)
+class EvaluationRequirement:
     """One result the policy requires: a counted evaluation by one of ``by`` with this task and metric
     (and category, if given) and a value within [``min``, ``max``]. ``by`` left out: ``trusted_evaluators``."""
 
-    task: str = Field(min_length=1, description=_TEXT + " (the evaluation's task, e.g. toxigen)")
-    metric: str = Field(min_length=1, description=_TEXT + " (the result's metric, e.g. acc)")
-    min: float | None = Field(default=None, allow_inf_nan=False, description=_BOUND)
-    max: float | None = Field(default=None, allow_inf_nan=False, description=_BOUND)
-    category: EvaluationCategory | None = Field(
-        default=None, description="one of " + ", ".join(EVALUATION_CATEGORIES) + ", or null (any)"
-    )
-    by: Addresses | None = Field(
-        default=None, description=_ADDRESSES + ", or null (trusted_evaluators)"
-    )
-
-    @model_validator(mode="after")
-    def _bounds(self) -> EvaluationRequirement:
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is above max {self.max}: no value can meet it")
-        return self
+    task: str
+    metric: str
+    min: float | None = None
+    max: float | None = None
+    category: EvaluationCategory | None = None
+    by: tuple[str, ...] | None = None
 
     def bounds_text(self) -> str:
         """The bounds as a person reads them: ``>= 0.8``, ``<= 0.1``, ``in [0.2, 0.4]``, ``any value``."""
@@ -156,68 +127,41 @@ class EvaluationRequirement(_Model):
         return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
 
 
-class Require(_Model):
+@dataclass(frozen=True)
+class Require:
     """Checks whose warning becomes a failure (all off by default), and the evaluation results required."""
 
-    endorsements: bool = Field(default=False, description="true or false: a trusted auditor must endorse the record")
-    privacy: bool = Field(default=False, description="true or false: PRIVACY_UNVERIFIED fails instead of warning")
-    anchoring: bool = Field(
-        default=False, description="true or false: NOT_ANCHORED and UNCONFIRMED fail instead of warning"
-    )
-    license: bool = Field(default=False, description="true or false: LICENSE_UNSPECIFIED fails instead of warning")
-    parents: bool = Field(default=False, description="true or false: PARENT_UNKNOWN fails instead of warning")
-    evaluations: tuple[EvaluationRequirement, ...] = Field(
-        default=(),
-        description="a list of mappings with keys task, metric, min, max, category, by (task and metric required)",
-    )
+    endorsements: bool = False
+    privacy: bool = False
+    anchoring: bool = False
+    license: bool = False
+    parents: bool = False
+    evaluations: tuple[EvaluationRequirement, ...] = ()
 
 
-class PrivacyBudget(_Model):
+@dataclass(frozen=True)
+class PrivacyBudget:
     """The differential-privacy budget, summed over the artifact and its ancestors."""
 
-    epsilon_max: float = Field(default=DEFAULT_EPSILON_MAX, gt=0, allow_inf_nan=False, description="a number > 0")
-    delta_max: float | None = Field(
-        default=DEFAULT_DELTA_MAX,
-        ge=0,
-        lt=1,
-        allow_inf_nan=False,
-        description="a number >= 0 and < 1, or null (no limit)",
-    )
+    epsilon_max: float = DEFAULT_EPSILON_MAX
+    delta_max: float | None = DEFAULT_DELTA_MAX
 
 
-class Policy(_Model):
+@dataclass(frozen=True)
+class Policy:
     """A validated trust policy. Build it with :meth:`from_file`, :meth:`from_mapping` or :meth:`default`."""
 
-    version: Literal[1] = Field(default=1, description="1")
-    use: IntendedUse = Field(default="commercial", description="one of " + ", ".join(INTENDED_USES))
-    trusted_publishers: Addresses = Field(default=(), description=_ADDRESSES)
-    trusted_auditors: Addresses = Field(default=(), description=_ADDRESSES)
-    trusted_evaluators: Addresses = Field(default=(), description=_ADDRESSES)
-    untrusted_publisher: Literal["fail", "warn"] | None = Field(
-        default=None, description="fail, warn, or null (fail when trusted_publishers lists anyone, else warn)"
-    )
-    confirmations: int = Field(default=1, ge=0, description="a whole number >= 0 (blocks, counting the record's own)")
-    require: Require = Field(
-        default_factory=Require,
-        description="a mapping of endorsements, privacy, anchoring, license, parents (each true or false) "
-        "and evaluations (a list)",
-    )
-    differential_privacy: PrivacyBudget = Field(
-        default_factory=PrivacyBudget, description="a mapping of epsilon_max and delta_max"
-    )
-
-    @model_validator(mode="after")
-    def _satisfiable(self) -> Policy:
-        for i, requirement in enumerate(self.require.evaluations):
-            if not self.evaluators_for(requirement):
-                # a custom error type carries its own path (a model validator's error has none)
-                raise PydanticCustomError(
-                    "policy_problem", "{problem}",
-                    {"path": f"require.evaluations[{i}].by",
-                     "problem": "nobody can satisfy this requirement: by is not given and trusted_evaluators is "
-                                "empty; accepted: a list of addresses in by, or addresses in trusted_evaluators"},
-                )
-        return self
+    version: Literal[1] = 1
+    use: IntendedUse = "commercial"
+    trusted_publishers: tuple[str, ...] = ()
+    trusted_auditors: tuple[str, ...] = ()
+    trusted_evaluators: tuple[str, ...] = ()
+    untrusted_publisher: Literal["fail", "warn"] | None = None
+    confirmations: int = 1
+    require: Require = field(default_factory=Require)
+    differential_privacy: PrivacyBudget = field(default_factory=PrivacyBudget)
+    #: The top-level keys the policy's file (or mapping) gave: what it left to defaults is the rest.
+    given: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     # --- construction --------------------------------------------------------
 
@@ -234,7 +178,7 @@ class Policy(_Model):
             data = {}
         if not isinstance(data, Mapping):
             raise PolicyError(
-                f"{where}: the top level must be a mapping with keys {', '.join(cls.model_fields)}, "
+                f"{where}: the top level must be a mapping with keys {', '.join(_POLICY.keys)}, "
                 f"got {type(data).__name__}"
             )
         try:
@@ -243,10 +187,14 @@ class Policy(_Model):
             raise PolicyError(
                 f"{where}: {err}; accepted: plain values (strings, numbers, booleans, lists, mappings)"
             ) from None
-        try:
-            return cls.model_validate_json(text)
-        except ValidationError as err:
-            problems = [_problem(e) for e in err.errors(include_url=False)]
+        problems: list[tuple[str, str]] = []
+        # what JSON holds, nothing else: YAML's types, tuples or mapping subclasses read as JSON would
+        values = _POLICY.read(json.loads(text), "", problems)
+        if not problems:
+            policy = cls(**values, given=frozenset(data))
+            problems = policy._unsatisfiable()
+            if not problems:
+                return policy
         raise PolicyError(
             f"{where} has {problems_text(problems)}", hint="fix the keys listed; docs/policy.md describes them"
         )
@@ -264,11 +212,25 @@ class Policy(_Model):
         """This policy with another intended use (the CLI's ``--use``)."""
         if use not in INTENDED_USES:
             raise PolicyError(f"unknown intended use {use!r}; accepted: {', '.join(INTENDED_USES)}")
-        return self.model_copy(update={"use": use})
+        return dataclasses.replace(self, use=typing.cast(IntendedUse, use))
 
     def to_dict(self) -> dict[str, Any]:
         """The policy in file form, every default spelled out."""
-        return self.model_dump(mode="json")
+        plain: dict[str, Any] = _plain(self)
+        return plain
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The JSON schema of a policy file's mapping (the service's OpenAPI document shows it)."""
+        return _POLICY.json_schema()
+
+    def _unsatisfiable(self) -> list[tuple[str, str]]:
+        return [
+            (f"require.evaluations[{i}].by",
+             "nobody can satisfy this requirement: by is not given and trusted_evaluators is empty; "
+             "accepted: a list of addresses in by, or addresses in trusted_evaluators")
+            for i, requirement in enumerate(self.require.evaluations) if not self.evaluators_for(requirement)
+        ]
 
     # --- questions the verifier asks ------------------------------------------
 
@@ -315,64 +277,262 @@ class Policy(_Model):
         return Status.FAIL if strict[code] else Status.WARN
 
 
-# --- reading files and explaining errors ------------------------------------
-
-_Loc = tuple[int | str, ...]
-"""Where a pydantic error is: keys, list indices and union tags."""
-
-
-def _model_of(info: FieldInfo | None) -> type[BaseModel] | None:
-    """The model a field holds: its annotation, or the items of a ``tuple[Model, ...]``; else None."""
-    annotation = info.annotation if info else None
-    if typing.get_origin(annotation) is tuple:
-        annotation = typing.get_args(annotation)[0]
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+def _plain(value: Any) -> Any:
+    """A policy (or a part of it) as JSON values: mappings, lists, strings, numbers, booleans, null."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "given"}
+    if isinstance(value, tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
-def _field_at(loc: _Loc) -> tuple[type[BaseModel], FieldInfo | None]:
-    """(the model holding the last key of ``loc``, that key's FieldInfo or None); indices skipped."""
-    holder: type[BaseModel] = Policy
-    model: type[BaseModel] | None = Policy
-    info = None
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if model is None:
-            break  # a union member's tag, not a key
-        holder = model
-        info = model.model_fields.get(part)
-        model = _model_of(info)
-    return holder, info
+# --- reading a policy: each key's rule, its words for errors and its schema -----
+
+_Problems = list[tuple[str, str]]
+_INVALID: Any = object()
+"""What a rule gives for a value it refused (the problem is listed already)."""
+_REQUIRED: Any = object()
+"""The default of a key that must be given."""
 
 
-def _path(loc: _Loc) -> str:
-    """``loc`` as ``a.b[0]``, keeping only keys and indices (not pydantic's union tags)."""
-    out = ""
-    model: type[BaseModel] | None = Policy
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            continue
-        if model is None:
-            break
-        out += f".{part}" if out else str(part)
-        model = _model_of(model.model_fields.get(part))
-    return out
+class _Refused(Exception):
+    """A value a rule does not accept."""
 
 
-def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
-    """One pydantic error as (dotted path, 'what is wrong; accepted: ...')."""
-    if error["type"] == "policy_problem":  # raised with its own path (Policy._satisfiable)
-        return error["ctx"]["path"], error["ctx"]["problem"]
-    loc = tuple(error["loc"])
-    path = _path(loc) or "(top level)"
-    holder, info = _field_at(loc)
-    if error["type"] == "extra_forbidden":
-        return path, f"unknown key; accepted keys here: {', '.join(holder.model_fields)}"
-    accepted = info.description if info and info.description else "see docs/policy.md"
-    if error["type"] == "value_error":
-        return path, f"{error['ctx']['error']}; accepted: {accepted}"
-    shown = json.dumps(error.get("input"), ensure_ascii=False, default=str)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return path, f"{shown} is not accepted; accepted: {accepted}"
+def _shown(value: Any) -> str:
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
+
+
+class _Reader(typing.Protocol):
+    @property
+    def accepted(self) -> str: ...
+
+    def read(self, value: Any, path: str, problems: _Problems) -> Any: ...
+
+    def json_schema(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class _Value:
+    """One plain value: ``check`` gives the value kept or raises :class:`_Refused`."""
+
+    check: Callable[[Any], Any]
+    accepted: str
+    schema: dict[str, Any]
+
+    def read(self, value: Any, path: str, problems: _Problems) -> Any:
+        try:
+            return self.check(value)
+        except _Refused:
+            problems.append((path, f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            return _INVALID
+
+    def json_schema(self) -> dict[str, Any]:
+        return {**self.schema, "description": self.accepted}
+
+
+@dataclass(frozen=True)
+class _Addresses:
+    """A list of distinct addresses (compared case-insensitively), kept checksummed; or null if ``nullable``."""
+
+    accepted: str
+    nullable: bool = False
+
+    def read(self, value: Any, path: str, problems: _Problems) -> Any:
+        if value is None and self.nullable:
+            return None
+        if not isinstance(value, list):
+            problems.append((path, f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            return _INVALID
+        kept = []
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                problems.append((f"{path}[{i}]", f"{_shown(item)} is not accepted; accepted: {self.accepted}"))
+            elif not _ADDRESS.fullmatch(item):
+                problems.append((f"{path}[{i}]", f"{item!r} is not an address; accepted: {self.accepted}"))
+            else:
+                kept.append(checksum_address(bytes.fromhex(item[2:])))
+        if len(kept) < len(value):
+            return _INVALID
+        seen = set()
+        for address in kept:
+            if address.lower() in seen:
+                problems.append((path, f"{address} is listed more than once; accepted: {self.accepted}"))
+                return _INVALID
+            seen.add(address.lower())
+        return tuple(kept)
+
+    def json_schema(self) -> dict[str, Any]:
+        schema = {"type": "array", "items": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}, "uniqueItems": True}
+        if self.nullable:
+            return {"anyOf": [schema, {"type": "null"}], "description": self.accepted}
+        return {**schema, "description": self.accepted}
+
+
+@dataclass(frozen=True)
+class _Mapping:
+    """A mapping of these keys and no other, read into ``build`` (a dataclass) or a dict of the values.
+
+    ``after`` checks the values together once each is valid: a reason it gives is a problem of the
+    mapping's own path."""
+
+    keys: dict[str, tuple[_Reader, Any]]  # key: (how its value is read, its default; _REQUIRED: none)
+    accepted: str
+    build: Callable[..., Any] | None = None
+    after: Callable[[dict[str, Any]], str | None] | None = None
+
+    def read(self, value: Any, path: str, problems: _Problems) -> Any:
+        if not isinstance(value, dict):
+            problems.append((path or "(top level)", f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            return _INVALID
+        before = len(problems)
+        values = {}
+        for key, (reader, default) in self.keys.items():
+            where = f"{path}.{key}" if path else key
+            if key in value:
+                values[key] = reader.read(value[key], where, problems)
+            elif default is _REQUIRED:
+                problems.append((where, f"missing; accepted: {reader.accepted}"))
+            else:
+                values[key] = default() if callable(default) else default
+        problems.extend(((f"{path}.{key}" if path else key), f"unknown key; accepted keys here: {', '.join(self.keys)}")
+                        for key in value if key not in self.keys)
+        if len(problems) > before:
+            return _INVALID
+        reason = self.after(values) if self.after else None
+        if reason:
+            problems.append((path, f"{reason}; accepted: {self.accepted}"))
+            return _INVALID
+        return values if self.build is None else self.build(**values)
+
+    def json_schema(self) -> dict[str, Any]:
+        properties = {}
+        for key, (reader, default) in self.keys.items():
+            properties[key] = reader.json_schema()
+            if default is not _REQUIRED:
+                properties[key]["default"] = _plain(default() if callable(default) else default)
+        schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False,
+                                  "description": self.accepted}
+        required = [key for key, (_reader, default) in self.keys.items() if default is _REQUIRED]
+        return {**schema, "required": required} if required else schema
+
+
+@dataclass(frozen=True)
+class _List:
+    """A list of mappings, each read by ``item``, kept as a tuple."""
+
+    item: _Mapping
+    accepted: str
+
+    def read(self, value: Any, path: str, problems: _Problems) -> Any:
+        if not isinstance(value, list):
+            problems.append((path, f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            return _INVALID
+        read = [self.item.read(item, f"{path}[{i}]", problems) for i, item in enumerate(value)]
+        return _INVALID if any(r is _INVALID for r in read) else tuple(read)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "array", "items": self.item.json_schema(), "description": self.accepted}
+
+
+def _check(test: Callable[[Any], bool], keep: Callable[[Any], Any] = lambda v: v) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not test(value):
+            raise _Refused
+        return keep(value)
+    return check
+
+
+def _is_number(value: Any) -> bool:  # JSON's numbers: no boolean, nothing infinite
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _one_of(words: tuple[Any, ...], nullable: bool = False) -> Callable[[Any], Any]:
+    return _check(lambda v: (v is None and nullable) or (isinstance(v, str) and v in words))
+
+
+def _words_schema(words: tuple[Any, ...], nullable: bool = False) -> dict[str, Any]:
+    return {"enum": [*words, None]} if nullable else {"enum": list(words)}
+
+
+def _flag(accepted: str) -> _Value:
+    return _Value(_check(lambda v: type(v) is bool), accepted, {"type": "boolean"})
+
+
+def _text(accepted: str) -> _Value:
+    return _Value(_check(lambda v: isinstance(v, str) and v != ""), accepted, {"type": "string", "minLength": 1})
+
+
+def _bound(accepted: str) -> _Value:
+    return _Value(_check(lambda v: v is None or _is_number(v), lambda v: None if v is None else float(v)), accepted,
+                  {"anyOf": [{"type": "number"}, {"type": "null"}]})
+
+
+def _min_above_max(values: dict[str, Any]) -> str | None:
+    low, high = values["min"], values["max"]
+    return f"min {low} is above max {high}: no value can meet it" if \
+        low is not None and high is not None and low > high else None
+
+
+_REQUIREMENT = _Mapping(
+    {
+        "task": (_text(_TEXT + " (the evaluation's task, e.g. toxigen)"), _REQUIRED),
+        "metric": (_text(_TEXT + " (the result's metric, e.g. acc)"), _REQUIRED),
+        "min": (_bound(_BOUND), None),
+        "max": (_bound(_BOUND), None),
+        "category": (_Value(_one_of(EVALUATION_CATEGORIES, nullable=True),
+                            "one of " + ", ".join(EVALUATION_CATEGORIES) + ", or null (any)",
+                            _words_schema(EVALUATION_CATEGORIES, nullable=True)), None),
+        "by": (_Addresses(_ADDRESSES + ", or null (trusted_evaluators)", nullable=True), None),
+    },
+    "a mapping with keys task, metric, min, max, category, by (task and metric required)",
+    build=EvaluationRequirement,
+    after=_min_above_max,
+)
+
+_POLICY = _Mapping(
+    {
+        "version": (_Value(_check(lambda v: type(v) is int and v == 1), "1", {"const": 1}), 1),
+        "use": (_Value(_one_of(INTENDED_USES), "one of " + ", ".join(INTENDED_USES), _words_schema(INTENDED_USES)),
+                "commercial"),
+        "trusted_publishers": (_Addresses(_ADDRESSES), ()),
+        "trusted_auditors": (_Addresses(_ADDRESSES), ()),
+        "trusted_evaluators": (_Addresses(_ADDRESSES), ()),
+        "untrusted_publisher": (_Value(_one_of(("fail", "warn"), nullable=True),
+                                       "fail, warn, or null (fail when trusted_publishers lists anyone, else warn)",
+                                       _words_schema(("fail", "warn"), nullable=True)), None),
+        "confirmations": (_Value(_check(lambda v: type(v) is int and v >= 0),
+                                 "a whole number >= 0 (blocks, counting the record's own)",
+                                 {"type": "integer", "minimum": 0}), 1),
+        "require": (_Mapping(
+            {
+                "endorsements": (_flag("true or false: a trusted auditor must endorse the record"), False),
+                "privacy": (_flag("true or false: PRIVACY_UNVERIFIED fails instead of warning"), False),
+                "anchoring": (_flag("true or false: NOT_ANCHORED and UNCONFIRMED fail instead of warning"), False),
+                "license": (_flag("true or false: LICENSE_UNSPECIFIED fails instead of warning"), False),
+                "parents": (_flag("true or false: PARENT_UNKNOWN fails instead of warning"), False),
+                "evaluations": (_List(_REQUIREMENT, "a list of mappings with keys task, metric, min, max, category, "
+                                                    "by (task and metric required)"), ()),
+            },
+            "a mapping of endorsements, privacy, anchoring, license, parents (each true or false) and evaluations "
+            "(a list)",
+            build=Require,
+        ), Require),
+        "differential_privacy": (_Mapping(
+            {
+                "epsilon_max": (_Value(_check(lambda v: _is_number(v) and v > 0, float), "a number > 0",
+                                       {"type": "number", "exclusiveMinimum": 0}), DEFAULT_EPSILON_MAX),
+                "delta_max": (_Value(_check(lambda v: v is None or (_is_number(v) and 0 <= v < 1),
+                                            lambda v: None if v is None else float(v)),
+                                     "a number >= 0 and < 1, or null (no limit)",
+                                     {"anyOf": [{"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                                                {"type": "null"}]}), DEFAULT_DELTA_MAX),
+            },
+            "a mapping of epsilon_max and delta_max",
+            build=PrivacyBudget,
+        ), PrivacyBudget),
+    },
+    "a mapping with keys version, use, trusted_publishers, trusted_auditors, trusted_evaluators, "
+    "untrusted_publisher, confirmations, require, differential_privacy",
+)

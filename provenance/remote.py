@@ -11,8 +11,6 @@ nonsense gives nothing, and :attr:`ServiceSource.problems` says why.
 
 from __future__ import annotations
 
-from pydantic_core import from_json
-
 from provenance.errors import FetchError, InvalidValue, StatementError
 from provenance.fetch import Fetcher
 from provenance.record import hex32
@@ -73,6 +71,8 @@ class ServiceSource:
             if err.status != 404:
                 self.problems.append(str(err))
             return None
+        from pydantic_core import from_json  # imported when a service is asked: most verifications ask none
+
         try:  # pydantic-core's parser: bounded nesting, unlike json's (see Statement.loads)
             return from_json(data, allow_inf_nan=False)
         except ValueError:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from provenance.errors import ProvenanceError
 from provenance.licenses import UseClass
@@ -23,7 +23,7 @@ def test_default_is_the_safer_policy():
     assert policy.use == "commercial"
     assert policy.trusted_publishers == () and policy.trusted_auditors == ()
     assert policy.confirmations == 1
-    assert not any(policy.require.model_dump().values())
+    assert not any(policy.to_dict()["require"].values())
     assert policy.differential_privacy.epsilon_max == DEFAULT_EPSILON_MAX
     assert policy.differential_privacy.delta_max == DEFAULT_DELTA_MAX
     assert policy.permitted_use_classes == {UseClass.COMMERCIAL, UseClass.UNSPECIFIED}
@@ -161,8 +161,10 @@ def test_with_use_overrides_and_validates():
 
 def test_policy_is_frozen_and_round_trips():
     policy = Policy.from_file(POLICIES / "strict.yaml")
-    with pytest.raises(ValidationError):  # pydantic's answer to assigning a frozen model's field
+    with pytest.raises(dataclasses.FrozenInstanceError):
         policy.use = "research"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        policy.require.privacy = False  # type: ignore[misc]
     assert Policy.from_mapping(policy.to_dict()) == policy
 
 
@@ -232,3 +234,52 @@ def test_bad_evaluation_requirements_are_refused_with_their_path(data, expected)
     with pytest.raises(PolicyError) as caught:
         Policy.from_mapping(data)
     assert expected in str(caught.value)
+
+
+# --- the JSON schema (the service's OpenAPI document shows it) ---------------------
+
+
+@pytest.mark.parametrize("name", ["empty.yaml", "research.yaml", "strict.yaml"])
+def test_the_schema_accepts_what_the_policy_reads_and_its_defaults(name):
+    import jsonschema
+
+    schema = Policy.json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    policy = Policy.from_file(POLICIES / name)
+    jsonschema.validate(policy.to_dict(), schema)
+    defaults = {key: spec["default"] for key, spec in schema["properties"].items()}
+    assert Policy.from_mapping(defaults) == Policy.default()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"trusted_publisher": [PUBLISHER]},
+        {"use": "fun"},
+        {"version": 2},
+        {"version": True},
+        {"confirmations": -1},
+        {"confirmations": 1.5},
+        {"confirmations": True},
+        {"trusted_auditors": ["0x1234"]},
+        {"trusted_auditors": PUBLISHER},
+        {"untrusted_publisher": "maybe"},
+        {"require": []},
+        {"require": {"privacy": "yes"}},
+        {"require": {"evaluations": {"task": "toxigen"}}},
+        {"require": {"evaluations": [{"task": "toxigen"}]}},
+        {"require": {"evaluations": [{"task": "", "metric": "acc", "by": [PUBLISHER]}]}},
+        {"require": {"evaluations": [{"task": "t", "metric": "m", "min": "0.8", "by": [PUBLISHER]}]}},
+        {"require": {"evaluations": [{"task": "t", "metric": "m", "category": "safe", "by": [PUBLISHER]}]}},
+        {"differential_privacy": {"epsilon_max": 0}},
+        {"differential_privacy": {"delta_max": 1}},
+        {"differential_privacy": {"delta": 0.1}},
+    ],
+)
+def test_the_schema_refuses_what_the_policy_refuses(data):
+    import jsonschema
+
+    with pytest.raises(PolicyError):
+        Policy.from_mapping(data)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, Policy.json_schema())

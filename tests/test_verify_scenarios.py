@@ -23,6 +23,7 @@ bad inputs of `provenance verify` must exit 2 with a message, never a pass.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -416,8 +417,8 @@ def test_not_anchored_while_queued_then_ok_once_the_batch_is_anchored(world, tmp
     verdict = world.verifier(policy).verify_path(path)  # the Statement beside it has no anchor yet
     expect(verdict, Code.NOT_ANCHORED, Status.WARN, "anchoring")
     assert verdict.exit_code() == 0 and verdict.exit_code(strict=True) == 1
-    verdict = world.verifier(policy.model_copy(update={"require": policy.require.model_copy(
-        update={"anchoring": True})})).verify_subject(prepared.statement.subject)
+    verdict = world.verifier(dataclasses.replace(policy, require=dataclasses.replace(
+        policy.require, anchoring=True))).verify_subject(prepared.statement.subject)
     expect(verdict, Code.NOT_ANCHORED, Status.FAIL, "anchoring")
 
     publisher.anchor()

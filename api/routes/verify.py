@@ -27,8 +27,8 @@ checked before verifying and again as it is stored).
 
 from __future__ import annotations
 
-import copy
 import functools
+import json
 import os
 import shutil
 import tempfile
@@ -207,7 +207,7 @@ def _verify_subject_now(
     else:
         policy = policy if use is None else policy.with_use(use)
         use = None
-        cache_key = ("verify-policy", key, policy.model_dump_json(), strict, head)
+        cache_key = ("verify-policy", key, json.dumps(policy.to_dict(), sort_keys=True), strict, head)
 
     def compute() -> bytes:
         verdict = _verifier(service, use, head, policy).verify_subject(bytes.fromhex(key[2:]))
@@ -236,39 +236,11 @@ class VerifyRequest(BaseModel):
     strict: bool = Field(default=False, description="warnings fail too (exitCode 1)")
 
 
-def _policy_schema() -> dict[str, Any]:
-    """The Policy's JSON schema, inline (no ``$ref``: it sits inside the OpenAPI document), with the
-    address rule the model checks in code spelled out, so that generated clients and tests send
-    policies the service accepts."""
+def _verify_request_body() -> dict[str, Any]:
     from provenance.policy import Policy
 
-    schema = Policy.model_json_schema()
-    defs = schema.pop("$defs", {})
-    address = {"type": "string", "pattern": r"^0x[0-9a-fA-F]{40}$"}
-
-    def inline(node: Any) -> Any:  # every $ref, at any depth (require.evaluations' items are a model too)
-        if isinstance(node, dict):
-            ref = node.pop("$ref", None)
-            if ref is not None:
-                node.update(inline(copy.deepcopy(defs[ref.rsplit("/", 1)[-1]])))
-            return {key: inline(value) for key, value in node.items()}
-        return [inline(item) for item in node] if isinstance(node, list) else node
-
-    schema = {key: inline(value) for key, value in schema.items()}
-    for name in ("trusted_publishers", "trusted_auditors", "trusted_evaluators"):
-        schema["properties"][name]["items"] = dict(address)
-        schema["properties"][name]["uniqueItems"] = True
-    by = schema["properties"]["require"]["properties"]["evaluations"]["items"]["properties"]["by"]
-    for option in by.get("anyOf", ()):
-        if option.get("type") == "array":
-            option["items"] = dict(address)
-            option["uniqueItems"] = True
-    return schema
-
-
-def _verify_request_body() -> dict[str, Any]:
     schema = VerifyRequest.model_json_schema()
-    schema["properties"]["policy"] = {**_policy_schema(), "description": "a trust policy (docs/policy.md)"}
+    schema["properties"]["policy"] = {**Policy.json_schema(), "description": "a trust policy (docs/policy.md)"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 

@@ -10,6 +10,7 @@ ago is ``UNCONFIRMED``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import os
 import sys
@@ -89,10 +90,10 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
     policy = Policy.from_file(args.policy) if args.policy else Policy.default()
     if args.use:
         policy = policy.with_use(args.use)
-    if settings.chain is not None and "confirmations" not in policy.model_fields_set:
+    if settings.chain is not None and "confirmations" not in policy.given:
         # the network's finality (blocks on top of the record's) where the policy does not say: the policy
         # counts the record's own block too, so a record is UNCONFIRMED until the journal would call it final
-        policy = policy.model_copy(update={"confirmations": settings.chain.confirmations + 1})
+        policy = dataclasses.replace(policy, confirmations=settings.chain.confirmations + 1)
     extra = [Statement.from_file(Path(f)) for f in args.statement]
     from provenance.hfcache import HubCache
 
