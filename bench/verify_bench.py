@@ -15,7 +15,9 @@ it times as whole processes, side by side in one run:
   look-ups, rules), the figure users feel when they check a record.
 
 Targets: verify of the model ≤ 0.8× model_signing's time (issue 17; issue 5
-asked 1.0×); verify by subject ≤ 500 ms wall (issue 5). The best of ``--repeat`` runs counts. Results go to
+asked 1.0×); verify by subject ≤ 500 ms wall (issue 5). The best of ``--repeat`` runs counts; the median
+of each round's ratio (verify and model_signing run back to back) is shown beside it, the figure a noisy
+machine moves least. Results go to
 ``bench/RESULTS.md`` between ``<!-- verify:start -->`` and ``<!-- verify:end -->``.
 
 Usage::
@@ -52,6 +54,10 @@ def _cli(env: dict, *args: str) -> str:
     if done.returncode != 0:
         raise SystemExit(f"provenance {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
     return done.stdout
+
+
+def _median(runs: list[hash_bench.Run]) -> float:
+    return statistics.median(r.seconds for r in runs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     theirs = hash_bench.best(runs["model_signing verify key"])
     hashing = hash_bench.best(runs["provenance hash MODEL"])
     ratio = ours.seconds / theirs.seconds
+    # each round ran verify then model_signing back to back: their ratio sees one machine load, so the median
+    # of the rounds' ratios says how the two compare on a noisy machine, beside the best runs' ratio
+    paired = statistics.median(
+        a.seconds / b.seconds for a, b in zip(runs["provenance verify MODEL"], runs["model_signing verify key"],
+                                              strict=True))
     by_subject = hash_bench.best(subject_runs)
     median_subject = statistics.median(r.seconds for r in subject_runs)
     lines = [
@@ -154,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| command | wall | peak RSS |",
         "| --- | --- | --- |",
-        f"| provenance verify MODEL (hash + chain + rules) | {ours.seconds:.3f} s | {ours.peak_rss_mib:.1f} MiB |",
-        f"| model_signing verify key (hash + one signature) | {theirs.seconds:.3f} s | {theirs.peak_rss_mib:.1f} MiB |",
+        f"| provenance verify MODEL (hash + chain + rules) | {ours.seconds:.3f} s (median "
+        f"{_median(runs['provenance verify MODEL']):.3f} s) | {ours.peak_rss_mib:.1f} MiB |",
+        f"| model_signing verify key (hash + one signature) | {theirs.seconds:.3f} s (median "
+        f"{_median(runs['model_signing verify key']):.3f} s) | {theirs.peak_rss_mib:.1f} MiB |",
         f"| provenance hash MODEL (the hashing alone, for the record) | {hashing.seconds:.3f} s | "
         f"{hashing.peak_rss_mib:.1f} MiB |",
         f"| provenance verify SUBJECT (no hashing) | {by_subject.seconds * 1000:.0f} ms "
@@ -165,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
         "| --- | --- | --- |",
         f"| verify MODEL ≤ {TARGET_RATIO}× model_signing verify | {ratio:.3f}× | "
         f"{hash_bench.verdict(ratio <= TARGET_RATIO)} |",
+        f"| the same, median of the {args.repeat} rounds' ratios (verify and model_signing back to back) | "
+        f"{paired:.3f}× | {hash_bench.verdict(paired <= TARGET_RATIO)} |",
         f"| verify SUBJECT ≤ {TARGET_SUBJECT_SECONDS * 1000:.0f} ms | {by_subject.seconds * 1000:.0f} ms | "
         f"{hash_bench.verdict(by_subject.seconds <= TARGET_SUBJECT_SECONDS)} |",
     ]
