@@ -48,6 +48,7 @@ import dataclasses
 import json
 import math
 import re
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -444,8 +445,11 @@ def _check(test: Callable[[Any], bool], keep: Callable[[Any], Any] = lambda v: v
     return check
 
 
-def _is_number(value: Any) -> bool:  # JSON's numbers: no boolean, nothing infinite
-    return type(value) in (int, float) and math.isfinite(value)
+def _is_number(value: Any) -> bool:
+    """JSON's numbers that a float holds: no boolean, nothing infinite, no integer of 400 digits."""
+    if type(value) is int:
+        return abs(value) <= sys.float_info.max
+    return type(value) is float and math.isfinite(value)
 
 
 def _one_of(words: tuple[Any, ...], nullable: bool = False) -> Callable[[Any], Any]:

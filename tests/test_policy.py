@@ -228,6 +228,11 @@ def test_required_evaluations_load_with_defaults_and_trusted_evaluators():
         ({"trusted_evaluators": ["nobody"]}, "trusted_evaluators[0]: 'nobody' is not an address"),
         ({"require": {"evaluations": {"task": "toxigen"}}},
          "require.evaluations: {\"task\": \"toxigen\"} is not accepted; accepted: a list of mappings"),
+        # a number no float holds is refused like any other value, not an OverflowError
+        ({"trusted_evaluators": [EVALUATOR], "require": {"evaluations": [
+            {"task": "toxigen", "metric": "acc", "min": 10**400}]}},
+         "000... is not accepted; accepted: a number, or null (no bound)"),
+        ({"differential_privacy": {"epsilon_max": -(10**400)}}, "differential_privacy.epsilon_max: -10000"),
     ],
 )
 def test_bad_evaluation_requirements_are_refused_with_their_path(data, expected):
