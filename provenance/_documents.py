@@ -14,7 +14,7 @@ from typing import Any
 
 from provenance.errors import ProvenanceError
 
-__all__ = ["read_text", "parse_yaml", "parse_json", "problems_text"]
+__all__ = ["read_text", "parse_yaml", "parse_json", "problems_text", "not_accepted"]
 
 
 def read_text(path: Path, *, what: str, option: str, error: type[ProvenanceError]) -> str:
@@ -69,3 +69,12 @@ def problems_text(problems: Sequence[tuple[str, str]]) -> str:
     count = f"{len(problems)} problem" + ("s" if len(problems) > 1 else "")
     lines = "\n".join(f"  - {path}: {text}" for path, text in problems)
     return f"{count}:\n{lines}"
+
+
+def not_accepted(value: object, accepted: str) -> str:
+    """A refused value as both files' problems say it: the value as JSON (cut at 60 characters), then what
+    would do."""
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return f"{shown} is not accepted; accepted: {accepted}"

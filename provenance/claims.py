@@ -69,7 +69,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from provenance import licenses
-from provenance._documents import parse_json, parse_yaml, problems_text, read_text
+from provenance._documents import not_accepted, parse_json, parse_yaml, problems_text, read_text
 from provenance.errors import ClaimsError
 from provenance.vocabulary import (
     CLAIM_FIELDS,
@@ -692,11 +692,6 @@ def _path(loc: _Loc) -> str:
     return out
 
 
-def _show(value: object) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
     """One pydantic error as (dotted path, 'what is wrong; accepted: ...')."""
     loc = tuple(error["loc"])
@@ -717,4 +712,4 @@ def _problem(error: Mapping[str, Any]) -> tuple[str, str]:
         return path, f"missing; accepted: {accepted}"
     if kind == "value_error":
         return path, f"{error['ctx']['error']}; accepted: {accepted}"
-    return path, f"{_show(error['input'])} is not accepted; accepted: {accepted}"
+    return path, not_accepted(error["input"], accepted)

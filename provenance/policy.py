@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from provenance._documents import parse_yaml, problems_text, read_text
+from provenance._documents import not_accepted, parse_yaml, problems_text, read_text
 from provenance.errors import PolicyError
 from provenance.licenses import UseClass
 from provenance.record import checksum_address
@@ -300,11 +300,6 @@ class _Refused(Exception):
     """A value a rule does not accept."""
 
 
-def _shown(value: Any) -> str:
-    shown = json.dumps(value, ensure_ascii=False)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
-
-
 class _Reader(typing.Protocol):
     @property
     def accepted(self) -> str: ...
@@ -326,7 +321,7 @@ class _Value:
         try:
             return self.check(value)
         except _Refused:
-            problems.append((path, f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            problems.append((path, not_accepted(value, self.accepted)))
             return _INVALID
 
     def json_schema(self) -> dict[str, Any]:
@@ -344,12 +339,12 @@ class _Addresses:
         if value is None and self.nullable:
             return None
         if not isinstance(value, list):
-            problems.append((path, f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            problems.append((path, not_accepted(value, self.accepted)))
             return _INVALID
         kept = []
         for i, item in enumerate(value):
             if not isinstance(item, str):
-                problems.append((f"{path}[{i}]", f"{_shown(item)} is not accepted; accepted: {self.accepted}"))
+                problems.append((f"{path}[{i}]", not_accepted(item, self.accepted)))
             elif not _ADDRESS.fullmatch(item):
                 problems.append((f"{path}[{i}]", f"{item!r} is not an address; accepted: {self.accepted}"))
             else:
@@ -385,7 +380,7 @@ class _Mapping:
 
     def read(self, value: Any, path: str, problems: _Problems) -> Any:
         if not isinstance(value, dict):
-            problems.append((path or "(top level)", f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            problems.append((path or "(top level)", not_accepted(value, self.accepted)))
             return _INVALID
         before = len(problems)
         values = {}
@@ -428,7 +423,7 @@ class _List:
 
     def read(self, value: Any, path: str, problems: _Problems) -> Any:
         if not isinstance(value, list):
-            problems.append((path, f"{_shown(value)} is not accepted; accepted: {self.accepted}"))
+            problems.append((path, not_accepted(value, self.accepted)))
             return _INVALID
         read = [self.item.read(item, f"{path}[{i}]", problems) for i, item in enumerate(value)]
         return _INVALID if any(r is _INVALID for r in read) else tuple(read)

@@ -128,10 +128,11 @@ def _verdict(args: Namespace, stack: ExitStack) -> tuple[Verdict, ServiceSource 
 
 def _imported() -> None:
     """The cycle collector back on, the objects the imports created set apart (frozen): its passes over them
-    (pydantic's schemas, the rules, the chain's modules) cost a verify about 10 ms of CPU, taken from the
-    hashing processes beside it; enabled without the freeze, its first pass would cost as much. From here on
-    it watches only what the verification itself creates. Nothing is frozen where the process holds frozen
-    objects already (a caller's own, in its process): they could not be told apart from these when thawed."""
+    (the rules, the chain's modules, the index's) cost a verify CPU (about 10 ms while pydantic's schemas were
+    among them), taken from the hashing processes beside it; enabled without the freeze, its first pass would
+    cost as much. From here on it watches only what the verification itself creates. Nothing is frozen where
+    the process holds frozen objects already (a caller's own, in its process): they could not be told apart
+    from these when thawed."""
     import provenance.index  # noqa: F401 - imported by open_index, with the chain's modules: here, uncollected
     import provenance.indexer  # noqa: F401
     import provenance.ledger  # noqa: F401
